@@ -1,0 +1,1 @@
+"""Huifang's domain layer: storage, import, queries and annotations (no Streamlit here)."""

@@ -1,0 +1,26 @@
+"""The one family of errors users see.
+
+Raised deep inside `qa`, shown at the edge: pages call ``st.error(str(e))``, the CLI prints and exits non-zero.
+Messages name the file, row, field and a fix, because the person reading them has only the file in hand.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HuifangError", "ImportFormatError", "NotFoundError"]
+
+
+class HuifangError(Exception):
+    """Base class for errors whose message is meant for the user."""
+
+
+class ImportFormatError(HuifangError):
+    """A file that cannot be imported at all (nothing from it is stored)."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        self.file = file
+        self.reason = reason
+        super().__init__(f"{file}: {reason}")
+
+
+class NotFoundError(HuifangError):
+    """A conversation, list or user that does not exist (any more)."""

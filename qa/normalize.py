@@ -1,0 +1,196 @@
+"""Normalisation shared by every import format: decoding, times, roles, CSAT and text cleaning.
+
+Kept in one place so that a JD log, a Qianniu copy-paste and a CSV agree on what 满意, ``2026-11-11 9:05`` or
+``店铺:小美`` mean.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from qa.errors import ImportFormatError
+
+__all__ = [
+    "SHANGHAI",
+    "decode_bytes",
+    "clean_text",
+    "parse_time",
+    "parse_role",
+    "parse_csat",
+    "is_placeholder",
+]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+
+
+def decode_bytes(data: bytes, file: str) -> str:
+    """Decode UTF-8 (with or without BOM) or GB18030, the encodings Chinese back offices and Excel write.
+
+    Raises ImportFormatError when neither fits, naming the byte offset so the user can look at it.
+    """
+    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ImportFormatError(
+                file,
+                f"无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030，第 {utf8_error.start} 字节处出错）。"
+                "请在 Excel 中另存为“CSV UTF-8”后重试。",
+            ) from None
+
+
+def clean_text(text: object) -> str:
+    """Strip control characters, zero-width/BOM marks and non-breaking spaces; normalise newlines."""
+    if text is None:
+        return ""
+    s = str(text)
+    if s in ("nan", "NaN", "None"):
+        return ""
+    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\u3000", " ")
+    return _CONTROL.sub("", s).strip()
+
+
+_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y%m%d %H:%M:%S",
+    "%Y%m%d%H%M%S",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+)
+_CN_TIME = re.compile(
+    r"^(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?"
+    r"(?:\s*[T ]?\s*(\d{1,2})\s*[:：时点]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2})(?:\.\d+)?)?\s*秒?)?$"
+)
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse the common Chinese time formats into naive Asia/Shanghai time.
+
+    Returns None for empty values; raises ValueError for text that is not a time, so callers can report the row.
+    Aware times (ISO-8601 with offset, ``Z``) are converted to Shanghai; naive ones are taken as Shanghai.
+    Excel serial numbers and pandas Timestamps are accepted as they come out of ``read_excel``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, (int, float)):
+        if value != value:  # NaN
+            return None
+        if 20000 < value < 80000:  # Excel serial day number
+            return datetime(1899, 12, 30) + timedelta(days=float(value))
+        if value > 1e11:  # epoch milliseconds
+            value = value / 1000
+        dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+    else:
+        s = clean_text(value)
+        if not s:
+            return None
+        dt = _parse_time_text(s)
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(SHANGHAI).replace(tzinfo=None)
+    return dt.replace(microsecond=0)
+
+
+def _parse_time_text(s: str) -> datetime:
+    iso = s.replace("Z", "+00:00") if s.endswith("Z") else s
+    try:
+        return datetime.fromisoformat(iso)
+    except ValueError:
+        pass
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+    m = _CN_TIME.match(s)
+    if m:
+        y, mo, d, h, mi, sec = (int(g) if g else 0 for g in m.groups())
+        return datetime(y, mo, d, h, mi, sec)
+    if s.isdigit() and len(s) in (10, 13):
+        return datetime.fromtimestamp(int(s) / (1000 if len(s) == 13 else 1), tz=timezone.utc)
+    raise ValueError(f"无法识别的时间“{s[:40]}”（应为 2026-11-11 10:00:00 这类格式）")
+
+
+_ROLE_WORDS = {
+    "customer": "customer", "buyer": "customer", "user": "customer", "client": "customer",
+    "顾客": "customer", "客户": "customer", "买家": "customer", "用户": "customer", "消费者": "customer",
+    "agent": "agent", "staff": "agent", "seller": "agent", "helpdesk": "agent", "service": "agent",
+    "客服": "agent", "卖家": "agent", "商家": "agent", "人工": "agent", "人工客服": "agent", "坐席": "agent",
+    "bot": "bot", "robot": "bot", "机器人": "bot", "自动回复": "bot", "智能客服": "bot", "jimi": "bot",
+    "system": "system", "系统": "system", "系统消息": "system", "系统提示": "system", "系统提醒": "system",
+}
+
+
+def parse_role(value: object, sender: str | None = None) -> str | None:
+    """Map a role word (客服/顾客/买家/机器人/系统, agent/customer…) to a canonical role.
+
+    When the word is missing, infer from a Taobao-style sender: ``店铺名:客服名`` is an agent, a ``jimi_`` sender
+    a bot. Returns None when the role cannot be told, so the caller reports the row instead of guessing.
+    """
+    word = clean_text(value).lower()
+    if word in _ROLE_WORDS:
+        return _ROLE_WORDS[word]
+    if word:
+        return None
+    if sender:
+        s = clean_text(sender)
+        low = s.lower()
+        if low.startswith("jimi") or "机器人" in s or "自动回复" in s or s in ("服务助手", "小蜜"):
+            return "bot"
+        if s.startswith("系统"):
+            return "system"
+        if ":" in s or "客服" in s or "自营" in s or "旗舰店" in s or "专卖店" in s:
+            return "agent"
+    return None
+
+
+_CSAT_WORDS = {
+    "非常满意": 5, "很满意": 5, "满意": 4, "比较满意": 4, "一般": 3, "基本满意": 3,
+    "不满意": 2, "非常不满意": 1, "很不满意": 1, "差评": 1, "好评": 5, "中评": 3,
+}
+
+
+def parse_csat(value: object) -> int | None:
+    """Parse CSAT given as 1–5 or as 非常满意/满意/一般/不满意/非常不满意; None when empty.
+
+    Raises ValueError for anything else so that the row is reported, not silently given no CSAT.
+    """
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    s = clean_text(value)
+    if not s or s in ("-", "—", "未评价", "无"):
+        return None
+    if s in _CSAT_WORDS:
+        return _CSAT_WORDS[s]
+    try:
+        n = float(s)
+    except ValueError:
+        raise ValueError(f"无法识别的满意度“{s[:20]}”（应为 1–5 或 非常满意/满意/一般/不满意/非常不满意）") from None
+    if n != int(n) or not 1 <= n <= 5:
+        raise ValueError(f"满意度 {s} 超出 1–5")
+    return int(n)
+
+
+_PLACEHOLDERS = {"[图片]", "[表情]", "[视频]", "[语音]", "[文件]", "[商品]", "[订单]", "[链接]", "目前版本不支持该功能",
+                 "请在客户端查看原始聊天记录，网页版无法展示"}
+
+
+def is_placeholder(text: str) -> bool:
+    """True for messages with no text content (images, stickers, cards) — kept as messages, not errors."""
+    return text in _PLACEHOLDERS or (text.startswith("[") and text.endswith("]") and len(text) <= 6)

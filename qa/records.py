@@ -1,0 +1,86 @@
+"""Plain records that parsers produce and the loader stores.
+
+Every import format is parsed into these before anything touches the database, so that format code can be
+tested on files alone and one loader owns deduplication and transactions.
+Times are naive ``datetime`` in Asia/Shanghai wall-clock time (what the workbenches show and what daily
+statistics are bucketed by); parsers convert aware times to that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+__all__ = [
+    "ROLES",
+    "Role",
+    "MessageRecord",
+    "ConversationRecord",
+    "TicketRecord",
+    "Rejection",
+]
+
+Role = Literal["customer", "agent", "bot", "system"]
+ROLES: tuple[str, ...] = ("customer", "agent", "bot", "system")
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    """One message as read from a file; ``text`` may be empty for pure placeholders like ``[图片]``."""
+
+    role: str
+    text: str
+    ts: datetime | None = None
+    agent: str | None = None
+    sender: str | None = None
+
+
+@dataclass(slots=True)
+class ConversationRecord:
+    """One conversation; ``external_id`` is the id in the source system or a stable hash when it has none."""
+
+    external_id: str
+    messages: list[MessageRecord] = field(default_factory=list)
+    platform: str | None = None
+    shop: str | None = None
+    customer: str | None = None
+    category: str | None = None
+    csat: int | None = None
+    ticket_id: str | None = None
+    order_id: str | None = None
+    team: str | None = None
+    source_row: int | None = None
+
+
+@dataclass(slots=True)
+class TicketRecord:
+    """One after-sales ticket (工单), linked to a conversation by conversation id or order id."""
+
+    external_id: str
+    category: str | None = None
+    status: str | None = None
+    created_at: datetime | None = None
+    closed_at: datetime | None = None
+    order_id: str | None = None
+    conversation_id: str | None = None
+    outcome: str | None = None
+    csat: int | None = None
+    platform: str | None = None
+    shop: str | None = None
+    source_row: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Rejection:
+    """A row or line that was not imported, and why; ``row`` is 1-based as a spreadsheet or editor shows it."""
+
+    file: str
+    row: int | None
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file} 第 {self.row} 行"
+        what = f"[{self.field}] " if self.field else ""
+        return f"{where}: {what}{self.reason}"

@@ -1,0 +1,1 @@
+"""Huifang's scoring layer: text processing, ML models, training and evaluation (no Streamlit, no database)."""
