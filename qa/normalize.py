@@ -6,8 +6,11 @@ Kept in one place so that a JD log, a Qianniu copy-paste and a CSV agree on what
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
 from datetime import datetime, timedelta, timezone
+from typing import BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
 from qa.errors import ImportFormatError
@@ -15,6 +18,7 @@ from qa.errors import ImportFormatError
 __all__ = [
     "SHANGHAI",
     "decode_bytes",
+    "open_text",
     "clean_text",
     "parse_time",
     "parse_role",
@@ -194,3 +198,28 @@ _PLACEHOLDERS = {"[图片]", "[表情]", "[视频]", "[语音]", "[文件]", "[�
 def is_placeholder(text: str) -> bool:
     """True for messages with no text content (images, stickers, cards) — kept as messages, not errors."""
     return text in _PLACEHOLDERS or (text.startswith("[") and text.endswith("]") and len(text) <= 6)
+
+
+def open_text(stream: BinaryIO, file: str, sniff_bytes: int = 1 << 20) -> TextIO:
+    """Wrap a binary stream in a text stream of the detected encoding, without reading the whole file.
+
+    The encoding is chosen from the first megabyte (UTF-8/UTF-8-SIG, else GB18030); a decoding error further
+    in surfaces as UnicodeDecodeError while reading, which the importer turns into a file-level error.
+    """
+    head = stream.read(sniff_bytes)
+    stream.seek(0)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            decoder.decode(head, final=len(head) < sniff_bytes)
+            encoding = "utf-8-sig"
+        except UnicodeDecodeError:
+            try:
+                codecs.getincrementaldecoder("gb18030")().decode(head, final=len(head) < sniff_bytes)
+                encoding = "gb18030"
+            except UnicodeDecodeError:
+                decode_bytes(head, file)  # raises the user-facing error
+                raise
+    return io.TextIOWrapper(stream, encoding=encoding, newline=None)

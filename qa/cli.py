@@ -1,0 +1,165 @@
+"""The ``huifang`` command: argument parsing and printing only; the work is done by ``qa`` and ``scoring``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.db import get_engine
+from qa.errors import HuifangError
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from qa.importer import import_path
+
+    engine = get_engine(args.db)
+    failed = 0
+    for path in args.files:
+        try:
+            reports = import_path(engine, Path(path))
+        except HuifangError as e:
+            print(f"错误：{e}", file=sys.stderr)
+            failed += 1
+            continue
+        except FileNotFoundError:
+            print(f"错误：找不到文件 {path}", file=sys.stderr)
+            failed += 1
+            continue
+        for report in reports:
+            print(report.summary())
+            for r in report.rejections[: args.show_rejections]:
+                print(f"  拒绝：{r}")
+            if report.rejected > args.show_rejections:
+                print(f"  ……另有 {report.rejected - args.show_rejections:,} 行被拒绝（完整列表见“数据”页或 --show-rejections）")
+    return 1 if failed else 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from qa.demo_setup import load_demo
+
+    load_demo(get_engine(args.db), Path(args.out), conversations=args.conversations, messages=args.size,
+              seed=args.seed, score=not args.no_score, echo=print)
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from qa.scoring_job import score_database
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r已评分 {done:,}/{total:,} 个会话", end="", file=sys.stderr, flush=True)
+
+    report = score_database(get_engine(args.db), n_jobs=args.jobs, rescore_all=args.all, progress=progress)
+    print(file=sys.stderr)
+    print(f"模型版本 {report.model_version}：待评分 {report.pending:,} 个会话，已评分 {report.scored:,} 个"
+          f"（{report.messages:,} 条消息），用时 {report.seconds:.1f} 秒")
+    return 0
+
+
+def _cmd_score_file(args: argparse.Namespace) -> int:
+    from qa.score_file import score_jsonl
+
+    scored, rejections = score_jsonl(Path(args.input), Path(args.out), level=args.level)
+    for r in rejections:
+        print(f"拒绝：{r}", file=sys.stderr)
+    print(f"已评分 {scored:,} 个会话 → {args.out}（拒绝 {len(rejections):,} 行）")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from qa.training_data import category_examples
+    from scoring.train import train_all
+
+    examples = category_examples(get_engine(args.db)) if not args.no_db else None
+    train_all(Path(args.shared), Path(args.models), category_examples=examples)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from scoring.evaluate import evaluate_all, format_report
+
+    print(format_report(evaluate_all(Path(args.shared), Path(args.models))))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from qa.exports import annotations_query, iter_rows, scores_query
+
+    query = annotations_query() if args.what == "annotations" else scores_query()
+    out = open(args.out, "w", newline="", encoding="utf-8-sig") if args.out != "-" else sys.stdout
+    try:
+        writer = csv.writer(out)
+        n = -1
+        for n, row in enumerate(iter_rows(get_engine(args.db), query)):
+            writer.writerow(row)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"已导出 {max(n, 0):,} 行 → {args.out}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="huifang", description="回放 Huifang：电商客服质检与会话回放")
+    p.add_argument("--db", default=None, help="数据库 URL（默认 DATABASE_URL 环境变量，或 data/huifang.db）")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("import", help="导入聊天记录、消息表、工单表（CSV/XLSX/JSONL/TXT/LOG/ZIP）")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--show-rejections", type=int, default=20, help="最多打印多少条被拒绝的行")
+    s.set_defaults(func=_cmd_import)
+
+    s = sub.add_parser("demo", help="生成演示数据并通过正常导入流程载入、评分")
+    s.add_argument("--conversations", type=int, default=10_000)
+    s.add_argument("--size", type=int, default=None, help="按消息条数生成（如 1000000），优先于 --conversations")
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--out", default=str(ROOT / "data" / "demo"))
+    s.add_argument("--no-score", action="store_true")
+    s.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("score", help="为数据库中新的或已变化的会话评分（增量）")
+    s.add_argument("--all", action="store_true", help="全部重新评分")
+    s.add_argument("--jobs", type=int, default=None, help="并行进程数（默认 CPU 核数）")
+    s.set_defaults(func=_cmd_score)
+
+    s = sub.add_parser("score-file", help="不用数据库，直接为 JSONL 文件评分并写出 CSV")
+    s.add_argument("input")
+    s.add_argument("--out", required=True)
+    s.add_argument("--level", choices=["conversation", "message"], default="conversation")
+    s.set_defaults(func=_cmd_score_file)
+
+    s = sub.add_parser("train", help="用 ../shared/data 的真实数据（及库中带分类的会话）重新训练模型")
+    s.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    s.add_argument("--models", default=str(ROOT / "data" / "models"))
+    s.add_argument("--no-db", action="store_true", help="不读取数据库中的分类样本")
+    s.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("evaluate", help="在留出的真实数据上评估模型并打印指标")
+    s.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    s.add_argument("--models", default=str(ROOT / "data" / "models"))
+    s.set_defaults(func=_cmd_evaluate)
+
+    s = sub.add_parser("export", help="导出批注或评分为 CSV")
+    s.add_argument("what", choices=["annotations", "scores"])
+    s.add_argument("--out", default="-")
+    s.set_defaults(func=_cmd_export)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HuifangError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Annotations and scores as flat tables, for CSV export and for people who live in Excel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, Select, select
+
+from qa.models import Agent, Annotation, Conversation, ConversationScore, Message, Platform, Shop, User
+
+__all__ = ["annotations_query", "scores_query", "iter_rows"]
+
+
+def annotations_query() -> Select:
+    """Every annotation with who wrote it and what it is about."""
+    a, c, m, u = Annotation, Conversation, Message, User
+    return (
+        select(a.id.label("annotation_id"), c.external_id.label("conversation_id"), Platform.name.label("platform"),
+               m.seq.label("message_seq"), m.text.label("message_text"), u.name.label("reviewer"),
+               a.rubric_item, a.score, a.verdict, a.tags, a.comment, a.created_at, a.updated_at)
+        .join(c, c.id == a.conversation_id).outerjoin(m, m.id == a.message_id).join(u, u.id == a.reviewer_id)
+        .outerjoin(Platform, Platform.id == c.platform_id)
+        .order_by(a.id)
+    )
+
+
+def scores_query() -> Select:
+    """Every scored conversation with its dimensions and scores."""
+    c, s = Conversation, ConversationScore
+    return (
+        select(c.external_id.label("conversation_id"), Platform.name.label("platform"), Shop.name.label("shop"),
+               Agent.name.label("agent"), c.team, c.started_at, c.csat, s.category, s.category_source,
+               s.dissatisfaction_risk, s.tone_risk, s.relevance, s.first_response_s, s.max_wait_s, s.replies,
+               s.replies_in_sla, s.unanswered_at_end, s.model_version, s.explanation)
+        .join(s, s.conversation_id == c.id).outerjoin(Platform, Platform.id == c.platform_id)
+        .outerjoin(Shop, Shop.id == c.shop_id).outerjoin(Agent, Agent.id == c.agent_id)
+        .order_by(c.id)
+    )
+
+
+def iter_rows(engine: Engine, query: Select, batch: int = 5000) -> Iterator[tuple]:
+    """The header, then rows, streamed so an export of 100,000 conversations stays small in memory."""
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+        yield tuple(result.keys())
+        for row in result:
+            yield tuple(row)

@@ -1,0 +1,101 @@
+"""Canonical conversation-per-line JSONL, Huifang's interchange format (documented in the README).
+
+Each line is validated on its own: a bad line is reported with its number and the offending field, and the
+other lines are still imported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from qa.normalize import clean_text, parse_csat, parse_time
+from qa.records import ROLES, ConversationRecord, MessageRecord, Rejection
+
+__all__ = ["parse_jsonl", "looks_like_jsonl"]
+
+MAX_LINE_CHARS = 5_000_000
+
+
+def looks_like_jsonl(first_line: str) -> bool:
+    """A file whose first non-empty line is a JSON object with a conversation_id."""
+    s = first_line.strip()
+    return s.startswith("{") and "conversation_id" in s
+
+
+def parse_jsonl(lines: Iterable[str], file: str) -> Iterator[ConversationRecord | Rejection]:
+    """Yield one record per valid line and one Rejection per invalid line, streaming."""
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            yield Rejection(file, lineno, None, f"该行超过 {MAX_LINE_CHARS:,} 个字符，已跳过")
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield Rejection(file, lineno, None, f"不是有效的 JSON（第 {e.colno} 列：{e.msg}）")
+            continue
+        try:
+            yield _conversation(obj, lineno)
+        except _FieldError as e:
+            yield Rejection(file, lineno, e.field, e.reason)
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+
+
+def _opt_str(obj: dict, key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise _FieldError(key, "应为文本")
+    return clean_text(value)[:200] or None
+
+
+def _conversation(obj: object, lineno: int) -> ConversationRecord:
+    if not isinstance(obj, dict):
+        raise _FieldError("", "每行应是一个 JSON 对象")
+    conv_id = _opt_str(obj, "conversation_id")
+    if not conv_id:
+        raise _FieldError("conversation_id", "缺少会话 ID")
+    messages = obj.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _FieldError("messages", "缺少消息列表或列表为空")
+    try:
+        csat = parse_csat(obj.get("csat"))
+    except ValueError as e:
+        raise _FieldError("csat", str(e)) from None
+    return ConversationRecord(
+        external_id=conv_id,
+        messages=[_message(m, i) for i, m in enumerate(messages)],
+        platform=_opt_str(obj, "platform"),
+        shop=_opt_str(obj, "shop"),
+        customer=_opt_str(obj, "customer"),
+        category=_opt_str(obj, "category"),
+        csat=csat,
+        ticket_id=_opt_str(obj, "ticket_id"),
+        order_id=_opt_str(obj, "order_id"),
+        team=_opt_str(obj, "team"),
+        source_row=lineno,
+    )
+
+
+def _message(m: object, i: int) -> MessageRecord:
+    where = f"messages[{i}]"
+    if not isinstance(m, dict):
+        raise _FieldError(where, "每条消息应是一个 JSON 对象")
+    role = m.get("role")
+    if role not in ROLES:
+        raise _FieldError(f"{where}.role", f"角色“{str(role)[:20]}”无效，应为 {'/'.join(ROLES)}")
+    text = m.get("text")
+    if not isinstance(text, str):
+        raise _FieldError(f"{where}.text", "缺少消息文本")
+    try:
+        ts = parse_time(m.get("ts"))
+    except ValueError as e:
+        raise _FieldError(f"{where}.ts", str(e)) from None
+    return MessageRecord(role=role, text=clean_text(text), ts=ts, agent=_opt_str(m, "agent"))

@@ -1,0 +1,252 @@
+"""Spreadsheet exports (CSV, XLSX): one message per row, or one ticket per row.
+
+Back offices name the same column a dozen ways, in Chinese or English; the alias table below is the single
+place that knows them. Which kind of table a file is follows from its headers, never from the user.
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime
+from typing import BinaryIO, TextIO
+
+import openpyxl
+
+from qa.errors import ImportFormatError
+from qa.normalize import clean_text, parse_csat, parse_role, parse_time
+from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
+
+__all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_excel_rows", "parse_message_rows", "parse_ticket_rows"]
+
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "conversation_id": ("会话id", "会话编号", "会话号", "会话", "对话id", "sessionid", "session_id", "conversation_id",
+                        "conversationid", "chat_id"),
+    "ts": ("时间", "发送时间", "消息时间", "timestamp", "ts", "time", "datetime", "created_at", "sent_at"),
+    "role": ("发送方", "角色", "发送者角色", "身份", "role", "sender_role", "sender_type"),
+    "sender": ("发送者", "发送人", "昵称", "sender", "from", "nick"),
+    "agent": ("客服", "客服昵称", "客服名", "客服账号", "接待客服", "agent", "agent_name", "staff"),
+    "text": ("内容", "消息内容", "聊天内容", "消息", "正文", "text", "content", "message", "body"),
+    "platform": ("平台", "渠道", "platform", "channel"),
+    "shop": ("店铺", "店铺名", "店铺名称", "shop", "store"),
+    "order_id": ("订单号", "订单编号", "订单id", "order_id", "orderid", "order"),
+    "csat": ("满意度", "评价", "满意度评价", "客户评价", "csat", "rating", "satisfaction"),
+    "category": ("分类", "咨询类型", "问题类型", "工单类型", "类型", "category", "type", "topic"),
+    "customer": ("顾客", "客户", "买家", "买家昵称", "客户昵称", "customer", "buyer"),
+    "team": ("技能组", "组别", "团队", "team", "group"),
+    "ticket_id": ("工单号", "工单id", "工单编号", "ticket_id", "ticketid", "ticket"),
+    "status": ("状态", "工单状态", "status"),
+    "created_at": ("创建时间", "提交时间", "申请时间", "opened_at", "created"),
+    "closed_at": ("关闭时间", "完结时间", "结束时间", "closed_at", "closed", "resolved_at"),
+    "outcome": ("处理结果", "退款状态", "售后结果", "结果", "outcome", "resolution"),
+}
+_LOOKUP = {alias: field for field, aliases in COLUMN_ALIASES.items() for alias in aliases}
+
+
+def _norm_header(h: object) -> str:
+    return clean_text(h).lower().replace(" ", "").replace("（", "(").split("(")[0]
+
+
+def map_columns(headers: list[object]) -> dict[str, str]:
+    """Map canonical field names to the file's own header names (first match wins)."""
+    found: dict[str, str] = {}
+    for h in headers:
+        field = _LOOKUP.get(_norm_header(h))
+        if field and field not in found:
+            found[field] = str(h)
+    return found
+
+
+def table_kind(cols: dict[str, str]) -> str | None:
+    """'messages', 'tickets', or None when the headers fit neither."""
+    if "text" in cols:
+        return "messages"
+    if "ticket_id" in cols:
+        return "tickets"
+    return None
+
+
+Rows = Iterator[tuple[int, list[str]]]
+
+
+def read_csv_rows(text: TextIO, file: str) -> tuple[list[str], Rows, list[Rejection]]:
+    """Headers and a lazy iterator of (spreadsheet row number, cells); ragged rows become rejections.
+
+    The delimiter (comma, tab, semicolon) is sniffed from the header line, as Excel and back offices vary.
+    """
+    header_line = text.readline()
+    if not header_line.strip():
+        raise ImportFormatError(file, "文件是空的，或第一行不是表头")
+    try:
+        dialect = csv.Sniffer().sniff(header_line, delimiters=",\t;|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    headers = next(csv.reader([header_line], delimiter=delimiter))
+    rejections: list[Rejection] = []
+
+    def rows() -> Rows:
+        reader = csv.reader(text, delimiter=delimiter)
+        last = 1
+        for cells in reader:
+            row = last + 1
+            last = reader.line_num + 1
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(headers) and any(c.strip() for c in cells[len(headers):]):
+                rejections.append(Rejection(file, row, None,
+                                            f"该行有 {len(cells)} 列，表头只有 {len(headers)} 列（内容里有未加引号的分隔符？）"))
+                continue
+            yield row, cells + [""] * (len(headers) - len(cells))
+
+    return headers, rows(), rejections
+
+
+def read_excel_rows(source: BinaryIO, file: str) -> tuple[list[str], Rows, list[Rejection]]:
+    """Headers and rows of the first sheet, streamed with openpyxl's read-only mode."""
+    try:
+        wb = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+        raise ImportFormatError(file, f"无法作为 Excel (.xlsx) 读取：{str(e)[:200]}。若是旧版 .xls，请另存为 .xlsx") from None
+    sheet = wb.worksheets[0]
+    it = sheet.iter_rows(values_only=True)
+    header = next(it, None)
+    if header is None:
+        raise ImportFormatError(file, "工作表是空的")
+    headers = ["" if h is None else str(h) for h in header]
+
+    def rows() -> Rows:
+        for i, cells in enumerate(it, start=2):
+            values = ["" if c is None else (c if isinstance(c, str) else _cell_text(c)) for c in cells]
+            if any(v.strip() for v in values):
+                yield i, values + [""] * (len(headers) - len(values))
+        wb.close()
+
+    return headers, rows(), []
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str
+                       ) -> Iterator[ConversationRecord | Rejection]:
+    """Group message rows into conversations in file order; a bad row is reported and skipped."""
+    missing = [f for f in ("conversation_id",) if f not in cols]
+    if "role" not in cols and "sender" not in cols and "agent" not in cols:
+        missing.append("role")
+    if missing:
+        names = {"conversation_id": "会话ID", "role": "发送方/角色（或 发送者/客服昵称）"}
+        raise ImportFormatError(
+            file, "缺少必需的列：" + "、".join(names[m] for m in missing)
+            + f"。已识别的列：{', '.join(cols.values()) or '无'}")
+    convs: dict[str, ConversationRecord] = {}
+    index = {f: headers.index(c) for f, c in cols.items()}
+    for row, cells in rows:
+        get = {f: cells[j] for f, j in index.items()}
+        conv_id = clean_text(get["conversation_id"])[:200]
+        if not conv_id:
+            yield Rejection(file, row, cols["conversation_id"], "会话ID为空")
+            continue
+        text = clean_text(get["text"])
+        sender = clean_text(get["sender"]) if "sender" in get else ""
+        agent = clean_text(get["agent"]) if "agent" in get else ""
+        role = _row_role(get, sender, agent)
+        if role is None:
+            value = clean_text(get["role"]) if "role" in get else sender
+            yield Rejection(file, row, cols.get("role", cols.get("sender")),
+                            f"无法判断发送方“{value[:20]}”（应为 客服/顾客/机器人/系统 或 店铺名:客服名）")
+            continue
+        try:
+            ts = parse_time(get["ts"]) if "ts" in get else None
+        except ValueError as e:
+            yield Rejection(file, row, cols["ts"], str(e))
+            continue
+        try:
+            csat = parse_csat(get["csat"]) if "csat" in get else None
+        except ValueError as e:
+            yield Rejection(file, row, cols["csat"], str(e))
+            continue
+        if role == "agent" and not agent and ":" in sender:
+            agent = sender.split(":", 1)[1]
+        conv = convs.get(conv_id)
+        if conv is None:
+            conv = convs[conv_id] = ConversationRecord(external_id=conv_id, source_row=row)
+        _fill(conv, get)
+        if csat is not None:
+            conv.csat = csat
+        if role == "customer" and not conv.customer and sender:
+            conv.customer = sender[:200]
+        conv.messages.append(MessageRecord(role=role, text=text, ts=ts,
+                                           agent=(agent or None) if role == "agent" else None,
+                                           sender=sender or None))
+    yield from convs.values()
+
+
+def _row_role(get: dict[str, str], sender: str, agent: str) -> str | None:
+    """The role column when there is one; else infer from the sender name and whether an agent is named."""
+    if "role" in get:
+        return parse_role(get["role"], sender)
+    role = parse_role(None, sender)
+    if role is None and "agent" in get:
+        if agent and (not sender or sender == agent or sender.endswith(agent)):
+            role = "agent"
+        elif not agent:
+            role = "customer"
+    return role
+
+
+def _fill(conv: ConversationRecord, get: dict[str, str]) -> None:
+    for field in ("platform", "shop", "order_id", "category", "team", "customer"):
+        if field in get and getattr(conv, field) is None:
+            value = clean_text(get[field])[:200]
+            if value:
+                setattr(conv, field, value)
+    if "ticket_id" in get and conv.ticket_id is None:
+        conv.ticket_id = clean_text(get["ticket_id"])[:200] or None
+
+
+def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str
+                      ) -> Iterator[TicketRecord | Rejection]:
+    """One TicketRecord per valid row; a row without an id, or with an unreadable time or CSAT, is reported."""
+    index = {f: headers.index(c) for f, c in cols.items()}
+    for row, cells in rows:
+        get = {f: cells[j] for f, j in index.items()}
+        ticket_id = clean_text(get["ticket_id"])[:200]
+        if not ticket_id:
+            yield Rejection(file, row, cols["ticket_id"], "工单号为空")
+            continue
+        try:
+            created = parse_time(get["created_at"]) if "created_at" in get else None
+            closed = parse_time(get["closed_at"]) if "closed_at" in get else None
+        except ValueError as e:
+            field = "created_at" if "created_at" in get and _bad_time(get["created_at"]) else "closed_at"
+            yield Rejection(file, row, cols.get(field), str(e))
+            continue
+        try:
+            csat = parse_csat(get["csat"]) if "csat" in get else None
+        except ValueError as e:
+            yield Rejection(file, row, cols["csat"], str(e))
+            continue
+
+        def text(field: str) -> str | None:
+            return (clean_text(get[field])[:200] or None) if field in get else None
+
+        yield TicketRecord(
+            external_id=ticket_id, category=text("category"), status=text("status"), created_at=created,
+            closed_at=closed, order_id=text("order_id"), conversation_id=text("conversation_id"),
+            outcome=text("outcome"), csat=csat, platform=text("platform"), shop=text("shop"), source_row=row,
+        )
+
+
+def _bad_time(value: object) -> bool:
+    try:
+        parse_time(value)
+    except ValueError:
+        return True
+    return False

@@ -1,0 +1,276 @@
+"""The ORM schema: one table per thing a QA team talks about.
+
+Scores live in wide per-message and per-conversation tables (one row per scored object, one column per metric,
+with the model version) rather than a long metric/value table: the review queue sorts and filters 100,000
+conversations by several metrics at once, and a wide row keeps that a single indexed scan.
+``daily_stats`` is derived data, rebuilt after each import and scoring run, so dashboards never scan messages.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Base",
+    "Platform",
+    "Shop",
+    "Agent",
+    "User",
+    "ImportBatch",
+    "Ticket",
+    "Conversation",
+    "Message",
+    "MessageScore",
+    "ConversationScore",
+    "Annotation",
+    "ReviewAssignment",
+    "CoachingList",
+    "CoachingItem",
+    "DailyStat",
+]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Platform(Base):
+    __tablename__ = "platforms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    __table_args__ = (UniqueConstraint("platform_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    team: Mapped[str | None] = mapped_column(String(100), index=True)
+
+
+class User(Base):
+    """A person using Huifang (reviewer, trainer, manager); annotations are signed with one."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(30), default="reviewer")
+
+
+class ImportBatch(Base):
+    """One file imported: what came in, what was merged or skipped, and every rejected row with its reason."""
+
+    __tablename__ = "import_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(50))
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    conversations_added: Mapped[int] = mapped_column(Integer, default=0)
+    conversations_merged: Mapped[int] = mapped_column(Integer, default=0)
+    conversations_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    messages_added: Mapped[int] = mapped_column(Integer, default=0)
+    tickets_added: Mapped[int] = mapped_column(Integer, default=0)
+    tickets_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rejections: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(300), unique=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id"))
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    category: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    order_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    conversation_external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    csat: Mapped[int | None] = mapped_column(Integer)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_started_platform", "started_at", "platform_id"),
+        Index("ix_conversations_agent_started", "agent_id", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(300), unique=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id"))
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    team: Mapped[str | None] = mapped_column(String(100), index=True)
+    customer: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    order_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    category: Mapped[str | None] = mapped_column(String(50), index=True)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+    messages: Mapped[list[Message]] = relationship(order_by="Message.seq", viewonly=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_seq", "conversation_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[datetime | None] = mapped_column(DateTime)
+    role: Mapped[str] = mapped_column(String(10))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    sender: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class MessageScore(Base):
+    __tablename__ = "message_scores"
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    model_version: Mapped[str] = mapped_column(String(100))
+    sentiment_neg: Mapped[float | None] = mapped_column(Float)
+    tone_risk: Mapped[float | None] = mapped_column(Float)
+    relevance: Mapped[float | None] = mapped_column(Float)
+    wait_s: Mapped[float | None] = mapped_column(Float)
+    sla_breach: Mapped[bool | None] = mapped_column(Boolean)
+    rule_hits: Mapped[str] = mapped_column(Text, default="")
+    explanation: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConversationScore(Base):
+    __tablename__ = "conversation_scores"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_version: Mapped[str] = mapped_column(String(100), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    scored_at: Mapped[datetime] = mapped_column(DateTime)
+    dissatisfaction_risk: Mapped[float] = mapped_column(Float, index=True)
+    tone_risk: Mapped[float | None] = mapped_column(Float)
+    relevance: Mapped[float | None] = mapped_column(Float)
+    first_response_s: Mapped[float | None] = mapped_column(Float)
+    max_wait_s: Mapped[float | None] = mapped_column(Float)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    replies_in_sla: Mapped[int] = mapped_column(Integer, default=0)
+    unanswered_at_end: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment_start: Mapped[float | None] = mapped_column(Float)
+    sentiment_worst: Mapped[float | None] = mapped_column(Float)
+    sentiment_end: Mapped[float | None] = mapped_column(Float)
+    category: Mapped[str] = mapped_column(String(50))
+    category_source: Mapped[str] = mapped_column(String(20))
+    rule_hits: Mapped[int] = mapped_column(Integer, default=0)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+
+
+class Annotation(Base):
+    """A reviewer's judgement: a rubric score, a verdict, or a comment/tag on the conversation or one message."""
+
+    __tablename__ = "annotations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    rubric_item: Mapped[str | None] = mapped_column(String(100))
+    score: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    tags: Mapped[str] = mapped_column(String(500), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReviewAssignment(Base):
+    """A conversation put in front of a reviewer, by which sampling, and how far the review got."""
+
+    __tablename__ = "review_assignments"
+    __table_args__ = (UniqueConstraint("conversation_id", "reviewer_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="待审")
+    sample_mode: Mapped[str] = mapped_column(String(50), default="手动")
+    assigned_at: Mapped[datetime] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CoachingList(Base):
+    __tablename__ = "coaching_lists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    topic: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CoachingItem(Base):
+    __tablename__ = "coaching_items"
+    __table_args__ = (UniqueConstraint("list_id", "conversation_id", "message_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("coaching_lists.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10), default="bad")
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DailyStat(Base):
+    """Pre-aggregated daily figures per platform/shop/team/agent/category; rebuilt, never edited by hand."""
+
+    __tablename__ = "daily_stats"
+    __table_args__ = (Index("ix_daily_stats_day", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    platform_id: Mapped[int | None] = mapped_column(Integer)
+    shop_id: Mapped[int | None] = mapped_column(Integer)
+    team: Mapped[str | None] = mapped_column(String(100))
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(50))
+    conversations: Mapped[int] = mapped_column(Integer)
+    messages: Mapped[int] = mapped_column(Integer)
+    csat_n: Mapped[int] = mapped_column(Integer)
+    csat_sum: Mapped[float] = mapped_column(Float)
+    csat_low: Mapped[int] = mapped_column(Integer)
+    scored: Mapped[int] = mapped_column(Integer)
+    risk_sum: Mapped[float] = mapped_column(Float)
+    risk_high: Mapped[int] = mapped_column(Integer)
+    replies: Mapped[int] = mapped_column(Integer)
+    replies_in_sla: Mapped[int] = mapped_column(Integer)
+    first_response_n: Mapped[int] = mapped_column(Integer)
+    first_response_sum: Mapped[float] = mapped_column(Float)
+    tone_flagged: Mapped[int] = mapped_column(Integer)

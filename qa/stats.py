@@ -1,0 +1,50 @@
+"""Daily statistics, pre-aggregated so dashboards read hundreds of rows instead of a million messages.
+
+Rebuilt in one INSERT … SELECT after each import and scoring run; on 100,000 conversations that takes well under
+a second, far less than one dashboard query over raw messages would.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Date, case, cast, delete, func, insert, literal, select
+
+from qa.models import Agent, Conversation, ConversationScore, DailyStat
+
+__all__ = ["RISK_HIGH", "TONE_FLAG", "rebuild_daily_stats"]
+
+RISK_HIGH = 0.5
+TONE_FLAG = 0.5
+
+
+def _count_if(condition) -> object:  # type: ignore[no-untyped-def]
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def rebuild_daily_stats(conn: Connection) -> int:
+    """Recompute ``daily_stats`` from conversations and their scores; returns the number of rows written."""
+    c, s, a = Conversation.__table__, ConversationScore.__table__, Agent.__table__
+    day = cast(c.c.started_at, Date) if conn.dialect.name != "sqlite" else func.date(c.c.started_at)
+    team = func.coalesce(c.c.team, a.c.team)
+    category = func.coalesce(c.c.category, s.c.category)
+    query = (
+        select(
+            day, c.c.platform_id, c.c.shop_id, team, c.c.agent_id, category,
+            func.count(), func.coalesce(func.sum(c.c.message_count), 0),
+            func.count(c.c.csat), func.coalesce(func.sum(c.c.csat), literal(0.0)), _count_if(c.c.csat <= 2),
+            func.count(s.c.conversation_id), func.coalesce(func.sum(s.c.dissatisfaction_risk), literal(0.0)),
+            _count_if(s.c.dissatisfaction_risk >= RISK_HIGH),
+            func.coalesce(func.sum(s.c.replies), 0), func.coalesce(func.sum(s.c.replies_in_sla), 0),
+            func.count(s.c.first_response_s), func.coalesce(func.sum(s.c.first_response_s), literal(0.0)),
+            _count_if(s.c.tone_risk >= TONE_FLAG),
+        )
+        .select_from(c.outerjoin(s, s.c.conversation_id == c.c.id).outerjoin(a, a.c.id == c.c.agent_id))
+        .where(c.c.started_at.is_not(None))
+        .group_by(day, c.c.platform_id, c.c.shop_id, team, c.c.agent_id, category)
+    )
+    d = DailyStat.__table__
+    columns = ["day", "platform_id", "shop_id", "team", "agent_id", "category", "conversations", "messages",
+               "csat_n", "csat_sum", "csat_low", "scored", "risk_sum", "risk_high", "replies", "replies_in_sla",
+               "first_response_n", "first_response_sum", "tone_flagged"]
+    conn.execute(delete(d))
+    result = conn.execute(insert(d).from_select(columns, query))
+    return result.rowcount or 0
