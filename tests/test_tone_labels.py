@@ -1,0 +1,105 @@
+"""The hand-labelled tone set in ``data/labels``: its shape, and that every key points at a real helpdesk turn."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS_DIR = ROOT / "data" / "labels"
+CSV_PATH = LABELS_DIR / "stc3_tone_labels.csv"
+GUIDELINE_PATH = LABELS_DIR / "tone_guideline.md"
+STC3_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "stc3"
+
+COLUMNS = ["dialogue_id", "turn_index", "label", "bad", "note"]
+LABELS = {"polite", "neutral", "curt", "perfunctory", "blaming", "rude"}
+BAD_LABELS = {"curt", "perfunctory", "blaming", "rude"}
+
+needs_stc3 = pytest.mark.skipif(
+    not (STC3_DIR / "dialogues_labeled.json").is_file(),
+    reason=f"STC-3 data not found at {STC3_DIR} (../shared is not part of the repository)",
+)
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, str]]:
+    with CSV_PATH.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames == COLUMNS
+        return list(reader)
+
+
+def test_at_least_300_rows(rows):
+    assert len(rows) >= 300
+
+
+def test_keys_are_well_formed_and_unique(rows):
+    keys = [(r["dialogue_id"], r["turn_index"]) for r in rows]
+    assert all(re.fullmatch(r"\d+", d) and re.fullmatch(r"\d+", t) for d, t in keys)
+    duplicates = [k for k, n in Counter(keys).items() if n > 1]
+    assert duplicates == []
+
+
+def test_labels_are_in_the_label_set(rows):
+    assert {r["label"] for r in rows} <= LABELS
+
+
+def test_bad_is_consistent_with_label(rows):
+    wrong = [r for r in rows if r["bad"] != ("1" if r["label"] in BAD_LABELS else "0")]
+    assert wrong == []
+
+
+def test_enough_bad_items(rows):
+    assert sum(r["bad"] == "1" for r in rows) >= 60
+
+
+def test_notes_do_not_quote_the_dialogues(rows):
+    # Notes are short English reasons; a run of Chinese characters would be quoted text.
+    quoting = [r["note"] for r in rows if re.search(r"[\u4e00-\u9fff]{5,}", r["note"]) or len(r["note"]) > 120]
+    assert quoting == []
+
+
+def test_guideline_defines_every_label():
+    text = GUIDELINE_PATH.read_text(encoding="utf-8")
+    assert all(f"`{label}`" in text for label in LABELS)
+
+
+@pytest.mark.real_data
+@needs_stc3
+def test_every_key_is_a_non_empty_helpdesk_turn(rows):
+    dialogues = {}
+    for name in ("dialogues_labeled.json", "dialogues_unlabeled.json"):
+        for d in json.loads((STC3_DIR / name).read_text(encoding="utf-8")):
+            dialogues[str(d["id"])] = d["turns"]
+    problems = []
+    for r in rows:
+        turns = dialogues.get(r["dialogue_id"])
+        i = int(r["turn_index"])
+        if turns is None or i >= len(turns):
+            problems.append((r["dialogue_id"], i, "missing"))
+        elif turns[i]["sender"] != "helpdesk":
+            problems.append((r["dialogue_id"], i, turns[i]["sender"]))
+        elif not "".join(turns[i]["utterances"]).strip():
+            problems.append((r["dialogue_id"], i, "empty"))
+    assert problems == []
+
+
+@pytest.mark.real_data
+@needs_stc3
+def test_sample_script_reproduces_the_labelled_keys(rows, monkeypatch):
+    spec = importlib.util.spec_from_file_location("_tone_make_sample", LABELS_DIR / "make_sample.py")
+    make_sample = importlib.util.module_from_spec(spec)
+    # dataclasses look the module up in sys.modules while the class is being built.
+    monkeypatch.setitem(sys.modules, spec.name, make_sample)
+    spec.loader.exec_module(make_sample)
+    sample = make_sample.draw_sample(make_sample.load_turns(STC3_DIR))
+    drawn = {(t.dialogue_id, str(t.turn_index)) for t, _ in sample}
+    assert drawn == {(r["dialogue_id"], r["turn_index"]) for r in rows}
+    assert Counter(stratum for _, stratum in sample) == {"uniform": 200, "suspicious": 320}
