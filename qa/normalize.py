@@ -123,7 +123,10 @@ def _parse_time_text(s: str) -> datetime:
     m = _CN_TIME.match(s)
     if m:
         y, mo, d, h, mi, sec = (int(g) if g else 0 for g in m.groups())
-        return datetime(y, mo, d, h, mi, sec)
+        try:
+            return datetime(y, mo, d, h, mi, sec)
+        except ValueError:
+            raise ValueError(f"无法识别的时间“{s[:40]}”（日期或时刻不存在）") from None
     if s.isdigit() and len(s) in (10, 13):
         return datetime.fromtimestamp(int(s) / (1000 if len(s) == 13 else 1), tz=timezone.utc)
     raise ValueError(f"无法识别的时间“{s[:40]}”（应为 2026-11-11 10:00:00 这类格式）")

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Date, case, cast, delete, func, insert, liter
 
 from qa.models import Agent, Conversation, ConversationScore, DailyStat
 
-__all__ = ["RISK_HIGH", "TONE_FLAG", "rebuild_daily_stats"]
+__all__ = ["RISK_HIGH", "TONE_FLAG", "rebuild_daily_stats", "data_version"]
 
 RISK_HIGH = 0.5
 TONE_FLAG = 0.5
@@ -48,3 +48,13 @@ def rebuild_daily_stats(conn: Connection) -> int:
     conn.execute(delete(d))
     result = conn.execute(insert(d).from_select(columns, query))
     return result.rowcount or 0
+
+
+def data_version(conn: Connection) -> str:
+    """Changes whenever an import or scoring run changed anything: the key for pages' cached query results."""
+    from qa.models import ImportBatch
+
+    last_import = conn.scalar(select(func.max(ImportBatch.id)))
+    last_score = conn.scalar(select(func.max(ConversationScore.scored_at)))
+    scored = conn.scalar(select(func.count()).select_from(ConversationScore))
+    return f"{last_import}|{last_score}|{scored}"

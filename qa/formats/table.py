@@ -193,11 +193,10 @@ def _row_role(get: dict[str, str], sender: str, agent: str) -> str | None:
     if "role" in get:
         return parse_role(get["role"], sender)
     role = parse_role(None, sender)
-    if role is None and "agent" in get:
-        if agent and (not sender or sender == agent or sender.endswith(agent)):
-            role = "agent"
-        elif not agent:
-            role = "customer"
+    if role is None and agent and (not sender or sender == agent or sender.endswith(agent)):
+        role = "agent"
+    if role is None and sender:
+        role = "customer"  # workbench exports: the seller side is 店铺:客服 or the shop; a bare nick is the buyer
     return role
 
 

@@ -1,0 +1,142 @@
+"""The one filter object every view shares, turned into SQL with bound parameters only.
+
+A drill-down from a dashboard cell to the review queue is just a ``Filters`` value handed from one page to the
+next; the same object restricts daily statistics, the queue, agent scorecards and exports, so the numbers on
+each agree. Like datasette's filters, this module does no I/O and is tested without Streamlit or a browser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+
+from qa.models import Agent, Annotation, Conversation, ConversationScore, DailyStat, Platform, Shop
+
+__all__ = ["Filters", "apply_to_conversations", "apply_to_daily_stats", "dimension_values"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a user narrowed the view to; empty tuples and None mean "all"."""
+
+    start: date | None = None
+    end: date | None = None  # inclusive
+    platforms: tuple[str, ...] = ()
+    shops: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    min_risk: float | None = None
+    max_risk: float | None = None
+    min_tone_risk: float | None = None
+    max_relevance: float | None = None
+    min_first_response_s: float | None = None
+    csat_max: int | None = None
+    reviewed: bool | None = None
+    text: str = ""
+
+    def with_(self, **changes: object) -> Filters:
+        """A copy with some fields changed (drill-downs add one constraint to what is already chosen)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        """A short Chinese description for headers and exports, e.g. "2026-11-01 至 2026-11-15 · 天猫"."""
+        parts = []
+        if self.start or self.end:
+            parts.append(f"{self.start or '…'} 至 {self.end or '…'}")
+        for label, values in (("平台", self.platforms), ("店铺", self.shops), ("组", self.teams),
+                              ("坐席", self.agents), ("分类", self.categories)):
+            if values:
+                parts.append(f"{label}：{'、'.join(values)}")
+        if self.min_risk is not None:
+            parts.append(f"风险 ≥ {self.min_risk:.2f}")
+        if self.reviewed is not None:
+            parts.append("已复核" if self.reviewed else "未复核")
+        return " · ".join(parts) or "全部"
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) in (None, (), "") for f in fields(self))
+
+
+def _day_bounds(f: Filters) -> tuple[datetime | None, datetime | None]:
+    lo = datetime.combine(f.start, time.min) if f.start else None
+    hi = datetime.combine(f.end + timedelta(days=1), time.min) if f.end else None
+    return lo, hi
+
+
+def apply_to_conversations(query: Select, f: Filters) -> Select:
+    """Add WHERE clauses for ``f`` to a query over ``conversations`` outer-joined to ``conversation_scores``.
+
+    The query must already select from Conversation and (for score filters) outer-join ConversationScore.
+    """
+    c, s = Conversation, ConversationScore
+    conds = []
+    lo, hi = _day_bounds(f)
+    if lo:
+        conds.append(c.started_at >= lo)
+    if hi:
+        conds.append(c.started_at < hi)
+    if f.platforms:
+        conds.append(c.platform_id.in_(select(Platform.id).where(Platform.name.in_(f.platforms))))
+    if f.shops:
+        conds.append(c.shop_id.in_(select(Shop.id).where(Shop.name.in_(f.shops))))
+    if f.teams:
+        conds.append(c.team.in_(f.teams) | (c.team.is_(None) & c.agent_id.in_(
+            select(Agent.id).where(Agent.team.in_(f.teams)))))
+    if f.agents:
+        conds.append(c.agent_id.in_(select(Agent.id).where(Agent.name.in_(f.agents))))
+    if f.categories:
+        conds.append(or_(c.category.in_(f.categories), and_(c.category.is_(None), s.category.in_(f.categories))))
+    if f.min_risk is not None:
+        conds.append(s.dissatisfaction_risk >= f.min_risk)
+    if f.max_risk is not None:
+        conds.append(s.dissatisfaction_risk <= f.max_risk)
+    if f.min_tone_risk is not None:
+        conds.append(s.tone_risk >= f.min_tone_risk)
+    if f.max_relevance is not None:
+        conds.append(s.relevance <= f.max_relevance)
+    if f.min_first_response_s is not None:
+        conds.append(s.first_response_s >= f.min_first_response_s)
+    if f.csat_max is not None:
+        conds.append(c.csat <= f.csat_max)
+    if f.reviewed is not None:
+        reviewed = exists().where(Annotation.conversation_id == c.id)
+        conds.append(reviewed if f.reviewed else ~reviewed)
+    if f.text:
+        conds.append(c.external_id == f.text.strip())
+    return query.where(*conds) if conds else query
+
+
+def apply_to_daily_stats(query: Select, f: Filters) -> Select:
+    """Add WHERE clauses for the dimensions of ``f`` that daily statistics carry (not score ranges)."""
+    d = DailyStat
+    conds = []
+    if f.start:
+        conds.append(d.day >= f.start)
+    if f.end:
+        conds.append(d.day <= f.end)
+    if f.platforms:
+        conds.append(d.platform_id.in_(select(Platform.id).where(Platform.name.in_(f.platforms))))
+    if f.shops:
+        conds.append(d.shop_id.in_(select(Shop.id).where(Shop.name.in_(f.shops))))
+    if f.teams:
+        conds.append(d.team.in_(f.teams))
+    if f.agents:
+        conds.append(d.agent_id.in_(select(Agent.id).where(Agent.name.in_(f.agents))))
+    if f.categories:
+        conds.append(d.category.in_(f.categories))
+    return query.where(*conds) if conds else query
+
+
+def dimension_values(conn, column: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Distinct values offered in filter pickers: platform, shop, team, agent or category names."""
+    sources = {
+        "platform": select(Platform.name),
+        "shop": select(Shop.name),
+        "team": select(Agent.team).where(Agent.team.is_not(None)),
+        "agent": select(Agent.name),
+        "category": select(func.coalesce(DailyStat.category, "未分类")),
+    }
+    return sorted({v for v in conn.scalars(sources[column].distinct()) if v})

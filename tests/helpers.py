@@ -1,0 +1,42 @@
+"""Small builders for test inputs and database counts."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from qa.importer import ImportReport, import_stream
+from qa.models import Annotation, Conversation, Message, Ticket
+
+
+def jsonl(*conversations: dict) -> bytes:
+    """Canonical JSONL bytes for the given conversation dicts."""
+    return "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in conversations).encode()
+
+
+def conv(cid: str, *messages: tuple[str, str, str | None], **extra: object) -> dict:
+    """A canonical conversation dict from (role, text, ts) triples."""
+    msgs = [{"role": r, "text": t, **({"ts": ts} if ts else {})} for r, t, ts in messages]
+    return {"conversation_id": cid, "messages": msgs, **extra}
+
+
+def import_bytes(engine: Engine, name: str, data: bytes) -> ImportReport:
+    """Import one in-memory file and return its (single) report."""
+    (report,) = import_stream(engine, name, io.BytesIO(data))
+    return report
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Row counts of the tables an import writes."""
+    with engine.connect() as conn:
+        return {t.__tablename__: conn.scalar(select(func.count()).select_from(t))
+                for t in (Conversation, Message, Ticket, Annotation)}
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path

@@ -1,0 +1,76 @@
+"""Canonical JSONL import, on SQLite and PostgreSQL."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from qa.models import Agent, Conversation, Message, Platform
+from tests.helpers import conv, counts, import_bytes, jsonl
+
+GOOD = conv("c1", ("customer", "亲，这款有40码吗", "2026-11-11T10:00:00+08:00"),
+            ("agent", "亲，有的哦", "2026-11-11T10:00:30+08:00"), platform="天猫", shop="某某官方旗舰店",
+            category="产品/尺码咨询", csat=5)
+GOOD["messages"][1]["agent"] = "小美"
+
+
+def test_jsonl_import_stores_conversation_messages_and_dimensions(engine):
+    report = import_bytes(engine, "a.jsonl", jsonl(GOOD))
+    assert (report.counts.conversations_added, report.counts.messages_added, report.rejected) == (1, 2, 0)
+    with engine.connect() as conn:
+        c = conn.execute(select(Conversation)).one()
+        assert (c.external_id, c.category, c.csat, c.message_count) == ("c1", "产品/尺码咨询", 5, 2)
+        assert c.started_at == datetime(2026, 11, 11, 10, 0, 0)
+        assert conn.scalar(select(Platform.name)) == "天猫"
+        assert conn.scalar(select(Agent.name).where(Agent.id == c.agent_id)) == "小美"
+        msgs = conn.execute(select(Message.seq, Message.role, Message.text).order_by(Message.seq)).all()
+    assert [tuple(m) for m in msgs] == [(0, "customer", "亲，这款有40码吗"), (1, "agent", "亲，有的哦")]
+
+
+def test_jsonl_timestamps_optional(engine):
+    report = import_bytes(engine, "a.jsonl", jsonl(conv("c2", ("customer", "在吗", None), ("agent", "在的", None))))
+    assert report.counts.conversations_added == 1
+    with engine.connect() as conn:
+        assert conn.scalar(select(Conversation.started_at)) is None
+
+
+def test_jsonl_bad_lines_reported_with_line_and_field_good_kept(engine):
+    data = b"\n".join([
+        jsonl(GOOD).strip(),
+        b"{not json",
+        jsonl(conv("c3", ("boss", "hi", None))).strip(),
+        jsonl(conv("c4", ("customer", "hi", "yesterday"))).strip(),
+        jsonl({"conversation_id": "c5", "messages": []}).strip(),
+        jsonl(conv("c6", ("customer", "hi", None), csat=9)).strip(),
+        jsonl(conv("c7", ("customer", "还在吗", None))).strip(),
+    ])
+    report = import_bytes(engine, "mixed.jsonl", data)
+    assert report.counts.conversations_added == 2
+    got = [(r.row, r.field) for r in report.rejections]
+    assert got == [(2, None), (3, "messages[0].role"), (4, "messages[0].ts"), (5, "messages"), (6, "csat")]
+    assert "不是有效的 JSON" in report.rejections[0].reason
+    assert str(report.rejections[1]).startswith("mixed.jsonl 第 3 行: [messages[0].role]")
+
+
+def test_reimport_same_file_adds_nothing(engine):
+    data = jsonl(GOOD, conv("c2", ("customer", "好的", None), ("customer", "好的", None)))
+    import_bytes(engine, "a.jsonl", data)
+    before = counts(engine)
+    report = import_bytes(engine, "a.jsonl", data)
+    assert counts(engine) == before
+    assert (report.counts.conversations_added, report.counts.conversations_unchanged) == (0, 2)
+    assert report.seen_before
+    assert before["messages"] == 4  # the repeated "好的" is two messages, not one
+
+
+def test_overlapping_export_merges_new_messages_in_order(engine):
+    first = conv("c1", ("customer", "在吗", "2026-11-11 10:00:00"), ("agent", "在的亲", "2026-11-11 10:00:10"))
+    second = conv("c1", ("agent", "在的亲", "2026-11-11 10:00:10"), ("customer", "发什么快递", "2026-11-11 10:01:00"),
+                  ("agent", "顺丰哦", "2026-11-11 10:01:20"), csat=4)
+    import_bytes(engine, "day1.jsonl", jsonl(first))
+    report = import_bytes(engine, "day2.jsonl", jsonl(second))
+    assert (report.counts.conversations_merged, report.counts.messages_added) == (1, 2)
+    with engine.connect() as conn:
+        texts = conn.scalars(select(Message.text).order_by(Message.seq)).all()
+        c = conn.execute(select(Conversation)).one()
+    assert texts == ["在吗", "在的亲", "发什么快递", "顺丰哦"]
+    assert (c.message_count, c.csat, c.ended_at) == (4, 4, datetime(2026, 11, 11, 10, 1, 20))
