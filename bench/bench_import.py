@@ -1,0 +1,109 @@
+"""Import throughput and peak memory on a generated archive, beside the naive pandas path.
+
+Usage: python bench/bench_import.py [--messages 1000000] [--workdir bench/out]
+
+Each path runs in its own subprocess so that peak memory (ru_maxrss) is that path's alone:
+- huifang JSONL: ``import_path`` on the canonical conversation-per-line file (parse, normalise, dedupe, store);
+- huifang CSV: the same archive as a message-per-row CSV with Chinese headers;
+- naive: ``pandas.read_csv`` + ``DataFrame.to_sql`` of that CSV into one table (no roles, no dedup, no
+  conversations — what a user would write first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _generate(workdir: Path, messages: int) -> tuple[Path, Path, int]:
+    from qa.demo import generate_demo
+
+    jsonl = workdir / "demo" / "conversations.jsonl"
+    if not jsonl.exists():
+        generate_demo(workdir / "demo", messages=messages, seed=7)
+    csv_path = workdir / "messages.csv"
+    n = 0
+    with open(jsonl, encoding="utf-8") as src, open(csv_path, "w", newline="", encoding="utf-8") as out:
+        w = csv.writer(out)
+        w.writerow(["会话ID", "平台", "店铺", "发送时间", "发送方", "客服昵称", "消息内容"])
+        for line in src:
+            c = json.loads(line)
+            for m in c["messages"]:
+                role = {"customer": "顾客", "agent": "客服", "bot": "机器人", "system": "系统"}[m["role"]]
+                w.writerow([c["conversation_id"], c.get("platform", ""), c.get("shop", ""), m.get("ts", ""), role,
+                            m.get("agent", ""), m["text"]])
+                n += 1
+    return jsonl, csv_path, n
+
+
+def _run_child(kind: str, path: Path, db: Path) -> None:
+    db.unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    if kind == "naive":
+        import pandas as pd
+        from sqlalchemy import create_engine
+
+        df = pd.read_csv(path)
+        df.to_sql("messages", create_engine(f"sqlite:///{db}"), index=False, chunksize=50_000)
+    else:
+        from qa.db import get_engine
+        from qa.importer import import_path
+
+        engine = get_engine(f"sqlite:///{db}")
+        t0 = time.perf_counter()  # schema creation is not import work
+        import_path(engine, path)
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=1_000_000)
+    ap.add_argument("--workdir", default=str(ROOT / "bench" / "out"))
+    ap.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "DB"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _run_child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        return
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    jsonl, csv_path, n = _generate(workdir, args.messages)
+    print(f"generated {n:,} messages in {time.perf_counter() - t0:.1f} s "
+          f"(JSONL {jsonl.stat().st_size / 2**20:.0f} MB, CSV {csv_path.stat().st_size / 2**20:.0f} MB)")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}")
+    print(f"{'path':<28}{'seconds':>10}{'messages/s':>14}{'peak MB':>10}")
+    for label, kind, path in [("huifang import (JSONL)", "huifang", jsonl), ("huifang import (CSV)", "huifang", csv_path),
+                              ("naive read_csv + to_sql", "naive", csv_path)]:
+        out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(workdir / f"{kind}.db")],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{label:<28}{r['seconds']:>10.1f}{n / r['seconds']:>14,.0f}{r['peak_mb']:>10,.0f}")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()

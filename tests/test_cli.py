@@ -1,0 +1,48 @@
+"""The huifang command: exact output users read and exit codes."""
+
+import csv
+import io
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from qa.cli import main
+from qa.db import get_engine
+from qa.models import Annotation, Conversation
+from qa.users import get_or_create_user
+from tests.helpers import conv, jsonl, write
+
+
+def test_import_prints_report_and_rejections(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    path = write(tmp_path, "a.jsonl", jsonl(conv("c1", ("customer", "在吗", None))) + b"{oops\n")
+    assert main(["--db", db, "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "a.jsonl（JSONL 会话）： 新增会话 1，合并 0，已存在未变 0，新增消息 1 拒绝 1 行" in out
+    assert "拒绝：a.jsonl 第 2 行: 不是有效的 JSON" in out
+
+
+def test_import_unreadable_file_exits_nonzero(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    path = write(tmp_path, "x.csv", "a,b\n1,2\n".encode())
+    assert main(["--db", db, "import", str(path), str(tmp_path / "missing.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "错误：x.csv: 无法识别的表格" in err
+    assert "错误：找不到文件" in err
+
+
+def test_export_annotations_csv(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    main(["--db", db, "import", str(write(tmp_path, "a.jsonl", jsonl(conv("c1", ("customer", "在吗", None)))))])
+    engine = get_engine(db)
+    uid = get_or_create_user(engine, "王质检")
+    with engine.begin() as conn:
+        cid = conn.scalar(select(Conversation.id))
+        t = datetime(2026, 11, 20, 10, 0)
+        conn.execute(insert(Annotation).values(conversation_id=cid, reviewer_id=uid, verdict="不合格",
+                                               comment="首响太慢", created_at=t, updated_at=t))
+    out = tmp_path / "ann.csv"
+    assert main(["--db", db, "export", "annotations", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [(r["conversation_id"], r["reviewer"], r["verdict"], r["comment"]) for r in rows] == [
+        ("c1", "王质检", "不合格", "首响太慢")]
