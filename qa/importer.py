@@ -64,7 +64,10 @@ class ImportReport:
 
 
 _FORMAT_NAMES = {"jsonl": "JSONL 会话", "csv_messages": "CSV 消息表", "xlsx_messages": "Excel 消息表",
-                 "csv_tickets": "CSV 工单表", "xlsx_tickets": "Excel 工单表"}
+                 "csv_tickets": "CSV 工单表", "xlsx_tickets": "Excel 工单表",
+                 "chatlog_jd": "京东咚咚聊天记录", "chatlog_qianniu_txt": "千牛消息管理器导出",
+                 "chatlog_qianniu_txt2": "千牛消息管理器导出", "chatlog_qianniu_copy": "千牛聊天窗口复制",
+                 "chatlog_qianniu_web": "千牛网页聊天记录", "chatlog_generic": "聊天记录文本"}
 
 
 def import_path(engine: Engine, path: Path) -> list[ImportReport]:

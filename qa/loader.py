@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
+from qa.normalize import canonical_platform
 from qa.records import ConversationRecord, MessageRecord, TicketRecord
 
 __all__ = ["LoadCounts", "Loader", "conversation_key", "message_keys", "link_tickets"]
@@ -38,9 +39,9 @@ class LoadCounts:
     tickets_updated: int = 0
 
 
-def conversation_key(platform: str | None, external_id: str) -> str:
-    """The unique key of a conversation across all imports."""
-    return f"{platform or ''}|{external_id}"
+def conversation_key(platform: str | None, external_id: str, shop: str | None = None) -> str:
+    """The unique key of a conversation (or ticket) across all imports: marketplace and source id."""
+    return f"{canonical_platform(platform, shop) or ''}|{external_id}"
 
 
 MsgKey = tuple[str, str, str, int]
@@ -101,7 +102,8 @@ class Loader:
         self._agent_team_known: set[int] = set()
 
     # -- dimensions -------------------------------------------------------------------------------------------
-    def platform_id(self, name: str | None) -> int | None:
+    def platform_id(self, name: str | None, shop: str | None = None) -> int | None:
+        name = canonical_platform(name, shop)
         if not name:
             return None
         if name not in self._platforms:
@@ -148,7 +150,7 @@ class Loader:
         """Insert new conversations and merge known ones; call with chunks of a few thousand."""
         by_key: dict[str, ConversationRecord] = {}
         for rec in records:
-            key = conversation_key(rec.platform, rec.external_id)
+            key = conversation_key(rec.platform, rec.external_id, rec.shop)
             if key in by_key:
                 _absorb(by_key[key], rec)
             else:
@@ -163,7 +165,7 @@ class Loader:
                 self._merge_existing(existing[key], rec)
 
     def _conv_row(self, key: str, rec: ConversationRecord, keys: list[MsgKey]) -> dict:
-        pid = self.platform_id(rec.platform)
+        pid = self.platform_id(rec.platform, rec.shop)
         agents = Counter(m.agent for m in rec.messages if m.role == "agent" and m.agent)
         main_agent = agents.most_common(1)[0][0] if agents else None
         times = [m.ts for m in rec.messages if m.ts]
@@ -233,12 +235,12 @@ class Loader:
     # -- tickets ----------------------------------------------------------------------------------------------
     def add_tickets(self, records: Sequence[TicketRecord]) -> None:
         """Insert new tickets and update changed ones (a later export carries the newer status)."""
-        by_key = {conversation_key(r.platform, r.external_id): r for r in records}
+        by_key = {conversation_key(r.platform, r.external_id, r.shop): r for r in records}
         existing = {row.source_key: row for row in self.conn.execute(
             select(_ticket).where(_ticket.c.source_key.in_(list(by_key))))}
         inserts, updates = [], []
         for key, r in by_key.items():
-            pid = self.platform_id(r.platform)
+            pid = self.platform_id(r.platform, r.shop)
             row = {"source_key": key, "external_id": r.external_id, "platform_id": pid,
                    "shop_id": self.shop_id(pid, r.shop), "category": r.category, "status": r.status,
                    "created_at": r.created_at, "closed_at": r.closed_at, "order_id": r.order_id,

@@ -24,6 +24,7 @@ __all__ = [
     "parse_role",
     "parse_csat",
     "is_placeholder",
+    "canonical_platform",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -226,3 +227,29 @@ def open_text(stream: BinaryIO, file: str, sniff_bytes: int = 1 << 20) -> TextIO
                 decode_bytes(head, file)  # raises the user-facing error
                 raise
     return io.TextIOWrapper(stream, encoding=encoding, newline=None)
+
+
+_PLATFORMS = {
+    "天猫": "天猫", "tmall": "天猫", "天猫商城": "天猫",
+    "淘宝": "淘宝", "taobao": "淘宝", "tb": "淘宝", "千牛": "淘宝", "旺旺": "淘宝",
+    "京东": "京东", "jd": "京东", "jingdong": "京东", "京东商城": "京东", "京麦": "京东", "咚咚": "京东",
+    "抖音": "抖音", "douyin": "抖音", "抖店": "抖音", "飞鸽": "抖音", "tiktok": "抖音",
+    "拼多多": "拼多多", "pdd": "拼多多", "pinduoduo": "拼多多",
+    "快手": "快手", "kuaishou": "快手",
+    "官网": "自营商城", "自营商城": "自营商城", "小程序": "自营商城", "own": "自营商城",
+}
+_TMALL_SHOP = ("旗舰店", "专卖店", "专营店")
+
+
+def canonical_platform(name: str | None, shop: str | None = None) -> str | None:
+    """One name per marketplace, whatever the export called it (jd, 京东商城 → 京东).
+
+    Taobao-family exports cannot tell Tmall from Taobao; Tmall shops are the 旗舰店/专卖店/专营店 kinds.
+    """
+    if not name:
+        return None
+    key = clean_text(name).lower()
+    platform = _PLATFORMS.get(key, clean_text(name)[:50])
+    if platform == "淘宝" and shop and shop.endswith(_TMALL_SHOP):
+        return "天猫"
+    return platform

@@ -3,7 +3,7 @@ from datetime import datetime
 import pytest
 
 from qa.errors import ImportFormatError
-from qa.normalize import clean_text, decode_bytes, parse_csat, parse_role, parse_time
+from qa.normalize import canonical_platform, clean_text, decode_bytes, parse_csat, parse_role, parse_time
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -65,3 +65,11 @@ def test_decode_bytes(encoding):
 def test_decode_bytes_unknown_encoding_names_file_and_fix():
     with pytest.raises(ImportFormatError, match="f.csv.*无法识别文件编码"):
         decode_bytes("内容".encode() + b"\x81 \x81 ", "f.csv")
+
+
+@pytest.mark.parametrize("name, shop, expected", [
+    ("jd", None, "京东"), ("京东商城", None, "京东"), ("Tmall", None, "天猫"), ("taobao", "某某官方旗舰店", "天猫"),
+    ("taobao", "小王的杂货铺", "淘宝"), ("抖店", None, "抖音"), ("", None, None), ("唯品会", None, "唯品会"),
+])
+def test_canonical_platform(name, shop, expected):
+    assert canonical_platform(name, shop) == expected
