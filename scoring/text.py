@@ -75,9 +75,12 @@ class Tokenizer:
         """Tokens of one message, whitespace dropped."""
         return [t for t in self._cut(normalize(text)) if not t.isspace()]
 
-    def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
-        """Tokens of many messages; identical texts (canned replies) are segmented once."""
-        seen: dict[str, list[str]] = {}
+    def tokenize_many(self, texts: Iterable[str], memo: dict[str, list[str]] | None = None) -> list[list[str]]:
+        """Tokens of many messages; identical texts (canned replies) are segmented once.
+
+        Pass the same ``memo`` dict to several calls (training, cross-validation) to segment each text once.
+        """
+        seen: dict[str, list[str]] = {} if memo is None else memo
         out: list[list[str]] = []
         for text in texts:
             toks = seen.get(text)

@@ -1,0 +1,337 @@
+"""Score conversations with every model in one batch: tokenise each message once, one predict per model.
+
+``Scorer.load()`` reads the artifacts of data/models (JSON + .npz, no pickle); a loaded Scorer only reads its
+arrays, so one instance can serve many threads (e.g. Streamlit's ``st.cache_resource``). ``score_parallel``
+spreads a large batch over processes, each loading the Scorer once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa.normalize import is_placeholder
+from scoring.artifacts import DEFAULT_MODELS_DIR, artifacts_version, load_artifact
+from scoring.category import CategoryModel, rule_category
+from scoring.dissatisfaction import ConvSignals, DissatisfactionModel
+from scoring.lexicon import forbidden_phrases
+from scoring.relevance import RelevanceModel, content_tokens, reply_contexts
+from scoring.responsiveness import Responsiveness, load_sla_rules, measure, rule_for, timing_explanation
+from scoring.sentiment import SentimentModel
+from scoring.text import Tokenizer, get_tokenizer
+from scoring.tone import ToneInputs, ToneModel
+from scoring.types import Conv, ConversationScore, MessageScore
+
+__all__ = ["MODEL_NAMES", "Scorer", "MessageBatch", "Signals", "compute_signals", "tone_inputs",
+           "conversation_signals", "score_parallel"]
+
+MODEL_NAMES = ("sentiment", "relevance", "tone", "dissatisfaction")
+_SCORED_ROLES = ("customer", "agent")
+
+
+@dataclass(slots=True)
+class MessageBatch:
+    """All messages of a batch of conversations, flattened; ``starts[k]`` is conversation k's first message."""
+
+    starts: list[int]
+    roles: list[str]
+    texts: list[str]
+    tokens: list[list[str]]
+    contexts: dict[int, list[int]]
+
+    @classmethod
+    def build(cls, convs: Sequence[Conv], tokenizer: Tokenizer, memo: dict[str, list[str]] | None = None) -> MessageBatch:
+        """Flatten and tokenise; bot/system messages and placeholders get no tokens."""
+        starts, roles, texts = [], [], []
+        contexts: dict[int, list[int]] = {}
+        for conv in convs:
+            base = len(roles)
+            starts.append(base)
+            conv_roles = [m.role for m in conv.messages]
+            for i, ctx in reply_contexts(conv_roles).items():
+                contexts[base + i] = [base + j for j in ctx]
+            roles.extend(conv_roles)
+            texts.extend(m.text or "" for m in conv.messages)
+        starts.append(len(roles))
+        to_tokenize = [t if r in _SCORED_ROLES and t and not is_placeholder(t) else "" for r, t in zip(roles, texts)]
+        return cls(starts, roles, texts, tokenizer.tokenize_many(to_tokenize, memo), contexts)
+
+
+@dataclass(slots=True)
+class Signals:
+    """Message-level scores of a batch (NaN where not applicable) and the words behind them."""
+
+    sentiment: np.ndarray
+    sentiment_words: list[list[str]]
+    relevance: np.ndarray
+    shared_words: dict[int, list[str]]
+    tone: np.ndarray
+    tone_reasons: dict[int, list[str]] = field(default_factory=dict)
+
+
+def compute_signals(
+    batch: MessageBatch, sentiment: SentimentModel, relevance: RelevanceModel, tone: ToneModel | None,
+) -> Signals:
+    """Sentiment of every customer and agent message, relevance and tone of every agent message."""
+    n = len(batch.roles)
+    scored = [i for i in range(n) if batch.roles[i] in _SCORED_ROLES and batch.tokens[i]]
+    sent = np.full(n, np.nan)
+    words: list[list[str]] = [[] for _ in range(n)]
+    if scored:
+        p, w = sentiment.predict_explain([batch.tokens[i] for i in scored])
+        sent[scored] = p
+        for i, ws in zip(scored, w):
+            words[i] = ws
+
+    content = {i: content_tokens(batch.tokens[i]) for i in scored}
+    pairs = [i for i in batch.contexts if i in content]
+    ctx_tokens = [[w for j in batch.contexts[i] for w in content.get(j, ())] for i in pairs]
+    rel = np.full(n, np.nan)
+    shared: dict[int, list[str]] = {}
+    if pairs:
+        rel[pairs] = relevance.predict(ctx_tokens, [content[i] for i in pairs])
+        for i, ctx in zip(pairs, ctx_tokens):
+            ctx_set = set(ctx)
+            shared[i] = list(dict.fromkeys(w for w in content[i] if w in ctx_set))[:3]
+
+    tone_risk = np.full(n, np.nan)
+    reasons: dict[int, list[str]] = {}
+    agents = [i for i in scored if batch.roles[i] == "agent"]
+    if tone is not None and agents:
+        risk, why = tone.predict_explain(tone_inputs(batch, sent, rel, agents))
+        tone_risk[agents] = risk
+        reasons = dict(zip(agents, why))
+    return Signals(sent, words, rel, shared, tone_risk, reasons)
+
+
+def tone_inputs(batch: MessageBatch, sentiment: np.ndarray, relevance: np.ndarray, agents: list[int]) -> ToneInputs:
+    """Inputs of the tone model for the agent messages ``agents`` (global indices into ``batch``)."""
+    cust_neg = np.full(len(agents), np.nan)
+    for k, i in enumerate(agents):
+        ctx = [sentiment[j] for j in batch.contexts.get(i, ()) if not math.isnan(sentiment[j])]
+        if ctx:
+            cust_neg[k] = max(ctx)
+    return ToneInputs([batch.texts[i] for i in agents], [batch.tokens[i] for i in agents], sentiment[agents],
+                      relevance[agents], cust_neg)
+
+
+def conversation_signals(batch: MessageBatch, sig: Signals) -> list[ConvSignals]:
+    """Per-conversation inputs of the dissatisfaction model."""
+    out = []
+    for k in range(len(batch.starts) - 1):
+        idx = range(batch.starts[k], batch.starts[k + 1])
+        cust = [i for i in idx if batch.roles[i] == "customer" and batch.tokens[i]]
+        agent = [i for i in idx if batch.roles[i] == "agent" and batch.tokens[i]]
+        rel = sig.relevance[agent] if agent else np.zeros(0)
+        talk = [i for i in idx if batch.roles[i] in _SCORED_ROLES]
+        out.append(ConvSignals(
+            customer_tokens=[batch.tokens[i] for i in cust],
+            agent_tokens=[batch.tokens[i] for i in agent],
+            sentiment=sig.sentiment[cust] if cust else np.zeros(0),
+            tone=np.nan_to_num(sig.tone[agent], nan=0.0) if agent else np.zeros(0),
+            relevance=rel[~np.isnan(rel)],
+            last_is_customer=bool(talk) and batch.roles[talk[-1]] == "customer",
+            customer_chars=sum(len(batch.texts[i]) for i in cust),
+        ))
+    return out
+
+
+def _fmt(x: float | None) -> float | None:
+    return None if x is None or math.isnan(x) else round(float(x), 4)
+
+
+class Scorer:
+    """Every model of data/models, ready to score batches of conversations.
+
+    Parameters
+    ----------
+    sentiment, relevance, tone, dissatisfaction : fitted models
+    category : CategoryModel or None
+        None when no labelled conversations were available: keyword rules are used.
+    version : str
+        Content hash of the artifacts.
+    """
+
+    def __init__(
+        self, sentiment: SentimentModel, relevance: RelevanceModel, tone: ToneModel,
+        dissatisfaction: DissatisfactionModel, category: CategoryModel | None, version: str,
+        tokenizer: Tokenizer | None = None,
+    ) -> None:
+        self.sentiment = sentiment
+        self.relevance = relevance
+        self.tone = tone
+        self.dissatisfaction = dissatisfaction
+        self.category = category
+        self._version = version
+        self.tokenizer = tokenizer or get_tokenizer()
+        self.sla_rules = load_sla_rules()
+
+    @classmethod
+    def load(cls, models_dir: Path | None = None) -> Scorer:
+        """Load all artifacts from ``models_dir`` (default data/models); the category model is optional."""
+        d = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+        sentiment = SentimentModel.from_state(*load_artifact(d, "sentiment"))
+        relevance = RelevanceModel.from_state(*load_artifact(d, "relevance"))
+        tone = ToneModel.from_state(*load_artifact(d, "tone"))
+        dissat = DissatisfactionModel.from_state(*load_artifact(d, "dissatisfaction"))
+        names = list(MODEL_NAMES)
+        category = None
+        if (d / "category.json").exists():
+            category = CategoryModel.from_state(*load_artifact(d, "category"))
+            names.append("category")
+        return cls(sentiment, relevance, tone, dissat, category, artifacts_version(d, names))
+
+    @property
+    def version(self) -> str:
+        """Changes whenever any artifact changes, so stored scores can be told stale."""
+        return self._version
+
+    def score(self, convs: Sequence[Conv]) -> list[ConversationScore]:
+        """Scores of each conversation, in input order."""
+        batch = MessageBatch.build(convs, self.tokenizer)
+        sig = compute_signals(batch, self.sentiment, self.relevance, self.tone)
+        conv_sigs = conversation_signals(batch, sig)
+        timings = [measure(c.messages, rule_for(c.platform, self.sla_rules)) for c in convs]
+        z, feats, words = self.dissatisfaction.predict_base(conv_sigs)
+        breach_share = np.array([
+            sum(1 for t in r.replies.values() if t.breach) / len(r.replies) if r.replies else 0.0 for r in timings
+        ])
+        # Without timestamps "unanswered at end" is only who spoke last, which the model already sees.
+        unanswered = np.array([r.unanswered_at_end if r.max_wait_s is not None else 0 for r in timings])
+        risk = self.dissatisfaction.adjust(z, breach_share, unanswered)
+        categories = self._categories(convs, batch)
+        out = []
+        for k, conv in enumerate(convs):
+            msgs = self._message_scores(batch, sig, k, timings[k])
+            out.append(self._conversation_score(conv, msgs, timings[k], float(risk[k]), words[k], categories[k],
+                                                breach_share[k]))
+        return out
+
+    def _categories(self, convs: Sequence[Conv], batch: MessageBatch) -> list[tuple[str, str, list[str]]]:
+        out: list[tuple[str, str, list[str]] | None] = [None] * len(convs)
+        need_model = []
+        for k, conv in enumerate(convs):
+            if conv.category:
+                out[k] = (conv.category, "given", [])
+            elif self.category is None:
+                text = "\n".join(m.text for m in conv.messages if m.role == "customer" and m.text)
+                cat, kw = rule_category(text)
+                out[k] = (cat, "rules", kw)
+            else:
+                need_model.append(k)
+        if need_model:
+            docs = [[t for i in range(batch.starts[k], batch.starts[k + 1]) for t in batch.tokens[i]]
+                    for k in need_model]
+            cats, _, kws = self.category.predict(docs)
+            for k, cat, kw in zip(need_model, cats, kws):
+                out[k] = (cat, "model", kw)
+        return out  # type: ignore[return-value]
+
+    def _message_scores(self, batch: MessageBatch, sig: Signals, k: int, timing: Responsiveness) -> list[MessageScore]:
+        msgs = []
+        base = batch.starts[k]
+        platform = timing.rule.platform
+        for seq, i in enumerate(range(base, batch.starts[k + 1])):
+            role = batch.roles[i]
+            ms = MessageScore(seq=seq)
+            if role == "customer":
+                ms.sentiment_neg = _fmt(sig.sentiment[i])
+                if ms.sentiment_neg is not None:
+                    ms.explanation = f"负面情绪 {ms.sentiment_neg:.2f}" + (
+                        "：" + "、".join(sig.sentiment_words[i]) if sig.sentiment_words[i] else "")
+            elif role == "agent":
+                parts = []
+                ms.tone_risk = _fmt(sig.tone[i])
+                if ms.tone_risk is not None:
+                    parts.append(f"语气风险 {ms.tone_risk:.2f}（{'；'.join(sig.tone_reasons.get(i, []))}）")
+                    ms.rule_hits.extend(f"禁用语:{h.phrase}" for h in forbidden_phrases().find(batch.texts[i]))
+                ms.relevance = _fmt(sig.relevance[i])
+                if ms.relevance is not None:
+                    shared = sig.shared_words.get(i)
+                    parts.append(f"相关度 {ms.relevance:.2f}" + (f"（与顾客共有词：{'、'.join(shared)}）" if shared else ""))
+                t = timing.replies.get(seq)
+                if t is not None:
+                    ms.wait_s = t.wait_s
+                    ms.sla_breach = t.breach
+                    parts.append(timing_explanation(t, platform))
+                    if t.breach:
+                        ms.rule_hits.append("超时:SLA")
+                ms.explanation = "；".join(parts)
+            msgs.append(ms)
+        return msgs
+
+    def _conversation_score(
+        self, conv: Conv, msgs: list[MessageScore], timing: Responsiveness, risk: float, words: list[str],
+        category: tuple[str, str, list[str]], breach_share: float,
+    ) -> ConversationScore:
+        sents = [m.sentiment_neg for m in msgs if m.sentiment_neg is not None]
+        tones = [m.tone_risk for m in msgs if m.tone_risk is not None]
+        rels = [m.relevance for m in msgs if m.relevance is not None]
+        replies = len(timing.replies)
+        parts = [f"不满风险 {risk:.2f}"]
+        if sents:
+            parts.append(f"顾客情绪 开始 {sents[0]:.2f} → 最差 {max(sents):.2f} → 结束 {sents[-1]:.2f}")
+        if tones:
+            parts.append(f"客服语气风险最高 {max(tones):.2f}")
+        if rels:
+            parts.append(f"回复相关度均值 {float(np.mean(rels)):.2f}")
+        if words:
+            parts.append("关键词：" + "、".join(words))
+        breaches = sum(1 for t in timing.replies.values() if t.breach)
+        if breaches:
+            parts.append(f"{breaches}/{replies} 次回复超过 SLA（{breach_share:.0%}）")
+        if timing.unanswered_at_end:
+            parts.append(f"结尾有 {timing.unanswered_at_end} 条顾客消息未回复")
+        cat, source, kw = category
+        why = {"given": "已有分类", "rules": "关键词规则", "model": "分类模型"}[source]
+        parts.append(f"分类：{cat}（{why}" + (f"：{'、'.join(kw)}" if kw else "") + "）")
+        return ConversationScore(
+            key=conv.key,
+            dissatisfaction_risk=round(risk, 4),
+            tone_risk=round(max(tones), 4) if tones else None,
+            relevance=round(float(np.mean(rels)), 4) if rels else None,
+            first_response_s=timing.first_response_s,
+            max_wait_s=timing.max_wait_s,
+            replies=replies,
+            replies_in_sla=timing.replies_in_sla,
+            unanswered_at_end=timing.unanswered_at_end,
+            sentiment_start=sents[0] if sents else None,
+            sentiment_worst=max(sents) if sents else None,
+            sentiment_end=sents[-1] if sents else None,
+            category=cat,
+            category_source=source,
+            explanation="；".join(parts),
+            messages=msgs,
+        )
+
+
+_WORKER: Scorer | None = None
+
+
+def _init_worker(models_dir: str | None) -> None:
+    global _WORKER
+    _WORKER = Scorer.load(Path(models_dir) if models_dir else None)
+
+
+def _score_chunk(convs: list[Conv]) -> list[ConversationScore]:
+    assert _WORKER is not None
+    return _WORKER.score(convs)
+
+
+def score_parallel(
+    convs: Sequence[Conv], n_jobs: int | None = None, models_dir: Path | None = None, chunk_size: int = 2000,
+) -> list[ConversationScore]:
+    """Score a large batch on ``n_jobs`` processes (default: all cores), each loading the Scorer once."""
+    n_jobs = n_jobs or os.cpu_count() or 1
+    chunks = [list(convs[i : i + chunk_size]) for i in range(0, len(convs), chunk_size)]
+    if n_jobs == 1 or len(chunks) <= 1:
+        return Scorer.load(models_dir).score(convs)
+    with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
+                             initargs=(str(models_dir) if models_dir else None,)) as pool:
+        return [s for part in pool.map(_score_chunk, chunks) for s in part]
