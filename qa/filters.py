@@ -14,7 +14,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 
 from qa.models import Agent, Annotation, Conversation, ConversationScore, DailyStat, Platform, Shop
 
-__all__ = ["Filters", "apply_to_conversations", "apply_to_daily_stats", "dimension_values"]
+__all__ = ["Filters", "apply_to_conversations", "apply_to_daily_stats", "dimension_values", "day_range"]
 
 
 @dataclass(frozen=True)
@@ -140,3 +140,9 @@ def dimension_values(conn, column: str) -> list[str]:  # type: ignore[no-untyped
         "category": select(func.coalesce(DailyStat.category, "未分类")),
     }
     return sorted({v for v in conn.scalars(sources[column].distinct()) if v})
+
+
+def day_range(conn) -> tuple[date, date] | None:  # type: ignore[no-untyped-def]
+    """First and last day with conversations (the bounds of date pickers), or None for an empty archive."""
+    lo, hi = conn.execute(select(func.min(DailyStat.day), func.max(DailyStat.day))).one()
+    return None if lo is None else (lo, hi)

@@ -1,0 +1,327 @@
+"""Overview figures for executives: KPIs against the previous period, trends, breakdowns, what got worse.
+
+Everything here reads ``daily_stats`` (never messages), one grouped SQL aggregate per figure, so a page stays
+fast on a million-message archive. Sums come from SQL; ratios are taken afterwards from those sums (a ratio of
+sums, never a mean of daily ratios), in one place, ``with_rates``, so every page computes CSAT or the SLA rate
+the same way. Weeks are formed from daily sums in pandas (a few hundred rows) to stay dialect-neutral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import Connection, case, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from qa.filters import Filters, apply_to_daily_stats, day_range
+from qa.models import Agent, DailyStat, Platform, Shop
+
+__all__ = [
+    "SUMS", "Metric", "METRICS", "Dimension", "DIMENSIONS", "UNKNOWN", "DEFAULT_DAYS", "MIN_VOLUME", "PEAKS",
+    "Period", "Kpis", "default_period", "resolve_period", "with_rates", "format_value", "format_change",
+    "kpis", "trend", "compare", "worsened", "failure_heatmap", "peak_days", "drill_filters",
+]
+
+SUMS: tuple[str, ...] = (
+    "conversations", "messages", "csat_n", "csat_sum", "csat_low", "scored", "risk_sum", "risk_high",
+    "replies", "replies_in_sla", "first_response_n", "first_response_sum", "tone_flagged",
+)
+DEFAULT_DAYS = 56  # eight whole weeks: long enough to show a peak against its baseline
+MIN_VOLUME = 30  # fewer cases than this in either period and a change is mostly noise
+UNKNOWN = "未知"
+PEAKS: tuple[tuple[int, int, str], ...] = ((11, 11, "双11"), (6, 18, "618"))
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A ratio of two daily_stats sums, how to show it, and which direction is bad."""
+
+    label: str
+    numerator: str
+    denominator: str
+    worse_when_higher: bool
+    kind: str  # "pct", "score" or "seconds"
+
+
+METRICS: dict[str, Metric] = {
+    "csat": Metric("CSAT", "csat_sum", "csat_n", False, "score"),
+    "csat_share": Metric("CSAT 覆盖率", "csat_n", "conversations", False, "pct"),
+    "csat_low_share": Metric("差评率（CSAT≤2）", "csat_low", "csat_n", True, "pct"),
+    "risk_mean": Metric("预测不满意（均值）", "risk_sum", "scored", True, "pct"),
+    "risk_high_share": Metric("高风险会话占比", "risk_high", "scored", True, "pct"),
+    "sla_rate": Metric("SLA 内回复率", "replies_in_sla", "replies", False, "pct"),
+    "first_response_s": Metric("平均首次响应", "first_response_sum", "first_response_n", True, "seconds"),
+    "tone_flag_share": Metric("语气预警占比", "tone_flagged", "scored", True, "pct"),
+}
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A daily_stats dimension: its Chinese label and the ``Filters`` field a drill-down narrows."""
+
+    label: str
+    field: str
+
+
+DIMENSIONS: dict[str, Dimension] = {
+    "platform": Dimension("平台", "platforms"),
+    "shop": Dimension("店铺", "shops"),
+    "team": Dimension("组", "teams"),
+    "category": Dimension("分类", "categories"),
+    "agent": Dimension("坐席", "agents"),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive span of days and the span of equal length just before it."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> Period:
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Headline figures (sums and rates) for the chosen period and the previous one of equal length."""
+
+    period: Period
+    current: dict[str, float]
+    previous: dict[str, float]
+
+    def change(self, key: str) -> float | None:
+        """Current minus previous, or None when either side has no data."""
+        cur, prev = self.current.get(key), self.previous.get(key)
+        if cur is None or prev is None or pd.isna(cur) or pd.isna(prev):
+            return None
+        return cur - prev
+
+
+def default_period(first: date, last: date, days: int = DEFAULT_DAYS) -> Period:
+    """The last ``days`` days of the archive (all of it when shorter): recent enough to act on."""
+    return Period(max(first, last - timedelta(days=days - 1)), last)
+
+
+def resolve_period(conn: Connection, f: Filters) -> Period | None:
+    """The concrete period ``f`` means, open ends taken from the archive; None when there is no data."""
+    bounds = day_range(conn)
+    if bounds is None:
+        return None
+    return Period(f.start or bounds[0], f.end or bounds[1])
+
+
+def with_rates(df: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
+    """Add every METRICS ratio (NaN where its denominator is 0) to a frame of SUMS columns."""
+    out = df.copy()
+    for key, m in METRICS.items():
+        den = out[prefix + m.denominator].astype(float)
+        out[prefix + key] = (out[prefix + m.numerator].astype(float) / den).where(den > 0)
+    return out
+
+
+def format_value(key: str, value: float | None) -> str:
+    """A metric as a reader expects it: 87.5%, 4.21 or 1分05秒; "—" when there is no data."""
+    if value is None or pd.isna(value):
+        return "—"
+    kind = METRICS[key].kind if key in METRICS else "count"
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "score":
+        return f"{value:.2f}"
+    if kind == "seconds":
+        minutes, seconds = divmod(round(value), 60)
+        return f"{minutes}分{seconds:02d}秒" if minutes else f"{seconds}秒"
+    return f"{value:,.0f}"
+
+
+def format_change(key: str, delta: float | None) -> str | None:
+    """A change in a metric's own unit (percentage points for shares); None when it cannot be computed."""
+    if delta is None or pd.isna(delta):
+        return None
+    kind = METRICS[key].kind if key in METRICS else "count"
+    if kind == "pct":
+        return f"{delta * 100:+.1f} 个百分点"
+    if kind == "score":
+        return f"{delta:+.2f}"
+    if kind == "seconds":
+        return f"{delta:+.0f} 秒"
+    return f"{delta:+,.0f}"
+
+
+def _sum_columns() -> list[ColumnElement]:
+    return [func.coalesce(func.sum(getattr(DailyStat, name)), 0).label(name) for name in SUMS]
+
+
+def _dimension_column(dimension: str) -> tuple[ColumnElement, object | None]:
+    """The value column of ``dimension`` and the table to outer-join for its name (if any)."""
+    d = DailyStat
+    if dimension == "platform":
+        return func.coalesce(Platform.name, UNKNOWN), (Platform, Platform.id == d.platform_id)
+    if dimension == "shop":
+        return func.coalesce(Shop.name, UNKNOWN), (Shop, Shop.id == d.shop_id)
+    if dimension == "agent":
+        return func.coalesce(Agent.name, UNKNOWN), (Agent, Agent.id == d.agent_id)
+    if dimension == "team":
+        return func.coalesce(d.team, UNKNOWN), None
+    if dimension == "category":
+        return func.coalesce(d.category, UNKNOWN), None
+    raise ValueError(f"unknown dimension {dimension!r}; expected one of {sorted(DIMENSIONS)}")
+
+
+def _frame(conn: Connection, query) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    result = conn.execute(query)
+    df = pd.DataFrame(result.all(), columns=list(result.keys()))
+    for name in SUMS:  # PostgreSQL returns NUMERIC sums as Decimal
+        if name in df:
+            df[name] = df[name].astype(float)
+    return df
+
+
+def _daily(conn: Connection, f: Filters, period: Period, by_category: bool = False) -> pd.DataFrame:
+    """Sums per day (and category) within ``period``."""
+    keys: list[ColumnElement] = [DailyStat.day]
+    if by_category:
+        keys.append(func.coalesce(DailyStat.category, UNKNOWN).label("category"))
+    query = apply_to_daily_stats(select(*keys, *_sum_columns()), f.with_(start=period.start, end=period.end))
+    return _frame(conn, query.group_by(*keys).order_by(DailyStat.day))
+
+
+def _bucket(df: pd.DataFrame, period: Period, grain: str, keys: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Daily sums summed into days or Monday-started weeks, with each bucket's span clipped to ``period``."""
+    if grain not in ("day", "week"):
+        raise ValueError(f"grain must be 'day' or 'week', got {grain!r}")
+    columns = [*keys, "period", "start", "end", *SUMS]
+    if df.empty:
+        return with_rates(pd.DataFrame(columns=columns))
+    days = pd.to_datetime(df["day"])
+    starts = days - pd.to_timedelta(days.dt.weekday, unit="D") if grain == "week" else days
+    out = df.assign(bucket=starts.dt.date).groupby([*keys, "bucket"], as_index=False)[list(SUMS)].sum()
+    span = 6 if grain == "week" else 0
+    out["start"] = out["bucket"].map(lambda d: max(d, period.start))
+    out["end"] = out["bucket"].map(lambda d: min(d + timedelta(days=span), period.end))
+    out["period"] = out["bucket"].map(date.isoformat)
+    return with_rates(out[columns].reset_index(drop=True))
+
+
+def kpis(conn: Connection, f: Filters) -> Kpis | None:
+    """Headline sums and rates of ``f``'s period and of the previous period, in one query; None if no data."""
+    period = resolve_period(conn, f)
+    if period is None:
+        return None
+    is_current = case((DailyStat.day >= period.start, 1), else_=0)
+    query = apply_to_daily_stats(select(is_current.label("current"), *_sum_columns()),
+                                 f.with_(start=period.previous.start, end=period.end))
+    df = with_rates(_frame(conn, query.group_by(is_current)))
+
+    def side(flag: int) -> dict[str, float]:
+        rows = df[df["current"] == flag]
+        if rows.empty:
+            return {name: 0.0 for name in SUMS} | {key: float("nan") for key in METRICS}
+        return {k: float(v) for k, v in rows.iloc[0].drop("current").items()}
+
+    return Kpis(period, side(1), side(0))
+
+
+def trend(conn: Connection, f: Filters, grain: str = "day") -> pd.DataFrame:
+    """Sums and rates per day or week: columns period (ISO date of the bucket), start, end, SUMS, METRICS."""
+    period = resolve_period(conn, f)
+    if period is None:
+        return _bucket(pd.DataFrame(), Period(date.today(), date.today()), grain)
+    return _bucket(_daily(conn, f, period), period, grain)
+
+
+def compare(conn: Connection, f: Filters, dimension: str) -> pd.DataFrame:
+    """Per value of ``dimension``: sums and rates now and (prefixed ``prev_``) in the previous period."""
+    value, join = _dimension_column(dimension)
+    empty = pd.DataFrame(columns=["value", *SUMS, *(f"prev_{s}" for s in SUMS)])
+    period = resolve_period(conn, f)
+    if period is None:
+        return with_rates(with_rates(empty), "prev_")
+    is_current = case((DailyStat.day >= period.start, 1), else_=0)
+    query = select(value.label("value"), is_current.label("current"), *_sum_columns()).select_from(DailyStat)
+    if join is not None:
+        query = query.outerjoin(*join)
+    query = apply_to_daily_stats(query, f.with_(start=period.previous.start, end=period.end))
+    df = _frame(conn, query.group_by(value, is_current))
+    current = df[df["current"] == 1].drop(columns="current")
+    previous = df[df["current"] == 0].drop(columns="current").rename(columns={s: f"prev_{s}" for s in SUMS})
+    both = current.merge(previous, on="value", how="outer") if not df.empty else empty
+    both = both.fillna({s: 0.0 for s in SUMS} | {f"prev_{s}": 0.0 for s in SUMS})
+    both = with_rates(with_rates(both), "prev_")
+    return both.sort_values(["conversations", "value"], ascending=[False, True]).reset_index(drop=True)
+
+
+def worsened(comparisons: dict[str, pd.DataFrame], metric: str, min_volume: int = MIN_VOLUME,
+             limit: int = 10) -> pd.DataFrame:
+    """Dimension values whose ``metric`` got worse the most, among those with ``min_volume`` cases in both periods.
+
+    Volume is the metric's own denominator (ratings for CSAT, replies for the SLA rate), so a shop with three
+    ratings cannot top the list by luck.
+    """
+    m = METRICS[metric]
+    rows = []
+    for dimension, df in comparisons.items():
+        if df.empty:
+            continue
+        enough = (df[m.denominator] >= min_volume) & (df[f"prev_{m.denominator}"] >= min_volume)
+        sub = df[enough]
+        rows.append(pd.DataFrame({
+            "dimension": dimension, "dimension_label": DIMENSIONS[dimension].label, "value": sub["value"],
+            "previous": sub[f"prev_{metric}"], "current": sub[metric],
+            "n_previous": sub[f"prev_{m.denominator}"].astype(int), "n_current": sub[m.denominator].astype(int),
+        }))
+    columns = ["dimension", "dimension_label", "value", "previous", "current", "change", "n_previous", "n_current"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(rows, ignore_index=True)
+    out["change"] = out["current"] - out["previous"]
+    worse = out["change"] if m.worse_when_higher else -out["change"]
+    out = out[worse > 0].assign(_worse=worse[worse > 0])
+    out = out.sort_values(["_worse", "n_current"], ascending=[False, False]).head(limit)
+    return out[columns].reset_index(drop=True)
+
+
+def failure_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
+    """Share of scored conversations with risk ≥ RISK_HIGH per category and week (columns category, period, …)."""
+    period = resolve_period(conn, f)
+    if period is None:
+        return _bucket(pd.DataFrame(), Period(date.today(), date.today()), "week", ("category",))
+    return _bucket(_daily(conn, f, period, by_category=True), period, "week", ("category",))
+
+
+def peak_days(start: date, end: date) -> pd.DataFrame:
+    """Shopping festivals (双11, 618) falling within [start, end], to mark on trend charts."""
+    rows = [(date(year, month, day), label)
+            for year in range(start.year, end.year + 1) for month, day, label in PEAKS
+            if start <= date(year, month, day) <= end]
+    return pd.DataFrame(rows, columns=["day", "label"])
+
+
+def drill_filters(f: Filters, dimension: str | None = None, value: str | None = None,
+                  start: date | None = None, end: date | None = None) -> Filters | None:
+    """The queue filters behind one chart point: ``f``'s dimensions narrowed to a value and/or a date span.
+
+    Score ranges and other queue-only settings are dropped, so the queue shows exactly the conversations
+    counted in the point. None when the value cannot be filtered on (the "未知" bucket).
+    """
+    if value == UNKNOWN:
+        return None
+    base = Filters(start=f.start, end=f.end, platforms=f.platforms, shops=f.shops, teams=f.teams,
+                   agents=f.agents, categories=f.categories)
+    changes: dict[str, object] = {}
+    if dimension is not None:
+        changes[DIMENSIONS[dimension].field] = (value,)
+    if start is not None:
+        changes["start"] = start
+    if end is not None:
+        changes["end"] = end
+    return base.with_(**changes)
