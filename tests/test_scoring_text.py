@@ -1,0 +1,46 @@
+"""Tokenisation: user dictionary, rjieba/jieba agreement, stop words and normalisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring.text import Tokenizer, get_tokenizer, is_content_token, load_stopwords, normalize
+
+SENTENCES = [
+    "亲，支持七天无理由，运费险包邮，仅退款还是退货退款都可以",
+    "快递三天了还没到，我要给差评",
+    "这件衣服尺码偏大，可以换货吗",
+    "已经帮您补发了，请注意查收",
+    "发票什么时候能开？",
+]
+
+
+@pytest.mark.parametrize("word", ["七天无理由", "运费险", "仅退款", "退货退款", "包邮", "差评", "补发"])
+def test_user_dictionary_terms_stay_whole(word: str) -> None:
+    tokens = [t for s in SENTENCES for t in get_tokenizer().tokenize(s)]
+    assert word in tokens
+
+
+def test_rjieba_and_jieba_agree_with_the_user_dictionary() -> None:
+    pytest.importorskip("rjieba")
+    fast, slow = Tokenizer(backend="rjieba"), Tokenizer(backend="jieba")
+    assert fast.backend == "rjieba" and slow.backend == "jieba"
+    assert fast.tokenize_many(SENTENCES) == slow.tokenize_many(SENTENCES)
+
+
+def test_tokenize_many_reuses_identical_texts() -> None:
+    memo: dict[str, list[str]] = {}
+    out = get_tokenizer().tokenize_many(["您好", "您好", "在吗"], memo)
+    assert out[0] is out[1] and set(memo) == {"您好", "在吗"}
+
+
+@pytest.mark.parametrize(
+    ("token", "content"),
+    [("退款", True), ("的", False), ("，", False), ("123", False), ("不", True), ("iphone", True)],
+)
+def test_content_tokens(token: str, content: bool) -> None:
+    assert is_content_token(token, load_stopwords()) is content
+
+
+def test_normalize_folds_full_width_letters_but_keeps_chinese_punctuation() -> None:
+    assert normalize("ＯＫ！Ａ１") == "ok！a1"
