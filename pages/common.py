@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import streamlit as st
 from sqlalchemy import Engine
 
+from qa.annotations import review_version
 from qa.dashboard import default_period
 from qa.db import get_engine
 from qa.filters import Filters, day_range, dimension_values
@@ -20,7 +21,8 @@ from qa.stats import data_version
 from qa.users import get_or_create_user, list_users
 
 __all__ = ["engine", "current_user", "session_filters", "set_filters", "open_replay", "data_version_now",
-           "cached_query", "filter_sidebar", "open_queue"]
+           "cached_query", "filter_sidebar", "open_queue", "review_filter_sidebar",
+           "cached_review_query", "remember_queue", "remembered_queue", "flash", "show_flash"]
 
 T = TypeVar("T")
 
@@ -136,3 +138,101 @@ def open_queue(filters: Filters) -> None:
     """Show the review queue narrowed to ``filters``: the conversations behind a chart point or a table row."""
     set_filters(filters)
     st.switch_page("pages/queue.py")
+
+
+_REVIEWED_CHOICES = {"全部": None, "未复核": False, "已复核": True}
+_CSAT_CHOICES = {"不限": None, "≤ 1": 1, "≤ 2": 2, "≤ 3": 3, "≤ 4": 4}
+_REVIEW_SHOWN_KEY = "_review_sidebar_shown"
+
+
+def _review_widget_values(f: Filters) -> dict[str, Any]:
+    """The review sidebar's widget values (by widget key) that show ``f``."""
+    return {
+        "flt_agents": list(f.agents),
+        "flt_risk": (f.min_risk or 0.0, 1.0 if f.max_risk is None else f.max_risk),
+        "flt_tone": f.min_tone_risk or 0.0,
+        "flt_relevance": 1.0 if f.max_relevance is None else f.max_relevance,
+        "flt_first_response": int(f.min_first_response_s or 0),
+        "flt_csat": next((k for k, v in _CSAT_CHOICES.items() if v == f.csat_max), "不限"),
+        "flt_reviewed": next(k for k, v in _REVIEWED_CHOICES.items() if v == f.reviewed),
+        "flt_text": f.text,
+    }
+
+
+def _clear_filters() -> None:
+    set_filters(Filters())
+
+
+def review_filter_sidebar() -> Filters:
+    """``filter_sidebar`` plus agent, score-range, CSAT, reviewed and conversation-id pickers, and "清除".
+
+    A drill-down's Filters (e.g. min_risk from an overview cell) show up in these widgets too.
+    """
+    f = filter_sidebar()
+    wanted = _review_widget_values(f)
+    shown = st.session_state.get(_REVIEW_SHOWN_KEY)
+    external = shown is None or _review_widget_values(shown) != wanted
+    for key, value in wanted.items():
+        if external or key not in st.session_state:
+            st.session_state[key] = value
+    with st.sidebar:
+        options = sorted(set(cached_query(dimension_values, "agent")) | set(f.agents))
+        agents = tuple(st.multiselect("坐席", options, key="flt_agents", placeholder="全部"))
+        lo, hi = st.slider("预测不满风险", 0.0, 1.0, value=(0.0, 1.0), step=0.05, key="flt_risk")
+        tone = st.slider("语气风险 ≥", 0.0, 1.0, value=0.0, step=0.05, key="flt_tone")
+        relevance = st.slider("相关度 ≤", 0.0, 1.0, value=1.0, step=0.05, key="flt_relevance")
+        first = st.number_input("首次响应 ≥（秒）", min_value=0, step=30, key="flt_first_response")
+        csat = _CSAT_CHOICES[st.selectbox("CSAT", list(_CSAT_CHOICES), key="flt_csat")]
+        reviewed = _REVIEWED_CHOICES[st.selectbox("复核状态", list(_REVIEWED_CHOICES), key="flt_reviewed")]
+        text = st.text_input("会话号", key="flt_text", placeholder="精确匹配外部会话号")
+    chosen = f.with_(agents=agents, min_risk=lo or None, max_risk=hi if hi < 1.0 else None,
+                     min_tone_risk=tone or None, max_relevance=relevance if relevance < 1.0 else None,
+                     min_first_response_s=float(first) if first else None, csat_max=csat, reviewed=reviewed,
+                     text=text.strip())
+    set_filters(chosen)
+    st.session_state[_SIDEBAR_SHOWN_KEY] = chosen  # so filter_sidebar does not take this run's choice as external
+    st.session_state[_REVIEW_SHOWN_KEY] = chosen
+    with st.sidebar:
+        st.caption(f"当前筛选：{chosen.describe()}")
+        st.button("清除筛选", key="flt_clear", on_click=_clear_filters)
+    return chosen
+
+
+def cached_review_query(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(engine, *args)`` for a module-level qa read that also depends on annotations and assignments.
+
+    Keyed by the data version and the review version, so a saved annotation or a new assignment shows at once.
+    """
+    return _cached_review_call(fn.__module__, fn.__qualname__, data_version_now(), review_version(engine()), args)
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def _cached_review_call(module: str, name: str, version: str, reviews: str, args: tuple) -> Any:
+    return getattr(importlib.import_module(module), name)(engine(), *args)
+
+
+QUEUE_KEY = "queue_cursor"
+
+
+def remember_queue(cursor: Any) -> None:
+    """Keep the queue the user is working through (query, page, ids), so replay can step to previous/next."""
+    st.session_state[QUEUE_KEY] = cursor
+
+
+def remembered_queue() -> Any:
+    """The queue remembered by ``remember_queue``, or None when replay was opened from elsewhere."""
+    return st.session_state.get(QUEUE_KEY)
+
+
+FLASH_KEY = "_flash"
+
+
+def flash(text: str, kind: str = "success") -> None:
+    """Queue a message for the next run (writes happen in callbacks or right before ``st.rerun()``)."""
+    st.session_state.setdefault(FLASH_KEY, []).append((kind, text))
+
+
+def show_flash() -> None:
+    """Show and forget the messages queued by ``flash``."""
+    for kind, text in st.session_state.pop(FLASH_KEY, []):
+        {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(text)

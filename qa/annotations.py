@@ -1,13 +1,186 @@
 """Reviewers' judgements: the rubric, the verdict vocabulary, and saving/editing annotations.
 
-The vocabulary lives here so the queue, replay, agreement statistics and exports all use the same words.
+The vocabulary lives here so the queue, replay, agreement statistics and exports all use the same words. A
+reviewer's review of a conversation is one row per rubric item plus one verdict row (all with no message);
+comments and tags on single messages are further rows. Every write is one transaction, and saving a verdict
+completes the reviewer's assignment for that conversation.
 """
 
 from __future__ import annotations
 
-__all__ = ["RUBRIC", "RUBRIC_SCALE", "VERDICTS", "MESSAGE_TAGS"]
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+
+from qa.errors import HuifangError, NotFoundError
+from qa.models import Annotation, Conversation, Message, ReviewAssignment, User
+
+__all__ = ["RUBRIC", "RUBRIC_SCALE", "VERDICTS", "MESSAGE_TAGS", "AnnotationError", "Review", "save_review",
+           "my_review", "add_message_note", "update_message_note", "delete_annotation", "list_annotations",
+           "review_version"]
 
 RUBRIC: tuple[str, ...] = ("响应及时", "态度礼貌", "解决问题", "规范用语")
 RUBRIC_SCALE: tuple[int, int] = (1, 5)
 VERDICTS: tuple[str, ...] = ("合格", "需改进", "不合格")
 MESSAGE_TAGS: tuple[str, ...] = ("禁用语", "语气生硬", "答非所问", "推诿", "信息错误", "超时", "优秀话术")
+
+
+class AnnotationError(HuifangError):
+    """An annotation that cannot be saved as asked (unknown verdict, score out of range, someone else's note)."""
+
+
+@dataclass(frozen=True)
+class Review:
+    """One reviewer's overall review of a conversation: rubric scores, a verdict and a comment."""
+
+    scores: dict[str, int] = field(default_factory=dict)
+    verdict: str | None = None
+    comment: str = ""
+
+
+def _now() -> datetime:
+    return datetime.now()
+
+
+def _check_conversation(conn: Connection, conversation_id: int) -> None:
+    if conn.scalar(select(Conversation.id).where(Conversation.id == conversation_id)) is None:
+        raise NotFoundError(f"会话 {conversation_id} 不存在（可能已被删除）")
+
+
+def _check_review(review: Review) -> None:
+    lo, hi = RUBRIC_SCALE
+    for item, score in review.scores.items():
+        if item not in RUBRIC:
+            raise AnnotationError(f"未知的评分项“{item}”，可选：{'、'.join(RUBRIC)}")
+        if not lo <= score <= hi:
+            raise AnnotationError(f"“{item}”的评分须在 {lo}–{hi} 之间，收到 {score}")
+    if review.verdict is not None and review.verdict not in VERDICTS:
+        raise AnnotationError(f"未知的结论“{review.verdict}”，可选：{'、'.join(VERDICTS)}")
+    if not review.scores and review.verdict is None and not review.comment.strip():
+        raise AnnotationError("评审是空的：请至少打一项分、选择结论或写评语")
+
+
+def save_review(engine: Engine, conversation_id: int, reviewer_id: int, review: Review) -> None:
+    """Create or replace this reviewer's rubric scores and verdict for a conversation (their earlier ones are edited)."""
+    _check_review(review)
+    now = _now()
+    a = Annotation
+    mine = (a.conversation_id == conversation_id, a.reviewer_id == reviewer_id, a.message_id.is_(None))
+    with engine.begin() as conn:
+        _check_conversation(conn, conversation_id)
+        existing = {row.rubric_item: row.id for row in conn.execute(
+            select(a.id, a.rubric_item).where(*mine, (a.rubric_item.is_not(None)) | (a.verdict.is_not(None))))}
+        wanted: dict[str | None, dict] = {item: {"score": float(s), "verdict": None, "comment": ""}
+                                          for item, s in review.scores.items()}
+        if review.verdict is not None or review.comment.strip():
+            wanted[None] = {"score": None, "verdict": review.verdict, "comment": review.comment.strip()}
+        for item, values in wanted.items():
+            if item in existing:
+                conn.execute(update(a).where(a.id == existing[item]).values(**values, updated_at=now))
+            else:
+                conn.execute(insert(a).values(conversation_id=conversation_id, reviewer_id=reviewer_id,
+                                              rubric_item=item, tags="", created_at=now, updated_at=now, **values))
+        dropped = [aid for item, aid in existing.items() if item not in wanted]
+        if dropped:
+            conn.execute(delete(a).where(a.id.in_(dropped)))
+        _sync_assignment(conn, conversation_id, reviewer_id, now)
+
+
+def _sync_assignment(conn: Connection, conversation_id: int, reviewer_id: int, now: datetime) -> None:
+    """An assignment is done exactly when its reviewer has a verdict on the conversation."""
+    has_verdict = conn.scalar(select(func.count()).where(
+        Annotation.conversation_id == conversation_id, Annotation.reviewer_id == reviewer_id,
+        Annotation.verdict.is_not(None))) > 0
+    ra = ReviewAssignment
+    conn.execute(update(ra).where(ra.conversation_id == conversation_id, ra.reviewer_id == reviewer_id)
+                 .values(status="已完成" if has_verdict else "待审", done_at=now if has_verdict else None))
+
+
+def my_review(engine: Engine, conversation_id: int, reviewer_id: int) -> Review | None:
+    """This reviewer's current review of the conversation (to prefill the form for editing), or None."""
+    a = Annotation
+    with engine.connect() as conn:
+        rows = conn.execute(select(a.rubric_item, a.score, a.verdict, a.comment).where(
+            a.conversation_id == conversation_id, a.reviewer_id == reviewer_id, a.message_id.is_(None))).all()
+    if not rows:
+        return None
+    scores = {r.rubric_item: int(r.score) for r in rows if r.rubric_item and r.score is not None}
+    overall = next((r for r in rows if r.rubric_item is None), None)
+    return Review(scores, overall.verdict if overall else None, overall.comment if overall else "")
+
+
+def _clean_tags(tags: list[str] | tuple[str, ...]) -> str:
+    return "，".join(dict.fromkeys(t.strip() for t in tags if t.strip()))[:500]
+
+
+def add_message_note(engine: Engine, conversation_id: int, message_id: int, reviewer_id: int, comment: str,
+                     tags: list[str] | tuple[str, ...] = ()) -> int:
+    """Store a comment and/or tags on one message of a conversation; returns the annotation id."""
+    comment, tag_text = comment.strip(), _clean_tags(tags)
+    if not comment and not tag_text:
+        raise AnnotationError("请填写批注内容或选择至少一个标签")
+    now = _now()
+    with engine.begin() as conn:
+        owner = conn.scalar(select(Message.conversation_id).where(Message.id == message_id))
+        if owner != conversation_id:
+            raise NotFoundError(f"消息 {message_id} 不属于会话 {conversation_id}")
+        return conn.execute(insert(Annotation).values(
+            conversation_id=conversation_id, message_id=message_id, reviewer_id=reviewer_id, tags=tag_text,
+            comment=comment, created_at=now, updated_at=now).returning(Annotation.id)).scalar_one()
+
+
+def _own(conn: Connection, annotation_id: int, reviewer_id: int) -> Row:
+    row = conn.execute(select(Annotation.reviewer_id, Annotation.conversation_id)
+                       .where(Annotation.id == annotation_id)).first()
+    if row is None:
+        raise NotFoundError(f"批注 {annotation_id} 不存在（可能已被删除）")
+    if row.reviewer_id != reviewer_id:
+        raise AnnotationError("只能修改或删除自己的批注")
+    return row
+
+
+def update_message_note(engine: Engine, annotation_id: int, reviewer_id: int, comment: str,
+                        tags: list[str] | tuple[str, ...] = ()) -> None:
+    """Edit the reviewer's own note on a message."""
+    comment, tag_text = comment.strip(), _clean_tags(tags)
+    if not comment and not tag_text:
+        raise AnnotationError("批注不能为空；要删除请点“删除”")
+    with engine.begin() as conn:
+        _own(conn, annotation_id, reviewer_id)
+        conn.execute(update(Annotation).where(Annotation.id == annotation_id)
+                     .values(comment=comment, tags=tag_text, updated_at=_now()))
+
+
+def delete_annotation(engine: Engine, annotation_id: int, reviewer_id: int) -> None:
+    """Delete one of the reviewer's own annotations (deleting the verdict reopens their assignment)."""
+    with engine.begin() as conn:
+        row = _own(conn, annotation_id, reviewer_id)
+        conn.execute(delete(Annotation).where(Annotation.id == annotation_id))
+        _sync_assignment(conn, row.conversation_id, reviewer_id, _now())
+
+
+def list_annotations(engine: Engine, conversation_id: int) -> pd.DataFrame:
+    """Every annotation on a conversation with reviewer, what it is on ("整体" or "消息 #n", 1-based), oldest first."""
+    a = Annotation
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(a.id, a.reviewer_id, User.name.label("reviewer"), a.message_id, Message.seq.label("seq"),
+                   a.rubric_item, a.score, a.verdict, a.tags, a.comment, a.created_at, a.updated_at)
+            .join(User, User.id == a.reviewer_id).outerjoin(Message, Message.id == a.message_id)
+            .where(a.conversation_id == conversation_id).order_by(a.created_at, a.id)).mappings().all()
+    columns = ["id", "reviewer_id", "reviewer", "message_id", "seq", "rubric_item", "score", "verdict", "tags",
+               "comment", "created_at", "updated_at"]
+    df = pd.DataFrame(rows, columns=columns)
+    df.insert(3, "target", ["整体" if pd.isna(seq) else f"消息 #{int(seq) + 1}" for seq in df["seq"]])
+    return df
+
+
+def review_version(engine: Engine) -> str:
+    """Changes whenever an annotation or assignment is added, edited or removed: a cache key for review views."""
+    with engine.connect() as conn:
+        ann = conn.execute(select(func.count(), func.max(Annotation.id), func.max(Annotation.updated_at))).one()
+        ra = conn.execute(select(func.count(), func.max(ReviewAssignment.id), func.max(ReviewAssignment.done_at),
+                                 func.count(ReviewAssignment.done_at))).one()
+    return "|".join(map(str, (*ann, *ra)))
