@@ -10,19 +10,22 @@ import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
 from qa.annotations import review_version
-from qa.dashboard import default_period
+from qa.dashboard import METRICS, default_period
 from qa.db import get_engine
 from qa.filters import Filters, day_range, dimension_values
 from qa.stats import data_version
 from qa.users import get_or_create_user, list_users
 
 __all__ = ["engine", "current_user", "session_filters", "set_filters", "open_replay", "data_version_now",
-           "cached_query", "filter_sidebar", "open_queue", "review_filter_sidebar",
-           "cached_review_query", "remember_queue", "remembered_queue", "flash", "show_flash"]
+           "cached_query", "filter_sidebar", "open_queue", "axis_format", "trend_chart", "selected",
+           "review_filter_sidebar", "cached_review_query", "remember_queue", "remembered_queue", "flash",
+           "show_flash"]
 
 T = TypeVar("T")
 
@@ -140,6 +143,48 @@ def open_queue(filters: Filters) -> None:
     st.switch_page("pages/queue.py")
 
 
+def axis_format(metric: str) -> str:
+    """The d3 format of a metric's axis and tooltip (shares as percentages)."""
+    kind = METRICS[metric].kind if metric in METRICS else "count"
+    return {"pct": ".0%", "score": ".2f", "seconds": ".0f"}.get(kind, ",.0f")
+
+
+def trend_chart(df: pd.DataFrame, metric: str, title: str, peaks: pd.DataFrame | None = None,
+                series: str | None = None, area: bool = False) -> alt.LayerChart:
+    """A line over ``df['period']`` with clickable points (selection "pick" on period) and festival rules.
+
+    ``df`` has one row per period (and ``series`` value); clicking a point selects its period.
+    """
+    data = df.assign(x=pd.to_datetime(df["period"]))
+    pick = alt.selection_point(name="pick", fields=["period"], on="click")
+    fmt = axis_format(metric)
+    color = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="top")) if series else alt.value("#1f77b4")
+    base = alt.Chart(data).encode(
+        x=alt.X("x:T", title=None, axis=alt.Axis(format="%m-%d")),
+        y=alt.Y(f"{metric}:Q", title=None, axis=alt.Axis(format=fmt)),
+        color=color,
+    )
+    tooltip = [alt.Tooltip("period:N", title="日期"), alt.Tooltip(f"{metric}:Q", title=title, format=fmt)]
+    if series:
+        tooltip.insert(0, alt.Tooltip(f"{series}:N", title=""))
+    layers = [base.mark_line(),
+              base.mark_point(filled=True, size=60, cursor="pointer").encode(tooltip=tooltip).add_params(pick)]
+    if area:
+        layers.insert(0, base.mark_area(opacity=0.15))
+    if peaks is not None and not peaks.empty:
+        marks = alt.Chart(peaks.assign(x=pd.to_datetime(peaks["day"])))
+        layers.append(marks.mark_rule(color="#d62728", strokeDash=[4, 4]).encode(x="x:T"))
+        layers.append(marks.mark_text(color="#d62728", align="left", dx=4, dy=-4, baseline="top")
+                      .encode(x="x:T", y=alt.value(0), text="label:N"))
+    return alt.layer(*layers).properties(title=title, height=220)
+
+
+def selected(event: Any, param: str = "pick") -> dict | None:
+    """The first selected datum of a chart's selection ``param`` (from ``st.altair_chart(on_select=...)``)."""
+    points = (event or {}).get("selection", {}).get(param) or []
+    return points[0] if points else None
+
+
 _REVIEWED_CHOICES = {"全部": None, "未复核": False, "已复核": True}
 _CSAT_CHOICES = {"不限": None, "≤ 1": 1, "≤ 2": 2, "≤ 3": 3, "≤ 4": 4}
 _REVIEW_SHOWN_KEY = "_review_sidebar_shown"
@@ -178,9 +223,9 @@ def review_filter_sidebar() -> Filters:
     with st.sidebar:
         options = sorted(set(cached_query(dimension_values, "agent")) | set(f.agents))
         agents = tuple(st.multiselect("坐席", options, key="flt_agents", placeholder="全部"))
-        lo, hi = st.slider("预测不满风险", 0.0, 1.0, value=(0.0, 1.0), step=0.05, key="flt_risk")
-        tone = st.slider("语气风险 ≥", 0.0, 1.0, value=0.0, step=0.05, key="flt_tone")
-        relevance = st.slider("相关度 ≤", 0.0, 1.0, value=1.0, step=0.05, key="flt_relevance")
+        lo, hi = st.slider("预测不满风险", 0.0, 1.0, step=0.05, key="flt_risk")
+        tone = st.slider("语气风险 ≥", 0.0, 1.0, step=0.05, key="flt_tone")
+        relevance = st.slider("相关度 ≤", 0.0, 1.0, step=0.05, key="flt_relevance")
         first = st.number_input("首次响应 ≥（秒）", min_value=0, step=30, key="flt_first_response")
         csat = _CSAT_CHOICES[st.selectbox("CSAT", list(_CSAT_CHOICES), key="flt_csat")]
         reviewed = _REVIEWED_CHOICES[st.selectbox("复核状态", list(_REVIEWED_CHOICES), key="flt_reviewed")]

@@ -43,17 +43,19 @@ class Metric:
     denominator: str
     worse_when_higher: bool
     kind: str  # "pct", "score" or "seconds"
+    volume: str  # what the denominator counts, for "n = …" captions
 
 
 METRICS: dict[str, Metric] = {
-    "csat": Metric("CSAT", "csat_sum", "csat_n", False, "score"),
-    "csat_share": Metric("CSAT 覆盖率", "csat_n", "conversations", False, "pct"),
-    "csat_low_share": Metric("差评率（CSAT≤2）", "csat_low", "csat_n", True, "pct"),
-    "risk_mean": Metric("预测不满意（均值）", "risk_sum", "scored", True, "pct"),
-    "risk_high_share": Metric("高风险会话占比", "risk_high", "scored", True, "pct"),
-    "sla_rate": Metric("SLA 内回复率", "replies_in_sla", "replies", False, "pct"),
-    "first_response_s": Metric("平均首次响应", "first_response_sum", "first_response_n", True, "seconds"),
-    "tone_flag_share": Metric("语气预警占比", "tone_flagged", "scored", True, "pct"),
+    "risk_high_share": Metric("高风险会话占比", "risk_high", "scored", True, "pct", "个已评分会话"),
+    "risk_mean": Metric("预测不满意（均值）", "risk_sum", "scored", True, "pct", "个已评分会话"),
+    "csat": Metric("CSAT", "csat_sum", "csat_n", False, "score", "条评价"),
+    "csat_low_share": Metric("差评率（CSAT≤2）", "csat_low", "csat_n", True, "pct", "条评价"),
+    "csat_share": Metric("CSAT 覆盖率", "csat_n", "conversations", False, "pct", "个会话"),
+    "sla_rate": Metric("SLA 内回复率", "replies_in_sla", "replies", False, "pct", "条回复"),
+    "first_response_s": Metric("平均首次响应", "first_response_sum", "first_response_n", True, "seconds",
+                               "个有响应的会话"),
+    "tone_flag_share": Metric("语气预警占比", "tone_flagged", "scored", True, "pct", "个已评分会话"),
 }
 
 
@@ -128,11 +130,18 @@ def with_rates(df: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
     return out
 
 
-def format_value(key: str, value: float | None) -> str:
-    """A metric as a reader expects it: 87.5%, 4.21 or 1分05秒; "—" when there is no data."""
+def _kind(key: str, kind: str | None) -> str:
+    return kind or (METRICS[key].kind if key in METRICS else "count")
+
+
+def format_value(key: str, value: float | None, kind: str | None = None) -> str:
+    """A metric as a reader expects it: 87.5%, 4.21 or 1分05秒; "—" when there is no data.
+
+    ``kind`` ("pct", "score", "seconds", "count") overrides the kind of a key that is not in METRICS.
+    """
     if value is None or pd.isna(value):
         return "—"
-    kind = METRICS[key].kind if key in METRICS else "count"
+    kind = _kind(key, kind)
     if kind == "pct":
         return f"{value:.1%}"
     if kind == "score":
@@ -143,11 +152,11 @@ def format_value(key: str, value: float | None) -> str:
     return f"{value:,.0f}"
 
 
-def format_change(key: str, delta: float | None) -> str | None:
+def format_change(key: str, delta: float | None, kind: str | None = None) -> str | None:
     """A change in a metric's own unit (percentage points for shares); None when it cannot be computed."""
     if delta is None or pd.isna(delta):
         return None
-    kind = METRICS[key].kind if key in METRICS else "count"
+    kind = _kind(key, kind)
     if kind == "pct":
         return f"{delta * 100:+.1f} 个百分点"
     if kind == "score":
@@ -203,7 +212,7 @@ def _bucket(df: pd.DataFrame, period: Period, grain: str, keys: tuple[str, ...] 
     if df.empty:
         return with_rates(pd.DataFrame(columns=columns))
     days = pd.to_datetime(df["day"])
-    starts = days - pd.to_timedelta(days.dt.weekday, unit="D") if grain == "week" else days
+    starts = days - pd.to_timedelta(days.dt.day_of_week, unit="D") if grain == "week" else days
     out = df.assign(bucket=starts.dt.date).groupby([*keys, "bucket"], as_index=False)[list(SUMS)].sum()
     span = 6 if grain == "week" else 0
     out["start"] = out["bucket"].map(lambda d: max(d, period.start))

@@ -1,0 +1,119 @@
+"""坐席: one agent's scorecard against their team, the weekly trend, and their best and worst conversations."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages.common import cached_query, filter_sidebar, open_queue, open_replay, selected, trend_chart
+from qa import dashboard as dash
+from qa import scorecards as sc
+from qa.filters import Filters
+
+AGENT_KEY = "agents_page_agent"  # survives visits to other pages, unlike the widget's own state
+REVIEW_METRICS = {  # key: (label, kind, worse when higher) for figures not in dash.METRICS
+    "rubric_mean": ("复核评分均值（1–5）", "score", False),
+    "fail_share": (f"复核{sc.FAIL}率", "pct", True),
+}
+CARD = ("risk_mean", "risk_high_share", "sla_rate", "first_response_s", "tone_flag_share", "csat",
+        *REVIEW_METRICS)
+TREND_METRICS = ("risk_high_share", "sla_rate", "first_response_s", "csat", "tone_flag_share")
+TEAM_COLUMNS = {
+    "agent": st.column_config.TextColumn("坐席"),
+    "conversations": st.column_config.NumberColumn("会话", format="localized"),
+    "risk_mean": st.column_config.NumberColumn("预测不满意", format="percent"),
+    "sla_rate": st.column_config.NumberColumn("SLA 内回复率", format="percent"),
+    "first_response_s": st.column_config.NumberColumn("首次响应（秒）", format="%.0f"),
+    "tone_flagged": st.column_config.NumberColumn("语气预警", format="localized"),
+    "csat": st.column_config.NumberColumn("CSAT", format="%.2f"),
+    "csat_n": st.column_config.NumberColumn("评价数", format="localized"),
+    "reviewed": st.column_config.NumberColumn("已复核", format="localized"),
+    "rubric_mean": st.column_config.NumberColumn("复核评分", format="%.2f"),
+}
+
+
+def pick_agent(agents: pd.DataFrame) -> str:
+    """The agent picker, remembering the last choice across pages."""
+    names = list(agents["agent"])
+    labels = {r.agent: f"{r.agent}（{r.team or '无组'} · {r.conversations:,.0f} 个会话）" for r in agents.itertuples()}
+    last = st.session_state.get(AGENT_KEY)
+    agent = st.selectbox("坐席", names, index=names.index(last) if last in names else 0, format_func=labels.get,
+                         key="ag_agent")
+    st.session_state[AGENT_KEY] = agent
+    return agent
+
+
+def card_metrics(card: sc.Scorecard) -> None:
+    """The agent's figures, each with its difference from the team."""
+    mine = card.mine
+    top = st.columns(4)
+    top[0].metric("会话数", f"{mine['conversations']:,.0f}")
+    top[1].metric("语气预警", f"{mine['tone_flagged']:,.0f} 次")
+    top[2].metric("CSAT 评价", f"{mine['csat_n']:,.0f} 条")
+    top[3].metric("已复核会话", f"{mine['reviewed']:,.0f}")
+    cells = [c for _ in range(2) for c in st.columns(4)]
+    for cell, key in zip(cells, CARD):
+        metric = dash.METRICS.get(key)
+        label, kind, worse_up = (metric.label, None, metric.worse_when_higher) if metric else REVIEW_METRICS[key]
+        change = dash.format_change(key, card.versus_team(key), kind)
+        cell.metric(label, dash.format_value(key, mine.get(key), kind),
+                    f"{change}（对比组）" if change else None,
+                    delta_color="inverse" if worse_up else "normal",
+                    help=f"{card.team_label}：{dash.format_value(key, card.team_figures.get(key), kind)}")
+
+
+def agent_trend(f: Filters, card: sc.Scorecard) -> None:
+    """Weekly line of the agent against the team; clicking a point opens the agent's conversations that week."""
+    metric = st.segmented_control("指标", TREND_METRICS, default="risk_high_share", key="ag_trend_metric",
+                                  format_func=lambda k: dash.METRICS[k].label) or "risk_high_share"
+    title = dash.METRICS[metric].label
+    event = st.altair_chart(trend_chart(card.trend, metric, title, series="who"), key="ag_trend",
+                            on_select="rerun", selection_mode="pick")
+    point = selected(event)
+    if point:
+        row = card.trend[card.trend["period"] == point["period"]].iloc[0]
+        open_queue(dash.drill_filters(f.with_(teams=()), "agent", card.agent, row["start"], row["end"]))
+
+
+def case_list(df: pd.DataFrame, key: str) -> None:
+    """Conversations with their risk and reason, each with a button to replay it."""
+    if df.empty:
+        st.caption("没有已评分的会话。")
+    for row in df.itertuples():
+        left, right = st.columns([5, 1])
+        csat = f" · CSAT {row.csat}" if pd.notna(row.csat) else ""
+        left.markdown(f"**{row.external_id}** · {row.started_at:%m-%d %H:%M} · {row.platform or '—'} · "
+                      f"{row.category or '—'} · 风险 **{row.risk:.0%}**{csat}  \n{row.explanation or ''}")
+        if right.button("回放", key=f"{key}_{row.conversation_id}"):
+            open_replay(int(row.conversation_id))
+
+
+f = filter_sidebar()
+st.title("坐席")
+agents = cached_query(sc.agents_in_scope, f)
+if agents.empty:
+    st.info("所选范围内没有坐席的会话。请调整左侧筛选，或先在「数据」页导入聊天记录。")
+    st.stop()
+agent = pick_agent(agents)
+card = cached_query(sc.scorecard, f, agent)
+st.caption(f"{f.with_(teams=()).describe()} · 对比：{card.team_label}（组内全部坐席的会话合计）")
+card_metrics(card)
+if st.button("查看该坐席的全部会话", key="ag_queue"):
+    open_queue(dash.drill_filters(f.with_(teams=()), "agent", agent))
+
+st.subheader("每周趋势")
+agent_trend(f, card)
+
+st.subheader("可学习的会话")
+best, worst = cached_query(sc.extreme_conversations, f, agent)
+left, right = st.columns(2)
+with left:
+    st.markdown("**风险最低（做得好）**")
+    case_list(best, "ag_best")
+with right:
+    st.markdown("**风险最高（需辅导）**")
+    case_list(worst, "ag_worst")
+
+st.subheader(f"{card.team_label} 组内对比")
+team = cached_query(sc.team_table, f, card.team)
+st.dataframe(team[list(TEAM_COLUMNS)], column_config=TEAM_COLUMNS, hide_index=True, key="ag_team")

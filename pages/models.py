@@ -1,0 +1,95 @@
+"""模型: what each model is and how well it did on held-out data, and whether reviewers agree with it and each other."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.common import cached_query, filter_sidebar
+from qa import model_quality as mq
+from qa.annotations import VERDICTS
+from qa.filters import Filters
+
+
+@st.cache_data(show_spinner=False)
+def load_cards(version: str) -> list[mq.ModelCard]:
+    """The model cards, re-read only when a card or metrics file changed (``version``)."""
+    return mq.model_cards()
+
+
+def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+def too_few(n: int, what: str) -> None:
+    """Say "数据不足" when a figure rests on fewer than MIN_N cases."""
+    if n < mq.MIN_N:
+        st.warning(f"数据不足：只有 {n} 个{what}（至少需要 {mq.MIN_N} 个），下面的数字会随一两个案例大幅变化，仅供参考。")
+
+
+def cards() -> None:
+    """Each model card with the metrics recorded when it was trained."""
+    found = load_cards(mq.cards_version())
+    if not found:
+        st.info("data/models/ 下还没有模型卡片。运行 `huifang train` 训练模型后，这里会显示每个模型的说明和指标。")
+        return
+    for card in found:
+        with st.expander(f"{card.title}" + (f"（训练于 {card.trained}）" if card.trained else ""),
+                         expanded=len(found) == 1):
+            text, figures = st.columns([3, 2])
+            text.markdown(card.markdown)
+            if card.metrics.empty:
+                figures.caption("该模型没有记录机器可读的指标。")
+            else:
+                figures.dataframe(card.metrics, hide_index=True, key=f"md_metrics_{card.name}",
+                                  column_config={"metric": "指标", "value": "值"})
+
+
+def flag_agreement(f: Filters) -> None:
+    """Model flag against reviewers' 不合格 verdicts."""
+    fa = cached_query(mq.flag_vs_verdict, f)
+    st.markdown(f"**模型标记 vs 复核结论**：模型标记 = 预测不满意风险 ≥ {fa.threshold:.1f}；"
+                f"复核为“{mq.FAIL}”算阳性（“{'、'.join(v for v in VERDICTS if v != mq.FAIL)}”算阴性）。")
+    too_few(fa.n, "复核结论")
+    cols = st.columns(4)
+    cols[0].metric("复核结论数 n", f"{fa.n:,}")
+    cols[1].metric("精确率", fmt(fa.precision, "{:.0%}"), help=f"模型标记的会话中，复核判为{mq.FAIL}的比例")
+    cols[2].metric("召回率", fmt(fa.recall, "{:.0%}"), help=f"复核判为{mq.FAIL}的会话中，模型标记出的比例")
+    cols[3].metric("Cohen's κ", fmt(fa.kappa), mq.kappa_label(fa.kappa), delta_color="off")
+    st.dataframe(fa.confusion(), key="md_confusion")
+
+
+def reviewer_agreement(f: Filters) -> None:
+    """Reviewers against each other, on verdicts and on rubric scores."""
+    ra = cached_query(mq.reviewer_agreement, f)
+    st.markdown("**复核员之间**：同一会话由两位及以上复核员给出结论时，两两配对比较。")
+    too_few(ra.verdict_n, "复核员配对")
+    cols = st.columns(4)
+    cols[0].metric("多人复核的会话", f"{ra.conversations:,}")
+    cols[1].metric("结论配对 n", f"{ra.verdict_n:,}")
+    cols[2].metric("结论完全一致", fmt(ra.verdict_exact, "{:.0%}"))
+    cols[3].metric("结论 κ", fmt(ra.verdict_kappa), mq.kappa_label(ra.verdict_kappa), delta_color="off")
+    if ra.verdict_n:
+        st.caption("行 = 复核员 A（编号较小者），列 = 复核员 B")
+        st.dataframe(ra.verdict_table(), key="md_verdicts")
+    st.markdown("**评分项打分**：两位复核员对同一会话（或同一条消息）的同一评分项都打了分。")
+    too_few(ra.score_n, "打分配对")
+    cols = st.columns(4)
+    cols[0].metric("打分配对 n", f"{ra.score_n:,}")
+    cols[1].metric("加权 κ（二次）", fmt(ra.score_kappa), mq.kappa_label(ra.score_kappa), delta_color="off")
+    if ra.score_n:
+        st.dataframe(ra.by_item, hide_index=True, key="md_items", column_config={
+            "rubric_item": "评分项", "pairs": "配对数",
+            "exact": st.column_config.NumberColumn("完全一致", format="percent"),
+            "kappa": st.column_config.NumberColumn("加权 κ", format="%.2f")})
+
+
+f = filter_sidebar()
+st.title("模型")
+tab_cards, tab_agreement = st.tabs(["模型卡片", "与复核的一致性"])
+with tab_cards:
+    cards()
+with tab_agreement:
+    st.caption(f"范围：{f.describe()}")
+    flag_agreement(f)
+    st.divider()
+    reviewer_agreement(f)

@@ -1,0 +1,52 @@
+"""Shared set-up for page tests: the whole app (app.py) run by AppTest against a temporary database.
+
+Use ``from tests.app_fixtures import seeded_app, start_app`` in a test module; ``seeded_app`` points the app at
+a SQLite file holding tests/seed.py's eight conversations and yields an engine on the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from qa.db import get_engine, init_db, make_engine
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def point_app_to(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Make the app's cached engine and query results start afresh on ``url``."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_engine.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def start_app(page: str | None = None) -> AppTest:
+    """Run app.py once and, when ``page`` is given (e.g. "pages/agents.py"), switch to it and run again."""
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+@pytest.fixture
+def seeded_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The app on a fresh SQLite file with tests/seed.py's data; yields an engine for extra set-up."""
+    from tests.seed import seed_small
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    eng = make_engine(url)
+    init_db(eng)
+    seed_small(eng)
+    point_app_to(monkeypatch, url)
+    yield eng
+    eng.dispose()
+    get_engine.cache_clear()
