@@ -16,11 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import pandas as pd
 from sqlalchemy import Engine, insert, select, update
 
 from qa.errors import ImportFormatError
 from qa.formats.chatlog import detect_chatlog, parse_chatlog
 from qa.formats.jsonl import looks_like_jsonl, parse_jsonl
+from qa.formats.session_sheet import parse_session_sheet
 from qa.formats.table import (map_columns, parse_message_rows, parse_ticket_rows, read_csv_rows,
                               read_excel_rows, table_kind)
 from qa.loader import LoadCounts, Loader, link_tickets
@@ -34,7 +36,16 @@ __all__ = ["ImportReport", "import_path", "import_stream", "MAX_STORED_REJECTION
 CHUNK = 2000
 MAX_STORED_REJECTIONS = 10_000
 MAX_WHOLE_TEXT_BYTES = 512 * 1024 * 1024
-Parsed = ConversationRecord | TicketRecord | Rejection
+
+
+@dataclass
+class SessionSheet:
+    """The rows of a JD session sheet, attached to stored conversations in one go."""
+
+    sessions: list[dict]
+
+
+Parsed = ConversationRecord | TicketRecord | Rejection | SessionSheet
 
 
 @dataclass
@@ -67,7 +78,8 @@ _FORMAT_NAMES = {"jsonl": "JSONL 会话", "csv_messages": "CSV 消息表", "xlsx
                  "csv_tickets": "CSV 工单表", "xlsx_tickets": "Excel 工单表",
                  "chatlog_jd": "京东咚咚聊天记录", "chatlog_qianniu_txt": "千牛消息管理器导出",
                  "chatlog_qianniu_txt2": "千牛消息管理器导出", "chatlog_qianniu_copy": "千牛聊天窗口复制",
-                 "chatlog_qianniu_web": "千牛网页聊天记录", "chatlog_generic": "聊天记录文本"}
+                 "chatlog_qianniu_web": "千牛网页聊天记录", "chatlog_generic": "聊天记录文本",
+                 "csv_jd_sessions": "京东会话明细表", "xlsx_jd_sessions": "京东会话明细表"}
 
 
 def import_path(engine: Engine, path: Path) -> list[ImportReport]:
@@ -136,6 +148,8 @@ def _load(loader: Loader, name: str, records: Iterable[Parsed], rejections: list
     for rec in records:
         if isinstance(rec, Rejection):
             rejections.append(rec)
+        elif isinstance(rec, SessionSheet):
+            rejections.extend(loader.attach_session_sheet(rec.sessions, name))
         elif isinstance(rec, ConversationRecord):
             if not rec.messages:
                 rejections.append(Rejection(name, rec.source_row, None, "会话没有任何消息"))
@@ -205,6 +219,9 @@ def _table(name: str, ext: str, headers: list[str], rows, late: list[Rejection]
         return f"{ext}_messages", parse_message_rows(headers, rows, cols, name), late
     if kind == "tickets":
         return f"{ext}_tickets", parse_ticket_rows(headers, rows, cols, name), late
+    if {"咨询时间", "顾客"} <= {h.strip() for h in headers}:
+        sessions, rejections = parse_session_sheet(pd.DataFrame([cells for _row, cells in rows], columns=headers), name)
+        return f"{ext}_jd_sessions", [*rejections, SessionSheet(sessions)], late
     shown = "、".join(h for h in headers[:12] if h) or "（无）"
     raise ImportFormatError(
         name, f"无法识别的表格：需要“内容/消息内容”列（消息表）或“工单号”列（工单表）。文件的表头是：{shown}")

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 from qa.normalize import canonical_platform
-from qa.records import ConversationRecord, MessageRecord, TicketRecord
+from qa.formats.session_sheet import MATCH_WINDOW, match_sessions
+from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
 
 __all__ = ["LoadCounts", "Loader", "conversation_key", "message_keys", "link_tickets"]
 
@@ -230,6 +231,36 @@ class Loader:
             started_at=min(times) if times else None, ended_at=max(times) if times else None, **meta))
         self.counts.conversations_merged += 1
         self.counts.messages_added += len(fresh)
+
+    # -- JD session sheets ------------------------------------------------------------------------------------
+    def attach_session_sheet(self, sessions: list[dict], file: str) -> list[Rejection]:
+        """Fill category, CSAT and team of stored JD conversations from session-sheet rows.
+
+        Only empty fields are filled, so a sheet never overwrites what an export or a reviewer already set.
+        Rows that match no stored conversation are returned as rejections: the log must be imported first.
+        """
+        if not sessions:
+            return []
+        jd = self.platform_id("京东")
+        starts = [s["start"] for s in sessions]
+        rows = self.conn.execute(
+            select(_conv.c.id, _conv.c.customer, _conv.c.started_at, _conv.c.category, _conv.c.csat, _conv.c.team)
+            .where(_conv.c.platform_id == jd, _conv.c.started_at >= min(starts) - MATCH_WINDOW,
+                   _conv.c.started_at <= max(starts) + MATCH_WINDOW)).all()
+        probes = [ConversationRecord(external_id=str(r.id), customer=r.customer,
+                                     messages=[MessageRecord("customer", "", r.started_at)]) for r in rows]
+        pairs = match_sessions(probes, sessions)
+        for s_index, c_index in pairs:
+            row, session = rows[c_index], sessions[s_index]
+            fill = {f: session.get(f) for f in ("category", "csat", "team")
+                    if session.get(f) is not None and getattr(row, f) is None}
+            if fill:
+                self.conn.execute(update(_conv).where(_conv.c.id == row.id).values(**fill))
+        self.counts.conversations_merged += len(pairs)
+        matched = {s_index for s_index, _ in pairs}
+        return [Rejection(file, s["row"], "咨询时间",
+                          "没有找到对应的京东会话（咨询时间 ±3 分钟内、顾客一致）；请先导入同一时段的咚咚聊天记录，再导入此表")
+                for i, s in enumerate(sessions) if i not in matched]
 
     # -- tickets ----------------------------------------------------------------------------------------------
     def add_tickets(self, records: Sequence[TicketRecord]) -> None:

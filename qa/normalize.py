@@ -153,6 +153,9 @@ _ROLE_WORDS = {
 }
 
 
+_BOT_NAMES = frozenset({"服务助手", "小蜜", "店小蜜", "阿里小蜜", "智能助手", "智能客服", "京小智", "飞鸽助手"})
+
+
 def parse_role(value: object, sender: str | None = None) -> str | None:
     """Map a role word (客服/顾客/买家/机器人/系统, agent/customer…) to a canonical role.
 
@@ -167,7 +170,8 @@ def parse_role(value: object, sender: str | None = None) -> str | None:
     if sender:
         s = clean_text(sender)
         low = s.lower()
-        if low.startswith("jimi") or "机器人" in s or "自动回复" in s or s in ("服务助手", "小蜜"):
+        name = s.rsplit(":", 1)[-1]  # Taobao sub-accounts: 店铺:客服名 — bots are sub-accounts too
+        if low.startswith("jimi") or "机器人" in s or "自动回复" in s or name in _BOT_NAMES:
             return "bot"
         if s.startswith("系统"):
             return "system"

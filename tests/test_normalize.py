@@ -47,6 +47,7 @@ def test_parse_csat_rejects(value):
     ("客服", None, "agent"), ("顾客", None, "customer"), ("买家", None, "customer"), ("机器人", None, "bot"),
     ("系统", None, "system"), ("Agent", None, "agent"), ("customer", None, "customer"),
     ("", "adidas官方旗舰店:小美", "agent"), ("", "jimi_vender_123", "bot"), ("", "tb_buyer01", None),
+    ("", "沐禾官方旗舰店:店小蜜", "bot"), ("", "服务助手", "bot"),
     ("老板", None, None),
 ])
 def test_parse_role(word, sender, expected):

@@ -16,7 +16,7 @@ from qa.errors import ImportFormatError
 from qa.normalize import clean_text, parse_csat, parse_time
 from qa.records import ConversationRecord, Rejection
 
-__all__ = ["SHEET_COLUMNS", "MATCH_WINDOW", "parse_session_sheet", "attach_sessions"]
+__all__ = ["SHEET_COLUMNS", "MATCH_WINDOW", "parse_session_sheet", "match_sessions", "attach_sessions"]
 
 # Keys of the returned rows -> the sheet's own column names.
 SHEET_COLUMNS: dict[str, str] = {
@@ -156,8 +156,8 @@ def _resolved(text: str) -> bool:
     return _RESOLVED[text]
 
 
-def attach_sessions(convs: list[ConversationRecord], sessions: list[dict]) -> int:
-    """Fill category, CSAT and team of JD conversations from session rows; returns how many rows matched.
+def match_sessions(convs: list[ConversationRecord], sessions: list[dict]) -> list[tuple[int, int]]:
+    """Pairs (session index, conversation index) of sheet rows and the JD conversations they describe.
 
     A row matches the unmatched conversation whose first message is nearest its 咨询时间 within MATCH_WINDOW and
     whose customer fits 顾客 (exactly, or around the ``*`` of a masked ``j****ab``).
@@ -165,8 +165,8 @@ def attach_sessions(convs: list[ConversationRecord], sessions: list[dict]) -> in
     timed = sorted(((start, i) for i, c in enumerate(convs) if (start := _start(c)) is not None))
     starts = [start for start, _ in timed]
     taken: set[int] = set()
-    matched = 0
-    for session in sessions:
+    pairs: list[tuple[int, int]] = []
+    for s_index, session in enumerate(sessions):
         lo = bisect_left(starts, session["start"] - MATCH_WINDOW)
         best: tuple[timedelta, int] | None = None
         for start, i in timed[lo:]:
@@ -178,9 +178,16 @@ def attach_sessions(convs: list[ConversationRecord], sessions: list[dict]) -> in
                     best = (distance, i)
         if best is not None:
             taken.add(best[1])
-            _fill(convs[best[1]], session)
-            matched += 1
-    return matched
+            pairs.append((s_index, best[1]))
+    return pairs
+
+
+def attach_sessions(convs: list[ConversationRecord], sessions: list[dict]) -> int:
+    """Fill category, CSAT and team of JD conversations from session rows; returns how many rows matched."""
+    pairs = match_sessions(convs, sessions)
+    for s_index, c_index in pairs:
+        _fill(convs[c_index], sessions[s_index])
+    return len(pairs)
 
 
 def _start(conv: ConversationRecord) -> datetime | None:
