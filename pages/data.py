@@ -1,0 +1,87 @@
+"""数据: upload files through the same import code as the CLI, see past imports and rejections, score now."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.common import data_version_now, engine
+from qa.errors import HuifangError
+from qa.importer import import_stream
+from qa.imports_view import (ScorerUnavailable, batch_rejections, past_imports, rejections_frame, scorer_version,
+                             scoring_status)
+
+FILE_TYPES = ["csv", "xlsx", "xlsm", "jsonl", "json", "txt", "log", "zip"]
+REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行", format="%d"), "field": "字段",
+                     "reason": "原因"}
+BATCH_COLUMNS = {
+    "id": "批次", "file_name": "文件", "format": "格式",
+    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"),
+    "conversations_added": "新增会话", "conversations_merged": "合并", "conversations_unchanged": "未变",
+    "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单", "rejected": "拒绝行",
+}
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _scorer_version() -> str:
+    """The models' version, re-read at most every 30 seconds (loading them takes a moment)."""
+    return scorer_version()
+
+
+st.title("数据导入与评分")
+
+with st.form("import_form", clear_on_submit=True):
+    files = st.file_uploader("上传聊天记录、消息表或工单表（可多选；zip 内的每个文件分别导入）", type=FILE_TYPES,
+                             accept_multiple_files=True, key="import_files")
+    submitted = st.form_submit_button("导入", type="primary")
+if submitted and files:
+    reports = []
+    for upload in files:
+        try:
+            with st.spinner(f"正在导入 {upload.name}…"):
+                reports += import_stream(engine(), upload.name, upload)
+        except HuifangError as e:  # unreadable file: nothing from it was stored
+            st.error(str(e))
+    for report in reports:
+        (st.warning if report.rejected else st.success)(report.summary())
+    rejected = rejections_frame(reports)
+    if not rejected.empty:
+        st.markdown(f"**被拒绝的行（{len(rejected):,}）**")
+        st.dataframe(rejected, hide_index=True, column_config=REJECTION_COLUMNS)
+    if reports:
+        data_version_now.clear()
+        st.info("导入的会话还没有评分：在下方“评分”处点“立即评分”。")
+elif submitted:
+    st.warning("请先选择要导入的文件。")
+
+st.subheader("评分")
+try:
+    version = _scorer_version()
+except ScorerUnavailable as e:
+    st.warning(str(e))
+else:
+    status = scoring_status(engine(), version)
+    m = st.columns(4)
+    m[0].metric("会话总数", f"{status.total:,}")
+    m[1].metric("未评分", f"{status.unscored:,}")
+    m[2].metric("评分已过期", f"{status.stale:,}", help="会话内容变了，或模型更新后还没重新评分")
+    m[3].metric("已是最新", f"{status.total - status.pending:,}")
+    st.caption(f"当前模型版本 {version}")
+    if st.button(f"立即评分（{status.pending:,} 条）", key="score_now", disabled=status.pending == 0, type="primary"):
+        from qa.scoring_job import score_database
+
+        bar = st.progress(0.0, text="正在评分…")
+        report = score_database(engine(), n_jobs=1, progress=lambda done, total: bar.progress(
+            done / max(total, 1), text=f"已评分 {done:,} / {total:,} 条会话"))
+        data_version_now.clear()
+        bar.progress(1.0, text="完成")
+        st.success(f"已评分 {report.scored:,} 条会话、{report.messages:,} 条消息，用时 {report.seconds:.1f} 秒")
+
+st.subheader("导入记录")
+batches = past_imports(engine())
+if batches.empty:
+    st.caption("还没有导入过文件。")
+else:
+    st.dataframe(batches, hide_index=True, column_config=BATCH_COLUMNS)
+    for b in batches[batches["rejected"] > 0].head(10).itertuples():
+        with st.expander(f"批次 {b.id} · {b.file_name}：拒绝 {b.rejected:,} 行"):
+            st.dataframe(batch_rejections(engine(), b.id), hide_index=True, column_config=REJECTION_COLUMNS)

@@ -1,0 +1,95 @@
+"""质检队列: conversations ranked by review priority with reasons; sampling, assignment and "my queue"."""
+
+from __future__ import annotations
+
+import math
+import random
+import zlib
+
+import streamlit as st
+
+from pages.common import (cached_review_query, current_user, engine, flash, open_replay, remember_queue,
+                          remembered_queue, review_filter_sidebar, show_flash)
+from qa.errors import HuifangError
+from qa.queue import (PAGE_SIZE, SAMPLE_MODES, STATUS_DONE, STATUS_TODO, QueueCursor, QueueQuery, assign, queue_count,
+                      queue_page)
+from qa.users import list_users
+
+VIEWS = ("全部会话", "我的队列")
+STATUSES = {"待审": STATUS_TODO, "已完成": STATUS_DONE, "全部": None}
+COLUMNS = {
+    "external_id": st.column_config.TextColumn("会话号"),
+    "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm"),
+    "platform": st.column_config.TextColumn("平台"),
+    "shop": st.column_config.TextColumn("店铺"),
+    "agent": st.column_config.TextColumn("坐席"),
+    "team": st.column_config.TextColumn("组"),
+    "category": st.column_config.TextColumn("分类"),
+    "csat": st.column_config.NumberColumn("CSAT", format="%d"),
+    "risk": st.column_config.ProgressColumn("不满风险", min_value=0.0, max_value=1.0, format="%.2f"),
+    "priority": st.column_config.NumberColumn("优先级", format="%.2f", help="不满风险 + 各项原因的权重"),
+    "reasons": st.column_config.TextColumn("原因", width="large"),
+    "reviewed": st.column_config.CheckboxColumn("已复核"),
+    "assigned": st.column_config.TextColumn("分配"),
+}
+
+user = current_user()
+filters = review_filter_sidebar()
+st.title("质检队列")
+show_flash()
+
+st.session_state.setdefault("queue_seed", random.randint(1, 9999))
+top = st.columns([2, 2, 2, 1])
+view = top[0].segmented_control("视图", VIEWS, default=VIEWS[0], key="queue_view") or VIEWS[0]
+mode = top[1].selectbox("抽样方式", list(SAMPLE_MODES), format_func=SAMPLE_MODES.get, key="queue_mode")
+rate = quota = None
+if mode in ("random", "risk"):
+    rate = top[2].slider("抽样比例 %", 1, 100, 10, key="queue_rate")
+elif mode == "quota":
+    quota = top[2].number_input("每个坐席 k 条", 1, 500, 5, key="queue_quota")
+seed = top[3].number_input("种子", 0, 999_999, key="queue_seed", help="同一种子、同一筛选 = 同一样本，可复现")
+
+reviewer_id = status = None
+if view == "我的队列":
+    if user is None:
+        st.info("请先在侧边栏选择“当前用户”，再查看分配给你的会话。")
+        st.stop()
+    reviewer_id = user[0]
+    status = STATUSES[st.radio("状态", list(STATUSES), horizontal=True, key="queue_status")]
+
+query = QueueQuery(filters, mode, (rate or 10) / 100, int(quota or 5), int(seed), reviewer_id, status)
+total = cached_review_query(queue_count, query)
+pages = max(1, math.ceil(total / PAGE_SIZE))
+
+st.markdown(f"**共 {total:,} 条会话** · {query.describe_sample()} · 筛选：{filters.describe()}")
+if total == 0:
+    st.info("没有符合条件的会话：放宽侧边栏的筛选，或换一种抽样方式。")
+    st.stop()
+
+cursor = remembered_queue()
+back_at = min(cursor.page, pages) if cursor is not None and cursor.query == query else 1  # back from replay
+# One pagination widget per query: a changed filter or sample starts again at page 1.
+page_key = f"queue_page_{zlib.crc32(repr(query).encode())}"
+page = st.pagination(pages, default=back_at, key=page_key) if pages > 1 else 1
+df = cached_review_query(queue_page, query, page)
+remember_queue(QueueCursor(query, page, tuple(int(i) for i in df["id"])))
+st.caption(f"第 {page} / {pages} 页，每页 {PAGE_SIZE} 条。点选一行即可回放，回放页可直接上一条/下一条。")
+event = st.dataframe(df, key="queue_table", on_select="rerun", selection_mode="single-row", hide_index=True,
+                     column_order=list(COLUMNS), column_config=COLUMNS)
+if event.selection.rows:
+    open_replay(int(df["id"].iloc[event.selection.rows[0]]))
+if st.button("▶ 从本页第一条开始回放", key="queue_open_first"):
+    open_replay(int(df["id"].iloc[0]))
+
+with st.expander("分配给质检员"):
+    users = {name: uid for uid, name, _role in list_users(engine())}
+    who = st.selectbox("质检员", list(users), key="assign_reviewer")
+    limit = st.number_input(f"只分配前 N 条（0 = 全部 {total:,} 条）", 0, total, 0, key="assign_limit")
+    if st.button("分配", key="assign_go", disabled=who is None):
+        try:
+            added = assign(engine(), query, users[who], int(limit) or None)
+        except HuifangError as e:
+            st.error(str(e))
+        else:
+            flash(f"已分配 {added:,} 条新会话给 {who}（{query.describe_sample()}）；已分配过的未重复分配。")
+            st.rerun()
