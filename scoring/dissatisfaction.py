@@ -65,6 +65,12 @@ def conversation_docs(sig: ConvSignals) -> list[str]:
     return feats
 
 
+def _explainable(term: str) -> bool:
+    """Worth showing: has a content word (after the ``c:``/``a:`` side prefix)."""
+    stop = load_stopwords()
+    return any(is_content_token(w, stop) for w in term[2:].split(" "))
+
+
 def _dense(sigs: Sequence[ConvSignals], text_logit: np.ndarray) -> np.ndarray:
     rows = []
     for s, tl in zip(sigs, text_logit):
@@ -125,9 +131,7 @@ class DissatisfactionModel:
         text_logit = self.text.decision(x)
         feats = _dense(sigs, text_logit)
         z = ((feats - self.mean) / self.scale) @ self.coef + self.intercept
-        stop = load_stopwords()
-        words = top_terms(x, self.text.coef, self.text.vectorizer.terms, 3,
-                          lambda t: any(is_content_token(w, stop) for w in t[2:].split(" ")), z >= 0)
+        words = top_terms(x, self.text.coef, self.text.vectorizer.terms, 3, self.text.term_mask(_explainable), z >= 0)
         return z, feats, [[w[2:] for w in ws] for ws in words]
 
     def adjust(self, z: np.ndarray, breach_share: np.ndarray, unanswered: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from scoring.text import LEXICON_DIR, normalize
@@ -33,15 +33,17 @@ class PhraseList:
         self.entries = {e.phrase: e for e in entries}
         alternatives = sorted(self.entries, key=len, reverse=True)
         self._re = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+        # Canned replies repeat a lot and each reply is looked up by several scorers: remember recent texts.
+        self.find = lru_cache(maxsize=65536)(self._find)
 
-    def find(self, text: str) -> list[PhraseHit]:
+    def _find(self, text: str) -> tuple[PhraseHit, ...]:
         """Distinct phrases occurring in ``text`` (non-overlapping, leftmost-longest)."""
         if self._re is None or not text:
-            return []
+            return ()
         seen: dict[str, PhraseHit] = {}
         for m in self._re.finditer(normalize(text)):
             seen.setdefault(m.group(0), self.entries[m.group(0)])
-        return list(seen.values())
+        return tuple(seen.values())
 
 
 def _read(path: Path, phrase_col: str, value_col: str | None, group_col: str) -> list[PhraseHit]:

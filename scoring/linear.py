@@ -30,23 +30,21 @@ def logit(p: np.ndarray, eps: float = 1e-4) -> np.ndarray:
 
 
 def top_terms(
-    x: sp.csr_matrix, coef: np.ndarray, terms: Sequence[str], k: int, keep: Callable[[str], bool],
-    positive: np.ndarray,
+    x: sp.csr_matrix, coef: np.ndarray, terms: Sequence[str], k: int, mask: np.ndarray, positive: np.ndarray,
 ) -> list[list[str]]:
-    """Per row, the ``k`` features contributing most towards (``positive``) or against the positive class."""
-    contrib = x.data * coef[x.indices]
+    """Per row, the ``k`` explainable features (``mask``) contributing most towards or against the positive class."""
+    contrib = x.data * coef[x.indices] * mask[x.indices]
     out: list[list[str]] = []
     for r in range(x.shape[0]):
         lo, hi = x.indptr[r], x.indptr[r + 1]
         c = contrib[lo:hi] if positive[r] else -contrib[lo:hi]
         idx = x.indices[lo:hi]
-        order = np.argsort(-c)
         picked: list[str] = []
-        for j in order:
+        for j in np.argsort(-c)[: 3 * k]:
             if c[j] <= 0 or len(picked) == k:
                 break
             term = terms[idx[j]]
-            if keep(term) and not any(term in p or p in term for p in picked):
+            if not any(term in p or p in term for p in picked):
                 picked.append(term)
         out.append(picked)
     return out
@@ -78,6 +76,13 @@ class LinearTextModel:
         x = vec.fit_transform(docs)
         lr = LogisticRegression(C=C, max_iter=3000).fit(x, y, sample_weight=sample_weight)
         return cls(vec, lr.coef_.ravel().astype(np.float32), float(lr.intercept_[0]))
+
+    def term_mask(self, keep: Callable[[str], bool]) -> np.ndarray:
+        """1.0 for terms worth showing a reviewer, 0.0 otherwise; computed once per model and rule."""
+        cache = self.__dict__.setdefault("_masks", {})
+        if keep not in cache:
+            cache[keep] = np.array([keep(t) for t in self.vectorizer.terms], dtype=np.float32)
+        return cache[keep]
 
     def decision(self, x: sp.csr_matrix) -> np.ndarray:
         """Log-odds of the positive class for already-vectorised rows."""

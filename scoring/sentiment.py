@@ -27,6 +27,12 @@ def sentiment_features(tokens: Sequence[str]) -> list[str]:
     return ngrams(tokens, 2)
 
 
+def _explainable(term: str) -> bool:
+    """Worth showing: has a content word, or is a negation such as 不好."""
+    stop = load_stopwords()
+    return any(is_content_token(w, stop) for w in term.split(" ")) or term.startswith("不")
+
+
 @dataclass
 class SentimentModel:
     """P(negative) of a customer message.
@@ -53,13 +59,8 @@ class SentimentModel:
         """P(negative) and, per message, the words that pushed it towards its side of 0.5."""
         x = self.model.vectorizer.transform([sentiment_features(t) for t in token_lists])
         p = sigmoid(self.model.decision(x))
-        stop = load_stopwords()
-        words = top_terms(
-            x, self.model.coef, self.model.vectorizer.terms, k,
-            lambda term: any(is_content_token(w, stop) for w in term.split(" ")) or term.startswith("不"),
-            p >= 0.5,
-        )
-        return p, words
+        mask = self.model.term_mask(_explainable)
+        return p, top_terms(x, self.model.coef, self.model.vectorizer.terms, k, mask, p >= 0.5)
 
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """For ``save_artifact``."""

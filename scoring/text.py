@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 __all__ = [
@@ -25,17 +25,16 @@ __all__ = [
 
 LEXICON_DIR = Path(__file__).resolve().parents[1] / "data" / "lexicon"
 
-_FULLWIDTH = str.maketrans({chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "})
-# Full-width punctuation carries tone (！？) and is kept as is; letters and digits are folded to ASCII.
+# Full-width punctuation carries tone (！？) and is kept as is; letters, digits and symbols are folded to ASCII.
 _KEEP_FULLWIDTH = set("！？，；：（）")
+_FULLWIDTH = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c) not in _KEEP_FULLWIDTH} | {"\u3000": " "}
+)
 
 
 def normalize(text: str) -> str:
     """Fold full-width letters/digits to ASCII and lower-case, so ＯＫ, OK and ok are one token."""
-    if not text:
-        return ""
-    folded = "".join(ch if ch in _KEEP_FULLWIDTH else ch.translate(_FULLWIDTH) for ch in text)
-    return folded.lower()
+    return text.translate(_FULLWIDTH).lower() if text else ""
 
 
 def _read_userdict(path: Path) -> list[tuple[str, int | None, str | None]]:
@@ -131,6 +130,7 @@ def load_stopwords(path: Path | None = None) -> frozenset[str]:
     return frozenset(w for w in words if w and not w.startswith("# "))
 
 
+@lru_cache(maxsize=262144)
 def is_content_token(token: str, stopwords: frozenset[str]) -> bool:
     """True for tokens worth showing to a reviewer: not a stop word, not punctuation or digits only."""
     if token in stopwords or token.isdigit():

@@ -74,6 +74,12 @@ def tone_features(inp: ToneInputs, text_logit: np.ndarray) -> np.ndarray:
     ])
 
 
+def _explainable(term: str) -> bool:
+    """Worth showing: has a content word."""
+    stop = load_stopwords()
+    return any(is_content_token(w, stop) for w in term.split(" "))
+
+
 def _reply_features(tokens: Sequence[str]) -> list[str]:
     return ngrams(tokens, 2)
 
@@ -133,9 +139,8 @@ class ToneModel:
         risk = np.maximum(risk, floors)
         if not explain:
             return risk, []
-        stop = load_stopwords()
-        words = top_terms(x, self.text.coef, self.text.vectorizer.terms, 2,
-                          lambda t: any(is_content_token(w, stop) for w in t.split(" ")), risk >= 0.5)
+        words = top_terms(x, self.text.coef, self.text.vectorizer.terms, 2, self.text.term_mask(_explainable),
+                          risk >= 0.5)
         reasons = []
         for i, text in enumerate(inp.texts):
             r: list[str] = []
