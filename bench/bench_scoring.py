@@ -63,6 +63,7 @@ def _rate(n: int, seconds: float) -> str:
 
 
 def main() -> None:
+    load_avg = os.getloadavg()[0]
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     n = int(args[0]) if args else 200_000
     convs = make_convs(n)
@@ -95,7 +96,7 @@ def main() -> None:
     per_million = 1_000_000 / (n_msgs / all_cores)
     lines = [
         f"- Date: {date.today().isoformat()}; machine: {cores} cores (nproc), CPU: {cpu}; scorer version "
-        f"{scorer.version}",
+        f"{scorer.version}; load average before the run {load_avg:.1f} (other jobs share the cores)",
         f"- Synthetic chat: {len(convs):,} conversations, {n_msgs:,} messages (bench/bench_scoring.py generator)",
         f"- Model load (Scorer.load, all artifacts): {load_s:.2f} s",
         f"- One core, batches of 2,000 conversations: {_rate(n_msgs, one_core)} ({one_core:.1f} s)",
