@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import cached_query, filter_sidebar, open_queue, open_replay, selected, trend_chart
+from pages.common import (cached_query, cached_query_with_reviews, filter_sidebar, open_queue, open_replay,
+                          selected, trend_chart)
 from qa import dashboard as dash
 from qa import scorecards as sc
 from qa.filters import Filters
@@ -95,7 +96,7 @@ if agents.empty:
     st.info("所选范围内没有坐席的会话。请调整左侧筛选，或先在「数据」页导入聊天记录。")
     st.stop()
 agent = pick_agent(agents)
-card = cached_query(sc.scorecard, f, agent)
+card = cached_query_with_reviews(sc.scorecard, f, agent)
 st.caption(f"{f.with_(teams=()).describe()} · 对比：{card.team_label}（组内全部坐席的会话合计）")
 card_metrics(card)
 if st.button("查看该坐席的全部会话", key="ag_queue"):
@@ -115,5 +116,5 @@ with right:
     case_list(worst, "ag_worst")
 
 st.subheader(f"{card.team_label} 组内对比")
-team = cached_query(sc.team_table, f, card.team)
+team = cached_query_with_reviews(sc.team_table, f, card.team)
 st.dataframe(team[list(TEAM_COLUMNS)], column_config=TEAM_COLUMNS, hide_index=True, key="ag_team")

@@ -23,9 +23,9 @@ from qa.stats import data_version
 from qa.users import get_or_create_user, list_users
 
 __all__ = ["engine", "current_user", "session_filters", "set_filters", "open_replay", "data_version_now",
-           "cached_query", "filter_sidebar", "open_queue", "axis_format", "trend_chart", "selected",
-           "review_filter_sidebar", "cached_review_query", "remember_queue", "remembered_queue", "flash",
-           "show_flash"]
+           "cached_query", "cached_query_with_reviews", "filter_sidebar", "open_queue", "axis_format",
+           "trend_chart", "selected", "review_filter_sidebar", "cached_review_query", "remember_queue",
+           "remembered_queue", "flash", "show_flash"]
 
 T = TypeVar("T")
 
@@ -95,6 +95,12 @@ def cached_query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return _cached_call(fn.__module__, fn.__qualname__, data_version_now(), args, tuple(sorted(kwargs.items())))
 
 
+def cached_query_with_reviews(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``cached_query`` for figures built on annotations too: also keyed by the review version."""
+    version = f"{data_version_now()}|{review_version(engine())}"
+    return _cached_call(fn.__module__, fn.__qualname__, version, args, tuple(sorted(kwargs.items())))
+
+
 _SIDEBAR_DIMENSIONS = (("platform", "platforms", "平台"), ("shop", "shops", "店铺"), ("team", "teams", "组"),
                        ("category", "categories", "分类"))
 _SIDEBAR_SHOWN_KEY = "_filter_sidebar_shown"
@@ -161,7 +167,8 @@ def trend_chart(df: pd.DataFrame, metric: str, title: str, peaks: pd.DataFrame |
     color = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="top")) if series else alt.value("#1f77b4")
     base = alt.Chart(data).encode(
         x=alt.X("x:T", title=None, axis=alt.Axis(format="%m-%d")),
-        y=alt.Y(f"{metric}:Q", title=None, axis=alt.Axis(format=fmt)),
+        y=alt.Y(f"{metric}:Q", title=None, axis=alt.Axis(format=fmt),
+                scale=alt.Scale(zero=metric not in METRICS or METRICS[metric].kind != "score")),
         color=color,
     )
     tooltip = [alt.Tooltip("period:N", title="日期"), alt.Tooltip(f"{metric}:Q", title=title, format=fmt)]

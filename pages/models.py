@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import cached_query, filter_sidebar
+from pages.common import cached_query_with_reviews, filter_sidebar
 from qa import model_quality as mq
 from qa.annotations import VERDICTS
 from qa.filters import Filters
@@ -27,26 +27,29 @@ def too_few(n: int, what: str) -> None:
 
 
 def cards() -> None:
-    """Each model card with the metrics recorded when it was trained."""
+    """Each model card: the figures recorded when it was trained, then the card's full text."""
     found = load_cards(mq.cards_version())
     if not found:
         st.info("data/models/ 下还没有模型卡片。运行 `huifang train` 训练模型后，这里会显示每个模型的说明和指标。")
         return
     for card in found:
-        with st.expander(f"{card.title}" + (f"（训练于 {card.trained}）" if card.trained else ""),
-                         expanded=len(found) == 1):
-            text, figures = st.columns([3, 2])
-            text.markdown(card.markdown)
-            if card.metrics.empty:
-                figures.caption("该模型没有记录机器可读的指标。")
-            else:
-                figures.dataframe(card.metrics, hide_index=True, key=f"md_metrics_{card.name}",
-                                  column_config={"metric": "指标", "value": "值"})
+        st.subheader(card.title)
+        st.caption(f"训练于 {card.trained or '未记录'} · 指标取自训练时记录的 {card.name}.json")
+        if card.headline:
+            cols = st.columns(min(len(card.headline), 4))
+            for i, (name, value) in enumerate(card.headline.items()):
+                cols[i % len(cols)].metric(name, f"{value:.4g}" if isinstance(value, float) else str(value))
+        if not card.metrics.empty:
+            st.dataframe(card.metrics, hide_index=True, key=f"md_metrics_{card.name}")
+        elif not card.headline:
+            st.caption("该模型没有记录机器可读的指标。")
+        with st.expander("模型卡片全文"):
+            st.markdown(card.markdown)
 
 
 def flag_agreement(f: Filters) -> None:
     """Model flag against reviewers' 不合格 verdicts."""
-    fa = cached_query(mq.flag_vs_verdict, f)
+    fa = cached_query_with_reviews(mq.flag_vs_verdict, f)
     st.markdown(f"**模型标记 vs 复核结论**：模型标记 = 预测不满意风险 ≥ {fa.threshold:.1f}；"
                 f"复核为“{mq.FAIL}”算阳性（“{'、'.join(v for v in VERDICTS if v != mq.FAIL)}”算阴性）。")
     too_few(fa.n, "复核结论")
@@ -60,7 +63,7 @@ def flag_agreement(f: Filters) -> None:
 
 def reviewer_agreement(f: Filters) -> None:
     """Reviewers against each other, on verdicts and on rubric scores."""
-    ra = cached_query(mq.reviewer_agreement, f)
+    ra = cached_query_with_reviews(mq.reviewer_agreement, f)
     st.markdown("**复核员之间**：同一会话由两位及以上复核员给出结论时，两两配对比较。")
     too_few(ra.verdict_n, "复核员配对")
     cols = st.columns(4)

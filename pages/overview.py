@@ -172,8 +172,8 @@ trends(f, k.period)
 
 comparisons = {dim: cached_query(dash.compare, f, dim) for dim in BREAKDOWN}
 st.subheader("分布与变化")
-metric = st.selectbox("指标", list(dash.METRICS), format_func=lambda key: dash.METRICS[key].label,
-                      key="ov_metric")
+metric = st.columns(3)[0].selectbox("指标", list(dash.METRICS), format_func=lambda key: dash.METRICS[key].label,
+                                    key="ov_metric")
 left, right = st.columns([1, 1.3])
 with left:
     st.markdown("**按维度**")

@@ -309,9 +309,9 @@ def failure_heatmap(conn: Connection, f: Filters) -> pd.DataFrame:
 
 def peak_days(start: date, end: date) -> pd.DataFrame:
     """Shopping festivals (双11, 618) falling within [start, end], to mark on trend charts."""
-    rows = [(date(year, month, day), label)
-            for year in range(start.year, end.year + 1) for month, day, label in PEAKS
-            if start <= date(year, month, day) <= end]
+    rows = sorted((date(year, month, day), label)
+                  for year in range(start.year, end.year + 1) for month, day, label in PEAKS
+                  if start <= date(year, month, day) <= end)
     return pd.DataFrame(rows, columns=["day", "label"])
 
 

@@ -21,7 +21,7 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from qa.annotations import VERDICTS
+from qa.annotations import RUBRIC_SCALE, VERDICTS
 from qa.filters import Filters, apply_to_conversations
 from qa.models import Annotation, Conversation, ConversationScore
 from qa.stats import RISK_HIGH
@@ -42,6 +42,7 @@ class ModelCard:
     title: str
     markdown: str
     trained: str | None
+    headline: dict[str, float | str]  # top-level figures, e.g. {"loco_mean_auc": 0.93}
     metrics: pd.DataFrame  # one row per evaluation (e.g. "loco_pooled"), one column per figure (roc_auc, …)
 
 
@@ -59,38 +60,44 @@ def flatten_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, float | 
     return rows
 
 
-def metrics_table(metrics: dict) -> pd.DataFrame:
-    """Recorded metrics as a table: a row per evaluation (the path to it), a column per figure.
+def metrics_table(metrics: dict) -> tuple[dict[str, float | str], pd.DataFrame]:
+    """Recorded metrics as top-level figures and a table with a row per evaluation and a column per figure.
 
-    ``{"loco_pooled": {"roc_auc": 0.96, "n": 62705}, "loco_mean_auc": 0.93}`` becomes the rows "loco_pooled"
-    and "（整体）" with columns roc_auc, n and loco_mean_auc — readable where a flat list of 60 paths is not.
+    ``{"loco_mean_auc": 0.93, "loco_pooled": {"roc_auc": 0.96, "n": 62705}}`` becomes the headline
+    ``{"loco_mean_auc": 0.93}`` and a row "loco_pooled" with columns roc_auc and n: readable where a flat
+    list of 60 dotted paths is not.
     """
+    headline: dict[str, float | str] = {}
     rows: dict[str, dict[str, float | str]] = {}
     for path, value in flatten_metrics(metrics):
         group, _, leaf = path.rpartition(".")
-        rows.setdefault(group or "（整体）", {})[leaf] = value
+        if group:
+            rows.setdefault(group, {})[leaf] = value
+        else:
+            headline[leaf] = value
     table = pd.DataFrame.from_dict(rows, orient="index")
-    return table.rename_axis("evaluation").reset_index()
+    return headline, table.rename_axis("evaluation").reset_index()
 
 
 def _title(markdown: str, name: str) -> str:
     return next((line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("#")), name)
 
 
-def model_cards(models_dir: Path = MODELS_DIR) -> list[ModelCard]:
-    """Every ``*.md`` card in ``models_dir`` with the metrics from its ``*.json``, by name."""
+def model_cards(models_dir: Path | None = None) -> list[ModelCard]:
+    """Every ``*.md`` card in ``models_dir`` (default data/models) with the metrics from its ``*.json``, by name."""
     cards = []
-    for md in sorted(models_dir.glob("*.md")):
+    for md in sorted((models_dir or MODELS_DIR).glob("*.md")):
         text = md.read_text(encoding="utf-8")
         meta_path = md.with_suffix(".json")
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-        cards.append(ModelCard(md.stem, _title(text, md.stem), text, meta.get("trained"),
-                               metrics_table(meta.get("metrics") or {})))
+        headline, table = metrics_table(meta.get("metrics") or {})
+        cards.append(ModelCard(md.stem, _title(text, md.stem), text, meta.get("trained"), headline, table))
     return cards
 
 
-def cards_version(models_dir: Path = MODELS_DIR) -> str:
+def cards_version(models_dir: Path | None = None) -> str:
     """Changes whenever a card or its metrics file is written: the cache key for ``model_cards``."""
+    models_dir = models_dir or MODELS_DIR
     files = sorted([*models_dir.glob("*.md"), *models_dir.glob("*.json")])
     return "|".join(f"{p.name}:{p.stat().st_mtime_ns}" for p in files)
 
@@ -241,15 +248,19 @@ def reviewer_agreement(conn: Connection, f: Filters) -> ReviewerAgreement:
     v_pairs = _pairs(verdicts, ["conversation_id"], "verdict")
     scores = _annotations(conn, f, Annotation.score, whole_conversation=False)
     s_pairs = _pairs(scores, ["conversation_id", "message_id", "rubric_item"], "score")
-    items = []
-    for item, group in s_pairs.groupby("rubric_item", sort=True):
-        items.append((item or "（总分）", len(group), float((group["score_a"] == group["score_b"]).mean()),
-                      _kappa(list(group["score_a"]), list(group["score_b"]), weights="quadratic")))
+    # the whole scale as labels, so that a 2 against a 5 counts as three steps apart even if nobody gave a 3 or 4
+    scale = sorted(set(range(RUBRIC_SCALE[0], RUBRIC_SCALE[1] + 1)) | set(s_pairs["score_a"]) | set(s_pairs["score_b"]))
+
+    def score_kappa(pairs: pd.DataFrame) -> float | None:
+        return _kappa(list(pairs["score_a"]), list(pairs["score_b"]), labels=scale, weights="quadratic")
+
+    items = [(item or "（总分）", len(group), float((group["score_a"] == group["score_b"]).mean()), score_kappa(group))
+             for item, group in s_pairs.groupby("rubric_item", sort=True)]
     return ReviewerAgreement(
         conversations=int(v_pairs["conversation_id"].nunique()) if len(v_pairs) else 0,
         verdict_pairs=v_pairs,
         verdict_kappa=_kappa(list(v_pairs["verdict_a"]), list(v_pairs["verdict_b"]), labels=list(VERDICTS)),
         score_pairs=s_pairs,
-        score_kappa=_kappa(list(s_pairs["score_a"]), list(s_pairs["score_b"]), weights="quadratic"),
+        score_kappa=score_kappa(s_pairs),
         by_item=pd.DataFrame(items, columns=["rubric_item", "pairs", "exact", "kappa"]),
     )

@@ -70,8 +70,9 @@ def _agent_sums(conn: Connection, f: Filters, team: str | None) -> pd.DataFrame:
     if team is not None:
         query = query.where(Agent.team == team)
     query = apply_to_daily_stats(query, f.with_(start=period.start, end=period.end))
-    result = conn.execute(query.group_by(Agent.name, Agent.team).order_by(Agent.name))
-    return pd.DataFrame(result.all(), columns=columns).astype({s: float for s in dashboard.SUMS})
+    result = conn.execute(query.group_by(Agent.name, Agent.team))
+    df = pd.DataFrame(result.all(), columns=columns).astype({s: float for s in dashboard.SUMS})
+    return df.sort_values("agent", ignore_index=True)  # in Python: SQLite and PostgreSQL collate names differently
 
 
 def _review_sums(conn: Connection, f: Filters, team: str | None) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Shared set-up for page tests: the whole app (app.py) run by AppTest against a temporary database.
 
 Use ``from tests.app_fixtures import seeded_app, start_app`` in a test module; ``seeded_app`` points the app at
-a SQLite file holding tests/seed.py's eight conversations and yields an engine on the same file.
+a SQLite file holding tests/seed.py's eight conversations and yields an engine on the same file. ``add_reviews``
+adds two reviewers' known verdicts and rubric scores (REVIEWS) through the real save path.
 """
 
 from __future__ import annotations
@@ -11,12 +12,37 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
+from qa.annotations import Review, save_review
 from qa.db import get_engine, init_db, make_engine
+from qa.models import Conversation, User
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+# (conversation, reviewer, verdict, rubric scores): 王质检 and 李质检 both reviewed tm-1, tm-3, tm-4 and jd-2
+REVIEWS = [
+    ("tm-1", "王质检", "合格", {"态度礼貌": 5}),
+    ("tm-1", "李质检", "合格", {"态度礼貌": 5}),
+    ("tm-3", "王质检", "不合格", {"态度礼貌": 1}),
+    ("tm-3", "李质检", "不合格", {"态度礼貌": 1}),
+    ("tm-4", "王质检", "不合格", {"态度礼貌": 1}),
+    ("tm-4", "李质检", "需改进", {"态度礼貌": 5}),
+    ("jd-2", "王质检", "合格", {}),
+    ("jd-2", "李质检", "不合格", {}),
+    ("dy-1", "王质检", "需改进", {}),
+]
+
+
+def add_reviews(engine: Engine, reviews: list[tuple[str, str, str, dict[str, int]]] = REVIEWS) -> None:
+    """Save reviews on the seeded conversations (by external id) as the named demo users."""
+    with engine.connect() as conn:
+        conversations = dict(conn.execute(select(Conversation.external_id, Conversation.id)).all())
+        users = dict(conn.execute(select(User.name, User.id)).all())
+    for external_id, reviewer, verdict, scores in reviews:
+        save_review(engine, conversations[external_id], users[reviewer], Review(scores=scores, verdict=verdict))
 
 
 def point_app_to(monkeypatch: pytest.MonkeyPatch, url: str) -> None:

@@ -1,0 +1,155 @@
+"""Overview queries on tests/seed.py: the numbers an executive reads, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from qa import dashboard as dash
+from qa.filters import Filters
+from tests.seed import seed_small
+
+LATE = Filters(start=date(2026, 11, 12), end=date(2026, 11, 13))  # previous period: 11-10 and 11-11
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Engine:
+    seed_small(engine)
+    return engine
+
+
+def test_kpis_whole_archive_have_no_previous_period(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        k = dash.kpis(conn, Filters())
+    assert k.period == dash.Period(date(2026, 11, 10), date(2026, 11, 13))
+    assert k.period.previous == dash.Period(date(2026, 11, 6), date(2026, 11, 9))
+    cur = k.current
+    assert cur["conversations"] == 8
+    assert cur["csat_n"] == 6 and cur["csat"] == pytest.approx(19 / 6)  # 5, 1, 2, 4, 2, 5
+    assert cur["csat_share"] == 0.75
+    assert cur["risk_mean"] == pytest.approx(3.65 / 8)
+    assert cur["risk_high_share"] == 0.5  # tm-3, tm-4, jd-2, dy-1
+    assert cur["sla_rate"] == 0.75  # 12 of 16 replies
+    assert cur["first_response_s"] == pytest.approx(1225 / 8)
+    assert k.previous["conversations"] == 0
+    assert k.change("csat") is None
+
+
+def test_kpis_compare_with_the_previous_period_of_equal_length(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        k = dash.kpis(conn, LATE)
+    assert (k.current["conversations"], k.previous["conversations"]) == (4, 4)
+    assert k.current["csat"] == 3.0 and k.previous["csat"] == pytest.approx(10 / 3)
+    assert k.change("csat") == pytest.approx(-1 / 3)
+    assert k.change("risk_high_share") == pytest.approx(0.5)  # 3 of 4 against 1 of 4
+    assert k.change("sla_rate") == pytest.approx(0.0)
+    assert k.change("first_response_s") == pytest.approx(187.5 - 118.75)
+
+
+def test_kpis_follow_dimension_filters(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        k = dash.kpis(conn, Filters(platforms=("天猫",)))
+    assert k.current["conversations"] == 4
+    assert k.current["csat"] == pytest.approx(8 / 3)
+
+
+def test_trend_by_day_and_by_week(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        daily = dash.trend(conn, Filters(), "day")
+        weekly = dash.trend(conn, Filters(), "week")
+    assert list(daily["period"]) == ["2026-11-10", "2026-11-11", "2026-11-12", "2026-11-13"]
+    assert list(daily["conversations"]) == [1, 3, 3, 1]
+    assert list(daily["risk_high_share"]) == pytest.approx([0, 1 / 3, 1, 0])
+    # one Monday-started week, its span clipped to the data so a drill-down asks for exactly these days
+    assert weekly[["period", "start", "end", "conversations"]].values.tolist() == [
+        ["2026-11-09", date(2026, 11, 10), date(2026, 11, 13), 8]]
+    assert weekly["sla_rate"].tolist() == [0.75]
+
+
+def test_compare_by_platform(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        df = dash.compare(conn, LATE, "platform")
+    assert df[["value", "conversations", "prev_conversations"]].values.tolist() == [
+        ["抖音", 2, 0], ["京东", 1, 1], ["天猫", 1, 3]]
+    assert df["risk_high_share"].tolist() == [0.5, 1.0, 1.0]
+    assert df["prev_risk_high_share"].tolist() == pytest.approx([float("nan"), 0.0, 1 / 3], nan_ok=True)
+
+
+def _comparisons(engine: Engine, f: Filters) -> dict[str, pd.DataFrame]:
+    with engine.connect() as conn:
+        return {dim: dash.compare(conn, f, dim) for dim in ("platform", "shop", "team", "category")}
+
+
+def test_worsened_ranks_the_largest_worsening_with_enough_volume(seeded: Engine) -> None:
+    comparisons = _comparisons(seeded, LATE)
+    risk = dash.worsened(comparisons, "risk_high_share", min_volume=1)
+    assert risk[["dimension", "value"]].values.tolist() == [
+        ["platform", "京东"], ["shop", "某某京东自营旗舰店"], ["platform", "天猫"], ["shop", "某某官方旗舰店"],
+        ["team", "售后"]]
+    assert risk["change"].tolist() == pytest.approx([1.0, 1.0, 2 / 3, 2 / 3, 0.5])
+    csat = dash.worsened(comparisons, "csat", min_volume=1)  # lower CSAT is worse; 京东 has no rating now
+    assert csat[["value", "previous", "current", "n_previous", "n_current"]].values.tolist() == [
+        ["天猫", 3.0, 2.0, 2, 1], ["某某官方旗舰店", 3.0, 2.0, 2, 1], ["售后", 2.5, 2.0, 2, 1]]
+    assert dash.worsened(comparisons, "risk_high_share").empty  # default threshold: 30 cases in each period
+
+
+def test_failure_heatmap_by_category_and_week(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        df = dash.failure_heatmap(conn, Filters())
+    got = {row.category: (row.period, row.scored, row.risk_high_share) for row in df.itertuples()}
+    assert got == {"产品/尺码咨询": ("2026-11-09", 2, 0.0), "退货": ("2026-11-09", 2, 1.0),
+                   "换货": ("2026-11-09", 1, 0.0), "赠品/物流": ("2026-11-09", 1, 1.0),
+                   "负面评价": ("2026-11-09", 1, 1.0), "发票": ("2026-11-09", 1, 0.0)}
+
+
+def test_empty_archive(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert dash.kpis(conn, Filters()) is None
+        assert dash.trend(conn, Filters(), "week").empty
+        assert dash.compare(conn, Filters(), "shop").empty
+        assert dash.failure_heatmap(conn, Filters()).empty
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ({"dimension": "platform", "value": "京东"}, Filters(start=date(2026, 11, 1), platforms=("京东",))),
+    ({"start": date(2026, 11, 9), "end": date(2026, 11, 15)},
+     Filters(start=date(2026, 11, 9), end=date(2026, 11, 15))),
+    ({"dimension": "category", "value": "退货", "start": date(2026, 11, 9), "end": date(2026, 11, 15)},
+     Filters(start=date(2026, 11, 9), end=date(2026, 11, 15), categories=("退货",))),
+    ({"dimension": "team", "value": dash.UNKNOWN}, None),
+])
+def test_drill_filters_keep_dimensions_and_drop_queue_settings(where: dict, expected: Filters | None) -> None:
+    page = Filters(start=date(2026, 11, 1), min_risk=0.8, reviewed=False)
+    assert dash.drill_filters(page, **where) == expected
+
+
+def test_peak_days() -> None:
+    assert dash.peak_days(date(2026, 5, 21), date(2026, 11, 20)).values.tolist() == [
+        [date(2026, 6, 18), "618"], [date(2026, 11, 11), "双11"]]
+    assert dash.peak_days(date(2026, 11, 12), date(2026, 11, 20)).empty
+
+
+def test_default_period_is_the_last_eight_weeks() -> None:
+    assert dash.default_period(date(2026, 5, 21), date(2026, 11, 20)) == dash.Period(date(2026, 9, 26),
+                                                                                   date(2026, 11, 20))
+    assert dash.default_period(date(2026, 11, 10), date(2026, 11, 13)).start == date(2026, 11, 10)
+
+
+@pytest.mark.parametrize(("key", "value", "shown"), [
+    ("sla_rate", 0.75, "75.0%"), ("csat", 19 / 6, "3.17"), ("first_response_s", 153.125, "2分33秒"),
+    ("first_response_s", 45, "45秒"), ("conversations", 1234, "1,234"), ("csat", None, "—"),
+    ("csat", float("nan"), "—"), ("reviewed", 1234.0, "1,234"),
+])
+def test_format_value(key: str, value: float | None, shown: str) -> None:
+    assert dash.format_value(key, value) == shown
+
+
+def test_format_value_kind_override_and_change() -> None:
+    assert dash.format_value("rubric_mean", 2.0, "score") == "2.00"
+    assert dash.format_change("risk_high_share", 0.5) == "+50.0 个百分点"
+    assert dash.format_change("csat", -1 / 3) == "-0.33"
+    assert dash.format_change("first_response_s", 68.75) == "+69 秒"
+    assert dash.format_change("csat", None) is None

@@ -1,0 +1,94 @@
+"""Model cards and agreement (model flag vs reviewers, reviewers vs each other) with hand-computed kappas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from qa import model_quality as mq
+from qa.filters import Filters
+from tests.app_fixtures import add_reviews
+from tests.seed import seed_small
+
+
+@pytest.fixture
+def reviewed(engine: Engine) -> Engine:
+    seed_small(engine)
+    add_reviews(engine)
+    return engine
+
+
+def test_flag_vs_verdict(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        fa = mq.flag_vs_verdict(conn, Filters())
+    # flagged (risk ≥ 0.5): tm-3 ×2 不合格, tm-4 不合格/需改进, jd-2 合格/不合格, dy-1 需改进; not: tm-1 合格 ×2
+    assert (fa.tp, fa.fp, fa.fn, fa.tn, fa.n) == (4, 3, 0, 2, 9)
+    assert fa.precision == pytest.approx(4 / 7) and fa.recall == 1.0
+    # po = 6/9, pe = 7/9·4/9 + 2/9·5/9 = 38/81
+    assert fa.kappa == pytest.approx((6 / 9 - 38 / 81) / (1 - 38 / 81))
+    assert not fa.enough
+    assert fa.confusion().values.tolist() == [[4, 3], [0, 2]]
+
+
+def test_flag_vs_verdict_follows_filters(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        fa = mq.flag_vs_verdict(conn, Filters(platforms=("天猫",)))
+        higher = mq.flag_vs_verdict(conn, Filters(), threshold=0.85)
+    assert (fa.tp, fa.fp, fa.fn, fa.tn) == (3, 1, 0, 2)
+    assert (higher.tp, higher.fp, higher.fn, higher.tn) == (1, 1, 3, 4)  # only tm-4 (0.9) flagged
+
+
+def test_reviewer_agreement(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        ra = mq.reviewer_agreement(conn, Filters())
+    assert ra.conversations == 4 and ra.verdict_n == 4  # dy-1 was reviewed once
+    assert ra.verdict_exact == 0.5
+    # pairs 合格/合格, 不合格/不合格, 不合格/需改进, 合格/不合格: po = 1/2, pe = (2·1 + 2·2)/16 = 3/8
+    assert ra.verdict_kappa == pytest.approx((1 / 2 - 3 / 8) / (1 - 3 / 8))
+    assert ra.verdict_table().loc["不合格"].tolist() == [0, 1, 1]
+    # 态度礼貌: (5, 5), (1, 1), (1, 5) on a 1–5 scale: 1 − Σw·O / Σw·E = 1 − 16 / (16·5/3) = 0.4
+    assert ra.score_n == 3 and ra.score_kappa == pytest.approx(0.4)
+    assert ra.by_item.values.tolist() == [["态度礼貌", 3, pytest.approx(2 / 3), pytest.approx(0.4)]]
+
+
+def test_agreement_without_reviews(engine: Engine) -> None:
+    seed_small(engine)
+    with engine.connect() as conn:
+        fa = mq.flag_vs_verdict(conn, Filters())
+        ra = mq.reviewer_agreement(conn, Filters())
+    assert fa.n == 0 and fa.precision is None and fa.kappa is None
+    assert ra.verdict_n == 0 and ra.verdict_kappa is None and ra.verdict_exact is None
+    assert ra.verdict_table().values.sum() == 0
+
+
+def test_model_cards_read_markdown_and_metrics(tmp_path: Path) -> None:
+    (tmp_path / "sentiment.md").write_text("# 情绪模型\n\n说明", encoding="utf-8")
+    (tmp_path / "sentiment.json").write_text(json.dumps({
+        "trained": "2026-11-24", "vectorizer": {"terms": ["好"]},
+        "metrics": {"loco_mean_auc": 0.93, "loco_pooled": {"n": 62705, "roc_auc": 0.96},
+                    "waimai": {"n": 11987, "roc_auc": 0.92}},
+    }), encoding="utf-8")
+    (tmp_path / "tone.md").write_text("没有标题的卡片", encoding="utf-8")
+    cards = mq.model_cards(tmp_path)
+    assert [(c.name, c.title, c.trained) for c in cards] == [("sentiment", "情绪模型", "2026-11-24"),
+                                                             ("tone", "tone", None)]
+    assert cards[0].headline == {"loco_mean_auc": 0.93}
+    assert cards[0].metrics.values.tolist() == [["loco_pooled", 62705, 0.96], ["waimai", 11987, 0.92]]
+    assert cards[1].metrics.empty and cards[1].headline == {}
+    assert mq.cards_version(tmp_path) != mq.cards_version(tmp_path / "nothing-here")
+
+
+def test_flatten_metrics() -> None:
+    assert mq.flatten_metrics({"a": 1, "b": {"c": 0.5, "d": {"e": "x"}}, "f": [1, 2]}) == [
+        ("a", 1), ("b.c", 0.5), ("b.d.e", "x"), ("f", "[1, 2]")]
+
+
+@pytest.mark.parametrize(("kappa", "label"), [
+    (None, "无法计算"), (-0.1, "差于随机"), (0.1, "轻微一致"), (0.3, "一般"), (0.5, "中等"), (0.7, "较强"),
+    (0.9, "几乎完全一致"),
+])
+def test_kappa_label(kappa: float | None, label: str) -> None:
+    assert mq.kappa_label(kappa) == label

@@ -1,0 +1,76 @@
+"""Agent scorecards on tests/seed.py plus two reviewers' reviews, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine
+
+from qa import scorecards as sc
+from qa.filters import Filters
+from tests.app_fixtures import add_reviews
+from tests.seed import seed_small
+
+
+@pytest.fixture
+def reviewed(engine: Engine) -> Engine:
+    seed_small(engine)
+    add_reviews(engine)
+    return engine
+
+
+def test_agents_in_scope(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        everyone = sc.agents_in_scope(conn, Filters())
+        late = sc.agents_in_scope(conn, Filters(start=date(2026, 11, 13)))
+    assert everyone.values.tolist() == [["小李", "售后", 2], ["小王", "评价", 2], ["小美", "售前", 2],
+                                        ["阿杰", "售后", 2]]
+    assert late.values.tolist() == [["小王", "评价", 1]]
+
+
+def test_scorecard_against_the_team(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        card = sc.scorecard(conn, Filters(), "阿杰")  # tm-3 and tm-4; team 售后 adds 小李's jd-1 and jd-2
+    assert (card.agent, card.team, card.team_label) == ("阿杰", "售后", "售后")
+    mine, team = card.mine, card.team_figures
+    assert mine["conversations"] == 2 and team["conversations"] == 4
+    assert mine["risk_mean"] == pytest.approx(0.85) and team["risk_mean"] == pytest.approx(0.65)
+    assert card.versus_team("risk_mean") == pytest.approx(0.2)
+    assert mine["sla_rate"] == 0.5 and team["sla_rate"] == 0.5
+    assert mine["first_response_s"] == 500 and team["first_response_s"] == pytest.approx(267.5)
+    assert mine["tone_flagged"] == 2 and team["tone_flag_share"] == 0.5
+    assert mine["csat"] == 1.5 and team["csat"] == pytest.approx(7 / 3)
+    # reviews: tm-3 (不合格, 不合格; scores 1, 1) and tm-4 (不合格, 需改进; scores 1, 5); 小李's jd-2 (合格, 不合格)
+    assert mine["reviewed"] == 2 and team["reviewed"] == 3
+    assert mine["rubric_mean"] == 2.0 and team["rubric_mean"] == 2.0
+    assert mine["fail_share"] == 0.75 and team["fail_share"] == pytest.approx(4 / 6)
+    trend = card.trend[["who", "period", "conversations"]].values.tolist()
+    assert trend == [["坐席", "2026-11-09", 2], ["售后", "2026-11-09", 4]]
+
+
+def test_scorecard_follows_dates_and_ignores_the_team_picker(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        card = sc.scorecard(conn, Filters(start=date(2026, 11, 12), teams=("评价",)), "阿杰")
+        assert sc.scorecard(conn, Filters(), "没有这个人") is None
+    assert card.mine["conversations"] == 1  # tm-4 only
+    assert card.team_figures["conversations"] == 2  # tm-4 and jd-2
+    assert card.mine["reviewed"] == 1 and card.mine["fail_share"] == 0.5
+
+
+def test_team_table(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        table = sc.team_table(conn, Filters(), "售后")
+    assert table[["agent", "conversations", "reviewed", "verdicts", "fails"]].values.tolist() == [
+        ["小李", 2, 1, 2, 1], ["阿杰", 2, 2, 4, 3]]
+    assert table["first_response_s"].tolist() == [35, 500]
+
+
+def test_best_and_worst_conversations(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        best, worst = sc.extreme_conversations(conn, Filters(), "阿杰", n=1)
+        all_best, _ = sc.extreme_conversations(conn, Filters(), "阿杰", n=5)
+    assert best[["external_id", "risk", "platform", "category", "csat"]].values.tolist() == [
+        ["tm-3", 0.8, "天猫", "退货", 1]]
+    assert worst[["external_id", "risk", "explanation"]].values.tolist() == [["tm-4", 0.9, "等待 600 秒"]]
+    assert all_best["external_id"].tolist() == ["tm-3", "tm-4"]
