@@ -303,7 +303,8 @@ def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = 
                                  ReviewAssignment.reviewer_id == reviewer_id)
         rows = select(chosen.c.id, literal(reviewer_id), literal(STATUS_TODO), literal(q.describe_sample()),
                       literal(now)).where(~already)
-        result = conn.execute(insert(ReviewAssignment).from_select(
-            ["conversation_id", "reviewer_id", "status", "sample_mode", "assigned_at"], rows))
-        return result.rowcount or 0
+        added = conn.execute(insert(ReviewAssignment).from_select(
+            ["conversation_id", "reviewer_id", "status", "sample_mode", "assigned_at"], rows)
+            .returning(ReviewAssignment.id))  # psycopg reports no rowcount for INSERT … SELECT
+        return len(added.all())
 

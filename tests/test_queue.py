@@ -1,0 +1,165 @@
+"""The review queue on tests/seed.py: ranking, reasons, filters, paging, seeded samples, assignment, prev/next."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, select
+
+from qa.annotations import Review, save_review
+from qa.filters import Filters
+from qa.models import Conversation, ReviewAssignment
+from qa.queue import QueueQuery, assign, duration_text, neighbours, page_ids, platform_sla, queue_count, queue_page
+from qa.users import get_or_create_user
+from tests.helpers import conv, import_bytes, jsonl
+from tests.seed import seed_small
+
+RANKED = ["tm-4", "tm-3", "dy-1", "jd-2", "jd-1", "tm-2", "tm-1", "dy-2"]
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Engine:
+    seed_small(engine)
+    return engine
+
+
+def _ext(engine: Engine, ids: list[int]) -> list[str]:
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(Conversation.id, Conversation.external_id)).all())
+    return [names[i] for i in ids]
+
+
+def _page(engine: Engine, q: QueueQuery, page: int = 1, size: int = 50) -> list[str]:
+    return list(queue_page(engine, q, page, size)["external_id"])
+
+
+def test_ranking_priorities_and_reasons(seeded: Engine) -> None:
+    df = queue_page(seeded, QueueQuery(), 1)
+    assert list(df["external_id"]) == RANKED
+    assert list(df["priority"]) == [2.6, 2.5, 1.6, 0.9, 0.3, 0.2, 0.1, 0.05]
+    reasons = dict(zip(df["external_id"], df["reasons"], strict=True))
+    assert reasons["tm-4"] == ("慢：首次响应 10 分，超过 SLA 3 分；禁用语：“不知道”；客户情绪：最负面 0.90；差评：CSAT 2；"
+                               "预测不满 0.90")
+    assert reasons["tm-3"] == ("慢：首次响应 6 分 40 秒，超过 SLA 3 分；禁用语：“不知道”；客户情绪：最负面 0.80；"
+                               "差评：CSAT 1；预测不满 0.80")
+    assert reasons["dy-1"] == "客户情绪：最负面 0.70；差评：CSAT 2；预测不满 0.70"
+    assert reasons["jd-2"] == "慢：首次响应 45 秒，超过 SLA 30 秒；预测不满 0.60"  # 京东's first-reply SLA is 30 s
+    assert reasons["jd-1"] == reasons["tm-1"] == ""
+    first = df.iloc[0]
+    assert (first["platform"], first["shop"], first["agent"], first["team"], first["category"], first["csat"],
+            first["risk"], first["reviewed"], first["assigned"]) == (
+        "天猫", "某某官方旗舰店", "阿杰", "售后", "退货", 2, 0.9, False, "")
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    (Filters(platforms=("天猫",)), ["tm-4", "tm-3", "tm-2", "tm-1"]),
+    (Filters(agents=("小李",)), ["jd-2", "jd-1"]),
+    (Filters(teams=("评价",)), ["dy-1", "dy-2"]),
+    (Filters(categories=("退货",)), ["tm-4", "tm-3"]),
+    (Filters(csat_max=2), ["tm-4", "tm-3", "dy-1"]),
+    (Filters(min_risk=0.6, max_risk=0.8), ["tm-3", "dy-1", "jd-2"]),
+    (Filters(min_tone_risk=0.4), ["tm-4", "tm-3", "dy-1"]),
+    (Filters(min_first_response_s=90), ["tm-4", "tm-3", "dy-1"]),
+    (Filters(start=date(2026, 11, 12), end=date(2026, 11, 12)), ["tm-4", "dy-1", "jd-2"]),
+    (Filters(text="jd-1"), ["jd-1"]),
+])
+def test_filters_narrow_the_queue(seeded: Engine, filters: Filters, expected: list[str]) -> None:
+    q = QueueQuery(filters)
+    assert _page(seeded, q) == expected
+    assert queue_count(seeded, q) == len(expected)
+
+
+def test_server_side_paging(seeded: Engine) -> None:
+    q = QueueQuery()
+    assert queue_count(seeded, q) == 8
+    assert _page(seeded, q, 2, 3) == ["jd-2", "jd-1", "tm-2"]
+    assert _page(seeded, q, 3, 3) == ["tm-1", "dy-2"]
+    assert _page(seeded, q, 4, 3) == []
+    assert _ext(seeded, page_ids(seeded, q, 1, 3)) == ["tm-4", "tm-3", "dy-1"]
+
+
+def test_samples_are_seeded_and_identical_on_both_databases(seeded: Engine) -> None:
+    random_half = QueueQuery(mode="random", rate=0.5, seed=7)
+    assert _page(seeded, random_half) == ["tm-4", "dy-1", "jd-2", "tm-2", "dy-2"]
+    assert _page(seeded, random_half) == _page(seeded, random_half)
+    assert queue_count(seeded, random_half) == 5
+    assert _page(seeded, QueueQuery(mode="quota", quota=1, seed=7)) == ["tm-4", "jd-2", "tm-2", "dy-2"]
+    assert _page(seeded, QueueQuery(mode="risk", rate=0.5, seed=7)) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2"]
+    assert random_half.describe_sample() == "随机 50% · 种子 7"
+    assert QueueQuery(mode="quota", quota=3, seed=2).describe_sample() == "每坐席 3 条 · 种子 2"
+    assert QueueQuery(mode="risk", rate=0.2, seed=9).describe_sample() == "风险加权 20% · 种子 9"
+    assert QueueQuery().describe_sample() == "按优先级"
+
+
+def test_quota_takes_k_per_agent(seeded: Engine) -> None:
+    for seed in range(1, 6):
+        df = queue_page(seeded, QueueQuery(mode="quota", quota=1, seed=seed), 1)
+        assert sorted(df["agent"]) == ["小李", "小王", "小美", "阿杰"]
+    assert queue_count(seeded, QueueQuery(mode="quota", quota=2, seed=1)) == 8
+
+
+def test_risk_weighted_sample_keeps_every_risk_above_the_mean_at_full_rate(seeded: Engine) -> None:
+    # mean risk is 0.45625: at rate 100 % those at or above it are drawn with probability 1, the rest with risk/mean
+    for seed in range(1, 8):
+        drawn = set(_page(seeded, QueueQuery(mode="risk", rate=1.0, seed=seed)))
+        assert {"tm-4", "tm-3", "dy-1", "jd-2"} <= drawn
+
+
+def test_random_rate_is_respected_on_many_conversations(sqlite_engine: Engine) -> None:
+    convs = [conv(f"c{i}", ("customer", "在吗", "2026-11-11T10:00:00")) for i in range(1000)]
+    import_bytes(sqlite_engine, "many.jsonl", jsonl(*convs))
+    counts = [queue_count(sqlite_engine, QueueQuery(mode="random", rate=0.1, seed=s)) for s in (1, 2, 3)]
+    assert all(70 <= n <= 130 for n in counts), counts
+    samples = [set(page_ids(sqlite_engine, QueueQuery(mode="random", rate=0.1, seed=s), 1, 200)) for s in (1, 2)]
+    assert len(samples[0] & samples[1]) < 40  # another seed is another sample, not a shifted copy
+    assert queue_count(sqlite_engine, QueueQuery(mode="random", rate=1.0, seed=1)) == 1000
+
+
+def test_assign_my_queue_and_status(seeded: Engine) -> None:
+    wang = get_or_create_user(seeded, "王质检")
+    assert assign(seeded, QueueQuery(), wang, limit=3) == 3
+    assert assign(seeded, QueueQuery(), wang, limit=3) == 0  # already assigned: not duplicated
+    assert assign(seeded, QueueQuery(mode="random", rate=0.5, seed=7), wang) == 3  # tm-4 was already there
+    with seeded.connect() as conn:
+        modes = sorted(conn.scalars(select(ReviewAssignment.sample_mode)))
+    assert modes == ["按优先级"] * 3 + ["随机 50% · 种子 7"] * 3
+    mine = QueueQuery(reviewer_id=wang, status="待审")
+    assert _page(seeded, mine) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2", "dy-2"]
+    tm4 = page_ids(seeded, QueueQuery(), 1, 1)[0]
+    save_review(seeded, tm4, wang, Review({"态度礼貌": 2}, "不合格", "语气差"))
+    assert queue_count(seeded, mine) == 5
+    assert _page(seeded, QueueQuery(reviewer_id=wang, status="已完成")) == ["tm-4"]
+    assert queue_count(seeded, QueueQuery(reviewer_id=get_or_create_user(seeded, "李质检"))) == 0
+    df = queue_page(seeded, QueueQuery(), 1)
+    assert list(df["assigned"][:3]) == ["王质检·已完成", "王质检·待审", "王质检·待审"]
+    assert list(df["reviewed"][:2]) == [True, False]
+    assert queue_count(seeded, QueueQuery(Filters(reviewed=False))) == 7
+
+
+def test_neighbours_cross_page_boundaries(seeded: Engine) -> None:
+    q = QueueQuery()
+    page1, page2 = page_ids(seeded, q, 1, 3), page_ids(seeded, q, 2, 3)
+    dy1, jd2 = page1[2], page2[0]
+    n = neighbours(seeded, q, 1, page1, dy1, page_size=3)
+    assert (n.prev, n.next, n.position) == ((page1[1], 1), (jd2, 2), 3)
+    n = neighbours(seeded, q, 2, page2, jd2, page_size=3)
+    assert (n.prev, n.position) == ((dy1, 1), 4)
+    first = neighbours(seeded, q, 1, page1, page1[0], page_size=3)
+    assert first.prev is None
+    page3 = page_ids(seeded, q, 3, 3)
+    last = neighbours(seeded, q, 3, page3, page3[-1], page_size=3)
+    assert (last.next, last.position) == (None, 8)
+    assert neighbours(seeded, q, 1, page1, page3[0], page_size=3).position is None
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(45, "45 秒"), (60, "1 分"), (400, "6 分 40 秒"), (600, "10 分"),
+                                               (3600, "1 小时"), (7500, "2 小时 5 分")])
+def test_duration_text(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text
+
+
+def test_platform_sla_from_rules() -> None:
+    assert platform_sla("天猫") == (180.0, 180.0)
+    assert platform_sla("京东") == (30.0, None)
+    assert platform_sla(None) == (180.0, 180.0)
