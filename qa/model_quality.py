@@ -103,11 +103,14 @@ def cards_version(models_dir: Path | None = None) -> str:
 
 
 def kappa_label(kappa: float | None) -> str:
-    """Landis & Koch's words for a kappa, so a reader need not know the scale."""
+    """Landis & Koch's words for a kappa (as shown, to two decimals), so a reader need not know the scale."""
     if kappa is None:
         return "无法计算"
-    for bound, word in ((0.0, "差于随机"), (0.2, "轻微一致"), (0.4, "一般"), (0.6, "中等"), (0.8, "较强")):
-        if kappa < bound:
+    shown = round(kappa, 2)
+    if shown < 0:
+        return "差于随机"
+    for bound, word in ((0.2, "轻微一致"), (0.4, "一般"), (0.6, "中等"), (0.8, "较强")):
+        if shown <= bound:
             return word
     return "几乎完全一致"
 

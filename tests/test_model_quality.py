@@ -87,8 +87,8 @@ def test_flatten_metrics() -> None:
 
 
 @pytest.mark.parametrize(("kappa", "label"), [
-    (None, "无法计算"), (-0.1, "差于随机"), (0.1, "轻微一致"), (0.3, "一般"), (0.5, "中等"), (0.7, "较强"),
-    (0.9, "几乎完全一致"),
+    (None, "无法计算"), (-0.1, "差于随机"), (0.0, "轻微一致"), (0.19999999999999996, "轻微一致"), (0.3, "一般"),
+    (0.5, "中等"), (0.7, "较强"), (0.81, "几乎完全一致"),
 ])
 def test_kappa_label(kappa: float | None, label: str) -> None:
     assert mq.kappa_label(kappa) == label

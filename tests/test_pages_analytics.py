@@ -1,0 +1,141 @@
+"""The overview, agents and models pages as a user sees them, on tests/seed.py (AppTest, no browser)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from streamlit.testing.v1 import AppTest
+
+from qa import dashboard, model_quality
+from qa.filters import Filters
+from qa.models import Conversation
+from tests.app_fixtures import add_reviews, seeded_app, start_app  # noqa: F401  (fixture)
+
+LATE = Filters(start=date(2026, 11, 12), end=date(2026, 11, 13))
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    """Shown metrics: label → (value, delta)."""
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def conversation_id(engine: Engine, external_id: str) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(Conversation.id).where(Conversation.external_id == external_id))
+
+
+def test_overview_shows_the_headline_numbers(seeded_app: Engine) -> None:
+    at = start_app()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["会话数"][0] == "8"
+    assert shown["CSAT"][0] == "3.17"
+    assert shown["预测不满意（均值）"][0] == "45.6%"
+    assert shown["SLA 内回复率"][0] == "75.0%"
+    assert shown["平均首次响应"][0] == "2分33秒"
+    captions = [c.value for c in at.caption]
+    assert "6 条评价，覆盖 75.0% 的会话" in captions
+    assert "高风险（≥0.5）占 50.0%（上期 —）" in captions
+    assert "上一周期没有数据，无法对比。" in captions
+    # the sidebar filled in the archive's dates and stored them for the other pages
+    assert at.session_state["filters"] == Filters(start=date(2026, 11, 10), end=date(2026, 11, 13))
+
+
+def test_overview_compares_with_the_previous_period(seeded_app: Engine) -> None:
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=30)
+    at.session_state["filters"] = LATE
+    at.run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["会话数"] == ("4", "+0（+0%）")
+    assert shown["CSAT"] == ("3.00", "-0.33")
+    assert shown["SLA 内回复率"] == ("75.0%", "+0.0 个百分点")
+    assert shown["平均首次响应"] == ("3分08秒", "+69 秒")
+    assert "高风险（≥0.5）占 75.0%（上期 25.0%）" in [c.value for c in at.caption]
+    assert at.date_input(key="flt_dates").value == (date(2026, 11, 12), date(2026, 11, 13))
+
+
+def test_what_got_worse_opens_the_conversations_behind_a_row(seeded_app: Engine,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dashboard, "MIN_VOLUME", 1)  # eight seeded conversations: every change "matters"
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=30)
+    at.session_state["filters"] = LATE
+    at.run()
+    assert not at.exception
+    markdown = [m.value for m in at.markdown]
+    assert ":red[+100.0 个百分点]" in markdown  # 京东: high-risk share 0% → 100%
+    at.button(key="ov_worse_0").click().run()
+    assert at.session_state["filters"].platforms == ("京东",)
+    assert (at.session_state["filters"].start, at.session_state["filters"].end) == (LATE.start, LATE.end)
+
+
+def test_overview_on_an_empty_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.app_fixtures import point_app_to
+
+    point_app_to(monkeypatch, f"sqlite:///{tmp_path / 'empty.db'}")
+    at = start_app()
+    assert not at.exception
+    assert at.info[0].value.startswith("所选范围内没有会话")
+
+
+def test_agent_scorecard_against_the_team(seeded_app: Engine) -> None:
+    add_reviews(seeded_app)
+    at = start_app("pages/agents.py")
+    assert not at.exception
+    at.selectbox(key="ag_agent").select("阿杰").run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["会话数"][0] == "2"
+    assert shown["已复核会话"][0] == "2"
+    assert shown["预测不满意（均值）"] == ("85.0%", "+20.0 个百分点（对比组）")
+    assert shown["平均首次响应"] == ("8分20秒", "+232 秒（对比组）")
+    assert shown["CSAT"] == ("1.50", "-0.83（对比组）")
+    assert shown["复核评分均值（1–5）"] == ("2.00", "+0.00（对比组）")
+    assert shown["复核不合格率"] == ("75.0%", "+8.3 个百分点（对比组）")
+    team = at.dataframe[-1].value  # the team table ends the page
+    assert team["agent"].tolist() == ["小李", "阿杰"]
+    assert team["reviewed"].tolist() == [1, 2]
+
+
+def test_agent_page_replays_the_worst_conversation(seeded_app: Engine) -> None:
+    at = start_app("pages/agents.py")
+    at.selectbox(key="ag_agent").select("阿杰").run()
+    worst = conversation_id(seeded_app, "tm-4")
+    at.button(key=f"ag_worst_{worst}").click().run()
+    assert at.session_state["replay_conversation_id"] == worst
+
+
+def test_agent_page_opens_the_agents_conversations_in_the_queue(seeded_app: Engine) -> None:
+    at = start_app("pages/agents.py")
+    at.selectbox(key="ag_agent").select("小王").run()
+    at.button(key="ag_queue").click().run()
+    assert at.session_state["filters"] == Filters(start=date(2026, 11, 10), end=date(2026, 11, 13),
+                                                  agents=("小王",))
+
+
+def test_models_page_shows_agreement_and_says_when_data_is_short(seeded_app: Engine, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sentiment.md").write_text("# 情绪模型\n\n顾客消息的负面概率。", encoding="utf-8")
+    (tmp_path / "sentiment.json").write_text('{"metrics": {"auc": 0.93, "held_out": {"n": 500, "auc": 0.9}}}',
+                                             encoding="utf-8")
+    monkeypatch.setattr(model_quality, "MODELS_DIR", tmp_path)
+    add_reviews(seeded_app)
+    at = start_app("pages/models.py")
+    assert not at.exception
+    assert at.main.subheader[0].value == "情绪模型"
+    assert at.dataframe[0].value.values.tolist() == [["held_out", 500, 0.9]]
+    shown = metrics(at)
+    assert shown["auc"][0] == "0.93"
+    assert shown["复核结论数 n"][0] == "9"
+    assert shown["精确率"][0] == "57%"
+    assert shown["召回率"][0] == "100%"
+    assert shown["Cohen's κ"] == ("0.37", "一般")
+    assert shown["结论配对 n"][0] == "4"
+    assert shown["结论 κ"] == ("0.20", "轻微一致")
+    assert shown["加权 κ（二次）"] == ("0.40", "一般")
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("数据不足：只有 9 个复核结论") for w in warnings)
+    assert any(w.startswith("数据不足：只有 4 个复核员配对") for w in warnings)
