@@ -39,6 +39,24 @@ def _go(target: tuple[int, int]) -> None:
     st.session_state[REPLAY_KEY] = cid
 
 
+def _add_to_coaching(cid: int, agent: str | None, uid: int, lists: dict[str, int]) -> None:
+    """Callback of "加入": put this conversation (or the chosen message) on a list, creating the list if asked."""
+    ss = st.session_state
+    kind, note, message = ss["coach_kind"], ss["coach_note"], ss["coach_message"]
+    try:
+        if ss["coach_list_pick"] == NEW_LIST:
+            name = ss.get("coach_new_name", "").strip()
+            add_to_new_list(engine(), name, cid, kind=kind, note=note, message_id=message, agent=agent, user_id=uid)
+            ss["coach_list_pick"] = name  # the new list is the one picked from now on
+        else:
+            name = ss["coach_list_pick"]
+            add_item(engine(), int(lists[name]), cid, kind=kind, note=note, message_id=message, user_id=uid)
+    except HuifangError as e:
+        flash(str(e), "error")
+    else:
+        flash(f"已作为{KINDS[kind]}加入培训清单“{name}”")
+
+
 def _step(delta: int, n: int) -> None:
     st.session_state["replay_step"] = min(max(st.session_state["replay_step"] + delta, 1), n)
 
@@ -217,24 +235,10 @@ with right:
         lists = coaching_lists(engine())
         by_name = dict(zip(lists["name"], lists["id"], strict=True))
         target = st.selectbox("清单", [*by_name, NEW_LIST], key="coach_list_pick")
-        new_name = st.text_input("新清单名称", key="coach_new_name",
-                                 placeholder=f"例如 {h.agent or '坐席'} · {h.category or '话术'}") if target == NEW_LIST else ""
-        kind = st.radio("类型", list(KINDS), format_func=KINDS.get, horizontal=True, key="coach_kind")
-        message = st.selectbox("针对的消息（可选）", [None, *labels],
-                               format_func=lambda m: "整段会话" if m is None else labels[m], key="coach_message")
-        note = st.text_input("要点", key="coach_note", placeholder="这段对话好在哪 / 问题在哪")
-        if st.button("加入", key="coach_add"):
-            try:
-                if target == NEW_LIST:
-                    add_to_new_list(engine(), new_name, cid, kind=kind, note=note, message_id=message,
-                                    agent=h.agent, user_id=uid)
-                    name = new_name.strip()
-                else:
-                    add_item(engine(), int(by_name[target]), cid, kind=kind, note=note, message_id=message,
-                             user_id=uid)
-                    name = target
-            except HuifangError as e:
-                st.error(str(e))
-            else:
-                flash(f"已作为{KINDS[kind]}加入培训清单“{name}”")
-                st.rerun()
+        if target == NEW_LIST:
+            st.text_input("新清单名称", key="coach_new_name", placeholder=f"例如 {h.agent or '坐席'} · {h.category or '话术'}")
+        st.radio("类型", list(KINDS), format_func=KINDS.get, horizontal=True, key="coach_kind")
+        st.selectbox("针对的消息（可选）", [None, *labels], format_func=lambda m: "整段会话" if m is None else labels[m],
+                     key="coach_message")
+        st.text_input("要点", key="coach_note", placeholder="这段对话好在哪 / 问题在哪")
+        st.button("加入", key="coach_add", on_click=_add_to_coaching, args=(cid, h.agent, uid, by_name))

@@ -1,0 +1,306 @@
+"""The QA pages as a user drives them: queue, replay, coaching and data, on tests/seed.py's conversations."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, select
+from streamlit.testing.v1 import AppTest
+
+import qa.imports_view
+import qa.scoring_job
+from qa.annotations import list_annotations
+from qa.coaching import coaching_lists, create_list, list_items
+from qa.filters import Filters
+from qa.imports_view import ScorerUnavailable, batch_rejections, past_imports
+from qa.models import Message
+from qa.replay import resolve_conversation
+from qa.scoring_job import ScoreRunReport
+from tests.app_fixtures import seeded_app, start_app  # noqa: F401  (fixture)
+from tests.helpers import conv, jsonl
+
+RANKED = ["tm-4", "tm-3", "dy-1", "jd-2", "jd-1", "tm-2", "tm-1", "dy-2"]
+
+
+def _queue_ids(at: AppTest) -> list[str]:
+    return list(at.dataframe[0].value["external_id"])
+
+
+def _texts(elements) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.value for e in elements]
+
+
+def _as(at: AppTest, name: str) -> AppTest:
+    at.selectbox(key="current_user_name").set_value(name).run()
+    return at
+
+
+def _replay(at: AppTest, key: str, user: str | None = None) -> AppTest:
+    """Open ``key`` on the replay page through its lookup box, signed in as ``user`` when given."""
+    at.switch_page("pages/replay.py")
+    at.run()
+    if user:
+        _as(at, user)
+    at.text_input(key="replay_lookup").input(key).run()
+    return at
+
+
+# --- 质检队列 -------------------------------------------------------------------------------------------------
+
+def test_queue_ranks_with_reasons(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py")
+    assert not at.exception
+    assert "**共 8 条会话** · 按优先级 · 筛选：2026-11-10 至 2026-11-13" in _texts(at.markdown)
+    assert _queue_ids(at) == RANKED
+    df = at.dataframe[0].value
+    assert df["reasons"].iloc[3] == "慢：首次响应 45 秒，超过 SLA 30 秒；预测不满 0.60"
+    assert list(df["priority"][:3]) == [2.6, 2.5, 1.6]
+
+
+def test_sidebar_filters_and_clear(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py")
+    at.multiselect(key="flt_platform").set_value(["京东"]).run()
+    assert _queue_ids(at) == ["jd-2", "jd-1"]
+    at.selectbox(key="flt_csat").set_value("≤ 2").run()
+    assert "**共 0 条会话** · 按优先级 · 筛选：2026-11-10 至 2026-11-13 · 平台：京东" in _texts(at.markdown)
+    assert "没有符合条件的会话：放宽侧边栏的筛选，或换一种抽样方式。" in _texts(at.info)
+    at.button(key="flt_clear").click().run()
+    assert not at.exception
+    assert _queue_ids(at) == RANKED
+    assert at.multiselect(key="flt_platform").value == [] and at.selectbox(key="flt_csat").value == "不限"
+
+
+def test_drill_down_filters_show_in_the_sidebar(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py")
+    at.session_state["filters"] = Filters(platforms=("抖音",), min_risk=0.5)  # as the overview's open_queue sets
+    at.run()
+    assert _queue_ids(at) == ["dy-1"]
+    assert at.multiselect(key="flt_platform").value == ["抖音"]
+    assert at.slider(key="flt_risk").value == (0.5, 1.0)
+    assert "当前筛选：2026-11-10 至 2026-11-13 · 平台：抖音 · 风险 ≥ 0.50" in _texts(at.sidebar.caption)
+    at.button(key="flt_clear").click().run()
+    assert _queue_ids(at) == RANKED
+
+
+def test_sampling_modes_show_their_seed(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py")
+    at.selectbox(key="queue_mode").set_value("random").run()
+    at.slider(key="queue_rate").set_value(50)
+    at.number_input(key="queue_seed").set_value(7).run()
+    assert "**共 5 条会话** · 随机 50% · 种子 7 · 筛选：2026-11-10 至 2026-11-13" in _texts(at.markdown)
+    assert _queue_ids(at) == ["tm-4", "dy-1", "jd-2", "tm-2", "dy-2"]
+    at.selectbox(key="queue_mode").set_value("quota").run()
+    at.number_input(key="queue_quota").set_value(1).run()
+    assert _queue_ids(at) == ["tm-4", "jd-2", "tm-2", "dy-2"]
+
+
+def test_assign_then_my_queue(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py")
+    at.selectbox(key="assign_reviewer").set_value("王质检")
+    at.number_input(key="assign_limit").set_value(3)
+    at.button(key="assign_go").click().run()
+    assert not at.exception
+    assert "已分配 3 条新会话给 王质检（按优先级）；已分配过的未重复分配。" in _texts(at.success)
+    assert list(at.dataframe[0].value["assigned"][:4]) == ["王质检·待审"] * 3 + [""]
+    _as(at, "王质检")
+    at.button_group(key="queue_view").set_value("我的队列").run()
+    assert _queue_ids(at) == ["tm-4", "tm-3", "dy-1"]
+    at.radio(key="queue_status").set_value("已完成").run()
+    assert "**共 0 条会话** · 按优先级 · 筛选：2026-11-10 至 2026-11-13" in _texts(at.markdown)
+
+
+# --- 会话回放 -------------------------------------------------------------------------------------------------
+
+def test_open_from_queue_and_step_previous_next(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py")
+    at.button(key="queue_open_first").click().run()
+    at.switch_page("pages/replay.py")  # AppTest stays on the page it was told; the app already switched
+    at.run()
+    assert not at.exception
+    assert _texts(at.subheader) == ["会话 tm-4"]
+    assert "队列第 1 / 8 条" in _texts(at.caption)
+    assert at.button(key="replay_prev").disabled
+    at.button(key="replay_next").click().run()
+    assert _texts(at.subheader) == ["会话 tm-3"] and "队列第 2 / 8 条" in _texts(at.caption)
+    at.button(key="replay_prev").click().run()
+    assert _texts(at.subheader) == ["会话 tm-4"]
+    assert at.query_params["c"] == "tm-4"
+
+
+def test_replay_header_and_chat(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-3")
+    assert not at.exception
+    assert "天猫 · 某某官方旗舰店 · 坐席 阿杰 · 售后 · 退货 · 2026-11-11 10:00 – 10:08 · 4 条消息" in _texts(at.caption)
+    assert (":red-badge[CSAT 1] :red-badge[不满风险 0.80] :red-badge[语气风险 0.70] :red-badge[首次响应 6 分 40 秒] "
+            ":red-badge[SLA 内回复 1/2]") in _texts(at.markdown)
+    chat = next(t for t in _texts(at.markdown) if "#1 · 顾客" in t)
+    assert "等待 6 分 40 秒（SLA 3 分，超时）" in chat and "#4 · 阿杰" in chat
+    at.slider(key="replay_step").set_value(2).run()
+    chat = next(t for t in _texts(at.markdown) if "#1 · 顾客" in t)
+    assert "#2 · 阿杰" in chat and "#3 · " not in chat
+    at.button(key="replay_fwd").click().run()
+    assert at.slider(key="replay_step").value == 3
+
+
+def test_replay_from_a_shared_link(seeded_app: Engine) -> None:
+    at = start_app()
+    at.query_params["c"] = "dy-1"
+    at.switch_page("pages/replay.py")
+    at.run()
+    assert _texts(at.subheader) == ["会话 dy-1"]
+    at = start_app()
+    at.query_params["c"] = "zz"
+    at.switch_page("pages/replay.py")
+    at.run()
+    assert "找不到会话“zz”：请检查会话号，或先在“数据”页导入它" in _texts(at.error)
+
+
+def test_review_is_saved_and_shown_to_the_next_viewer(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-3", "王质检")
+    for i, score in enumerate([2, 1, 3, 1]):
+        at.segmented_control(key=f"rubric_{i}").set_value(score)
+    at.segmented_control(key="review_verdict").set_value("不合格")
+    at.text_area(key="review_comment").input("首响超时且说了禁用语")
+    at.button(key="FormSubmitter:review_form-保存评审").click().run()
+    assert not at.exception
+    assert "已保存 王质检 的评审（结论：不合格）" in _texts(at.success)
+    stored = list_annotations(seeded_app, resolve_conversation(seeded_app, "tm-3"))
+    assert sorted(stored["score"].dropna()) == [1, 1, 2, 3] and list(stored["verdict"].dropna()) == ["不合格"]
+    assert "**已有批注（5）**" in _texts(at.markdown)
+    assert at.segmented_control(key="review_verdict").value == "不合格"  # the form now edits this review
+
+    other = _replay(start_app(), "tm-3", "李质检")
+    assert "**已有批注（5）**" in _texts(other.markdown)
+    assert other.segmented_control(key="review_verdict").value is None  # 李质检's own form starts empty
+    shown = other.dataframe[0].value
+    assert list(shown["reviewer"].unique()) == ["王质检"] and "首响超时且说了禁用语" in list(shown["comment"])
+
+
+def test_note_on_one_message_then_edit_and_delete(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-4", "王质检")
+    cid = resolve_conversation(seeded_app, "tm-4")
+    with seeded_app.connect() as conn:
+        second = conn.scalar(select(Message.id).where(Message.conversation_id == cid, Message.seq == 1))
+    at.selectbox(key="note_message").set_value(second)
+    at.multiselect(key="note_tags").set_value(["超时"])
+    at.text_input(key="note_comment").input("首响 10 分钟")
+    at.button(key="note_add").click().run()
+    assert "已添加批注到 #2 客服" in _texts(at.success)
+    note = list_annotations(seeded_app, cid).iloc[0]
+    assert (note["target"], note["tags"], note["comment"]) == ("消息 #2", "超时", "首响 10 分钟")
+    at.text_input(key=f"note_edit_text_{note['id']}").input("首响 10 分钟，远超 SLA")
+    at.button(key="note_update").click().run()
+    assert list_annotations(seeded_app, cid)["comment"].iloc[0] == "首响 10 分钟，远超 SLA"
+    at.button(key="note_delete").click().run()
+    assert "批注已删除" in _texts(at.success) and list_annotations(seeded_app, cid).empty
+
+
+def test_replay_needs_a_user_to_annotate(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-1", "＋ 新用户…")
+    assert "在侧边栏选择“当前用户”后即可评审、批注和加入培训清单。" in _texts(at.info)
+    assert not any(b.key == "note_add" for b in at.button)
+
+
+def test_add_to_a_new_coaching_list_from_replay(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-4", "张培训")
+    at.selectbox(key="coach_list_pick").set_value("＋ 新建清单…").run()
+    at.text_input(key="coach_new_name").input("阿杰 · 反例")
+    at.radio(key="coach_kind").set_value("bad")
+    at.text_input(key="coach_note").input("说了禁用语")
+    at.button(key="coach_add").click().run()
+    assert "已作为反例加入培训清单“阿杰 · 反例”" in _texts(at.success)
+    lists = coaching_lists(seeded_app)
+    assert list(lists[["name", "agent", "items", "bad", "created_by"]].iloc[0]) == ["阿杰 · 反例", "阿杰", 1, 1, "张培训"]
+    at.button(key="coach_add").click().run()  # a second time into the same (now selected) list is refused
+    assert "这条会话（消息）已在该清单中" in _texts(at.error)
+
+
+# --- 培训 -----------------------------------------------------------------------------------------------------
+
+def test_coaching_page_create_add_remove_export(seeded_app: Engine) -> None:
+    at = start_app("pages/coaching.py")
+    assert "还没有培训清单：新建一个，或在“会话回放”页点“加入培训清单”。" in _texts(at.info)
+    at.text_input(key="new_list_name").input("小美 · 好例")
+    at.selectbox(key="new_list_agent").set_value("小美")
+    at.text_area(key="new_list_note").input("开场及时、称呼亲切")
+    at.button(key="FormSubmitter:new_list-创建").click().run()
+    assert "已创建清单“小美 · 好例”" in _texts(at.success)
+    at.text_input(key="coach_add_key").input("tm-1")
+    at.radio(key="coach_add_kind").set_value("good")
+    at.text_input(key="coach_add_note").input("20 秒首响")
+    at.button(key="coach_add_go").click().run()
+    assert "已添加会话 tm-1（好例）" in _texts(at.success)
+    lid = int(coaching_lists(seeded_app)["id"].iloc[0])
+    assert list(list_items(seeded_app, lid)[["external_id", "kind", "note"]].iloc[0]) == ["tm-1", "good", "20 秒首响"]
+    assert list(at.dataframe[1].value["external_id"]) == ["tm-1"]
+    assert {"coach_dl_md", "coach_dl_html", "coach_dl_xlsx"} <= {b.key for b in at.download_button}
+    at.text_input(key="coach_add_key").input("nope")
+    at.button(key="coach_add_go").click().run()
+    assert "找不到会话“nope”：请检查会话号，或先在“数据”页导入它" in _texts(at.error)
+    at.button(key="coach_remove").click().run()
+    assert list_items(seeded_app, lid).empty
+    at.checkbox(key="coach_delete_sure").check().run()
+    at.button(key="coach_delete").click().run()
+    assert coaching_lists(seeded_app).empty
+
+
+def test_coaching_page_opens_an_item_in_replay(seeded_app: Engine) -> None:
+    lid = create_list(seeded_app, "售后")
+    from qa.coaching import add_item
+    add_item(seeded_app, lid, resolve_conversation(seeded_app, "jd-2"), kind="bad")
+    at = start_app("pages/coaching.py")
+    at.button(key="coach_replay").click().run()
+    at.switch_page("pages/replay.py")
+    at.run()
+    assert _texts(at.subheader) == ["会话 jd-2"]
+
+
+# --- 数据 -----------------------------------------------------------------------------------------------------
+
+NEW = jsonl(conv("new-1", ("customer", "在吗", "2026-11-14T10:00:00"), ("agent", "在的", "2026-11-14T10:00:30"),
+                 platform="天猫")) + b'{"conversation_id": "broken"\n'
+
+
+def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qa.imports_view, "scorer_version", lambda: "test")
+    at = start_app("pages/data.py")
+    assert [(m.label, m.value) for m in at.metric] == [("会话总数", "8"), ("未评分", "0"), ("评分已过期", "0"),
+                                                      ("已是最新", "8")]
+    at.file_uploader(key="import_files").set_value([("new.jsonl", NEW, "application/json"),
+                                                    ("bad.csv", "名字,年龄\n张三,3\n".encode(), "text/csv")])
+    at.button(key="FormSubmitter:import_form-导入").click().run()
+    assert not at.exception
+    assert any(t.startswith("bad.csv: 无法识别的表格") for t in _texts(at.error))
+    assert ["new.jsonl（JSONL 会话）： 新增会话 1，合并 0，已存在未变 0，新增消息 2 拒绝 1 行"] == _texts(at.warning)
+    rejected = at.dataframe[0].value
+    assert list(rejected["file"]) == ["new.jsonl"] and list(rejected["row"]) == [2]
+    assert [(m.label, m.value) for m in at.metric][:2] == [("会话总数", "9"), ("未评分", "1")]
+    batches = past_imports(seeded_app)
+    assert list(batches["file_name"][:2]) == ["new.jsonl", "seed.jsonl"]
+    assert list(batches["rejected"][:1]) == [1]
+    assert list(batch_rejections(seeded_app, int(batches["id"].iloc[0]))["row"]) == [2]
+    assert any(e.label == "批次 %d · new.jsonl：拒绝 1 行" % batches["id"].iloc[0] for e in at.expander)
+
+
+def test_data_page_scores_now(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qa.imports_view, "scorer_version", lambda: "v2")
+
+    def fake_score(engine: Engine, *, n_jobs: int, progress) -> ScoreRunReport:  # type: ignore[no-untyped-def]
+        progress(8, 8)
+        return ScoreRunReport("v2", 8, 8, 32, 0.5)
+
+    monkeypatch.setattr(qa.scoring_job, "score_database", fake_score)
+    at = start_app("pages/data.py")
+    assert [(m.label, m.value) for m in at.metric] == [("会话总数", "8"), ("未评分", "0"), ("评分已过期", "8"),
+                                                      ("已是最新", "0")]
+    at.button(key="score_now").click().run()
+    assert "已评分 8 条会话、32 条消息，用时 0.5 秒" in _texts(at.success)
+
+
+def test_data_page_without_models(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable() -> str:
+        raise ScorerUnavailable("评分模型不可用（FileNotFoundError: sentiment.json）")
+
+    monkeypatch.setattr(qa.imports_view, "scorer_version", unavailable)
+    at = start_app("pages/data.py")
+    assert not at.exception
+    assert "评分模型不可用（FileNotFoundError: sentiment.json）" in _texts(at.warning)
