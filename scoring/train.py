@@ -30,7 +30,7 @@ from scoring.text import Tokenizer, get_tokenizer
 from scoring.tone import ToneModel
 
 __all__ = ["TONE_LABELS", "SEED", "STC3Models", "train_all", "fit_sentiment", "fit_stc3_models",
-           "load_tone_labels", "relevance_pairs", "fit_category", "convs_with_turn_index"]
+           "load_tone_labels", "relevance_pairs", "fit_category", "train_category", "convs_with_turn_index"]
 
 TONE_LABELS = Path(__file__).resolve().parents[1] / "data" / "labels" / "stc3_tone_labels.csv"
 SEED = 20261124
@@ -136,7 +136,7 @@ def train_all(
     Without ``category_examples`` no category model is written (keyword rules are used; an existing model is
     left as it is).
     """
-    from scoring.evaluate import evaluate_category, evaluate_sentiment, evaluate_stc3
+    from scoring.evaluate import evaluate_sentiment, evaluate_stc3
 
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     tokenizer, memo = get_tokenizer(), {}
@@ -164,13 +164,26 @@ def train_all(
     result = {"sentiment": sent_metrics, **stc3_metrics}
     log("[3/4] 分类模型…")
     if category_examples:
-        cat_metrics = evaluate_category(category_examples, tokenizer)
-        model = fit_category(category_examples, tokenizer)
-        meta, arrays = model.to_state()
-        save_artifact(models_dir, "category", {**meta, "metrics": cat_metrics, "trained": today}, arrays)
-        write_card(models_dir, "category", cat_metrics, today)
-        result["category"] = cat_metrics
+        result["category"] = train_category(category_examples, models_dir, tokenizer)
     else:
         log("      没有已标注分类的会话：使用关键词规则。")
     log("[4/4] 完成。模型目录：" + str(models_dir))
     return result
+
+
+def train_category(examples: Sequence[tuple[str, str]], models_dir: Path | None = None,
+                   tokenizer: Tokenizer | None = None) -> dict:
+    """Fit the category model on a shop's own labelled conversations, measure it held out, write it and its card.
+
+    Separate from ``train_all`` because it needs only the database, not ../shared, and takes seconds.
+    """
+    from scoring.evaluate import evaluate_category
+
+    models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+    tokenizer = tokenizer or get_tokenizer()
+    today = date.today().isoformat()
+    metrics = evaluate_category(examples, tokenizer)
+    meta, arrays = fit_category(examples, tokenizer).to_state()
+    save_artifact(models_dir, "category", {**meta, "metrics": metrics, "trained": today}, arrays)
+    write_card(models_dir, "category", metrics, today)
+    return metrics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -15,8 +16,13 @@ from scoring.types import Conv, Msg
 
 
 @pytest.fixture(scope="module")
-def scorer() -> Scorer:
-    return Scorer.load()
+def scorer(tmp_path_factory: pytest.TempPathFactory) -> Scorer:
+    """The shipped models only: a category model trained from a local database (git-ignored) is left out."""
+    shipped = tmp_path_factory.mktemp("models")
+    for name in MODEL_NAMES:
+        for suffix in (".json", ".npz", ".md"):
+            shutil.copy(DEFAULT_MODELS_DIR / f"{name}{suffix}", shipped)
+    return Scorer.load(shipped)
 
 
 def _reply_scores(scorer: Scorer, question: str, replies: list[str]):
