@@ -7,8 +7,19 @@ from functools import partial
 import streamlit as st
 
 from pages.common import cached_query, current_user, engine, flash, open_replay, show_flash
-from qa.coaching import (KINDS, add_item, coaching_lists, create_list, delete_list, export_excel, export_html,
-                         export_markdown, list_items, remove_item, update_list)
+from qa.coaching import (
+    KINDS,
+    add_item,
+    coaching_lists,
+    create_list,
+    delete_list,
+    export_excel,
+    export_html,
+    export_markdown,
+    list_items,
+    remove_item,
+    update_list,
+)
 from qa.errors import HuifangError
 from qa.filters import dimension_values
 from qa.replay import resolve_conversation
@@ -31,22 +42,21 @@ st.title("培训清单")
 show_flash()
 lists = coaching_lists(engine())
 
-with st.expander("新建清单", expanded=lists.empty):
-    with st.form("new_list", clear_on_submit=True):
-        name = st.text_input("名称", key="new_list_name", placeholder="例如 阿杰 · 售后语气")
-        agent = st.selectbox("坐席（可选）", cached_query(dimension_values, "agent"), index=None, key="new_list_agent",
-                             placeholder="不针对某个坐席")
-        topic = st.text_input("主题", key="new_list_topic", placeholder="例如 退货话术、首响超时")
-        note = st.text_area("学习要点", key="new_list_note", placeholder="这份清单要学什么、注意什么")
-        if st.form_submit_button("创建", type="primary"):
-            try:
-                create_list(engine(), name, note=note, topic=topic, agent=agent, user_id=user[0] if user else None)
-            except HuifangError as e:
-                st.error(str(e))
-            else:
-                flash(f"已创建清单“{name.strip()}”")
-                st.session_state["coach_list"] = name.strip()
-                st.rerun()
+with st.expander("新建清单", expanded=lists.empty), st.form("new_list", clear_on_submit=True):
+    name = st.text_input("名称", key="new_list_name", placeholder="例如 阿杰 · 售后语气")
+    agent = st.selectbox("坐席（可选）", cached_query(dimension_values, "agent"), index=None, key="new_list_agent",
+                         placeholder="不针对某个坐席")
+    topic = st.text_input("主题", key="new_list_topic", placeholder="例如 退货话术、首响超时")
+    note = st.text_area("学习要点", key="new_list_note", placeholder="这份清单要学什么、注意什么")
+    if st.form_submit_button("创建", type="primary"):
+        try:
+            create_list(engine(), name, note=note, topic=topic, agent=agent, user_id=user[0] if user else None)
+        except HuifangError as e:
+            st.error(str(e))
+        else:
+            flash(f"已创建清单“{name.strip()}”")
+            st.session_state["coach_list"] = name.strip()
+            st.rerun()
 
 if lists.empty:
     st.info("还没有培训清单：新建一个，或在“会话回放”页点“加入培训清单”。")

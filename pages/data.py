@@ -7,8 +7,14 @@ import streamlit as st
 from pages.common import data_version_now, engine
 from qa.errors import HuifangError
 from qa.importer import import_stream
-from qa.imports_view import (ScorerUnavailable, batch_rejections, past_imports, rejections_frame, scorer_version,
-                             scoring_status)
+from qa.imports_view import (
+    ScorerUnavailable,
+    batch_rejections,
+    past_imports,
+    rejections_frame,
+    scorer_version,
+    scoring_status,
+)
 
 FILE_TYPES = ["csv", "xlsx", "xlsm", "jsonl", "json", "txt", "log", "zip"]
 REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行", format="%d"), "field": "字段",

@@ -8,29 +8,47 @@ import zlib
 
 import streamlit as st
 
-from pages.common import (cached_review_query, current_user, engine, flash, open_replay, remember_queue,
-                          remembered_queue, review_filter_sidebar, show_flash)
+from pages.common import (
+    cached_review_query,
+    current_user,
+    engine,
+    flash,
+    open_replay,
+    remember_queue,
+    remembered_queue,
+    review_filter_sidebar,
+    show_flash,
+)
 from qa.errors import HuifangError
-from qa.queue import (PAGE_SIZE, SAMPLE_MODES, STATUS_DONE, STATUS_TODO, QueueCursor, QueueQuery, assign, queue_count,
-                      queue_page)
+from qa.queue import (
+    PAGE_SIZE,
+    SAMPLE_MODES,
+    STATUS_DONE,
+    STATUS_TODO,
+    QueueCursor,
+    QueueQuery,
+    assign,
+    queue_count,
+    queue_page,
+)
 from qa.users import list_users
 
 VIEWS = ("全部会话", "我的队列")
 STATUSES = {"待审": STATUS_TODO, "已完成": STATUS_DONE, "全部": None}
 COLUMNS = {
+    "priority": st.column_config.NumberColumn("优先级", format="%.2f", help="不满风险 + 各项原因的权重"),
+    "reasons": st.column_config.TextColumn("原因", width="large"),
     "external_id": st.column_config.TextColumn("会话号"),
-    "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm"),
-    "platform": st.column_config.TextColumn("平台"),
-    "shop": st.column_config.TextColumn("店铺"),
     "agent": st.column_config.TextColumn("坐席"),
-    "team": st.column_config.TextColumn("组"),
+    "platform": st.column_config.TextColumn("平台"),
     "category": st.column_config.TextColumn("分类"),
     "csat": st.column_config.NumberColumn("CSAT", format="%d"),
     "risk": st.column_config.ProgressColumn("不满风险", min_value=0.0, max_value=1.0, format="%.2f"),
-    "priority": st.column_config.NumberColumn("优先级", format="%.2f", help="不满风险 + 各项原因的权重"),
-    "reasons": st.column_config.TextColumn("原因", width="large"),
+    "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm"),
     "reviewed": st.column_config.CheckboxColumn("已复核"),
     "assigned": st.column_config.TextColumn("分配"),
+    "shop": st.column_config.TextColumn("店铺"),
+    "team": st.column_config.TextColumn("组"),
 }
 
 user = current_user()
@@ -75,10 +93,10 @@ df = cached_review_query(queue_page, query, page)
 remember_queue(QueueCursor(query, page, tuple(int(i) for i in df["id"])))
 st.caption(f"第 {page} / {pages} 页，每页 {PAGE_SIZE} 条。点选一行即可回放，回放页可直接上一条/下一条。")
 event = st.dataframe(df, key="queue_table", on_select="rerun", selection_mode="single-row", hide_index=True,
-                     column_order=list(COLUMNS), column_config=COLUMNS)
+                     column_order=list(COLUMNS), column_config=COLUMNS, height=600)
 if event.selection.rows:
     open_replay(int(df["id"].iloc[event.selection.rows[0]]))
-if st.button("▶ 从本页第一条开始回放", key="queue_open_first"):
+if st.button("从本页第一条开始回放", key="queue_open_first", icon=":material/play_arrow:"):
     open_replay(int(df["id"].iloc[0]))
 
 with st.expander("分配给质检员"):

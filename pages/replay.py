@@ -8,10 +8,29 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.common import (REPLAY_KEY, cached_review_query, current_user, engine, flash, remember_queue,
-                          remembered_queue, show_flash)
-from qa.annotations import (MESSAGE_TAGS, RUBRIC, RUBRIC_SCALE, VERDICTS, Review, add_message_note,
-                            delete_annotation, list_annotations, my_review, save_review, update_message_note)
+from pages.common import (
+    REPLAY_KEY,
+    cached_review_query,
+    current_user,
+    engine,
+    flash,
+    remember_queue,
+    remembered_queue,
+    show_flash,
+)
+from qa.annotations import (
+    MESSAGE_TAGS,
+    RUBRIC,
+    RUBRIC_SCALE,
+    VERDICTS,
+    Review,
+    add_message_note,
+    delete_annotation,
+    list_annotations,
+    my_review,
+    save_review,
+    update_message_note,
+)
 from qa.coaching import KINDS, add_item, add_to_new_list, coaching_lists
 from qa.errors import HuifangError
 from qa.queue import QueueCursor, neighbours, page_ids, queue_count
@@ -88,7 +107,7 @@ st.title("会话回放")
 show_flash()
 
 look = st.columns([3, 1])
-look[0].text_input("会话号或 ID", key="replay_lookup", placeholder="例如 tm-3；回车打开", on_change=_open,
+look[0].text_input("会话号或 ID", key="replay_lookup", placeholder="输入会话号（或队列里的 ID），回车打开", on_change=_open,
                    args=("replay_lookup",), label_visibility="collapsed")
 asked = st.query_params.get("c")
 if asked and asked != st.session_state.get("_replay_url"):  # a shared link ?c=<会话号>
@@ -114,10 +133,10 @@ if cursor is not None:
     nb = neighbours(engine(), cursor.query, cursor.page, cursor.ids, cid)
     if nb.position is not None:
         nav = look[1].columns(2)
-        nav[0].button("◀ 上一条", key="replay_prev", disabled=nb.prev is None, on_click=_go, args=(nb.prev,),
-                      width="stretch")
-        nav[1].button("下一条 ▶", key="replay_next", disabled=nb.next is None, on_click=_go, args=(nb.next,),
-                      width="stretch")
+        nav[0].button("上一条", key="replay_prev", icon=":material/arrow_back:", disabled=nb.prev is None,
+                      on_click=_go, args=(nb.prev,), width="stretch")
+        nav[1].button("下一条", key="replay_next", icon=":material/arrow_forward:", disabled=nb.next is None,
+                      on_click=_go, args=(nb.next,), width="stretch")
         look[1].caption(f"队列第 {nb.position} / {cached_review_query(queue_count, cursor.query):,} 条")
 
 st.subheader(f"会话 {h.external_id}")
@@ -138,13 +157,16 @@ if st.session_state.get("_replay_step_for") != cid:
     st.session_state["_replay_step_for"] = cid
     st.session_state["replay_step"] = n
 with left:
-    ctl = st.columns([1, 1, 4, 2, 2])
-    ctl[0].button("◀", key="replay_back", on_click=_step, args=(-1, n), help="上一条消息")
-    ctl[1].button("▶", key="replay_fwd", on_click=_step, args=(1, n), help="下一条消息")
+    ctl = st.columns([3, 3, 8, 3, 3], vertical_alignment="center")
+    ctl[0].button("上句", key="replay_back", on_click=_step, args=(-1, n), help="少显示一条消息",
+                  icon=":material/undo:", width="stretch")
+    ctl[1].button("下句", key="replay_fwd", on_click=_step, args=(1, n), help="多显示一条消息",
+                  icon=":material/redo:", width="stretch")
     upto = ctl[2].slider("显示到第几条", 1, max(n, 2), key="replay_step", label_visibility="collapsed",
                          disabled=n < 2)
     speed = ctl[3].selectbox("速度", list(SPEEDS), key="replay_speed", label_visibility="collapsed")
-    play = ctl[4].button("▶ 播放", key="replay_play", help="按真实时间间隔加速回放（每步最多停 1 秒）")
+    play = ctl[4].button("播放", key="replay_play", icon=":material/play_arrow:", width="stretch",
+                         help="按真实时间间隔加速回放（每步最多停 1 秒）")
     chat = st.container(height=640)
     with chat:
         shown = st.empty()

@@ -17,9 +17,21 @@ from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, up
 from qa.errors import HuifangError, NotFoundError
 from qa.models import Annotation, Conversation, Message, ReviewAssignment, User
 
-__all__ = ["RUBRIC", "RUBRIC_SCALE", "VERDICTS", "MESSAGE_TAGS", "AnnotationError", "Review", "save_review",
-           "my_review", "add_message_note", "update_message_note", "delete_annotation", "list_annotations",
-           "review_version"]
+__all__ = [
+    "MESSAGE_TAGS",
+    "RUBRIC",
+    "RUBRIC_SCALE",
+    "VERDICTS",
+    "AnnotationError",
+    "Review",
+    "add_message_note",
+    "delete_annotation",
+    "list_annotations",
+    "my_review",
+    "review_version",
+    "save_review",
+    "update_message_note",
+]
 
 RUBRIC: tuple[str, ...] = ("响应及时", "态度礼貌", "解决问题", "规范用语")
 RUBRIC_SCALE: tuple[int, int] = (1, 5)
@@ -63,7 +75,7 @@ def _check_review(review: Review) -> None:
 
 
 def save_review(engine: Engine, conversation_id: int, reviewer_id: int, review: Review) -> None:
-    """Create or replace this reviewer's rubric scores and verdict for a conversation (their earlier ones are edited)."""
+    """Create or replace this reviewer's rubric scores and verdict on a conversation (editing replaces earlier ones)."""
     _check_review(review)
     now = _now()
     a = Annotation

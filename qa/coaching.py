@@ -17,16 +17,29 @@ from datetime import datetime
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from qa.errors import HuifangError, NotFoundError
-from qa.models import (Agent, CoachingItem, CoachingList, Conversation, ConversationScore, Message, Platform, Shop,
-                       User)
+from qa.models import Agent, CoachingItem, CoachingList, Conversation, ConversationScore, Message, Platform, Shop, User
 from qa.replay import ROLE_NAMES, Replay, chat_html, load_replay
 
-__all__ = ["KINDS", "CoachingError", "create_list", "update_list", "delete_list", "coaching_lists", "add_item",
-           "add_to_new_list", "list_items", "remove_item", "export_markdown", "export_html", "export_excel"]
+__all__ = [
+    "KINDS",
+    "CoachingError",
+    "add_item",
+    "add_to_new_list",
+    "coaching_lists",
+    "create_list",
+    "delete_list",
+    "export_excel",
+    "export_html",
+    "export_markdown",
+    "list_items",
+    "remove_item",
+    "update_list",
+]
 
 KINDS = {"good": "好例", "bad": "反例"}
 
@@ -217,8 +230,8 @@ def export_markdown(engine: Engine, list_id: int) -> str:
         out.append(f"- 坐席：{_md(ex.agent)}")
     if ex.topic:
         out.append(f"- 主题：{_md(ex.topic)}")
-    out += [f"- 条目：{len(ex.items)}（好例 {(ex.items['kind'] == 'good').sum()}，"
-            f"反例 {(ex.items['kind'] == 'bad').sum()}）", ""]
+    good, bad = (ex.items["kind"] == "good").sum(), (ex.items["kind"] == "bad").sum()
+    out += [f"- 条目：{len(ex.items)}（好例 {good}，反例 {bad}）", ""]
     if ex.note:
         out += ["## 学习要点", "", *(f"- {_md(line)}" for line in ex.note.splitlines() if line.strip()), ""]
     for n, (_i, item) in enumerate(ex.items.iterrows(), 1):
@@ -246,11 +259,10 @@ def export_html(engine: Engine, list_id: int) -> str:
     """The list as one self-contained HTML page with the replay page's chat bubbles (all text escaped)."""
     ex = _export_data(engine, list_id)
     e = html.escape
-    parts = [f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>培训清单：{e(ex.name)}</title>"
-             f"<style>{_PAGE_STYLE}</style></head><body><h1>培训清单：{e(ex.name)}</h1><p class='facts'>"]
-    parts.append(" · ".join(e(x) for x in (f"坐席：{ex.agent}" if ex.agent else "", f"主题：{ex.topic}"
-                                            if ex.topic else "", f"条目 {len(ex.items)}") if x))
-    parts.append("</p>")
+    facts = [f"坐席：{ex.agent}" if ex.agent else "", f"主题：{ex.topic}" if ex.topic else "", f"条目 {len(ex.items)}"]
+    parts = [(f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>培训清单：{e(ex.name)}</title>"
+              f"<style>{_PAGE_STYLE}</style></head><body><h1>培训清单：{e(ex.name)}</h1>"),
+             f"<p class='facts'>{' · '.join(e(x) for x in facts if x)}</p>"]
     if ex.note:
         parts.append(f"<div class='note'><b>学习要点</b><br>{e(ex.note).replace(chr(10), '<br>')}</div>")
     for n, (_i, item) in enumerate(ex.items.iterrows(), 1):
@@ -265,7 +277,7 @@ def export_html(engine: Engine, list_id: int) -> str:
     return "".join(parts)
 
 
-def _write_sheet(ws, header: list[str], rows: list[list[object]], widths: list[int]) -> None:  # type: ignore[no-untyped-def]
+def _write_sheet(ws: Worksheet, header: list[str], rows: list[list[object]], widths: list[int]) -> None:
     ws.append(header)
     for cell in ws[1]:
         cell.font = Font(bold=True)

@@ -16,8 +16,16 @@ from qa.errors import HuifangError
 from qa.importer import ImportReport
 from qa.models import Conversation, ConversationScore, ImportBatch
 
-__all__ = ["REJECTION_COLUMNS", "ScorerUnavailable", "ScoringStatus", "past_imports", "batch_rejections",
-           "rejections_frame", "scorer_version", "scoring_status"]
+__all__ = [
+    "REJECTION_COLUMNS",
+    "ScorerUnavailable",
+    "ScoringStatus",
+    "batch_rejections",
+    "past_imports",
+    "rejections_frame",
+    "scorer_version",
+    "scoring_status",
+]
 
 REJECTION_COLUMNS = ["file", "row", "field", "reason"]
 

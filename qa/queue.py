@@ -13,18 +13,59 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import (BigInteger, ColumnElement, Connection, Engine, Float, Select, case, cast, exists, func,
-                        insert, literal, null, or_, select)
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    Select,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+)
 
 from qa.filters import Filters, apply_to_conversations
-from qa.models import (Agent, Annotation, Conversation, ConversationScore, MessageScore, Platform, ReviewAssignment,
-                       Shop, User)
+from qa.models import (
+    Agent,
+    Annotation,
+    Conversation,
+    ConversationScore,
+    MessageScore,
+    Platform,
+    ReviewAssignment,
+    Shop,
+    User,
+)
 from qa.stats import RISK_HIGH, TONE_FLAG
 from scoring.responsiveness import load_sla_rules, rule_for
 
 __all__ = [
-    "PAGE_SIZE", "SAMPLE_MODES", "REASONS", "SENTIMENT_HIGH", "RELEVANCE_LOW", "CSAT_LOW", "STATUS_TODO",
-    "STATUS_DONE", "QueueQuery", "QueueCursor", "Neighbours", "duration_text", "platform_sla", "queue_count", "queue_page", "page_ids", "neighbours", "assign",
+    "CSAT_LOW",
+    "PAGE_SIZE",
+    "REASONS",
+    "RELEVANCE_LOW",
+    "SAMPLE_MODES",
+    "SENTIMENT_HIGH",
+    "STATUS_DONE",
+    "STATUS_TODO",
+    "Neighbours",
+    "QueueCursor",
+    "QueueQuery",
+    "assign",
+    "duration_text",
+    "forbidden_phrase",
+    "neighbours",
+    "page_ids",
+    "platform_sla",
+    "queue_count",
+    "queue_page",
 ]
 
 PAGE_SIZE = 50
@@ -73,6 +114,14 @@ class _Reason:
     detail: Callable[[pd.Series], str]
 
 
+def forbidden_phrase(hit: str) -> str | None:
+    """The 禁用语 in a stored rule hit ("禁用语:不知道" → "不知道"); None for other rules such as "超时:SLA"."""
+    kind, sep, value = hit.partition(":")
+    if not sep:
+        return hit.strip() or None
+    return (value.strip() or None) if kind == "禁用语" else None
+
+
 def duration_text(seconds: float) -> str:
     """A wait as a reviewer says it: "45 秒", "6 分 40 秒", "2 小时 5 分"."""
     s = round(seconds)
@@ -98,8 +147,11 @@ def _tone_detail(r: pd.Series) -> str:
 REASONS: tuple[_Reason, ...] = (
     _Reason("slow", "慢", 0.3,
             lambda first, later: or_(_s.first_response_s > first, _s.max_wait_s > later), _slow_detail),
+    # rule_hits counts 禁用语 hits and one "超时:SLA" hit per late reply, so more hits than late-or-untimed
+    # replies means at least one 禁用语.
     _Reason("tone", "禁用语/语气", 0.5,
-            lambda _f, _l: or_(_s.tone_risk >= TONE_FLAG, _s.rule_hits > 0), _tone_detail),
+            lambda _f, _l: or_(_s.tone_risk >= TONE_FLAG, _s.rule_hits > _s.replies - _s.replies_in_sla),
+            _tone_detail),
     _Reason("emotion", "客户情绪", 0.3,
             lambda _f, _l: _s.sentiment_worst >= SENTIMENT_HIGH, lambda r: f"客户情绪：最负面 {r.sentiment_worst:.2f}"),
     _Reason("offtopic", "答非所问", 0.3,
@@ -240,10 +292,10 @@ def _rule_phrases(conn: Connection, ids: Sequence[int], limit: int = 3) -> dict[
                         .order_by(MessageScore.conversation_id, MessageScore.message_id))
     for cid, hits in rows:
         found = out.setdefault(cid, [])
-        for phrase in hits.split("；"):
-            if phrase and phrase not in found and len(found) < limit:
+        for phrase in filter(None, map(forbidden_phrase, hits.split("；"))):
+            if phrase not in found and len(found) < limit:
                 found.append(phrase)
-    return out
+    return {cid: found for cid, found in out.items() if found}
 
 
 def _assignments(conn: Connection, ids: Sequence[int]) -> dict[int, str]:

@@ -18,11 +18,20 @@ from sqlalchemy import Engine, func, select
 
 from qa.errors import NotFoundError
 from qa.models import Agent, Conversation, ConversationScore, Message, MessageScore, Platform, Shop
-from qa.queue import RELEVANCE_LOW, SENTIMENT_HIGH, duration_text, platform_sla
+from qa.queue import RELEVANCE_LOW, SENTIMENT_HIGH, duration_text, forbidden_phrase, platform_sla
 from qa.stats import RISK_HIGH, TONE_FLAG
 
-__all__ = ["ROLE_NAMES", "Header", "Replay", "resolve_conversation", "load_replay", "highlight_html",
-           "message_html", "chat_html", "header_badges"]
+__all__ = [
+    "ROLE_NAMES",
+    "Header",
+    "Replay",
+    "chat_html",
+    "header_badges",
+    "highlight_html",
+    "load_replay",
+    "message_html",
+    "resolve_conversation",
+]
 
 ROLE_NAMES = {"customer": "顾客", "agent": "客服", "bot": "机器人", "system": "系统"}
 
@@ -128,16 +137,9 @@ def _messages_frame(rows: Sequence, first_sla: float | None, reply_sla: float | 
     return df
 
 
-_QUOTED = re.compile(r"[“\"「『](.+?)[”\"」』]")
-
-
 def _phrases_in(text: str, hits: Sequence[str]) -> list[str]:
-    """The parts of rule hits that literally occur in ``text`` ("禁用语:不知道" → "不知道")."""
-    found = []
-    for hit in hits:
-        candidates = [hit, re.split(r"[:：]", hit)[-1].strip(), *_QUOTED.findall(hit)]
-        found += [p for p in candidates if p and p in text and p not in found]
-    return found
+    """The 禁用语 of some rule hits that literally occur in ``text``."""
+    return [p for p in dict.fromkeys(filter(None, map(forbidden_phrase, hits))) if p in text]
 
 
 def highlight_html(text: str, phrases: Sequence[str]) -> str:
@@ -171,7 +173,7 @@ def _message_badges(msg: pd.Series) -> str:
         badges.append(_badge(f"语气 {msg.tone_risk:.2f}", _RED if msg.tone_risk >= TONE_FLAG else _GREY))
     if pd.notna(msg.relevance):
         badges.append(_badge(f"相关 {msg.relevance:.2f}", _ORANGE if msg.relevance < RELEVANCE_LOW else _GREY))
-    badges += [_badge(f"规则：{hit}", _RED) for hit in msg.rule_hits]
+    badges += [_badge(hit.replace(":", "："), _RED) for hit in msg.rule_hits]
     return "".join(badges)
 
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
-from qa.annotations import (RUBRIC, VERDICTS, AnnotationError, Review, add_message_note, delete_annotation,
-                            list_annotations, my_review, review_version, save_review, update_message_note)
+from qa.annotations import (
+    RUBRIC,
+    VERDICTS,
+    AnnotationError,
+    Review,
+    add_message_note,
+    delete_annotation,
+    list_annotations,
+    my_review,
+    review_version,
+    save_review,
+    update_message_note,
+)
 from qa.errors import NotFoundError
 from qa.models import ReviewAssignment
 from qa.queue import QueueQuery, assign

@@ -8,8 +8,20 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from qa.coaching import (CoachingError, add_item, add_to_new_list, coaching_lists, create_list, delete_list,
-                         export_excel, export_html, export_markdown, list_items, remove_item, update_list)
+from qa.coaching import (
+    CoachingError,
+    add_item,
+    add_to_new_list,
+    coaching_lists,
+    create_list,
+    delete_list,
+    export_excel,
+    export_html,
+    export_markdown,
+    list_items,
+    remove_item,
+    update_list,
+)
 from qa.errors import NotFoundError
 from qa.replay import load_replay, resolve_conversation
 from qa.users import get_or_create_user

@@ -278,7 +278,7 @@ def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatc
     assert list(batches["file_name"][:2]) == ["new.jsonl", "seed.jsonl"]
     assert list(batches["rejected"][:1]) == [1]
     assert list(batch_rejections(seeded_app, int(batches["id"].iloc[0]))["row"]) == [2]
-    assert any(e.label == "批次 %d · new.jsonl：拒绝 1 行" % batches["id"].iloc[0] for e in at.expander)
+    assert any(e.label == f"批次 {batches['id'].iloc[0]} · new.jsonl：拒绝 1 行" for e in at.expander)
 
 
 def test_data_page_scores_now(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from qa.annotations import Review, save_review
 from qa.filters import Filters
-from qa.models import Conversation, ReviewAssignment
-from qa.queue import QueueQuery, assign, duration_text, neighbours, page_ids, platform_sla, queue_count, queue_page
+from qa.models import Conversation, ConversationScore, MessageScore, ReviewAssignment
+from qa.queue import (
+    QueueQuery,
+    assign,
+    duration_text,
+    forbidden_phrase,
+    neighbours,
+    page_ids,
+    platform_sla,
+    queue_count,
+    queue_page,
+)
 from qa.users import get_or_create_user
 from tests.helpers import conv, import_bytes, jsonl
 from tests.seed import seed_small
@@ -151,6 +161,22 @@ def test_neighbours_cross_page_boundaries(seeded: Engine) -> None:
     last = neighbours(seeded, q, 3, page3, page3[-1], page_size=3)
     assert (last.next, last.position) == (None, 8)
     assert neighbours(seeded, q, 1, page1, page3[0], page_size=3).position is None
+
+
+def test_a_late_reply_alone_is_not_a_forbidden_phrase(seeded: Engine) -> None:
+    jd2 = page_ids(seeded, QueueQuery(Filters(text="jd-2")), 1)[0]
+    with seeded.begin() as conn:  # as the scorer stores it: one "超时:SLA" hit for the late first reply
+        conn.execute(update(ConversationScore).where(ConversationScore.conversation_id == jd2).values(rule_hits=1))
+        conn.execute(update(MessageScore).where(MessageScore.conversation_id == jd2, MessageScore.sla_breach.is_(True))
+                     .values(rule_hits="超时:SLA"))
+    df = queue_page(seeded, QueueQuery(Filters(text="jd-2")), 1)
+    assert list(df["reasons"]) == ["慢：首次响应 45 秒，超过 SLA 30 秒；预测不满 0.60"]
+
+
+@pytest.mark.parametrize(("hit", "phrase"), [("禁用语:不知道", "不知道"), ("超时:SLA", None), ("不知道", "不知道"),
+                                             ("", None), ("禁用语:", None)])
+def test_forbidden_phrase_of_a_rule_hit(hit: str, phrase: str | None) -> None:
+    assert forbidden_phrase(hit) == phrase
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(45, "45 秒"), (60, "1 分"), (400, "6 分 40 秒"), (600, "10 分"),

@@ -79,9 +79,10 @@ def test_hostile_text_is_escaped_and_phrases_marked() -> None:
 
 
 def _msg(**kw: object) -> pd.Series:
-    base = dict(id=1, seq=1, ts=pd.Timestamp("2026-11-11 10:06:40"), role="agent", sender=None, agent="阿杰",
-                text="我不知道<b>", sentiment_neg=math.nan, tone_risk=0.9, relevance=0.2, wait_s=400.0,
-                sla_breach=True, rule_hits=["禁用语:不知道"], explanation="命中<禁用语>", sla_s=180.0, offset_s=400.0)
+    base = {"id": 1, "seq": 1, "ts": pd.Timestamp("2026-11-11 10:06:40"), "role": "agent", "sender": None,
+            "agent": "阿杰", "text": "我不知道<b>", "sentiment_neg": math.nan, "tone_risk": 0.9, "relevance": 0.2,
+            "wait_s": 400.0, "sla_breach": True, "rule_hits": ["禁用语:不知道"], "explanation": "命中<禁用语>",
+            "sla_s": 180.0, "offset_s": 400.0}
     return pd.Series({**base, **kw})
 
 
@@ -91,7 +92,7 @@ def test_agent_bubble_with_wait_bar_badges_and_highlight() -> None:
     assert "等待 6 分 40 秒（SLA 3 分，超时）" in out
     assert "width:100.0%" in out and "left:45.0%" in out  # bar to scale, SLA marker at 180/400
     assert "我<mark" in out and "不知道</mark>&lt;b&gt;" in out
-    assert "语气 0.90" in out and "相关 0.20" in out and "规则：禁用语:不知道" in out
+    assert "语气 0.90" in out and "相关 0.20" in out and "禁用语：不知道" in out
     assert "命中&lt;禁用语&gt;" in out and "<b>" not in out
     ok = message_html(_msg(wait_s=20.0, sla_breach=False), scale_s=400)
     assert "等待 20 秒（SLA 3 分）" in ok and "width:5.0%" in ok and "#2ca02c" in ok
