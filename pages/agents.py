@@ -22,8 +22,8 @@ TREND_METRICS = ("risk_high_share", "sla_rate", "first_response_s", "csat", "ton
 TEAM_COLUMNS = {
     "agent": st.column_config.TextColumn("坐席"),
     "conversations": st.column_config.NumberColumn("会话", format="localized"),
-    "risk_mean": st.column_config.NumberColumn("预测不满意", format="percent"),
-    "sla_rate": st.column_config.NumberColumn("SLA 内回复率", format="percent"),
+    "risk_mean": st.column_config.NumberColumn("预测不满意", format="%.1f%%"),
+    "sla_rate": st.column_config.NumberColumn("SLA 内回复率", format="%.1f%%"),
     "first_response_s": st.column_config.NumberColumn("首次响应（秒）", format="%.0f"),
     "tone_flagged": st.column_config.NumberColumn("语气预警", format="localized"),
     "csat": st.column_config.NumberColumn("CSAT", format="%.2f"),
@@ -68,8 +68,9 @@ def agent_trend(f: Filters, card: sc.Scorecard) -> None:
     metric = st.segmented_control("指标", TREND_METRICS, default="risk_high_share", key="ag_trend_metric",
                                   format_func=lambda k: dash.METRICS[k].label) or "risk_high_share"
     title = dash.METRICS[metric].label
-    event = st.altair_chart(trend_chart(card.trend, metric, title, series="who"), key="ag_trend",
-                            on_select="rerun", selection_mode="pick")
+    peaks = dash.peak_days(min(card.trend["start"]), max(card.trend["end"]))
+    event = st.altair_chart(trend_chart(card.trend, metric, title, peaks, series="who", weekly=True),
+                            key="ag_trend", on_select="rerun", selection_mode="pick")
     point = selected(event)
     if point:
         row = card.trend[card.trend["period"] == point["period"]].iloc[0]
@@ -84,7 +85,8 @@ def case_list(df: pd.DataFrame, key: str) -> None:
         left, right = st.columns([5, 1])
         csat = f" · CSAT {row.csat}" if pd.notna(row.csat) else ""
         left.markdown(f"**{row.external_id}** · {row.started_at:%m-%d %H:%M} · {row.platform or '—'} · "
-                      f"{row.category or '—'} · 风险 **{row.risk:.0%}**{csat}  \n{row.explanation or ''}")
+                      f"{row.category or '—'} · 风险 **{row.risk:.0%}**{csat}")
+        left.caption(row.explanation or "")
         if right.button("回放", key=f"{key}_{row.conversation_id}"):
             open_replay(int(row.conversation_id))
 
@@ -116,5 +118,7 @@ with right:
     case_list(worst, "ag_worst")
 
 st.subheader(f"{card.team_label} 组内对比")
-team = cached_query_with_reviews(sc.team_table, f, card.team)
-st.dataframe(team[list(TEAM_COLUMNS)], column_config=TEAM_COLUMNS, hide_index=True, key="ag_team")
+team = card.members
+shown = team[list(TEAM_COLUMNS)].assign(risk_mean=team["risk_mean"] * 100, sla_rate=team["sla_rate"] * 100)
+highlight = shown.style.apply(lambda r: ["background-color: #fff4d6" if r["agent"] == agent else ""] * len(r), axis=1)
+st.dataframe(highlight, column_config=TEAM_COLUMNS, hide_index=True, key="ag_team", height=35 * (len(shown) + 1) + 3)

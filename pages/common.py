@@ -156,22 +156,29 @@ def axis_format(metric: str) -> str:
 
 
 def trend_chart(df: pd.DataFrame, metric: str, title: str, peaks: pd.DataFrame | None = None,
-                series: str | None = None, area: bool = False) -> alt.LayerChart:
+                series: str | None = None, area: bool = False, weekly: bool = False) -> alt.LayerChart:
     """A line over ``df['period']`` with clickable points (selection "pick" on period) and festival rules.
 
-    ``df`` has one row per period (and ``series`` value); clicking a point selects its period.
+    ``df`` has one row per period (and ``series`` value) with its ``start`` and ``end`` day; clicking a point
+    selects its period. With ``series``, the first series (e.g. the agent) is drawn strong, the others grey.
     """
-    data = df.assign(x=pd.to_datetime(df["period"]))
+    data = df.assign(x=pd.to_datetime(df["period"]),
+                     span=[f"{a}" if a == b else f"{a} 至 {b}" for a, b in zip(df["start"], df["end"])])
     pick = alt.selection_point(name="pick", fields=["period"], on="click")
     fmt = axis_format(metric)
-    color = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="top")) if series else alt.value("#1f77b4")
+    color: Any = alt.value("#1f77b4")
+    if series:
+        order = list(dict.fromkeys(df[series]))
+        color = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="top"),
+                          scale=alt.Scale(domain=order, range=["#1f77b4"] + ["#a0a7b4"] * (len(order) - 1)))
     base = alt.Chart(data).encode(
-        x=alt.X("x:T", title=None, axis=alt.Axis(format="%m-%d")),
+        x=alt.X("x:T", title=None, axis=alt.Axis(format="%m-%d", tickCount="week" if weekly else alt.Undefined)),
         y=alt.Y(f"{metric}:Q", title=None, axis=alt.Axis(format=fmt),
                 scale=alt.Scale(zero=metric not in METRICS or METRICS[metric].kind != "score")),
         color=color,
     )
-    tooltip = [alt.Tooltip("period:N", title="日期"), alt.Tooltip(f"{metric}:Q", title=title, format=fmt)]
+    tooltip = [alt.Tooltip("span:N", title="日期"), alt.Tooltip(f"{metric}:Q", title=title, format=fmt),
+               alt.Tooltip("conversations:Q", title="会话", format=",.0f")]
     if series:
         tooltip.insert(0, alt.Tooltip(f"{series}:N", title=""))
     layers = [base.mark_line(),

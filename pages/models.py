@@ -36,9 +36,11 @@ def cards() -> None:
         st.subheader(card.title)
         st.caption(f"训练于 {card.trained or '未记录'} · 指标取自训练时记录的 {card.name}.json")
         if card.headline:
-            cols = st.columns(min(len(card.headline), 4))
+            cols = st.columns(4)
             for i, (name, value) in enumerate(card.headline.items()):
-                cols[i % len(cols)].metric(name, f"{value:.4g}" if isinstance(value, float) else str(value))
+                cols[i % len(cols)].metric(name, f"{value:.4g}")
+        for name, note in card.notes.items():
+            st.caption(f"{name}：{note}")
         if not card.metrics.empty:
             st.dataframe(card.metrics, hide_index=True, key=f"md_metrics_{card.name}")
         elif not card.headline:
@@ -57,7 +59,7 @@ def flag_agreement(f: Filters) -> None:
     cols[0].metric("复核结论数 n", f"{fa.n:,}")
     cols[1].metric("精确率", fmt(fa.precision, "{:.0%}"), help=f"模型标记的会话中，复核判为{mq.FAIL}的比例")
     cols[2].metric("召回率", fmt(fa.recall, "{:.0%}"), help=f"复核判为{mq.FAIL}的会话中，模型标记出的比例")
-    cols[3].metric("Cohen's κ", fmt(fa.kappa), mq.kappa_label(fa.kappa), delta_color="off")
+    cols[3].metric("Cohen's κ", fmt(fa.kappa), mq.kappa_label(fa.kappa), delta_color="off", delta_arrow="off")
     st.dataframe(fa.confusion(), key="md_confusion")
 
 
@@ -70,19 +72,22 @@ def reviewer_agreement(f: Filters) -> None:
     cols[0].metric("多人复核的会话", f"{ra.conversations:,}")
     cols[1].metric("结论配对 n", f"{ra.verdict_n:,}")
     cols[2].metric("结论完全一致", fmt(ra.verdict_exact, "{:.0%}"))
-    cols[3].metric("结论 κ", fmt(ra.verdict_kappa), mq.kappa_label(ra.verdict_kappa), delta_color="off")
+    cols[3].metric("结论 κ", fmt(ra.verdict_kappa), mq.kappa_label(ra.verdict_kappa), delta_color="off",
+                   delta_arrow="off")
     if ra.verdict_n:
         st.caption("行 = 复核员 A（编号较小者），列 = 复核员 B")
-        st.dataframe(ra.verdict_table(), key="md_verdicts")
+        st.dataframe(ra.verdict_table().rename_axis(index="A \\ B", columns=None), key="md_verdicts")
     st.markdown("**评分项打分**：两位复核员对同一会话（或同一条消息）的同一评分项都打了分。")
     too_few(ra.score_n, "打分配对")
     cols = st.columns(4)
     cols[0].metric("打分配对 n", f"{ra.score_n:,}")
-    cols[1].metric("加权 κ（二次）", fmt(ra.score_kappa), mq.kappa_label(ra.score_kappa), delta_color="off")
+    cols[1].metric("加权 κ（二次）", fmt(ra.score_kappa), mq.kappa_label(ra.score_kappa), delta_color="off",
+                   delta_arrow="off")
     if ra.score_n:
-        st.dataframe(ra.by_item, hide_index=True, key="md_items", column_config={
+        items = ra.by_item.assign(exact=ra.by_item["exact"] * 100)
+        st.dataframe(items, hide_index=True, key="md_items", column_config={
             "rubric_item": "评分项", "pairs": "配对数",
-            "exact": st.column_config.NumberColumn("完全一致", format="percent"),
+            "exact": st.column_config.NumberColumn("完全一致", format="%.0f%%"),
             "kappa": st.column_config.NumberColumn("加权 κ", format="%.2f")})
 
 

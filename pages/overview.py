@@ -1,7 +1,7 @@
 """总览: what executives ask first — volume, CSAT, predicted dissatisfaction and SLA, and what got worse.
 
-Every figure comes from ``qa.dashboard`` (daily_stats only) through ``cached_query``; every chart point, heatmap
-cell and "what got worse" row opens the review queue on the conversations behind it.
+Every figure comes from one cached ``qa.dashboard.cube`` (daily_stats only) and small pandas sums over it; every
+chart point, heatmap cell and "what got worse" row opens the review queue on the conversations behind it.
 """
 
 from __future__ import annotations
@@ -59,17 +59,18 @@ def kpi_row(k: dash.Kpis) -> None:
         st.caption("上一周期没有数据，无法对比。")
 
 
-def trends(f: Filters, period: dash.Period) -> None:
+def trends(f: Filters, cube: dash.Cube) -> None:
     """Four trend charts by day or week, festivals marked; clicking a point opens that day's or week's cases."""
+    period = cube.period
     grain = st.segmented_control("粒度", ["day", "week"], default="week" if period.days > 62 else "day",
                                  format_func={"day": "按天", "week": "按周"}.get, key="ov_grain") or "day"
-    df = cached_query(dash.trend, f, grain)
+    df = dash.trend(cube, grain)
     peaks = dash.peak_days(period.start, period.end)
     cols = st.columns(2)
     for i, (key, title) in enumerate(TREND_CHARTS):
         with cols[i % 2]:
-            event = st.altair_chart(trend_chart(df, key, title, peaks, area=key == "conversations"),
-                                    key=f"ov_trend_{key}", on_select="rerun", selection_mode="pick")
+            chart = trend_chart(df, key, title, peaks, area=key == "conversations", weekly=grain == "week")
+            event = st.altair_chart(chart, key=f"ov_trend_{key}", on_select="rerun", selection_mode="pick")
         point = selected(event)
         if point:
             row = df[df["period"] == point["period"]].iloc[0]
@@ -86,17 +87,19 @@ def breakdown(f: Filters, comparisons: dict[str, pd.DataFrame], metric: str) -> 
         df = comparisons[dim]
         df = df[df["conversations"] > 0].head(TOP_VALUES)
         pick = alt.selection_point(name="pick", fields=["value"], on="click")
-        chart = alt.Chart(df).mark_bar(cursor="pointer").encode(
+        base = alt.Chart(df).encode(
             y=alt.Y("value:N", title=None, sort="-x"),
             x=alt.X(f"{metric}:Q", title=m.label, axis=alt.Axis(format=fmt)),
-            color=alt.Color(f"{metric}:Q", legend=None, scale=alt.Scale(
-                scheme="reds" if m.worse_when_higher else "blues")),
             tooltip=[alt.Tooltip("value:N", title=dash.DIMENSIONS[dim].label),
                      alt.Tooltip(f"{metric}:Q", title=m.label, format=fmt),
                      alt.Tooltip(f"prev_{metric}:Q", title="上期", format=fmt),
                      alt.Tooltip(f"{m.denominator}:Q", title=m.volume, format=",.0f"),
                      alt.Tooltip("conversations:Q", title="会话", format=",.0f")],
-        ).add_params(pick).properties(height=max(120, 28 * len(df)))
+        )
+        bars = base.mark_bar(cursor="pointer").encode(color=alt.Color(
+            f"{metric}:Q", legend=None, scale=alt.Scale(scheme="reds" if m.worse_when_higher else "blues")))
+        labels = base.mark_text(align="left", dx=4).encode(text=alt.Text(f"{metric}:Q", format=fmt))
+        chart = alt.layer(bars.add_params(pick), labels).properties(height=alt.Step(26))
         with tab:
             event = st.altair_chart(chart, key=f"ov_bar_{dim}", on_select="rerun", selection_mode="pick")
             if len(comparisons[dim]) > TOP_VALUES:
@@ -115,9 +118,9 @@ def worsened(f: Filters, comparisons: dict[str, pd.DataFrame], metric: str) -> N
     if df.empty:
         st.info("没有达到数量门槛且变差的项。")
         return
-    widths = [1, 3, 1.2, 1.2, 1.6, 1.6, 1.4]
+    widths = [1, 3, 1.2, 1.2, 1.8, 1.8, 1.6]
     header = st.columns(widths)
-    for col, text in zip(header, ["维度", "值", "上期", "本期", "变化", f"数量（{m.volume}）", ""]):
+    for col, text in zip(header, ["维度", "值", "上期", "本期", "变化", "数量（上期 → 本期）"]):
         col.markdown(f"**{text}**")
     for i, row in df.iterrows():
         cols = st.columns(widths)
@@ -131,24 +134,25 @@ def worsened(f: Filters, comparisons: dict[str, pd.DataFrame], metric: str) -> N
             drill(f, dimension=row["dimension"], value=row["value"])
 
 
-def heatmap(f: Filters) -> None:
+def heatmap(f: Filters, cube: dash.Cube) -> None:
     """Failure rate per category and week; clicking a cell opens that category's conversations of that week."""
-    df = cached_query(dash.failure_heatmap, f)
+    df = dash.failure_heatmap(cube)
     df = df[df["scored"] > 0]
     if df.empty:
         st.info("所选范围内没有已评分的会话。")
         return
+    df = df.assign(span=[f"{a} 至 {b}" for a, b in zip(df["start"], df["end"])])
     pick = alt.selection_point(name="pick", fields=["category", "period"], on="click")
     chart = alt.Chart(df).mark_rect(cursor="pointer").encode(
-        x=alt.X("period:O", title="周（周一）", axis=alt.Axis(labelAngle=-45)),
+        x=alt.X("period:O", title="周（自周一起）", axis=alt.Axis(labelAngle=0, labelExpr="substring(datum.value, 5)")),
         y=alt.Y("category:N", title=None),
         color=alt.Color("risk_high_share:Q", title="失败率", scale=alt.Scale(scheme="reds"),
                         legend=alt.Legend(format=".0%")),
-        tooltip=[alt.Tooltip("category:N", title="分类"), alt.Tooltip("period:N", title="周"),
+        tooltip=[alt.Tooltip("category:N", title="分类"), alt.Tooltip("span:N", title="日期"),
                  alt.Tooltip("risk_high_share:Q", title="失败率", format=".1%"),
                  alt.Tooltip("risk_high:Q", title="高风险会话", format=",.0f"),
                  alt.Tooltip("scored:Q", title="已评分会话", format=",.0f")],
-    ).add_params(pick).properties(height=max(160, 26 * df["category"].nunique()))
+    ).add_params(pick).properties(height=alt.Step(24))
     event = st.altair_chart(chart, key="ov_heatmap", on_select="rerun", selection_mode="pick")
     st.caption(f"失败率 = 预测不满意风险 ≥ {RISK_HIGH:.1f} 的会话 ÷ 已评分会话（模型判断，不依赖顾客是否给了 CSAT）。"
                "点击格子查看该分类当周的会话。")
@@ -160,7 +164,8 @@ def heatmap(f: Filters) -> None:
 
 f = filter_sidebar()
 st.title("总览")
-k = cached_query(dash.kpis, f)
+cube = cached_query(dash.cube, f)  # the page's one SQL aggregate; every figure below is a sum over it
+k = dash.kpis(cube) if cube is not None else None
 if k is None or not k.current["conversations"]:
     st.info("所选范围内没有会话。请调整左侧筛选，或先在「数据」页导入聊天记录。")
     st.stop()
@@ -168,19 +173,16 @@ st.caption(f"{f.describe()} · 对比上一周期 {k.period.previous.start} 至 
 kpi_row(k)
 
 st.subheader("趋势")
-trends(f, k.period)
+trends(f, cube)
 
-comparisons = {dim: cached_query(dash.compare, f, dim) for dim in BREAKDOWN}
+comparisons = {dim: dash.compare(cube, dim) for dim in BREAKDOWN}
 st.subheader("分布与变化")
 metric = st.columns(3)[0].selectbox("指标", list(dash.METRICS), format_func=lambda key: dash.METRICS[key].label,
                                     key="ov_metric")
-left, right = st.columns([1, 1.3])
-with left:
-    st.markdown("**按维度**")
-    breakdown(f, comparisons, metric)
-with right:
-    st.markdown("**变差最多**")
-    worsened(f, comparisons, metric)
+st.markdown("**按维度**")
+breakdown(f, comparisons, metric)
+st.markdown("**变差最多**")
+worsened(f, comparisons, metric)
 
 st.subheader("分类 × 周 失败率")
-heatmap(f)
+heatmap(f, cube)

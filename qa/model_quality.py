@@ -13,7 +13,6 @@ import json
 import math
 import warnings
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +31,7 @@ __all__ = ["MODELS_DIR", "MIN_N", "ModelCard", "FlagAgreement", "ReviewerAgreeme
 MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
 MIN_N = 30  # below this many pairs a kappa swings by ±0.2 from one case: report it as 数据不足
 FAIL = VERDICTS[-1]
+_LEADING_COLUMNS = ("n", "positive_rate", "roc_auc", "accuracy", "macro_f1")
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ class ModelCard:
     title: str
     markdown: str
     trained: str | None
-    headline: dict[str, float | str]  # top-level figures, e.g. {"loco_mean_auc": 0.93}
-    metrics: pd.DataFrame  # one row per evaluation (e.g. "loco_pooled"), one column per figure (roc_auc, …)
+    headline: dict[str, float]  # top-level figures, e.g. {"loco_mean_auc": 0.93}
+    notes: dict[str, str]  # top-level text and lists, e.g. {"fold_auc": "[0.898, 0.9077, …]"}
+    metrics: pd.DataFrame  # one row per evaluation (e.g. "loco_pooled"), one column per figure (n, roc_auc, …)
 
 
 def flatten_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, float | str]]:
@@ -60,23 +61,28 @@ def flatten_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, float | 
     return rows
 
 
-def metrics_table(metrics: dict) -> tuple[dict[str, float | str], pd.DataFrame]:
-    """Recorded metrics as top-level figures and a table with a row per evaluation and a column per figure.
+def metrics_table(metrics: dict) -> tuple[dict[str, float], dict[str, str], pd.DataFrame]:
+    """Recorded metrics as top-level figures, top-level notes, and a table: a row per evaluation, a column per figure.
 
     ``{"loco_mean_auc": 0.93, "loco_pooled": {"roc_auc": 0.96, "n": 62705}}`` becomes the headline
-    ``{"loco_mean_auc": 0.93}`` and a row "loco_pooled" with columns roc_auc and n: readable where a flat
-    list of 60 dotted paths is not.
+    ``{"loco_mean_auc": 0.93}`` and a row "loco_pooled" with columns n and roc_auc: readable where a flat
+    list of 60 dotted paths is not. Sizes and rates come first, then the scores, whatever order the file has.
     """
-    headline: dict[str, float | str] = {}
+    headline: dict[str, float] = {}
+    notes: dict[str, str] = {}
     rows: dict[str, dict[str, float | str]] = {}
     for path, value in flatten_metrics(metrics):
         group, _, leaf = path.rpartition(".")
         if group:
             rows.setdefault(group, {})[leaf] = value
-        else:
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
             headline[leaf] = value
+        else:
+            notes[leaf] = str(value)
     table = pd.DataFrame.from_dict(rows, orient="index")
-    return headline, table.rename_axis("evaluation").reset_index()
+    first = [c for c in _LEADING_COLUMNS if c in table.columns]
+    table = table[first + [c for c in table.columns if c not in first]]
+    return headline, notes, table.rename_axis("evaluation").reset_index()
 
 
 def _title(markdown: str, name: str) -> str:
@@ -90,8 +96,8 @@ def model_cards(models_dir: Path | None = None) -> list[ModelCard]:
         text = md.read_text(encoding="utf-8")
         meta_path = md.with_suffix(".json")
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-        headline, table = metrics_table(meta.get("metrics") or {})
-        cards.append(ModelCard(md.stem, _title(text, md.stem), text, meta.get("trained"), headline, table))
+        headline, notes, table = metrics_table(meta.get("metrics") or {})
+        cards.append(ModelCard(md.stem, _title(text, md.stem), text, meta.get("trained"), headline, notes, table))
     return cards
 
 
@@ -232,13 +238,11 @@ def flag_vs_verdict(conn: Connection, f: Filters, threshold: float = RISK_HIGH) 
 
 def _pairs(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
     """Every pair of different reviewers' latest ``value`` on the same ``keys`` (lower reviewer id first)."""
-    latest = df.drop_duplicates([*keys, "reviewer_id"], keep="last").sort_values("reviewer_id")
-    rows = []
-    for key, group in latest.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        for (_, x), (_, y) in combinations(group.iterrows(), 2):
-            rows.append((*key, x["reviewer_id"], y["reviewer_id"], x[value], y[value]))
-    return pd.DataFrame(rows, columns=[*keys, "reviewer_a", "reviewer_b", f"{value}_a", f"{value}_b"])
+    latest = df.drop_duplicates([*keys, "reviewer_id"], keep="last")[[*keys, "reviewer_id", value]]
+    both = latest.merge(latest, on=keys, suffixes=("_a", "_b"))
+    both = both[both["reviewer_id_a"] < both["reviewer_id_b"]].sort_values([*keys, "reviewer_id_a", "reviewer_id_b"])
+    both = both.rename(columns={"reviewer_id_a": "reviewer_a", "reviewer_id_b": "reviewer_b"})
+    return both[[*keys, "reviewer_a", "reviewer_b", f"{value}_a", f"{value}_b"]].reset_index(drop=True)
 
 
 def reviewer_agreement(conn: Connection, f: Filters) -> ReviewerAgreement:

@@ -1,8 +1,8 @@
 """Agent scorecards: one agent's figures against their team, their weekly trend, and their best/worst cases.
 
-Volumes and rates come from ``daily_stats`` with ``qa.dashboard``'s sums and ratios (so the numbers agree with
-the overview); only reviews (annotations) and the best/worst lists read conversations, each one bounded query.
-An agent's team is their home team (``agents.team``); the team's figures pool all its members' conversations.
+Volumes and rates come from ``daily_stats`` through ``qa.dashboard.cube`` and its ratios (so the numbers agree
+with the overview); only reviews (annotations) and the best/worst lists read conversations, each one bounded
+query. An agent's team is their home team (``agents.team``); the team's figures pool its members' conversations.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from sqlalchemy import Connection, case, distinct, func, select
 
 from qa import dashboard
 from qa.annotations import VERDICTS
-from qa.filters import Filters, apply_to_conversations, apply_to_daily_stats
-from qa.models import Agent, Annotation, Conversation, ConversationScore, DailyStat, Platform
+from qa.filters import Filters, apply_to_conversations
+from qa.models import Agent, Annotation, Conversation, ConversationScore, Platform
 
-__all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "team_table", "scorecard",
-           "extreme_conversations"]
+__all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "scorecard", "extreme_conversations"]
 
 FAIL = VERDICTS[-1]  # "不合格": the verdict that counts as a failed review
 REVIEW_SUMS = ("reviewed", "rubric_sum", "rubric_n", "verdicts", "fails")
@@ -27,13 +26,14 @@ ALL_AGENTS = "全部坐席"
 
 @dataclass(frozen=True)
 class Scorecard:
-    """One agent's figures next to their team's, and both per week."""
+    """One agent's figures next to their team's, every member's figures, and agent and team per week."""
 
     agent: str
     team: str | None
     mine: dict[str, float]
     team_figures: dict[str, float]
-    trend: pd.DataFrame  # who ("坐席" or the team name), period, start, end, SUMS and METRICS
+    members: pd.DataFrame  # agent, SUMS, METRICS, REVIEW_SUMS, rubric_mean, fail_share — one row per active member
+    trend: pd.DataFrame  # who (the agent's or the team's name), then dashboard.buckets columns per week
 
     @property
     def team_label(self) -> str:
@@ -59,28 +59,9 @@ def _with_review_rates(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _agent_sums(conn: Connection, f: Filters, team: str | None) -> pd.DataFrame:
-    """daily_stats sums per agent (name, home team), for the members of ``team`` (everyone when None)."""
-    period = dashboard.resolve_period(conn, f)
-    columns = ["agent", "team", *dashboard.SUMS]
-    if period is None:
-        return pd.DataFrame(columns=columns)
-    sums = (func.coalesce(func.sum(getattr(DailyStat, s)), 0).label(s) for s in dashboard.SUMS)
-    query = select(Agent.name, Agent.team, *sums).select_from(DailyStat).join(Agent, Agent.id == DailyStat.agent_id)
-    if team is not None:
-        query = query.where(Agent.team == team)
-    query = apply_to_daily_stats(query, f.with_(start=period.start, end=period.end))
-    result = conn.execute(query.group_by(Agent.name, Agent.team))
-    df = pd.DataFrame(result.all(), columns=columns).astype({s: float for s in dashboard.SUMS})
-    return df.sort_values("agent", ignore_index=True)  # in Python: SQLite and PostgreSQL collate names differently
-
-
-def _review_sums(conn: Connection, f: Filters, team: str | None) -> pd.DataFrame:
-    """Per agent: reviewed conversations, rubric score sum and count, verdicts and 不合格 verdicts."""
+def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: str | None) -> pd.DataFrame:
+    """Per agent of ``team`` (everyone when None): reviewed conversations, rubric sums, verdicts and 不合格s."""
     c, a = Conversation, Annotation
-    period = dashboard.resolve_period(conn, f)
-    if period is None:
-        return pd.DataFrame(columns=["agent", *REVIEW_SUMS])
     query = (
         select(Agent.name.label("agent"),
                func.count(distinct(a.conversation_id)).label("reviewed"),
@@ -99,39 +80,53 @@ def _review_sums(conn: Connection, f: Filters, team: str | None) -> pd.DataFrame
 
 
 def agents_in_scope(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Agents with conversations within ``f`` (agent, team, conversations), for the agent picker."""
-    df = _agent_sums(conn, f, None)
-    return df[df["conversations"] > 0][["agent", "team", "conversations"]].reset_index(drop=True)
-
-
-def team_table(conn: Connection, f: Filters, team: str | None) -> pd.DataFrame:
-    """Every member of ``team`` active within ``f``: daily_stats sums and rates plus review figures."""
-    scope = _scope(f)
-    sums = _agent_sums(conn, scope, team)
-    reviews = _review_sums(conn, scope, team)
-    df = sums.merge(reviews, on="agent", how="left").fillna({s: 0.0 for s in REVIEW_SUMS})
-    return _with_review_rates(dashboard.with_rates(df)).reset_index(drop=True)
+    """Agents with conversations within ``f`` (agent, home team, conversations), for the agent picker."""
+    c = dashboard.cube(conn, f, by=("agent",), previous=False)
+    columns = ["agent", "team", "conversations"]
+    if c is None:
+        return pd.DataFrame(columns=columns)
+    counts = c.rows[c.rows["agent"] != dashboard.UNKNOWN].groupby("agent", as_index=False)["conversations"].sum()
+    teams = dict(conn.execute(select(Agent.name, Agent.team)).all())
+    counts = counts[counts["conversations"] > 0].assign(team=counts["agent"].map(teams))
+    # sorted in Python: SQLite and PostgreSQL collate Chinese names differently
+    return counts[columns].sort_values("agent", ignore_index=True)
 
 
 def scorecard(conn: Connection, f: Filters, agent: str) -> Scorecard | None:
-    """``agent``'s figures and their team's within ``f`` (dates, platform, shop, category); None if unknown."""
-    team = conn.scalar(select(Agent.team).where(Agent.name == agent))
-    members = team_table(conn, f, team)
+    """``agent``'s figures and their team's within ``f`` (dates, platform, shop, category); None if inactive.
+
+    One daily_stats aggregate per (day, member) and one annotations aggregate per member give the card, the
+    team table and both weekly lines.
+    """
+    found = conn.execute(select(Agent.team).where(Agent.name == agent)).first()
+    if found is None:
+        return None
+    team = found.team
+    scope = _scope(f)
+    if team is not None:
+        scope = scope.with_(agents=tuple(conn.scalars(select(Agent.name).where(Agent.team == team))))
+    c = dashboard.cube(conn, scope, by=("agent",), previous=False)
+    if c is None:
+        return None
+    sums = c.rows.groupby("agent", as_index=False)[list(dashboard.SUMS)].sum()
+    sums = sums[(sums["conversations"] > 0) & (sums["agent"] != dashboard.UNKNOWN)]
+    members = sums.merge(_review_sums(conn, scope, c.period, team), on="agent", how="left")
+    members = _with_review_rates(dashboard.with_rates(members.fillna({s: 0.0 for s in REVIEW_SUMS})))
+    members = members.sort_values("agent", ignore_index=True)
     mine = members[members["agent"] == agent]
     if mine.empty:
         return None
-    totals = members[[*dashboard.SUMS, *REVIEW_SUMS]].sum().to_frame().T
+    totals = members[[*dashboard.SUMS, *REVIEW_SUMS]].sum().to_frame().T.astype(float)
     team_row = _with_review_rates(dashboard.with_rates(totals)).iloc[0]
-    scope = _scope(f)
-    mine_trend = dashboard.trend(conn, scope.with_(agents=(agent,)), "week").assign(who="坐席")
-    team_trend = dashboard.trend(conn, scope.with_(agents=tuple(members["agent"])), "week")
-    label = team or ALL_AGENTS
-    trend = pd.concat([mine_trend, team_trend.assign(who=label)], ignore_index=True)
-    return Scorecard(agent, team, _floats(mine.iloc[0]), _floats(team_row), trend)
+    trend = pd.concat([
+        dashboard.trend(c.only("agent", (agent,)), "week").assign(who=agent),
+        dashboard.trend(c.only("agent", tuple(members["agent"])), "week").assign(who=team or ALL_AGENTS),
+    ], ignore_index=True)
+    return Scorecard(agent, team, _floats(mine.iloc[0]), _floats(team_row), members, trend)
 
 
 def _floats(row: pd.Series) -> dict[str, float]:
-    return {k: float(v) for k, v in row.items() if k not in ("agent", "team")}
+    return {k: float(v) for k, v in row.items() if k != "agent"}
 
 
 def extreme_conversations(conn: Connection, f: Filters, agent: str, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -21,9 +21,22 @@ def seeded(engine: Engine) -> Engine:
     return engine
 
 
+def cube(engine: Engine, f: Filters) -> dash.Cube:
+    with engine.connect() as conn:
+        return dash.cube(conn, f)
+
+
+def test_cube_is_one_row_per_day_and_dimension_values(seeded: Engine) -> None:
+    c = cube(seeded, LATE)
+    assert c.period == dash.Period(date(2026, 11, 12), date(2026, 11, 13))
+    assert len(c.rows) == 8  # each seeded conversation has its own day/shop/team/category combination
+    assert set(c.rows.columns) == {"day", "platform", "shop", "team", "category", *dash.SUMS}
+    assert len(c.current()) == 4 and len(c.previous()) == 4
+    assert sorted(c.only("platform", ("京东",)).rows["category"]) == ["换货", "赠品/物流"]
+
+
 def test_kpis_whole_archive_have_no_previous_period(seeded: Engine) -> None:
-    with seeded.connect() as conn:
-        k = dash.kpis(conn, Filters())
+    k = dash.kpis(cube(seeded, Filters()))
     assert k.period == dash.Period(date(2026, 11, 10), date(2026, 11, 13))
     assert k.period.previous == dash.Period(date(2026, 11, 6), date(2026, 11, 9))
     cur = k.current
@@ -39,8 +52,7 @@ def test_kpis_whole_archive_have_no_previous_period(seeded: Engine) -> None:
 
 
 def test_kpis_compare_with_the_previous_period_of_equal_length(seeded: Engine) -> None:
-    with seeded.connect() as conn:
-        k = dash.kpis(conn, LATE)
+    k = dash.kpis(cube(seeded, LATE))
     assert (k.current["conversations"], k.previous["conversations"]) == (4, 4)
     assert k.current["csat"] == 3.0 and k.previous["csat"] == pytest.approx(10 / 3)
     assert k.change("csat") == pytest.approx(-1 / 3)
@@ -50,16 +62,14 @@ def test_kpis_compare_with_the_previous_period_of_equal_length(seeded: Engine) -
 
 
 def test_kpis_follow_dimension_filters(seeded: Engine) -> None:
-    with seeded.connect() as conn:
-        k = dash.kpis(conn, Filters(platforms=("天猫",)))
+    k = dash.kpis(cube(seeded, Filters(platforms=("天猫",))))
     assert k.current["conversations"] == 4
     assert k.current["csat"] == pytest.approx(8 / 3)
 
 
 def test_trend_by_day_and_by_week(seeded: Engine) -> None:
-    with seeded.connect() as conn:
-        daily = dash.trend(conn, Filters(), "day")
-        weekly = dash.trend(conn, Filters(), "week")
+    daily = dash.trend(cube(seeded, Filters()), "day")
+    weekly = dash.trend(cube(seeded, Filters()), "week")
     assert list(daily["period"]) == ["2026-11-10", "2026-11-11", "2026-11-12", "2026-11-13"]
     assert list(daily["conversations"]) == [1, 3, 3, 1]
     assert list(daily["risk_high_share"]) == pytest.approx([0, 1 / 3, 1, 0])
@@ -70,8 +80,7 @@ def test_trend_by_day_and_by_week(seeded: Engine) -> None:
 
 
 def test_compare_by_platform(seeded: Engine) -> None:
-    with seeded.connect() as conn:
-        df = dash.compare(conn, LATE, "platform")
+    df = dash.compare(cube(seeded, LATE), "platform")
     assert df[["value", "conversations", "prev_conversations"]].values.tolist() == [
         ["抖音", 2, 0], ["京东", 1, 1], ["天猫", 1, 3]]
     assert df["risk_high_share"].tolist() == [0.5, 1.0, 1.0]
@@ -79,8 +88,8 @@ def test_compare_by_platform(seeded: Engine) -> None:
 
 
 def _comparisons(engine: Engine, f: Filters) -> dict[str, pd.DataFrame]:
-    with engine.connect() as conn:
-        return {dim: dash.compare(conn, f, dim) for dim in ("platform", "shop", "team", "category")}
+    c = cube(engine, f)
+    return {dim: dash.compare(c, dim) for dim in dash.CUBE_DIMENSIONS}
 
 
 def test_worsened_ranks_the_largest_worsening_with_enough_volume(seeded: Engine) -> None:
@@ -97,20 +106,21 @@ def test_worsened_ranks_the_largest_worsening_with_enough_volume(seeded: Engine)
 
 
 def test_failure_heatmap_by_category_and_week(seeded: Engine) -> None:
-    with seeded.connect() as conn:
-        df = dash.failure_heatmap(conn, Filters())
+    df = dash.failure_heatmap(cube(seeded, Filters()))
     got = {row.category: (row.period, row.scored, row.risk_high_share) for row in df.itertuples()}
     assert got == {"产品/尺码咨询": ("2026-11-09", 2, 0.0), "退货": ("2026-11-09", 2, 1.0),
                    "换货": ("2026-11-09", 1, 0.0), "赠品/物流": ("2026-11-09", 1, 1.0),
                    "负面评价": ("2026-11-09", 1, 1.0), "发票": ("2026-11-09", 1, 0.0)}
 
 
-def test_empty_archive(engine: Engine) -> None:
-    with engine.connect() as conn:
-        assert dash.kpis(conn, Filters()) is None
-        assert dash.trend(conn, Filters(), "week").empty
-        assert dash.compare(conn, Filters(), "shop").empty
-        assert dash.failure_heatmap(conn, Filters()).empty
+def test_empty_archive_and_empty_selection(engine: Engine) -> None:
+    assert cube(engine, Filters()) is None
+    seed_small(engine)
+    nothing = cube(engine, Filters(platforms=("拼多多",)))
+    assert dash.kpis(nothing).current["conversations"] == 0
+    assert dash.trend(nothing, "week").empty
+    assert dash.compare(nothing, "shop").empty
+    assert dash.failure_heatmap(nothing).empty
 
 
 @pytest.mark.parametrize(("where", "expected"), [

@@ -68,16 +68,18 @@ def test_model_cards_read_markdown_and_metrics(tmp_path: Path) -> None:
     (tmp_path / "sentiment.md").write_text("# 情绪模型\n\n说明", encoding="utf-8")
     (tmp_path / "sentiment.json").write_text(json.dumps({
         "trained": "2026-11-24", "vectorizer": {"terms": ["好"]},
-        "metrics": {"loco_mean_auc": 0.93, "loco_pooled": {"n": 62705, "roc_auc": 0.96},
-                    "waimai": {"n": 11987, "roc_auc": 0.92}},
+        "metrics": {"fold_auc": [0.9, 0.92], "loco_mean_auc": 0.93, "loco_pooled": {"roc_auc": 0.96, "n": 62705},
+                    "negatives": "1 per reply", "waimai": {"n": 11987, "roc_auc": 0.92}},
     }), encoding="utf-8")
     (tmp_path / "tone.md").write_text("没有标题的卡片", encoding="utf-8")
     cards = mq.model_cards(tmp_path)
     assert [(c.name, c.title, c.trained) for c in cards] == [("sentiment", "情绪模型", "2026-11-24"),
                                                              ("tone", "tone", None)]
     assert cards[0].headline == {"loco_mean_auc": 0.93}
+    assert cards[0].notes == {"fold_auc": "[0.9, 0.92]", "negatives": "1 per reply"}
+    assert list(cards[0].metrics.columns) == ["evaluation", "n", "roc_auc"]  # sizes first, whatever the file says
     assert cards[0].metrics.values.tolist() == [["loco_pooled", 62705, 0.96], ["waimai", 11987, 0.92]]
-    assert cards[1].metrics.empty and cards[1].headline == {}
+    assert cards[1].metrics.empty and cards[1].headline == {} and cards[1].notes == {}
     assert mq.cards_version(tmp_path) != mq.cards_version(tmp_path / "nothing-here")
 
 

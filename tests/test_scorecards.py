@@ -46,7 +46,7 @@ def test_scorecard_against_the_team(reviewed: Engine) -> None:
     assert mine["rubric_mean"] == 2.0 and team["rubric_mean"] == 2.0
     assert mine["fail_share"] == 0.75 and team["fail_share"] == pytest.approx(4 / 6)
     trend = card.trend[["who", "period", "conversations"]].values.tolist()
-    assert trend == [["坐席", "2026-11-09", 2], ["售后", "2026-11-09", 4]]
+    assert trend == [["阿杰", "2026-11-09", 2], ["售后", "2026-11-09", 4]]
 
 
 def test_scorecard_follows_dates_and_ignores_the_team_picker(reviewed: Engine) -> None:
@@ -58,9 +58,9 @@ def test_scorecard_follows_dates_and_ignores_the_team_picker(reviewed: Engine) -
     assert card.mine["reviewed"] == 1 and card.mine["fail_share"] == 0.5
 
 
-def test_team_table(reviewed: Engine) -> None:
+def test_team_members(reviewed: Engine) -> None:
     with reviewed.connect() as conn:
-        table = sc.team_table(conn, Filters(), "售后")
+        table = sc.scorecard(conn, Filters(), "小李").members
     assert table[["agent", "conversations", "reviewed", "verdicts", "fails"]].values.tolist() == [
         ["小李", 2, 1, 2, 1], ["阿杰", 2, 2, 4, 3]]
     assert table["first_response_s"].tolist() == [35, 500]
