@@ -171,8 +171,11 @@ def trend_chart(df: pd.DataFrame, metric: str, title: str, peaks: pd.DataFrame |
         order = list(dict.fromkeys(df[series]))
         color = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="top"),
                           scale=alt.Scale(domain=order, range=["#1f77b4"] + ["#a0a7b4"] * (len(order) - 1)))
+    ticks = alt.Undefined
+    if weekly:  # one tick per Monday-started bucket (Vega's own week ticks fall on Sundays)
+        ticks = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in sorted(set(data["x"]))]
     base = alt.Chart(data).encode(
-        x=alt.X("x:T", title=None, axis=alt.Axis(format="%m-%d", tickCount="week" if weekly else alt.Undefined)),
+        x=alt.X("x:T", title=None, axis=alt.Axis(format="%m-%d", values=ticks, labelOverlap=True)),
         y=alt.Y(f"{metric}:Q", title=None, axis=alt.Axis(format=fmt),
                 scale=alt.Scale(zero=metric not in METRICS or METRICS[metric].kind != "score")),
         color=color,

@@ -38,7 +38,7 @@ def cards() -> None:
         if card.headline:
             cols = st.columns(4)
             for i, (name, value) in enumerate(card.headline.items()):
-                cols[i % len(cols)].metric(name, f"{value:.4g}")
+                cols[i % len(cols)].metric(name, f"{value:,.0f}" if float(value).is_integer() else f"{value:.4g}")
         for name, note in card.notes.items():
             st.caption(f"{name}：{note}")
         if not card.metrics.empty:
