@@ -5,8 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import (cached_query, cached_query_with_reviews, filter_sidebar, open_queue, open_replay,
-                          selected, trend_chart)
+from pages.common import (
+    cached_query,
+    cached_query_with_reviews,
+    filter_sidebar,
+    open_queue,
+    open_replay,
+    selected,
+    trend_chart,
+)
 from qa import dashboard as dash
 from qa import scorecards as sc
 from qa.filters import Filters

@@ -10,7 +10,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.common import axis_format, cached_query, filter_sidebar, open_queue, selected, trend_chart
+from pages.common import (
+    axis_format,
+    cached_query,
+    filter_sidebar,
+    open_queue,
+    selected,
+    trend_chart,
+)
 from qa import dashboard as dash
 from qa.filters import Filters
 from qa.stats import RISK_HIGH

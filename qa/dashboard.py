@@ -22,10 +22,33 @@ from qa.filters import Filters, apply_to_daily_stats, day_range
 from qa.models import Agent, DailyStat, Platform, Shop
 
 __all__ = [
-    "SUMS", "Metric", "METRICS", "Dimension", "DIMENSIONS", "CUBE_DIMENSIONS", "UNKNOWN", "DEFAULT_DAYS",
-    "MIN_VOLUME", "PEAKS", "Period", "Kpis", "Cube", "default_period", "resolve_period", "with_rates",
-    "format_value", "format_change", "cube", "buckets", "kpis", "trend", "compare", "worsened", "failure_heatmap",
-    "peak_days", "drill_filters",
+    "CUBE_DIMENSIONS",
+    "DEFAULT_DAYS",
+    "DIMENSIONS",
+    "METRICS",
+    "MIN_VOLUME",
+    "PEAKS",
+    "SUMS",
+    "UNKNOWN",
+    "Cube",
+    "Dimension",
+    "Kpis",
+    "Metric",
+    "Period",
+    "buckets",
+    "compare",
+    "cube",
+    "default_period",
+    "drill_filters",
+    "failure_heatmap",
+    "format_change",
+    "format_value",
+    "kpis",
+    "peak_days",
+    "resolve_period",
+    "trend",
+    "with_rates",
+    "worsened",
 ]
 
 SUMS: tuple[str, ...] = (

@@ -25,8 +25,20 @@ from qa.filters import Filters, apply_to_conversations
 from qa.models import Annotation, Conversation, ConversationScore
 from qa.stats import RISK_HIGH
 
-__all__ = ["MODELS_DIR", "MIN_N", "ModelCard", "FlagAgreement", "ReviewerAgreement", "model_cards",
-           "cards_version", "flatten_metrics", "metrics_table", "kappa_label", "flag_vs_verdict", "reviewer_agreement"]
+__all__ = [
+    "MIN_N",
+    "MODELS_DIR",
+    "FlagAgreement",
+    "ModelCard",
+    "ReviewerAgreement",
+    "cards_version",
+    "flag_vs_verdict",
+    "flatten_metrics",
+    "kappa_label",
+    "metrics_table",
+    "model_cards",
+    "reviewer_agreement",
+]
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
 MIN_N = 30  # below this many pairs a kappa swings by ±0.2 from one case: report it as 数据不足

@@ -17,7 +17,7 @@ from qa.annotations import VERDICTS
 from qa.filters import Filters, apply_to_conversations
 from qa.models import Agent, Annotation, Conversation, ConversationScore, Platform
 
-__all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "scorecard", "extreme_conversations"]
+__all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "extreme_conversations", "scorecard"]
 
 FAIL = VERDICTS[-1]  # "不合格": the verdict that counts as a failed review
 REVIEW_SUMS = ("reviewed", "rubric_sum", "rubric_n", "verdicts", "fails")

@@ -12,7 +12,10 @@ from streamlit.testing.v1 import AppTest
 from qa import dashboard, model_quality
 from qa.filters import Filters
 from qa.models import Conversation
-from tests.app_fixtures import add_reviews, seeded_app, start_app  # noqa: F401  (fixture)
+from tests import app_fixtures
+from tests.app_fixtures import add_reviews, point_app_to, start_app
+
+seeded_app = app_fixtures.seeded_app  # the fixture, made visible to this module's tests
 
 LATE = Filters(start=date(2026, 11, 12), end=date(2026, 11, 13))
 
@@ -73,8 +76,6 @@ def test_what_got_worse_opens_the_conversations_behind_a_row(seeded_app: Engine,
 
 
 def test_overview_on_an_empty_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.app_fixtures import point_app_to
-
     point_app_to(monkeypatch, f"sqlite:///{tmp_path / 'empty.db'}")
     at = start_app()
     assert not at.exception
