@@ -89,8 +89,11 @@ def _timeline(messages: pd.DataFrame) -> alt.LayerChart:
         start=lambda d: d["ts"] - pd.to_timedelta(d["wait_s"], unit="s"), who="等待",
         over=lambda d: d["sla_breach"].fillna(False).astype(bool), minutes=lambda d: d["wait_s"] / 60)
     y = alt.Y("who:N", title=None, sort=["顾客", "等待", "客服", "机器人", "系统"])
+    long = df["ts"].max() - df["ts"].min() > pd.Timedelta(hours=12)
+    x = alt.X("start:T", title=None, axis=alt.Axis(format="%m-%d %H:%M" if long else "%H:%M", tickCount=8,
+                                                    labelOverlap=True))
     bars = alt.Chart(waits).mark_bar(height=8).encode(
-        x=alt.X("start:T", title=None, axis=alt.Axis(format="%H:%M")), x2="ts:T", y=y,
+        x=x, x2="ts:T", y=y,
         color=alt.condition("datum.over", alt.value("#d62728"), alt.value("#2ca02c")),
         tooltip=[alt.Tooltip("n:Q", title="回复 #"), alt.Tooltip("minutes:Q", title="等待（分钟）", format=".1f")])
     points = alt.Chart(df).mark_circle(size=70).encode(
@@ -157,15 +160,12 @@ if st.session_state.get("_replay_step_for") != cid:
     st.session_state["_replay_step_for"] = cid
     st.session_state["replay_step"] = n
 with left:
-    ctl = st.columns([3, 3, 8, 3, 3], vertical_alignment="center")
-    ctl[0].button("上句", key="replay_back", on_click=_step, args=(-1, n), help="少显示一条消息",
-                  icon=":material/undo:", width="stretch")
-    ctl[1].button("下句", key="replay_fwd", on_click=_step, args=(1, n), help="多显示一条消息",
-                  icon=":material/redo:", width="stretch")
-    upto = ctl[2].slider("显示到第几条", 1, max(n, 2), key="replay_step", label_visibility="collapsed",
-                         disabled=n < 2)
-    speed = ctl[3].selectbox("速度", list(SPEEDS), key="replay_speed", label_visibility="collapsed")
-    play = ctl[4].button("播放", key="replay_play", icon=":material/play_arrow:", width="stretch",
+    upto = st.slider(f"显示到第几条（共 {n} 条）", 1, max(n, 2), key="replay_step", disabled=n < 2)
+    ctl = st.columns(4, vertical_alignment="bottom")
+    ctl[0].button("上一句", key="replay_back", on_click=_step, args=(-1, n), icon=":material/undo:", width="stretch")
+    ctl[1].button("下一句", key="replay_fwd", on_click=_step, args=(1, n), icon=":material/redo:", width="stretch")
+    speed = ctl[2].selectbox("速度", list(SPEEDS), key="replay_speed", label_visibility="collapsed")
+    play = ctl[3].button("播放", key="replay_play", icon=":material/play_arrow:", width="stretch",
                          help="按真实时间间隔加速回放（每步最多停 1 秒）")
     chat = st.container(height=640)
     with chat:

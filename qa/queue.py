@@ -196,6 +196,17 @@ def _unit_hash(seed: int) -> ColumnElement:
     return cast(h3, Float) / float(_PRIME)
 
 
+def _narrowed(query: Select, q: QueueQuery) -> Select:
+    """``query`` (over conversations outer-joined to their scores) restricted to the filters and "my queue"."""
+    query = apply_to_conversations(query, q.filters)
+    if q.reviewer_id is not None:
+        mine = [ReviewAssignment.conversation_id == _c.id, ReviewAssignment.reviewer_id == q.reviewer_id]
+        if q.status:
+            mine.append(ReviewAssignment.status == q.status)
+        query = query.where(exists().where(*mine))
+    return query
+
+
 def _ranked(conn: Connection, q: QueueQuery) -> Select:
     """SELECT id, priority of the conversations in the queue (filters, "my queue" and the sample applied)."""
     first_sla, later_sla = _sla_columns(conn)
@@ -203,28 +214,22 @@ def _ranked(conn: Connection, q: QueueQuery) -> Select:
     for r in REASONS:
         if r.weight:
             priority = priority + r.weight * _flag(r.test(first_sla, later_sla))
-    base = select(_c.id.label("id"), priority.label("priority")).select_from(
-        _c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id))
-    base = apply_to_conversations(base, q.filters)
-    if q.reviewer_id is not None:
-        mine = [ReviewAssignment.conversation_id == _c.id, ReviewAssignment.reviewer_id == q.reviewer_id]
-        if q.status:
-            mine.append(ReviewAssignment.status == q.status)
-        base = base.where(exists().where(*mine))
+    scored = _c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id)
+    ranked = select(_c.id.label("id"), priority.label("priority")).select_from(scored)
+    if q.mode == "quota":  # number each agent's conversations in seeded random order; rank only the first k
+        numbered = _narrowed(select(_c.id.label("id"), func.row_number().over(
+            partition_by=_c.agent_id, order_by=(_unit_hash(q.seed), _c.id)).label("n")).select_from(scored),
+            q).subquery()
+        return ranked.where(_c.id.in_(select(numbered.c.id).where(numbered.c.n <= q.quota)))
+    ranked = _narrowed(ranked, q)
     if q.mode == "random":
-        base = base.where(_unit_hash(q.seed) < q.rate)
-    elif q.mode == "risk":
-        mean = apply_to_conversations(
-            select(func.avg(_s.dissatisfaction_risk)).select_from(
-                _c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id)), q.filters).scalar_subquery()
-        base = base.where(_unit_hash(q.seed) < q.rate * _s.dissatisfaction_risk / mean)
-    elif q.mode == "quota":
-        numbered = base.add_columns(func.row_number().over(
-            partition_by=_c.agent_id, order_by=(_unit_hash(q.seed), _c.id)).label("n")).subquery()
-        return select(numbered.c.id, numbered.c.priority).where(numbered.c.n <= q.quota)
-    elif q.mode != "ranked":
+        return ranked.where(_unit_hash(q.seed) < q.rate)
+    if q.mode == "risk":
+        mean = _narrowed(select(func.avg(_s.dissatisfaction_risk)).select_from(scored), q).scalar_subquery()
+        return ranked.where(_unit_hash(q.seed) < q.rate * _s.dissatisfaction_risk / mean)
+    if q.mode != "ranked":
         raise ValueError(f"unknown sample mode {q.mode!r}")
-    return base
+    return ranked
 
 
 def queue_count(engine: Engine, q: QueueQuery) -> int:
