@@ -31,6 +31,7 @@ T = TypeVar("T")
 
 FILTERS_KEY = "filters"
 REPLAY_KEY = "replay_conversation_id"
+SIGNED_IN_KEY = "signed_in_user"
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,9 +44,16 @@ def current_user() -> tuple[int, str] | None:
     """The reviewer signing annotations, chosen in the sidebar; None until someone picks a name."""
     users = list_users(engine())
     names = [name for _id, name, _role in users]
+    options = names + ["＋ 新用户…"]
+    # A widget's state does not follow the user to another page (nor survive a page without the picker):
+    # hand the name on explicitly, kept under SIGNED_IN_KEY too.
+    kept = st.session_state.get("current_user_name", st.session_state.get(SIGNED_IN_KEY))
+    if kept in options:
+        st.session_state["current_user_name"] = kept
     with st.sidebar:
-        choice = st.selectbox("当前用户", names + ["＋ 新用户…"], key="current_user_name",
-                              index=0 if names else None, placeholder="选择你的名字")
+        choice = st.selectbox("当前用户", options, key="current_user_name", placeholder="选择你的名字",
+                              index=0 if names and kept not in options else None)
+        st.session_state[SIGNED_IN_KEY] = choice
         if choice == "＋ 新用户…" or (choice is None and not names):
             new = st.text_input("你的名字", key="new_user_name")
             if new.strip():

@@ -186,8 +186,9 @@ with right:
     if notes.empty:
         st.caption("还没有人评审这条会话。")
     else:
-        st.dataframe(notes, hide_index=True, column_order=["reviewer", "target", "rubric_item", "score", "verdict",
-                                                           "tags", "comment", "updated_at"],
+        st.dataframe(notes.fillna({"rubric_item": "", "verdict": "", "tags": "", "comment": ""}), hide_index=True,
+                     column_order=["reviewer", "target", "rubric_item", "score", "verdict", "tags", "comment",
+                                   "updated_at"],
                      column_config={"reviewer": "评审人", "target": "对象", "rubric_item": "评分项",
                                     "score": st.column_config.NumberColumn("分", format="%d"),
                                     "verdict": "结论", "tags": "标签", "comment": "评语",

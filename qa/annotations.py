@@ -184,7 +184,7 @@ def list_annotations(engine: Engine, conversation_id: int) -> pd.DataFrame:
             .where(a.conversation_id == conversation_id).order_by(a.created_at, a.id)).mappings().all()
     columns = ["id", "reviewer_id", "reviewer", "message_id", "seq", "rubric_item", "score", "verdict", "tags",
                "comment", "created_at", "updated_at"]
-    df = pd.DataFrame(rows, columns=columns)
+    df = pd.DataFrame(rows, columns=columns).astype({"score": float})
     df.insert(3, "target", ["整体" if pd.isna(seq) else f"消息 #{int(seq) + 1}" for seq in df["seq"]])
     return df
 

@@ -194,6 +194,17 @@ def test_note_on_one_message_then_edit_and_delete(seeded_app: Engine) -> None:
     assert "批注已删除" in _texts(at.success) and list_annotations(seeded_app, cid).empty
 
 
+def test_the_signed_in_reviewer_follows_across_pages(seeded_app: Engine) -> None:
+    at = _as(start_app("pages/queue.py"), "李质检")
+    at.switch_page("pages/overview.py")  # a page without the picker in between
+    at.run()
+    at.switch_page("pages/replay.py")
+    at.run()
+    assert at.selectbox(key="current_user_name").value == "李质检"
+    at.text_input(key="replay_lookup").input("dy-2").run()
+    assert "**整体评审**（李质检）" in _texts(at.markdown)
+
+
 def test_replay_needs_a_user_to_annotate(seeded_app: Engine) -> None:
     at = _replay(start_app(), "tm-1", "＋ 新用户…")
     assert "在侧边栏选择“当前用户”后即可评审、批注和加入培训清单。" in _texts(at.info)
