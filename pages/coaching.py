@@ -68,9 +68,11 @@ st.dataframe(lists, hide_index=True, column_order=["name", "agent", "topic", "it
                             "bad": "反例", "created_by": "创建人",
                             "created_at": st.column_config.DatetimeColumn("创建时间", format="YYYY-MM-DD")})
 by_name = dict(zip(lists["name"], lists["id"], strict=True))
-if st.session_state.get("coach_list") not in by_name:
-    st.session_state["coach_list"] = lists["name"].iloc[0]
+if st.session_state.get("coach_list") not in by_name:  # first visit, another page in between, or deleted
+    kept = st.session_state.get("_coach_list_kept")
+    st.session_state["coach_list"] = kept if kept in by_name else lists["name"].iloc[0]
 chosen = st.selectbox("打开清单", list(by_name), key="coach_list")
+st.session_state["_coach_list_kept"] = chosen
 list_id = int(by_name[chosen])
 info = lists[lists["id"] == list_id].iloc[0]
 

@@ -56,15 +56,28 @@ filters = review_filter_sidebar()
 st.title("质检队列")
 show_flash()
 
-st.session_state.setdefault("queue_seed", random.randint(1, 9999))
+# Widgets forget their state on other pages: coming back from replay, show the queue that was left.
+cursor = remembered_queue()
+controls = {"queue_view": VIEWS[0], "queue_mode": "ranked", "queue_rate": 10, "queue_quota": 5,
+            "queue_seed": random.randint(1, 9999), "queue_status": "待审"}
+if cursor is not None:
+    left = cursor.query
+    controls |= {"queue_view": VIEWS[left.reviewer_id is not None], "queue_mode": left.mode,
+                 "queue_rate": round(left.rate * 100), "queue_quota": left.quota, "queue_seed": left.seed,
+                 "queue_status": next(k for k, v in STATUSES.items() if v == left.status)}
+arrived = "queue_mode" not in st.session_state  # first run on this page since another page
+for key, value in controls.items():
+    if arrived or key not in st.session_state:  # a hidden widget's stale value must not come back either
+        st.session_state[key] = value
+
 top = st.columns([2, 2, 2, 1])
-view = top[0].segmented_control("视图", VIEWS, default=VIEWS[0], key="queue_view") or VIEWS[0]
+view = top[0].segmented_control("视图", VIEWS, key="queue_view") or VIEWS[0]
 mode = top[1].selectbox("抽样方式", list(SAMPLE_MODES), format_func=SAMPLE_MODES.get, key="queue_mode")
 rate = quota = None
 if mode in ("random", "risk"):
-    rate = top[2].slider("抽样比例 %", 1, 100, 10, key="queue_rate")
+    rate = top[2].slider("抽样比例 %", 1, 100, key="queue_rate")
 elif mode == "quota":
-    quota = top[2].number_input("每个坐席 k 条", 1, 500, 5, key="queue_quota")
+    quota = top[2].number_input("每个坐席 k 条", 1, 500, key="queue_quota")
 seed = top[3].number_input("种子", 0, 999_999, key="queue_seed", help="同一种子、同一筛选 = 同一样本，可复现")
 
 reviewer_id = status = None
@@ -84,7 +97,6 @@ if total == 0:
     st.info("没有符合条件的会话：放宽侧边栏的筛选，或换一种抽样方式。")
     st.stop()
 
-cursor = remembered_queue()
 back_at = min(cursor.page, pages) if cursor is not None and cursor.query == query else 1  # back from replay
 # One pagination widget per query: a changed filter or sample starts again at page 1.
 page_key = f"queue_page_{zlib.crc32(repr(query).encode())}"

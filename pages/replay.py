@@ -156,7 +156,7 @@ if msgs["ts"].notna().any():
 
 left, right = st.columns([3, 2], gap="large")
 n = len(msgs)
-if st.session_state.get("_replay_step_for") != cid:
+if st.session_state.get("_replay_step_for") != cid or "replay_step" not in st.session_state:
     st.session_state["_replay_step_for"] = cid
     st.session_state["replay_step"] = n
 with left:
@@ -197,7 +197,8 @@ with right:
         st.info("在侧边栏选择“当前用户”后即可评审、批注和加入培训清单。")
         st.stop()
     uid, uname = user
-    if st.session_state.get("_review_form_for") != (cid, uid):  # prefill with this reviewer's earlier review
+    # Prefill with this reviewer's earlier review (again after another page: widgets forget their state there).
+    if st.session_state.get("_review_form_for") != (cid, uid) or "review_verdict" not in st.session_state:
         st.session_state["_review_form_for"] = (cid, uid)
         mine = my_review(engine(), cid, uid) or Review()
         for i, item in enumerate(RUBRIC):

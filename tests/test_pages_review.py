@@ -93,6 +93,22 @@ def test_sampling_modes_show_their_seed(seeded_app: Engine) -> None:
     assert _queue_ids(at) == ["tm-4", "jd-2", "tm-2", "dy-2"]
 
 
+def test_back_from_replay_the_queue_is_as_it_was_left(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py")
+    at.selectbox(key="queue_mode").set_value("random").run()
+    at.slider(key="queue_rate").set_value(50)
+    at.number_input(key="queue_seed").set_value(7).run()
+    at.button(key="queue_open_first").click().run()
+    at.switch_page("pages/replay.py")
+    at.run()
+    assert "队列第 1 / 5 条" in _texts(at.caption)
+    at.switch_page("pages/queue.py")
+    at.run()
+    assert (at.selectbox(key="queue_mode").value, at.slider(key="queue_rate").value,
+            at.number_input(key="queue_seed").value) == ("random", 50, 7)
+    assert _queue_ids(at) == ["tm-4", "dy-1", "jd-2", "tm-2", "dy-2"]
+
+
 def test_assign_then_my_queue(seeded_app: Engine) -> None:
     at = start_app("pages/queue.py")
     at.selectbox(key="assign_reviewer").set_value("王质检")
@@ -167,6 +183,14 @@ def test_review_is_saved_and_shown_to_the_next_viewer(seeded_app: Engine) -> Non
     assert sorted(stored["score"].dropna()) == [1, 1, 2, 3] and list(stored["verdict"].dropna()) == ["不合格"]
     assert "**已有批注（5）**" in _texts(at.markdown)
     assert at.segmented_control(key="review_verdict").value == "不合格"  # the form now edits this review
+
+    at.switch_page("pages/queue.py")
+    at.run()
+    at.switch_page("pages/replay.py")  # back again: the whole conversation and the saved review are shown
+    at.run()
+    assert at.slider(key="replay_step").value == 4
+    assert at.segmented_control(key="review_verdict").value == "不合格"
+    assert at.segmented_control(key="rubric_2").value == 3
 
     other = _replay(start_app(), "tm-3", "李质检")
     assert "**已有批注（5）**" in _texts(other.markdown)
