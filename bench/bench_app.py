@@ -1,0 +1,105 @@
+"""Page speed and memory of the app on a large archive, measured through Streamlit's AppTest.
+
+Usage: python bench/bench_app.py --db sqlite:////path/to/1M.db
+(build one with: DATABASE_URL=sqlite:////tmp/big/huifang.db huifang demo --size 1000000)
+
+For every page: the first render with empty caches (the first user after a restart), a first render in a new
+session with warm caches (every later user), and on the overview and queue a filter change (platform = 天猫).
+Replay: ``load_replay`` for 200 random conversations and the replay page for 20 of them. Memory: the peak RSS
+of this process, which hosts the app's script runs exactly as the server would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PAGES = ["pages/overview.py", "pages/agents.py", "pages/queue.py", "pages/replay.py", "pages/coaching.py",
+         "pages/data.py", "pages/models.py"]
+
+
+def _run(page: str, query: dict[str, str] | None = None, change: tuple[str, list[str]] | None = None
+         ) -> tuple[float, float | None]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if query:
+        at.query_params.update(query)
+    at.switch_page(page)
+    t = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t
+    assert not at.exception, at.exception
+    changed = None
+    if change:
+        key, value = change
+        at.multiselect(key=key).set_value(value)
+        t = time.perf_counter()
+        at.run()
+        changed = time.perf_counter() - t
+        assert not at.exception, at.exception
+    return first, changed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", required=True)
+    args = ap.parse_args()
+    os.environ["DATABASE_URL"] = args.db
+    import streamlit as st
+    from sqlalchemy import func, select
+
+    from qa.db import get_engine
+    from qa.models import Conversation, Message
+    from qa.replay import load_replay
+
+    engine = get_engine(args.db)
+    with engine.connect() as conn:
+        n_conv = conn.scalar(select(func.count()).select_from(Conversation))
+        n_msg = conn.scalar(select(func.count()).select_from(Message))
+        ids = list(conn.scalars(select(Conversation.id)))
+        ext = dict(conn.execute(select(Conversation.id, Conversation.external_id)).all())
+    print(f"archive: {n_conv:,} conversations, {n_msg:,} messages ({args.db})")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}")
+    _run("pages/overview.py")  # import the page modules once, as a running server has
+    print(f"{'page':<22}{'cold first render':>18}{'warm first render':>18}{'filter change':>15}")
+    for page in PAGES:
+        change = ("flt_platform", ["天猫"]) if page in ("pages/overview.py", "pages/queue.py") else None
+        st.cache_data.clear()
+        cold, changed = _run(page, change=change)
+        warm, _ = _run(page)
+        print(f"{page:<22}{cold:>17.2f}s{warm:>17.2f}s{(f'{changed:.2f}s' if changed else '-'):>15}")
+    rng = random.Random(7)
+    sample = rng.sample(ids, 200)
+    times = []
+    for cid in sample:
+        t = time.perf_counter()
+        load_replay(engine, cid)
+        times.append(time.perf_counter() - t)
+    page_times = [_run("pages/replay.py", query={"c": ext[cid]})[0] for cid in sample[:20]]
+    print(f"replay data (load_replay, 200 random): median {statistics.median(times) * 1000:.0f} ms, "
+          f"max {max(times) * 1000:.0f} ms")
+    print(f"replay page (AppTest, 20 random):      median {statistics.median(page_times):.2f} s, "
+          f"max {max(page_times):.2f} s")
+    print(f"peak memory of the app process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
