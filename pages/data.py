@@ -16,7 +16,7 @@ from qa.imports_view import (
     scoring_status,
 )
 
-FILE_TYPES = ["csv", "xlsx", "xlsm", "jsonl", "json", "txt", "log", "zip"]
+FILE_TYPES = ["csv", "xlsx", "xlsm", "jsonl", "txt", "log", "zip"]
 REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行", format="%d"), "field": "字段",
                      "reason": "原因"}
 BATCH_COLUMNS = {

@@ -157,6 +157,16 @@ def test_replay_header_and_chat(seeded_app: Engine) -> None:
     assert at.slider(key="replay_step").value == 3
 
 
+def test_playback_ends_with_the_whole_conversation(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-1")
+    at.slider(key="replay_step").set_value(1)
+    at.selectbox(key="replay_speed").set_value("×600").run()
+    at.button(key="replay_play").click().run()
+    assert not at.exception
+    chat = next(t for t in _texts(at.markdown) if "#1 · 顾客" in t)
+    assert "#4 · 小美" in chat
+
+
 def test_replay_from_a_shared_link(seeded_app: Engine) -> None:
     at = start_app()
     at.query_params["c"] = "dy-1"
