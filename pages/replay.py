@@ -186,11 +186,13 @@ with right:
     if notes.empty:
         st.caption("还没有人评审这条会话。")
     else:
-        st.dataframe(notes.fillna({"rubric_item": "", "verdict": "", "tags": "", "comment": ""}), hide_index=True,
+        table = notes.fillna({"rubric_item": "", "verdict": "", "tags": "", "comment": ""}).assign(
+            score=[f"{v:.0f}" if pd.notna(v) else "" for v in notes["score"]])
+        st.dataframe(table, hide_index=True,
                      column_order=["reviewer", "target", "rubric_item", "score", "verdict", "tags", "comment",
                                    "updated_at"],
                      column_config={"reviewer": "评审人", "target": "对象", "rubric_item": "评分项",
-                                    "score": st.column_config.NumberColumn("分", format="%d"),
+                                    "score": "分",
                                     "verdict": "结论", "tags": "标签", "comment": "评语",
                                     "updated_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
     if user is None:
