@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from pages.common import cached_query, current_user, engine, flash, open_replay, show_flash
+from pages.common import cached_query, current_user, engine, flash, int_text, open_replay, show_flash
 from qa.coaching import (
     KINDS,
     add_item,
@@ -30,7 +30,7 @@ ITEM_COLUMNS = {
     "platform": st.column_config.TextColumn("平台"),
     "agent": st.column_config.TextColumn("坐席"),
     "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm"),
-    "csat": st.column_config.NumberColumn("CSAT", format="%d"),
+    "csat": st.column_config.TextColumn("CSAT"),
     "risk": st.column_config.NumberColumn("不满风险", format="%.2f"),
     "message_text": st.column_config.TextColumn("重点消息"),
     "note": st.column_config.TextColumn("要点", width="large"),
@@ -62,7 +62,7 @@ if lists.empty:
     st.info("还没有培训清单：新建一个，或在“会话回放”页点“加入培训清单”。")
     st.stop()
 
-st.dataframe(lists, hide_index=True, column_order=["name", "agent", "topic", "items", "good", "bad", "created_by",
+st.dataframe(lists.fillna({"agent": "", "created_by": ""}), hide_index=True, column_order=["name", "agent", "topic", "items", "good", "bad", "created_by",
                                                    "created_at"],
              column_config={"name": "清单", "agent": "坐席", "topic": "主题", "items": "条目", "good": "好例",
                             "bad": "反例", "created_by": "创建人",
@@ -92,7 +92,8 @@ with st.form(f"list_note_{list_id}"):
             st.rerun()
 
 items = list_items(engine(), list_id)
-shown = items.assign(kind=items["kind"].map(KINDS))
+shown = items.fillna({"agent": "", "message_text": "", "added_by": ""}).assign(
+    kind=items["kind"].map(KINDS), csat=int_text(items["csat"]))
 st.dataframe(shown, hide_index=True, column_order=list(ITEM_COLUMNS), column_config=ITEM_COLUMNS)
 if not items.empty:
     labels = {int(r.id): f"{KINDS.get(r.kind, r.kind)} · {r.external_id}" + (f" · {r.note}" if r.note else "")
@@ -124,12 +125,12 @@ with st.expander("按会话号添加"):
 st.markdown("**导出**（含完整对话，可直接分享）")
 d1, d2, d3 = st.columns(3)
 d1.download_button("Markdown", partial(export_markdown, engine(), list_id), file_name=f"{chosen}.md",
-                   mime="text/markdown", key="coach_dl_md", icon="📝")
+                   mime="text/markdown", key="coach_dl_md", icon=":material/description:")
 d2.download_button("HTML 网页", partial(export_html, engine(), list_id), file_name=f"{chosen}.html",
-                   mime="text/html", key="coach_dl_html", icon="🌐")
+                   mime="text/html", key="coach_dl_html", icon=":material/language:")
 d3.download_button("Excel", partial(export_excel, engine(), list_id), file_name=f"{chosen}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="coach_dl_xlsx",
-                   icon="📊")
+                   icon=":material/table_view:")
 
 with st.expander("删除清单"):
     sure = st.checkbox(f"确认删除“{chosen}”及其 {len(items)} 个条目（会话本身不受影响）", key="coach_delete_sure")

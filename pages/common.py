@@ -25,7 +25,7 @@ from qa.users import get_or_create_user, list_users
 __all__ = ["engine", "current_user", "session_filters", "set_filters", "open_replay", "data_version_now",
            "cached_query", "cached_query_with_reviews", "filter_sidebar", "open_queue", "axis_format",
            "trend_chart", "selected", "review_filter_sidebar", "cached_review_query", "remember_queue",
-           "remembered_queue", "flash", "show_flash"]
+           "remembered_queue", "flash", "show_flash", "int_text"]
 
 T = TypeVar("T")
 
@@ -306,3 +306,8 @@ def show_flash() -> None:
     """Show and forget the messages queued by ``flash``."""
     for kind, text in st.session_state.pop(FLASH_KEY, []):
         {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(text)
+
+
+def int_text(values: Any) -> list[str]:
+    """Whole numbers as text, blank where missing: st.dataframe would print "None" in the cell."""
+    return ["" if pd.isna(v) else f"{v:.0f}" for v in values]

@@ -13,6 +13,7 @@ from pages.common import (
     current_user,
     engine,
     flash,
+    int_text,
     open_replay,
     remember_queue,
     remembered_queue,
@@ -42,7 +43,7 @@ COLUMNS = {
     "agent": st.column_config.TextColumn("坐席"),
     "platform": st.column_config.TextColumn("平台"),
     "category": st.column_config.TextColumn("分类"),
-    "csat": st.column_config.NumberColumn("CSAT", format="%d"),
+    "csat": st.column_config.TextColumn("CSAT"),
     "risk": st.column_config.ProgressColumn("不满风险", min_value=0.0, max_value=1.0, format="%.2f"),
     "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm"),
     "reviewed": st.column_config.CheckboxColumn("已复核"),
@@ -104,8 +105,9 @@ page = st.pagination(pages, default=back_at, key=page_key) if pages > 1 else 1
 df = cached_review_query(queue_page, query, page)
 remember_queue(QueueCursor(query, page, tuple(int(i) for i in df["id"])))
 st.caption(f"第 {page} / {pages} 页，每页 {PAGE_SIZE} 条。点选一行即可回放，回放页可直接上一条/下一条。")
-event = st.dataframe(df, key="queue_table", on_select="rerun", selection_mode="single-row", hide_index=True,
-                     column_order=list(COLUMNS), column_config=COLUMNS, height=600)
+event = st.dataframe(df.assign(csat=int_text(df["csat"])), key="queue_table", on_select="rerun",
+                     selection_mode="single-row", hide_index=True, column_order=list(COLUMNS), column_config=COLUMNS,
+                     height=600)
 if event.selection.rows:
     open_replay(int(df["id"].iloc[event.selection.rows[0]]))
 if st.button("从本页第一条开始回放", key="queue_open_first", icon=":material/play_arrow:"):

@@ -14,6 +14,7 @@ from pages.common import (
     current_user,
     engine,
     flash,
+    int_text,
     remember_queue,
     remembered_queue,
     show_flash,
@@ -187,7 +188,7 @@ with right:
         st.caption("还没有人评审这条会话。")
     else:
         table = notes.fillna({"rubric_item": "", "verdict": "", "tags": "", "comment": ""}).assign(
-            score=[f"{v:.0f}" if pd.notna(v) else "" for v in notes["score"]])
+            score=int_text(notes["score"]))
         st.dataframe(table, hide_index=True,
                      column_order=["reviewer", "target", "rubric_item", "score", "verdict", "tags", "comment",
                                    "updated_at"],
