@@ -164,7 +164,7 @@ class Loader:
             if key in existing:
                 self._merge_existing(existing[key], rec)
 
-    def _conv_row(self, key: str, rec: ConversationRecord) -> dict:
+    def _conv_row(self, key: str, rec: ConversationRecord, stamps: list[str]) -> dict:
         pid = self.platform_id(rec.platform, rec.shop)
         agents = Counter(m.agent for m in rec.messages if m.role == "agent" and m.agent)
         main_agent = agents.most_common(1)[0][0] if agents else None
@@ -176,25 +176,28 @@ class Loader:
             "started_at": min(times) if times else None, "ended_at": max(times) if times else None,
             "order_id": rec.order_id, "category": rec.category, "csat": rec.csat,
             "message_count": len(rec.messages),
-            "content_hash": _content_hash((m.ts.isoformat() if m.ts else "", m.role, m.text) for m in rec.messages),
+            "content_hash": _content_hash(zip(stamps, (m.role for m in rec.messages), (m.text for m in rec.messages))),
             "import_batch_id": self.batch_id, "ticket_id": None,
         }
 
     def _insert_new(self, new: list[tuple[str, ConversationRecord]]) -> None:
-        rows = [self._conv_row(key, rec) for key, rec in new]
+        stamps = [[m.ts.isoformat(" ", "microseconds") if m.ts else "" for m in rec.messages] for _k, rec in new]
+        rows = [self._conv_row(key, rec, ts) for (key, rec), ts in zip(new, stamps)]
         # A plain executemany and one SELECT back: SQLite's ordered RETURNING falls back to one row per call.
         self.conn.execute(insert(_conv), rows)
         id_of = dict(self.conn.execute(
             select(_conv.c.source_key, _conv.c.id).where(_conv.c.source_key.in_([k for k, _ in new]))).all())
         ids = [id_of[k] for k, _ in new]
-        msg_rows = [self._msg_tuple(conv_id, seq, m, rec.team)
-                    for conv_id, (_key, rec) in zip(ids, new) for seq, m in enumerate(rec.messages)]
+        # SQLite gets times as the exact text SQLAlchemy's DateTime stores; other drivers take datetimes
+        as_text = self.conn.dialect.name == "sqlite"
+        msg_rows = [self._msg_tuple(conv_id, seq, m, rec.team, (ts[seq] or None) if as_text else m.ts)
+                    for conv_id, (_key, rec), ts in zip(ids, new, stamps) for seq, m in enumerate(rec.messages)]
         _insert_messages(self.conn, msg_rows)
         self.counts.conversations_added += len(rows)
         self.counts.messages_added += len(msg_rows)
 
-    def _msg_tuple(self, conv_id: int, seq: int, m: MessageRecord, team: str | None) -> tuple:
-        return (conv_id, seq, m.ts, m.role, self.agent_id(m.agent, team) if m.role == "agent" else None,
+    def _msg_tuple(self, conv_id: int, seq: int, m: MessageRecord, team: str | None, ts: object) -> tuple:
+        return (conv_id, seq, ts, m.role, self.agent_id(m.agent, team) if m.role == "agent" else None,
                 (m.sender or "")[:200] or None, m.text)
 
     def _merge_existing(self, conv_id: int, rec: ConversationRecord) -> None:
@@ -217,7 +220,7 @@ class Loader:
             return
         order = _merge_order(stored_keys, [k for k, _ in incoming])
         ids_by_key = {k: r.id for k, r in zip(stored_keys, stored)}
-        new_rows = [dict(zip(_MSG_COLUMNS, self._msg_tuple(conv_id, -1 - i, m, rec.team)))
+        new_rows = [dict(zip(_MSG_COLUMNS, self._msg_tuple(conv_id, -1 - i, m, rec.team, m.ts)))
                     for i, (_k, m) in enumerate(fresh)]
         new_ids = self.conn.execute(
             insert(_msg).returning(_msg.c.id, sort_by_parameter_order=True), new_rows).scalars().all()
@@ -299,14 +302,13 @@ def _insert_messages(conn: Connection, rows: list[tuple]) -> None:
     """Bulk-insert message tuples through the DB-API cursor.
 
     Messages are the one table with millions of rows; SQLAlchemy's per-row parameter processing cost about
-    half of the import time, so this path binds tuples directly. On SQLite, times are written in exactly the
-    text format SQLAlchemy's DateTime type reads and compares ("YYYY-MM-DD HH:MM:SS.ffffff").
+    half of the import time, so this path binds tuples directly. On SQLite, callers pass times as the exact
+    text SQLAlchemy's DateTime type reads and compares ("YYYY-MM-DD HH:MM:SS.ffffff").
     """
     if not rows:
         return
     cols = ", ".join(_MSG_COLUMNS)
     if conn.dialect.name == "sqlite":
-        rows = [(r[0], r[1], r[2].isoformat(" ", "microseconds") if r[2] else None, *r[3:]) for r in rows]
         sql = f"INSERT INTO messages ({cols}) VALUES ({', '.join('?' * len(_MSG_COLUMNS))})"
     else:
         sql = f"INSERT INTO messages ({cols}) VALUES ({', '.join(['%s'] * len(_MSG_COLUMNS))})"

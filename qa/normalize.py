@@ -107,9 +107,9 @@ def parse_time(value: object) -> datetime | None:
             value = value / 1000
         dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
     else:
-        try:
-            dt = datetime.fromisoformat(value)  # type: ignore[arg-type]  # canonical JSONL: the hot path
-        except (TypeError, ValueError):
+        try:  # canonical JSONL is the hot path; "+08:00" is already Shanghai wall-clock time
+            dt = datetime.fromisoformat(value[:-6] if value.endswith("+08:00") else value)  # type: ignore[union-attr]
+        except (AttributeError, TypeError, ValueError):
             s = clean_text(value)
             if not s:
                 return None
