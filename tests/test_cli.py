@@ -46,3 +46,27 @@ def test_export_annotations_csv(tmp_path, capsys):
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert [(r["conversation_id"], r["reviewer"], r["verdict"], r["comment"]) for r in rows] == [
         ("c1", "王质检", "不合格", "首响太慢")]
+
+
+def test_score_file_writes_conversation_and_message_rows(tmp_path, capsys):
+    data = jsonl(
+        conv("c1", ("customer", "我的快递怎么还没到", "2026-11-11 10:00:00"),
+             ("agent", "亲，帮您查一下物流哦", "2026-11-11 10:04:00"), platform="天猫"),
+        conv("c2", ("customer", "开发票", None), ("agent", "好的亲，请提供抬头", None)),
+    ) + b"{broken\n"
+    src = write(tmp_path, "in.jsonl", data)
+    out = tmp_path / "conv.csv"
+    assert main(["score-file", str(src), "--out", str(out)]) == 0
+    assert "已评分 2 个会话" in capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [r["conversation_id"] for r in rows] == ["c1", "c2"]
+    assert rows[0]["first_response_s"] == "240.0" and rows[1]["first_response_s"] == ""
+    assert all(0 <= float(r["dissatisfaction_risk"]) <= 1 and r["category"] for r in rows)
+
+    out_m = tmp_path / "msg.csv"
+    assert main(["score-file", str(src), "--out", str(out_m), "--level", "message"]) == 0
+    msgs = list(csv.DictReader(io.StringIO(out_m.read_text(encoding="utf-8-sig"))))
+    assert [(m["conversation_id"], m["seq"], m["role"]) for m in msgs] == [
+        ("c1", "0", "customer"), ("c1", "1", "agent"), ("c2", "0", "customer"), ("c2", "1", "agent")]
+    assert msgs[0]["sentiment_neg"] and msgs[0]["tone_risk"] == "" and msgs[1]["tone_risk"] and msgs[1]["relevance"]
+    assert msgs[1]["wait_s"] == "240.0" and msgs[3]["wait_s"] == ""
