@@ -146,9 +146,7 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
             file, "缺少必需的列：" + "、".join(names[m] for m in missing)
             + f"。已识别的列：{', '.join(cols.values()) or '无'}")
     convs: dict[str, ConversationRecord] = {}
-    index = {f: headers.index(c) for f, c in cols.items()}
-    for row, cells in rows:
-        get = {f: cells[j] for f, j in index.items()}
+    for row, get in _by_field(headers, rows, cols):
         conv_id = clean_text(get["conversation_id"])[:200]
         if not conv_id:
             yield Rejection(file, row, cols["conversation_id"], "会话ID为空")
@@ -188,6 +186,13 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
     yield from convs.values()
 
 
+def _by_field(headers: list[str], rows: Rows, cols: dict[str, str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each row as {canonical field: cell}, with its spreadsheet row number."""
+    index = {f: headers.index(c) for f, c in cols.items()}
+    for row, cells in rows:
+        yield row, {f: cells[j] for f, j in index.items()}
+
+
 def _row_role(get: dict[str, str], sender: str, agent: str) -> str | None:
     """The role column when there is one; else infer from the sender name and whether an agent is named."""
     if "role" in get:
@@ -213,19 +218,19 @@ def _fill(conv: ConversationRecord, get: dict[str, str]) -> None:
 def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str
                       ) -> Iterator[TicketRecord | Rejection]:
     """One TicketRecord per valid row; a row without an id, or with an unreadable time or CSAT, is reported."""
-    index = {f: headers.index(c) for f, c in cols.items()}
-    for row, cells in rows:
-        get = {f: cells[j] for f, j in index.items()}
+    for row, get in _by_field(headers, rows, cols):
         ticket_id = clean_text(get["ticket_id"])[:200]
         if not ticket_id:
             yield Rejection(file, row, cols["ticket_id"], "工单号为空")
             continue
-        try:
-            created = parse_time(get["created_at"]) if "created_at" in get else None
-            closed = parse_time(get["closed_at"]) if "closed_at" in get else None
-        except ValueError as e:
-            field = "created_at" if "created_at" in get and _bad_time(get["created_at"]) else "closed_at"
-            yield Rejection(file, row, cols.get(field), str(e))
+        times: dict[str, datetime | None] = {}
+        for field in ("created_at", "closed_at"):
+            try:
+                times[field] = parse_time(get[field]) if field in get else None
+            except ValueError as e:
+                yield Rejection(file, row, cols[field], str(e))
+                break
+        if len(times) < 2:
             continue
         try:
             csat = parse_csat(get["csat"]) if "csat" in get else None
@@ -237,15 +242,7 @@ def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file
             return (clean_text(get[field])[:200] or None) if field in get else None
 
         yield TicketRecord(
-            external_id=ticket_id, category=text("category"), status=text("status"), created_at=created,
-            closed_at=closed, order_id=text("order_id"), conversation_id=text("conversation_id"),
+            external_id=ticket_id, category=text("category"), status=text("status"), created_at=times["created_at"],
+            closed_at=times["closed_at"], order_id=text("order_id"), conversation_id=text("conversation_id"),
             outcome=text("outcome"), csat=csat, platform=text("platform"), shop=text("shop"), source_row=row,
         )
-
-
-def _bad_time(value: object) -> bool:
-    try:
-        parse_time(value)
-    except ValueError:
-        return True
-    return False
