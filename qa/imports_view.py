@@ -15,6 +15,8 @@ from sqlalchemy import Engine, func, select
 from qa.errors import HuifangError
 from qa.importer import ImportReport
 from qa.models import Conversation, ConversationScore, ImportBatch
+from qa.scoring_job import pending_count
+from scoring.pipeline import models_version
 
 __all__ = [
     "REJECTION_COLUMNS",
@@ -62,10 +64,8 @@ def rejections_frame(reports: Sequence[ImportReport]) -> pd.DataFrame:
 def scorer_version() -> str:
     """The version of the models on disk, which stored scores are compared with to tell them stale."""
     try:
-        from scoring.pipeline import Scorer
-
-        return Scorer.load().version
-    except (ImportError, OSError, ValueError, KeyError) as e:
+        return models_version()
+    except (HuifangError, OSError) as e:
         raise ScorerUnavailable(f"评分模型不可用（{type(e).__name__}: {e}）；请先在“模型”页或用 huifang train 训练模型") from e
 
 
@@ -84,11 +84,9 @@ class ScoringStatus:
 
 def scoring_status(engine: Engine, version: str) -> ScoringStatus:
     """Counts of conversations needing (re)scoring with models of ``version``, as the scoring job would see them."""
-    from qa.scoring_job import pending_ids
-
     with engine.connect() as conn:
         total = conn.scalar(select(func.count()).select_from(Conversation)) or 0
         scored = conn.scalar(select(func.count()).select_from(ConversationScore)) or 0
-        pending = len(pending_ids(conn, version))
+        pending = pending_count(conn, version)
     unscored = total - scored
     return ScoringStatus(total, unscored, pending - unscored)

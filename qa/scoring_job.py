@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, insert, or_, select
+from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select
 
 from qa.db import make_engine
 from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
@@ -22,7 +22,7 @@ from qa.stats import rebuild_daily_stats
 from scoring.pipeline import Scorer
 from scoring.types import Conv, ConversationScore as ConvScore, Msg
 
-__all__ = ["ScoreRunReport", "pending_ids", "score_database"]
+__all__ = ["ScoreRunReport", "pending_ids", "pending_count", "score_database"]
 
 _c, _m, _p = Conversation.__table__, Message.__table__, Platform.__table__
 _cs, _ms = ConversationScore.__table__, MessageScore.__table__
@@ -39,13 +39,20 @@ class ScoreRunReport:
     seconds: float
 
 
+def _pending(query: Select, version: str) -> Select:
+    return query.outerjoin(_cs, _cs.c.conversation_id == _c.c.id).where(
+        or_(_cs.c.conversation_id.is_(None), _cs.c.model_version != version, _cs.c.content_hash != _c.c.content_hash))
+
+
 def pending_ids(conn: Connection, version: str, rescore_all: bool = False) -> list[int]:
     """Ids of conversations whose stored scores are missing or stale, oldest first."""
-    q = select(_c.c.id).outerjoin(_cs, _cs.c.conversation_id == _c.c.id).order_by(_c.c.id)
-    if not rescore_all:
-        q = q.where(or_(_cs.c.conversation_id.is_(None), _cs.c.model_version != version,
-                        _cs.c.content_hash != _c.c.content_hash))
-    return list(conn.scalars(q))
+    q = select(_c.c.id).order_by(_c.c.id)
+    return list(conn.scalars(q if rescore_all else _pending(q, version)))
+
+
+def pending_count(conn: Connection, version: str) -> int:
+    """How many conversations ``pending_ids`` would return, counted in SQL."""
+    return conn.scalar(_pending(select(func.count()).select_from(_c), version)) or 0
 
 
 def _load_chunk(conn: Connection, ids: Sequence[int]) -> tuple[list[Conv], dict[int, list[int]], dict[int, str]]:

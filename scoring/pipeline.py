@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.normalize import is_placeholder
-from scoring.artifacts import DEFAULT_MODELS_DIR, artifacts_version, load_artifact
+from scoring.artifacts import DEFAULT_MODELS_DIR, ModelMissingError, artifacts_version, load_artifact
 from scoring.category import CategoryModel, rule_category
 from scoring.dissatisfaction import ConvSignals, DissatisfactionModel
 from scoring.lexicon import forbidden_phrases
@@ -28,7 +28,7 @@ from scoring.text import Tokenizer, get_tokenizer
 from scoring.tone import ToneInputs, ToneModel
 from scoring.types import Conv, ConversationScore, MessageScore
 
-__all__ = ["MODEL_NAMES", "Scorer", "MessageBatch", "Signals", "compute_signals", "tone_inputs",
+__all__ = ["MODEL_NAMES", "models_version", "Scorer", "MessageBatch", "Signals", "compute_signals", "tone_inputs",
            "conversation_signals", "score_parallel"]
 
 MODEL_NAMES = ("sentiment", "relevance", "tone", "dissatisfaction")
@@ -146,6 +146,16 @@ def _fmt(x: float | None) -> float | None:
     return None if x is None or math.isnan(x) else round(float(x), 4)
 
 
+def models_version(models_dir: Path | None = None) -> str:
+    """The version a Scorer loaded from ``models_dir`` would have, without loading the models (a file hash)."""
+    d = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+    missing = [n for n in MODEL_NAMES if not (d / f"{n}.json").exists() or not (d / f"{n}.npz").exists()]
+    if missing:
+        raise ModelMissingError(f"找不到模型 {'、'.join(missing)}（目录 {d}）。请先运行 `huifang train`。")
+    names = [*MODEL_NAMES, *(["category"] if (d / "category.json").exists() else [])]
+    return artifacts_version(d, names)
+
+
 class Scorer:
     """Every model of data/models, ready to score batches of conversations.
 
@@ -180,12 +190,10 @@ class Scorer:
         relevance = RelevanceModel.from_state(*load_artifact(d, "relevance"))
         tone = ToneModel.from_state(*load_artifact(d, "tone"))
         dissat = DissatisfactionModel.from_state(*load_artifact(d, "dissatisfaction"))
-        names = list(MODEL_NAMES)
         category = None
         if (d / "category.json").exists():
             category = CategoryModel.from_state(*load_artifact(d, "category"))
-            names.append("category")
-        return cls(sentiment, relevance, tone, dissat, category, artifacts_version(d, names))
+        return cls(sentiment, relevance, tone, dissat, category, models_version(d))
 
     @property
     def version(self) -> str:

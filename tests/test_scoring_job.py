@@ -3,7 +3,7 @@
 from sqlalchemy import func, select, update
 
 from qa.models import ConversationScore, DailyStat, Message, MessageScore
-from qa.scoring_job import score_database
+from qa.scoring_job import pending_count, pending_ids, score_database
 from tests.helpers import conv, import_bytes, jsonl
 
 CONVS = [
@@ -33,8 +33,12 @@ def test_every_message_scored_and_rerun_is_incremental(engine):
         assert conn.scalar(select(func.sum(DailyStat.scored))) == 2  # "c" has no time, so no day
     assert b.first_response_s == 540 and b.replies_in_sla == 0 and b.unanswered_at_end == 1
     assert score_database(engine, n_jobs=1).pending == 0
+    with engine.connect() as conn:
+        assert pending_count(conn, report.model_version) == 0
 
     import_bytes(engine, "more.jsonl", jsonl(conv("a", ("customer", "好的谢谢", "2026-11-11 10:01:00"), platform="天猫")))
+    with engine.connect() as conn:
+        assert pending_count(conn, report.model_version) == len(pending_ids(conn, report.model_version)) == 1
     again = score_database(engine, n_jobs=1)
     assert (again.pending, again.messages) == (1, 3)
     assert _scored(engine) == (3, 8)
