@@ -71,7 +71,8 @@ def main() -> None:
         ext = dict(conn.execute(select(Conversation.id, Conversation.external_id)).all())
     print(f"archive: {n_conv:,} conversations, {n_msg:,} messages ({args.db})")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}")
-    _run("pages/overview.py")  # import the page modules once, as a running server has
+    for page in PAGES:  # import every page's modules once, as a running server has
+        _run(page)
     print(f"{'page':<22}{'cold first render':>18}{'warm first render':>18}{'filter change':>15}")
     for page in PAGES:
         change = ("flt_platform", ["天猫"]) if page in ("pages/overview.py", "pages/queue.py") else None
