@@ -73,20 +73,16 @@ def _cmd_score_file(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from qa.training_data import category_examples
-    from scoring.train import train_all, train_category
+    from qa.training_data import category_examples, train_from_archive
+    from scoring.train import train_all
 
-    examples = category_examples(get_engine(args.db)) if not args.no_db else None
-    if args.category_only:
-        if not examples:
-            print("错误：数据库中没有带分类的会话（工单类型或导出中的咨询类型），无法训练分类模型", file=sys.stderr)
-            return 1
-        metrics = train_category(examples, Path(args.models))
-        print(f"分类模型已训练：{len(examples):,} 个样本，留出集 macro-F1 {metrics.get('macro_f1', float('nan')):.3f}")
+    if args.from_db:
+        train_from_archive(get_engine(args.db), Path(args.models))
         return 0
     if not (Path(args.shared) / "data").is_dir():
         print(f"错误：找不到真实训练数据目录 {Path(args.shared) / 'data'}（用 --shared 指定）", file=sys.stderr)
         return 1
+    examples = category_examples(get_engine(args.db)) if not args.no_db else None
     train_all(Path(args.shared), Path(args.models), category_examples=examples)
     return 0
 
@@ -148,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shared", default=str(ROOT.parent / "shared"))
     s.add_argument("--models", default=str(ROOT / "data" / "models"))
     s.add_argument("--no-db", action="store_true", help="不读取数据库中的分类样本")
-    s.add_argument("--category-only", action="store_true", help="只用数据库中带分类的会话训练分类模型（几秒钟）")
+    s.add_argument("--from-db", action="store_true",
+                   help="只用数据库训练：带分类的会话 → 分类模型；带 CSAT 的会话 → 不满风险的响应阶段（几秒钟）")
     s.set_defaults(func=_cmd_train)
 
     s = sub.add_parser("evaluate", help="在留出的真实数据上评估模型并打印指标")

@@ -22,7 +22,7 @@ from qa.stats import rebuild_daily_stats
 from scoring.pipeline import Scorer
 from scoring.types import Conv, ConversationScore as ConvScore, Msg
 
-__all__ = ["ScoreRunReport", "pending_ids", "pending_count", "score_database"]
+__all__ = ["ScoreRunReport", "load_chunk", "pending_ids", "pending_count", "score_database"]
 
 _c, _m, _p = Conversation.__table__, Message.__table__, Platform.__table__
 _cs, _ms = ConversationScore.__table__, MessageScore.__table__
@@ -55,7 +55,8 @@ def pending_count(conn: Connection, version: str) -> int:
     return conn.scalar(_pending(select(func.count()).select_from(_c), version)) or 0
 
 
-def _load_chunk(conn: Connection, ids: Sequence[int]) -> tuple[list[Conv], dict[int, list[int]], dict[int, str]]:
+def load_chunk(conn: Connection, ids: Sequence[int]) -> tuple[list[Conv], dict[int, list[int]], dict[int, str]]:
+    """Conversations ``ids`` as scoring input, with their message ids (by seq) and content hashes."""
     convs = conn.execute(select(_c.c.id, _c.c.category, _c.c.csat, _c.c.content_hash, _p.c.name)
                          .select_from(_c.outerjoin(_p, _p.c.id == _c.c.platform_id)).where(_c.c.id.in_(ids))).all()
     rows = conn.execute(select(_m.c.id, _m.c.conversation_id, _m.c.role, _m.c.text, _m.c.ts)
@@ -162,7 +163,7 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
 def _run_batch(engine: Engine, batch: list[int], version: str,
                score: Callable[[list[Conv]], list[ConvScore]]) -> int:
     with engine.connect() as conn:
-        convs, msg_ids, hashes = _load_chunk(conn, batch)
+        convs, msg_ids, hashes = load_chunk(conn, batch)
     results = score(convs)
     with engine.begin() as conn:
         return _write_chunk(conn, results, msg_ids, hashes, version)

@@ -60,6 +60,14 @@ CARD_TEXT = {
         "are the fallback when no model exists.",
         "5-fold stratified cross-validation on those examples.",
     ),
+    "csat_stage": (
+        "Responsiveness stage of the dissatisfaction risk, fitted on the archive's own CSAT",
+        "Conversations of the database with a CSAT and timestamps; dissatisfied = CSAT ≤ 2. Inputs: the STC-3 "
+        "model's log-odds, the share of replies over the platform SLA, and whether customer messages were left "
+        "unanswered. Replaces the documented prior weights (scoring/dissatisfaction.py RESPONSIVENESS_PRIOR).",
+        "Seeded stratified 70/30 split: weights fitted on 70%, both the prior and the fitted stage measured on the "
+        "held-out 30%; the shipped weights are refitted on all rated conversations.",
+    ),
 }
 
 

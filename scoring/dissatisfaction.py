@@ -30,6 +30,7 @@ __all__ = [
     "DissatisfactionModel",
     "conversation_docs",
     "fit_responsiveness_stage",
+    "stage_probability",
 ]
 
 DISSAT_PARAMS = {"text_C": 2.0, "C": 0.3, "min_df": 2, "max_features": 40000}
@@ -136,9 +137,7 @@ class DissatisfactionModel:
 
     def adjust(self, z: np.ndarray, breach_share: np.ndarray, unanswered: np.ndarray) -> np.ndarray:
         """Probability after adding the responsiveness terms to the log-odds ``z``."""
-        w = self.responsiveness
-        return sigmoid(w["base"] * z + w["intercept"] + w["breach_share"] * breach_share
-                       + w["unanswered_at_end"] * (unanswered > 0))
+        return stage_probability(self.responsiveness, z, breach_share, unanswered)
 
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """For ``save_artifact``."""
@@ -154,6 +153,14 @@ class DissatisfactionModel:
         text = LinearTextModel.from_state(meta["text"], {k[5:]: v for k, v in arrays.items() if k.startswith("text_")})
         return cls(text, arrays["mean"], arrays["scale"], arrays["coef"], float(meta["intercept"]),
                    dict(meta["responsiveness"]))
+
+
+def stage_probability(weights: dict, z: np.ndarray, breach_share: np.ndarray, unanswered: np.ndarray
+                      ) -> np.ndarray:
+    """P(dissatisfied) from the base log-odds and the responsiveness terms, with the given stage weights."""
+    w = weights
+    return sigmoid(w["base"] * z + w["intercept"] + w["breach_share"] * breach_share
+                   + w["unanswered_at_end"] * (np.asarray(unanswered) > 0))
 
 
 def fit_responsiveness_stage(

@@ -32,6 +32,7 @@ __all__ = ["MODEL_NAMES", "models_version", "Scorer", "MessageBatch", "Signals",
            "conversation_signals", "score_parallel"]
 
 MODEL_NAMES = ("sentiment", "relevance", "tone", "dissatisfaction")
+LOCAL_MODELS = ("category", "csat_stage")  # learned from the archive itself: optional, not shipped
 _SCORED_ROLES = ("customer", "agent")
 
 
@@ -152,7 +153,7 @@ def models_version(models_dir: Path | None = None) -> str:
     missing = [n for n in MODEL_NAMES if not (d / f"{n}.json").exists() or not (d / f"{n}.npz").exists()]
     if missing:
         raise ModelMissingError(f"找不到模型 {'、'.join(missing)}（目录 {d}）。请先运行 `huifang train`。")
-    names = [*MODEL_NAMES, *(["category"] if (d / "category.json").exists() else [])]
+    names = [*MODEL_NAMES, *(n for n in LOCAL_MODELS if (d / f"{n}.json").exists())]
     return artifacts_version(d, names)
 
 
@@ -193,6 +194,8 @@ class Scorer:
         category = None
         if (d / "category.json").exists():
             category = CategoryModel.from_state(*load_artifact(d, "category"))
+        if (d / "csat_stage.json").exists():  # fitted on this archive's CSAT: replaces the prior weights
+            dissat.responsiveness = dict(load_artifact(d, "csat_stage")[0]["weights"])
         return cls(sentiment, relevance, tone, dissat, category, models_version(d))
 
     @property
@@ -200,18 +203,27 @@ class Scorer:
         """Changes whenever any artifact changes, so stored scores can be told stale."""
         return self._version
 
-    def score(self, convs: Sequence[Conv]) -> list[ConversationScore]:
-        """Scores of each conversation, in input order."""
+    def _prepare(self, convs: Sequence[Conv]) -> tuple:
         batch = MessageBatch.build(convs, self.tokenizer)
         sig = compute_signals(batch, self.sentiment, self.relevance, self.tone)
         conv_sigs = conversation_signals(batch, sig)
         timings = [measure(c.messages, rule_for(c.platform, self.sla_rules)) for c in convs]
-        z, feats, words = self.dissatisfaction.predict_base(conv_sigs)
+        z, _feats, words = self.dissatisfaction.predict_base(conv_sigs)
         breach_share = np.array([
             sum(1 for t in r.replies.values() if t.breach) / len(r.replies) if r.replies else 0.0 for r in timings
         ])
         # Without timestamps "unanswered at end" is only who spoke last, which the model already sees.
         unanswered = np.array([r.unanswered_at_end if r.max_wait_s is not None else 0 for r in timings])
+        return batch, sig, timings, z, words, breach_share, unanswered
+
+    def risk_inputs(self, convs: Sequence[Conv]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Base log-odds, share of replies over SLA and unanswered-at-end: what the CSAT stage is fitted on."""
+        *_, z, _words, breach_share, unanswered = self._prepare(convs)
+        return z, breach_share, unanswered
+
+    def score(self, convs: Sequence[Conv]) -> list[ConversationScore]:
+        """Scores of each conversation, in input order."""
+        batch, sig, timings, z, words, breach_share, unanswered = self._prepare(convs)
         risk = self.dissatisfaction.adjust(z, breach_share, unanswered)
         categories = self._categories(convs, batch)
         out = []

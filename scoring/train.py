@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qa.errors import HuifangError
 from scoring.artifacts import DEFAULT_MODELS_DIR, save_artifact
 from scoring.cards import write_card
 from scoring.category import CategoryModel
@@ -30,7 +31,7 @@ from scoring.text import Tokenizer, get_tokenizer
 from scoring.tone import ToneModel
 
 __all__ = ["TONE_LABELS", "SEED", "STC3Models", "train_all", "fit_sentiment", "fit_stc3_models",
-           "load_tone_labels", "relevance_pairs", "fit_category", "train_category", "convs_with_turn_index"]
+           "load_tone_labels", "relevance_pairs", "fit_category", "train_category", "train_csat_stage", "convs_with_turn_index"]
 
 TONE_LABELS = Path(__file__).resolve().parents[1] / "data" / "labels" / "stc3_tone_labels.csv"
 SEED = 20261124
@@ -187,3 +188,35 @@ def train_category(examples: Sequence[tuple[str, str]], models_dir: Path | None 
     save_artifact(models_dir, "category", {**meta, "metrics": metrics, "trained": today}, arrays)
     write_card(models_dir, "category", metrics, today)
     return metrics
+
+
+def train_csat_stage(z: np.ndarray, breach_share: np.ndarray, unanswered: np.ndarray, csat: np.ndarray,
+                     models_dir: Path | None = None) -> dict:
+    """Fit the responsiveness stage on the archive's CSAT, measure it against the prior on a held-out 30%, save it.
+
+    STC-3 has no timestamps, so how much a slow reply adds to dissatisfaction can only be learned from a shop's
+    own rated conversations; the prior weights stay in force until this has been run.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from scoring.dissatisfaction import RESPONSIVENESS_PRIOR, fit_responsiveness_stage, stage_probability
+    from scoring.metrics import binary_report
+
+    models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+    y = (np.asarray(csat) <= 2).astype(int)
+    if len(y) < 300 or y.sum() < 20 or (1 - y).sum() < 20:
+        raise HuifangError(f"带 CSAT 且有时间戳的会话太少（{len(y)} 个，其中不满意 {int(y.sum())} 个）："
+                           "至少需要 300 个、两类各 20 个，才能拟合响应阶段；在此之前使用默认权重")
+    idx = np.arange(len(y))
+    tr, te = train_test_split(idx, test_size=0.3, random_state=SEED, stratify=y)
+    fitted = fit_responsiveness_stage(z[tr], breach_share[tr], unanswered[tr], csat[tr], min_rated=0)
+    metrics = {"rated": int(len(y)), "dissatisfied_rate": round(float(y.mean()), 4)}
+    for name, w in (("prior", RESPONSIVENESS_PRIOR), ("fitted", fitted)):
+        p = stage_probability(w, z[te], breach_share[te], unanswered[te])
+        metrics[f"held_out_{name}"] = binary_report(y[te], p)
+    weights = fit_responsiveness_stage(z, breach_share, unanswered, csat, min_rated=0)
+    today = date.today().isoformat()
+    save_artifact(models_dir, "csat_stage", {"weights": weights, "metrics": metrics, "trained": today}, {})
+    write_card(models_dir, "csat_stage", metrics, today)
+    return metrics
+

@@ -16,12 +16,17 @@ from scoring.types import Conv, Msg
 
 
 @pytest.fixture(scope="module")
-def scorer(tmp_path_factory: pytest.TempPathFactory) -> Scorer:
-    """The shipped models only: a category model trained from a local database (git-ignored) is left out."""
-    shipped = tmp_path_factory.mktemp("models")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped models only: models trained from a local database (git-ignored) are left out."""
+    d = tmp_path_factory.mktemp("models")
     for name in MODEL_NAMES:
         for suffix in (".json", ".npz", ".md"):
-            shutil.copy(DEFAULT_MODELS_DIR / f"{name}{suffix}", shipped)
+            shutil.copy(DEFAULT_MODELS_DIR / f"{name}{suffix}", d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def scorer(shipped: Path) -> Scorer:
     return Scorer.load(shipped)
 
 
@@ -116,9 +121,9 @@ def test_empty_and_bot_only_conversations(scorer: Scorer) -> None:
     assert [s.replies for s in out] == [0, 0] and all(s.tone_risk is None for s in out)
 
 
-def test_parallel_scoring_matches_serial(scorer: Scorer) -> None:
+def test_parallel_scoring_matches_serial(scorer: Scorer, shipped: Path) -> None:
     convs = [Conv(f"p{i}", [Msg("customer", f"第{i}次问，怎么还没发货"), Msg("agent", "亲，今天发")]) for i in range(30)]
     serial = scorer.score(convs)
-    parallel = score_parallel(convs, n_jobs=2, chunk_size=10)
+    parallel = score_parallel(convs, n_jobs=2, chunk_size=10, models_dir=shipped)
     assert [s.key for s in parallel] == [c.key for c in convs]
     assert [s.dissatisfaction_risk for s in parallel] == [s.dissatisfaction_risk for s in serial]
