@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from pages.common import follow_deep_link, framed
+
 st.set_page_config(page_title="回放 Huifang · 客服质检", page_icon=":material/headset_mic:", layout="wide")
 
 PAGES = {
@@ -21,4 +23,6 @@ PAGES = {
 }
 
 pg = st.navigation(PAGES)
-pg.run()
+follow_deep_link()
+with framed():
+    pg.run()

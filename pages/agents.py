@@ -11,12 +11,15 @@ from pages.common import (
     filter_sidebar,
     open_queue,
     open_replay,
+    require_frame,
     selected,
     trend_chart,
 )
 from qa import dashboard as dash
 from qa import scorecards as sc
 from qa.filters import Filters
+
+require_frame(__file__)
 
 AGENT_KEY = "agents_page_agent"  # survives visits to other pages, unlike the widget's own state
 REVIEW_METRICS = {  # key: (label, kind, worse when higher) for figures not in dash.METRICS

@@ -6,7 +6,16 @@ from functools import partial
 
 import streamlit as st
 
-from pages.common import cached_query, current_user, engine, flash, int_text, open_replay, show_flash
+from pages.common import (
+    cached_query,
+    current_user,
+    engine,
+    flash,
+    int_text,
+    open_replay,
+    require_frame,
+    show_flash,
+)
 from qa.coaching import (
     KINDS,
     add_item,
@@ -23,6 +32,8 @@ from qa.coaching import (
 from qa.errors import HuifangError
 from qa.filters import dimension_values
 from qa.replay import resolve_conversation
+
+require_frame(__file__)
 
 ITEM_COLUMNS = {
     "kind": st.column_config.TextColumn("类型"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import data_version_now, engine
+from pages.common import data_version_now, engine, require_frame
 from qa.errors import HuifangError
 from qa.importer import import_stream
 from qa.imports_view import (
@@ -15,6 +15,8 @@ from qa.imports_view import (
     scorer_version,
     scoring_status,
 )
+
+require_frame(__file__)
 
 FILE_TYPES = ["csv", "xlsx", "xlsm", "jsonl", "txt", "log", "zip"]
 REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行", format="%d"), "field": "字段",

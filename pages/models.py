@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import cached_query_with_reviews, filter_sidebar
+from pages.common import cached_query_with_reviews, filter_sidebar, require_frame
 from qa import model_quality as mq
 from qa.annotations import VERDICTS
 from qa.filters import Filters
+
+require_frame(__file__)
 
 
 @st.cache_data(show_spinner=False)

@@ -15,12 +15,15 @@ from pages.common import (
     cached_query,
     filter_sidebar,
     open_queue,
+    require_frame,
     selected,
     trend_chart,
 )
 from qa import dashboard as dash
 from qa.filters import Filters
 from qa.stats import RISK_HIGH
+
+require_frame(__file__)
 
 BREAKDOWN = ("platform", "shop", "team", "category")
 TREND_CHARTS = (("conversations", "会话量"), ("csat", "CSAT"), ("risk_mean", "预测不满意（均值）"),

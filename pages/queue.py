@@ -17,6 +17,7 @@ from pages.common import (
     open_replay,
     remember_queue,
     remembered_queue,
+    require_frame,
     review_filter_sidebar,
     show_flash,
 )
@@ -33,6 +34,8 @@ from qa.queue import (
     queue_page,
 )
 from qa.users import list_users
+
+require_frame(__file__)
 
 VIEWS = ("全部会话", "我的队列")
 STATUSES = {"待审": STATUS_TODO, "已完成": STATUS_DONE, "全部": None}

@@ -17,6 +17,7 @@ from pages.common import (
     int_text,
     remember_queue,
     remembered_queue,
+    require_frame,
     show_flash,
 )
 from qa.annotations import (
@@ -35,7 +36,15 @@ from qa.annotations import (
 from qa.coaching import KINDS, add_item, add_to_new_list, coaching_lists
 from qa.errors import HuifangError
 from qa.queue import QueueCursor, neighbours, page_ids, queue_count
-from qa.replay import ROLE_NAMES, chat_html, header_badges, load_replay, resolve_conversation
+from qa.replay import (
+    ROLE_NAMES,
+    chat_html,
+    header_badges,
+    load_replay,
+    resolve_conversation,
+)
+
+require_frame(__file__)
 
 SPEEDS = {"×10": 10, "×60": 60, "×600": 600}
 MAX_PAUSE_S = 1.0  # playback never waits longer than this between two messages
