@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.common import follow_deep_link, framed
+from pages.common import enter_frame, follow_deep_link
 
 st.set_page_config(page_title="回放 Huifang · 客服质检", page_icon=":material/headset_mic:", layout="wide")
 
@@ -24,5 +24,5 @@ PAGES = {
 
 pg = st.navigation(PAGES)
 follow_deep_link()
-with framed():
-    pg.run()
+enter_frame()
+pg.run()
