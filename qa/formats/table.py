@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import BinaryIO, TextIO
 
@@ -160,15 +160,9 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
             yield Rejection(file, row, cols.get("role", cols.get("sender")),
                             f"无法判断发送方“{value[:20]}”（应为 客服/顾客/机器人/系统 或 店铺名:客服名）")
             continue
-        try:
-            ts = parse_time(get["ts"]) if "ts" in get else None
-        except ValueError as e:
-            yield Rejection(file, row, cols["ts"], str(e))
-            continue
-        try:
-            csat = parse_csat(get["csat"]) if "csat" in get else None
-        except ValueError as e:
-            yield Rejection(file, row, cols["csat"], str(e))
+        (ts, csat), problem = _parse_fields(get, cols, {"ts": parse_time, "csat": parse_csat}, file, row)
+        if problem:
+            yield problem
             continue
         if role == "agent" and not agent and ":" in sender:
             agent = sender.split(":", 1)[1]
@@ -191,6 +185,18 @@ def _by_field(headers: list[str], rows: Rows, cols: dict[str, str]) -> Iterator[
     index = {f: headers.index(c) for f, c in cols.items()}
     for row, cells in rows:
         yield row, {f: cells[j] for f, j in index.items()}
+
+
+def _parse_fields(get: dict[str, str], cols: dict[str, str], parsers: dict[str, Callable[[str], object]],
+                  file: str, row: int) -> tuple[list[object], Rejection | None]:
+    """Each field parsed (None where the file has no such column), or the first cell that fails, as a rejection."""
+    values: list[object] = []
+    for field, parse in parsers.items():
+        try:
+            values.append(parse(get[field]) if field in get else None)
+        except ValueError as e:
+            return [None] * len(parsers), Rejection(file, row, cols[field], str(e))
+    return values, None
 
 
 def _row_role(get: dict[str, str], sender: str, agent: str) -> str | None:
@@ -223,26 +229,17 @@ def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file
         if not ticket_id:
             yield Rejection(file, row, cols["ticket_id"], "工单号为空")
             continue
-        times: dict[str, datetime | None] = {}
-        for field in ("created_at", "closed_at"):
-            try:
-                times[field] = parse_time(get[field]) if field in get else None
-            except ValueError as e:
-                yield Rejection(file, row, cols[field], str(e))
-                break
-        if len(times) < 2:
-            continue
-        try:
-            csat = parse_csat(get["csat"]) if "csat" in get else None
-        except ValueError as e:
-            yield Rejection(file, row, cols["csat"], str(e))
+        (created, closed, csat), problem = _parse_fields(
+            get, cols, {"created_at": parse_time, "closed_at": parse_time, "csat": parse_csat}, file, row)
+        if problem:
+            yield problem
             continue
 
         def text(field: str) -> str | None:
             return (clean_text(get[field])[:200] or None) if field in get else None
 
         yield TicketRecord(
-            external_id=ticket_id, category=text("category"), status=text("status"), created_at=times["created_at"],
-            closed_at=times["closed_at"], order_id=text("order_id"), conversation_id=text("conversation_id"),
+            external_id=ticket_id, category=text("category"), status=text("status"), created_at=created,
+            closed_at=closed, order_id=text("order_id"), conversation_id=text("conversation_id"),
             outcome=text("outcome"), csat=csat, platform=text("platform"), shop=text("shop"), source_row=row,
         )
