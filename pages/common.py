@@ -41,6 +41,9 @@ def engine() -> Engine:
     return get_engine()
 
 
+NEW_USER_KEY = "_new_user_name"
+
+
 def current_user() -> tuple[int, str] | None:
     """The reviewer signing annotations, chosen in the sidebar; None until someone picks a name."""
     users = list_users(engine())
@@ -48,7 +51,8 @@ def current_user() -> tuple[int, str] | None:
     options = names + ["＋ 新用户…"]
     # A widget's state does not follow the user to another page (nor survive a page without the picker):
     # hand the name on explicitly, kept under SIGNED_IN_KEY too.
-    kept = st.session_state.get("current_user_name", st.session_state.get(SIGNED_IN_KEY))
+    kept = st.session_state.pop(NEW_USER_KEY, None) or st.session_state.get(
+        "current_user_name", st.session_state.get(SIGNED_IN_KEY))
     if kept in options:
         st.session_state["current_user_name"] = kept
     with st.sidebar:
@@ -57,9 +61,10 @@ def current_user() -> tuple[int, str] | None:
         st.session_state[SIGNED_IN_KEY] = choice
         if choice == "＋ 新用户…" or (choice is None and not names):
             new = st.text_input("你的名字", key="new_user_name")
-            if new.strip():
-                uid = get_or_create_user(engine(), new)
-                return uid, new.strip()
+            if new.strip():  # select the new name in the picker from the next run on
+                get_or_create_user(engine(), new)
+                st.session_state[NEW_USER_KEY] = new.strip()[:100]
+                st.rerun()
             return None
     if choice is None:
         return None

@@ -15,6 +15,7 @@ from qa.imports_view import ScorerUnavailable, batch_rejections, past_imports
 from qa.models import Message
 from qa.replay import resolve_conversation
 from qa.scoring_job import ScoreRunReport
+from qa.users import list_users
 from tests.app_fixtures import seeded_app, start_app  # noqa: F401  (fixture)
 from tests.helpers import conv, jsonl
 
@@ -349,3 +350,14 @@ def test_data_page_without_models(seeded_app: Engine, monkeypatch: pytest.Monkey
     at = start_app("pages/data.py")
     assert not at.exception
     assert "评分模型不可用（FileNotFoundError: sentiment.json）" in _texts(at.warning)
+
+
+def test_a_new_reviewer_is_created_selected_and_kept(seeded_app: Engine) -> None:
+    at = _as(start_app("pages/queue.py"), "＋ 新用户…")
+    at.text_input(key="new_user_name").input("赵新人").run()
+    assert at.selectbox(key="current_user_name").value == "赵新人"
+    at.switch_page("pages/replay.py")
+    at.run()
+    at.text_input(key="replay_lookup").input("dy-2").run()
+    assert "**整体评审**（赵新人）" in _texts(at.markdown)
+    assert "赵新人" in [name for _id, name, _role in list_users(seeded_app)]
