@@ -31,7 +31,7 @@ from qa.normalize import open_text
 from qa.records import ConversationRecord, Rejection, TicketRecord
 from qa.stats import rebuild_daily_stats
 
-__all__ = ["ImportReport", "import_path", "import_stream", "MAX_STORED_REJECTIONS"]
+__all__ = ["ImportReport", "format_name", "import_path", "import_stream", "MAX_STORED_REJECTIONS"]
 
 CHUNK = 2000
 MAX_STORED_REJECTIONS = 10_000
@@ -62,7 +62,7 @@ class ImportReport:
 
     def summary(self) -> str:
         c = self.counts
-        parts = [f"{self.file}（{_FORMAT_NAMES.get(self.format, self.format)}）："]
+        parts = [f"{self.file}（{format_name(self.format)}）："]
         if c.conversations_added or c.conversations_merged or c.conversations_unchanged:
             parts.append(f"新增会话 {c.conversations_added:,}，合并 {c.conversations_merged:,}，"
                          f"已存在未变 {c.conversations_unchanged:,}，新增消息 {c.messages_added:,}")
@@ -80,6 +80,11 @@ _FORMAT_NAMES = {"jsonl": "JSONL 会话", "csv_messages": "CSV 消息表", "xlsx
                  "chatlog_qianniu_txt2": "千牛消息管理器导出", "chatlog_qianniu_copy": "千牛聊天窗口复制",
                  "chatlog_qianniu_web": "千牛网页聊天记录", "chatlog_generic": "聊天记录文本",
                  "csv_jd_sessions": "京东会话明细表", "xlsx_jd_sessions": "京东会话明细表"}
+
+
+def format_name(code: str) -> str:
+    """What users call a detected layout (e.g. csv_tickets → CSV 工单表)."""
+    return _FORMAT_NAMES.get(code, code)
 
 
 def import_path(engine: Engine, path: Path) -> list[ImportReport]:

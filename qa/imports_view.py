@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from qa.errors import HuifangError
-from qa.importer import ImportReport
+from qa.importer import ImportReport, format_name
 from qa.models import Conversation, ConversationScore, ImportBatch
 from qa.scoring_job import pending_count
 from scoring.pipeline import models_version
@@ -44,9 +44,11 @@ def past_imports(engine: Engine, limit: int = 200) -> pd.DataFrame:
                                    b.conversations_merged, b.conversations_unchanged, b.messages_added,
                                    b.tickets_added, b.tickets_updated, b.rejected)
                             .order_by(b.id.desc()).limit(limit)).mappings().all()
-    return pd.DataFrame(rows, columns=["id", "file_name", "format", "imported_at", "conversations_added",
-                                       "conversations_merged", "conversations_unchanged", "messages_added",
-                                       "tickets_added", "tickets_updated", "rejected"])
+    df = pd.DataFrame(rows, columns=["id", "file_name", "format", "imported_at", "conversations_added",
+                                     "conversations_merged", "conversations_unchanged", "messages_added",
+                                     "tickets_added", "tickets_updated", "rejected"])
+    df["format"] = df["format"].map(format_name)
+    return df
 
 
 def batch_rejections(engine: Engine, batch_id: int) -> pd.DataFrame:

@@ -322,6 +322,7 @@ def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatc
     assert [(m.label, m.value) for m in at.metric][:2] == [("会话总数", "9"), ("未评分", "1")]
     batches = past_imports(seeded_app)
     assert list(batches["file_name"][:2]) == ["new.jsonl", "seed.jsonl"]
+    assert list(batches["format"][:2]) == ["JSONL 会话", "JSONL 会话"]
     assert list(batches["rejected"][:1]) == [1]
     assert list(batch_rejections(seeded_app, int(batches["id"].iloc[0]))["row"]) == [2]
     assert any(e.label == f"批次 {batches['id'].iloc[0]} · new.jsonl：拒绝 1 行" for e in at.expander)
