@@ -99,7 +99,7 @@ def breakdown(f: Filters, comparisons: dict[str, pd.DataFrame], metric: str) -> 
         pick = alt.selection_point(name="pick", fields=["value"], on="click")
         base = alt.Chart(df).encode(
             y=alt.Y("value:N", title=None, sort="-x"),
-            x=alt.X(f"{metric}:Q", title=m.label, axis=alt.Axis(format=fmt)),
+            x=alt.X(f"{metric}:Q", title=m.label, axis=alt.Axis(format=fmt, tickCount=5)),
             tooltip=[alt.Tooltip("value:N", title=dash.DIMENSIONS[dim].label),
                      alt.Tooltip(f"{metric}:Q", title=m.label, format=fmt),
                      alt.Tooltip(f"prev_{metric}:Q", title="上期", format=fmt),
