@@ -70,3 +70,17 @@ def test_score_file_writes_conversation_and_message_rows(tmp_path, capsys):
         ("c1", "0", "customer"), ("c1", "1", "agent"), ("c2", "0", "customer"), ("c2", "1", "agent")]
     assert msgs[0]["sentiment_neg"] and msgs[0]["tone_risk"] == "" and msgs[1]["tone_risk"] and msgs[1]["relevance"]
     assert msgs[1]["wait_s"] == "240.0" and msgs[3]["wait_s"] == ""
+
+
+def test_export_scores_csv(tmp_path):
+    from tests.seed import seed_small
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    seed_small(get_engine(db))
+    out = tmp_path / "scores.csv"
+    assert main(["--db", db, "export", "scores", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 8
+    tm4 = next(r for r in rows if r["conversation_id"] == "tm-4")
+    assert (tm4["platform"], tm4["agent"], tm4["category"], float(tm4["dissatisfaction_risk"])) == (
+        "天猫", "阿杰", "退货", 0.9)
