@@ -71,13 +71,20 @@ CARD_TEXT = {
 }
 
 
+LOCAL_CARDS = ("category", "csat_stage")  # learned from the archive, so measured on it, not on ../shared
+REPRODUCE_LOCAL = ("`huifang train --from-db` refits and re-measures it on the database's labelled conversations "
+                   "(same seeded split); the figures change as the archive grows.")
+
+
 def write_card(models_dir: Path, name: str, metrics: dict, trained: str) -> None:
     """Write ``name.md`` with purpose, data, split and the metrics as JSON."""
     title, data, split = CARD_TEXT[name]
+    reproduce = (REPRODUCE_LOCAL if name in LOCAL_CARDS else
+                 "`huifang evaluate` (scoring.evaluate.evaluate_all) recomputes these figures with the same seeded "
+                 "splits.")
     text = (
         f"# Model card: {name}\n\n{title}.\n\n- Trained: {trained}\n- Artifact: `{name}.json` + `{name}.npz` "
-        f"(no pickle; loaded with `np.load(allow_pickle=False)`)\n- Reproduce: `huifang evaluate` "
-        f"(scoring.evaluate.evaluate_all) recomputes these figures with the same seeded splits.\n\n"
+        f"(no pickle; loaded with `np.load(allow_pickle=False)`)\n- Reproduce: {reproduce}\n\n"
         f"## Data\n\n{data}\n\n## Split\n\n{split}\n\n## Metrics (held-out only)\n\n```json\n"
         f"{json.dumps(metrics, ensure_ascii=False, indent=2)}\n```\n"
     )
