@@ -48,6 +48,11 @@ def conversation_key(platform: str | None, external_id: str, shop: str | None = 
 MsgKey = tuple[str, str, str, int]
 
 
+def _stamp(ts: datetime | None) -> str:
+    """A message time as text: the format SQLite stores, and the one keys and content hashes use everywhere."""
+    return ts.isoformat(" ", "microseconds") if ts else ""
+
+
 def message_keys(messages: Sequence[tuple[datetime | None, str, str]]) -> list[MsgKey]:
     """Identity of each message: time, role, text and how often that triple occurred before it.
 
@@ -57,7 +62,7 @@ def message_keys(messages: Sequence[tuple[datetime | None, str, str]]) -> list[M
     seen: Counter[tuple[str, str, str]] = Counter()
     keys: list[MsgKey] = []
     for ts, role, text in messages:
-        base = (ts.isoformat() if ts else "", role, text)
+        base = (_stamp(ts), role, text)
         keys.append((*base, seen[base]))
         seen[base] += 1
     return keys
@@ -181,7 +186,7 @@ class Loader:
         }
 
     def _insert_new(self, new: list[tuple[str, ConversationRecord]]) -> None:
-        stamps = [[m.ts.isoformat(" ", "microseconds") if m.ts else "" for m in rec.messages] for _k, rec in new]
+        stamps = [[_stamp(m.ts) for m in rec.messages] for _k, rec in new]
         rows = [self._conv_row(key, rec, ts) for (key, rec), ts in zip(new, stamps)]
         # A plain executemany and one SELECT back: SQLite's ordered RETURNING falls back to one row per call.
         self.conn.execute(insert(_conv), rows)

@@ -74,3 +74,14 @@ def test_overlapping_export_merges_new_messages_in_order(engine):
         c = conn.execute(select(Conversation)).one()
     assert texts == ["在吗", "在的亲", "发什么快递", "顺丰哦"]
     assert (c.message_count, c.csat, c.ended_at) == (4, 4, datetime(2026, 11, 11, 10, 1, 20))
+
+
+def test_content_hash_is_the_same_whether_imported_whole_or_merged(engine):
+    msgs = [("customer", "在吗", "2026-11-11 10:00:00"), ("agent", "在的亲", "2026-11-11 10:00:10"),
+            ("customer", "发什么快递", "2026-11-11 10:01:00")]
+    import_bytes(engine, "whole.jsonl", jsonl(conv("w", *msgs)))
+    import_bytes(engine, "part1.jsonl", jsonl(conv("p", *msgs[:2])))
+    import_bytes(engine, "part2.jsonl", jsonl(conv("p", *msgs[1:])))
+    with engine.connect() as conn:
+        hashes = dict(conn.execute(select(Conversation.external_id, Conversation.content_hash)).all())
+    assert hashes["w"] == hashes["p"]
