@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Date, case, cast, delete, func, insert, literal, select
 
-from qa.models import Agent, Conversation, ConversationScore, DailyStat
+from qa.models import Agent, Conversation, ConversationScore, DailyStat, ImportBatch
 
 __all__ = ["RISK_HIGH", "TONE_FLAG", "rebuild_daily_stats", "data_version"]
 
@@ -52,8 +52,6 @@ def rebuild_daily_stats(conn: Connection) -> int:
 
 def data_version(conn: Connection) -> str:
     """Changes whenever an import or scoring run changed anything: the key for pages' cached query results."""
-    from qa.models import ImportBatch
-
     last_import = conn.scalar(select(func.max(ImportBatch.id)))
     last_score = conn.scalar(select(func.max(ConversationScore.scored_at)))
     scored = conn.scalar(select(func.count()).select_from(ConversationScore))
