@@ -108,9 +108,15 @@ def _import_zip(engine: Engine, name: str, stream: BinaryIO) -> Iterator[ImportR
     members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
     if not members:
         raise ImportFormatError(name, "压缩包里没有文件")
-    for m in members:
+    for done, m in enumerate(members):
+        member = f"{name}/{m.filename}"
         with archive.open(m) as inner:
-            yield _import_one(engine, f"{name}/{m.filename}", io.BytesIO(inner.read()))
+            try:
+                yield _import_one(engine, member, io.BytesIO(inner.read()))
+            except ImportFormatError as e:  # each member is its own transaction: say what is already stored
+                stored = "、".join(x.filename for x in members[:done])
+                raise ImportFormatError(
+                    member, e.reason + (f"。压缩包中在它之前的文件已导入：{stored}" if stored else "")) from None
 
 
 def _hash(stream: BinaryIO) -> str:
