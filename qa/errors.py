@@ -21,6 +21,9 @@ class ImportFormatError(HuifangError):
         self.reason = reason
         super().__init__(f"{file}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # a parse worker sends it to the importing process
+        return type(self), (self.file, self.reason)
+
 
 class NotFoundError(HuifangError):
     """A conversation, list or user that does not exist (any more)."""

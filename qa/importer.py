@@ -6,46 +6,37 @@ nothing; a readable file keeps its valid rows and reports every rejected one wit
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
+import os
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
+from qa import parse_worker
 from qa.errors import ImportFormatError
-from qa.formats.chatlog import detect_chatlog, parse_chatlog
-from qa.formats.jsonl import looks_like_jsonl, parse_jsonl
-from qa.formats.session_sheet import parse_session_sheet
-from qa.formats.table import (map_columns, parse_message_rows, parse_ticket_rows, read_csv_rows,
-                              read_excel_rows, table_kind)
 from qa.loader import LoadCounts, Loader, link_tickets
 from qa.models import ImportBatch
-from qa.normalize import open_text
-from qa.records import ConversationRecord, Rejection, TicketRecord
+from qa.parse_worker import WorkerParse
+from qa.parsing import ParsedFile, parse_file
+from qa.records import Rejection
+from qa.staging import Batch, stage_batches
 from qa.stats import rebuild_daily_stats
 
 __all__ = ["ImportReport", "format_name", "import_path", "import_stream", "MAX_STORED_REJECTIONS"]
 
-CHUNK = 2000
 MAX_STORED_REJECTIONS = 10_000
-MAX_WHOLE_TEXT_BYTES = 512 * 1024 * 1024
-
-
-@dataclass
-class SessionSheet:
-    """The rows of a JD session sheet, attached to stored conversations in one go."""
-
-    sessions: list[dict]
-
-
-Parsed = ConversationRecord | TicketRecord | Rejection | SessionSheet
+IMPORT_CACHE_KIB = -256 * 1024  # SQLite's cache_size in KiB when negative
 
 
 @dataclass
@@ -90,7 +81,9 @@ def format_name(code: str) -> str:
 def import_path(engine: Engine, path: Path) -> list[ImportReport]:
     """Import a file from disk (a .zip imports each file inside it)."""
     with open(path, "rb") as f:
-        return import_stream(engine, path.name, f)
+        if path.name.lower().endswith(".zip"):
+            return list(_import_zip(engine, path.name, f))
+        return [_import_one(engine, path.name, f, path)]
 
 
 def import_stream(engine: Engine, name: str, stream: BinaryIO) -> list[ImportReport]:
@@ -127,112 +120,125 @@ def _hash(stream: BinaryIO) -> str:
     return h.hexdigest()
 
 
-def _import_one(engine: Engine, name: str, stream: BinaryIO) -> ImportReport:
-    digest = _hash(stream)
-    fmt, records, late_rejections = _parse(name, stream)
-    with engine.begin() as conn:
-        seen = conn.scalar(select(ImportBatch.id).where(ImportBatch.content_hash == digest).limit(1)) is not None
-        batch_id = conn.execute(insert(ImportBatch).values(
-            file_name=name[:500], content_hash=digest, format=fmt, imported_at=datetime.now(),
-        ).returning(ImportBatch.id)).scalar_one()
-        loader = Loader(conn, batch_id)
-        rejections: list[Rejection] = []
-        try:
-            _load(loader, name, records, rejections)
-        except UnicodeDecodeError as e:
-            raise ImportFormatError(
-                name, f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近），可能混用了编码；整个文件未导入") from None
-        rejections.extend(late_rejections)
-        rejections.sort(key=lambda r: (r.row is None, r.row or 0))
-        link_tickets(conn)
-        rebuild_daily_stats(conn)
-        conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
-            **asdict(loader.counts), rejected=len(rejections),
-            rejections=json.dumps([asdict(r) for r in rejections[:MAX_STORED_REJECTIONS]], ensure_ascii=False),
-        ))
+class _Source(Protocol):
+    """A file being parsed, here or in a worker: its layout, then its staged batches, then late rejections."""
+
+    late: list[Rejection]
+
+    def wait_format(self) -> str: ...
+
+    def batches(self) -> Iterator[Batch]: ...
+
+
+class _LocalParse:
+    """Parsing in this process, for files too small to be worth a worker."""
+
+    def __init__(self, name: str, stream: BinaryIO) -> None:
+        self.name, self.stream = name, stream
+        self.late: list[Rejection] = []
+        self._parsed: ParsedFile | None = None
+
+    def wait_format(self) -> str:
+        self._parsed = parse_file(self.name, self.stream)
+        self.late = self._parsed.late
+        return self._parsed.format
+
+    def batches(self) -> Iterator[Batch]:
+        assert self._parsed is not None, "wait_format() first"
+        return stage_batches(self._parsed.records, self.name)
+
+
+@contextmanager
+def _source(name: str, stream: BinaryIO, path: Path | None) -> Iterator[_Source]:
+    """Parse large files in a worker (from disk; an upload or zip member is spooled to a temporary file first)."""
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    if size < parse_worker.PARALLEL_MIN_BYTES:
+        yield _LocalParse(name, stream)
+        return
+    spooled = None
+    if path is None:
+        with tempfile.NamedTemporaryFile(prefix="huifang-import-", suffix=Path(name).suffix, delete=False) as tmp:
+            shutil.copyfileobj(stream, tmp, 1 << 20)
+        stream.seek(0)
+        path = spooled = Path(tmp.name)
+    try:
+        with WorkerParse(path, name) as worker:
+            yield worker
+    finally:
+        if spooled is not None:
+            os.unlink(spooled)
+
+
+def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None = None) -> ImportReport:
+    with _source(name, stream, path) as source:
+        digest = _hash(stream)  # while a worker, if any, starts and detects the layout
+        fmt = source.wait_format()
+        with engine.begin() as conn:
+            seen = conn.scalar(select(ImportBatch.id).where(ImportBatch.content_hash == digest).limit(1)) is not None
+            batch_id = conn.execute(insert(ImportBatch).values(
+                file_name=name[:500], content_hash=digest, format=fmt, imported_at=datetime.now(),
+            ).returning(ImportBatch.id)).scalar_one()
+            loader = Loader(conn, batch_id)
+            rejections: list[Rejection] = []
+            try:
+                with _gc_paused(), _large_cache(conn):
+                    for batch in source.batches():
+                        _apply(loader, name, batch, rejections)
+            except UnicodeDecodeError as e:
+                raise ImportFormatError(
+                    name, f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近），可能混用了编码；整个文件未导入") from None
+            rejections.extend(source.late)
+            rejections.sort(key=lambda r: (r.row is None, r.row or 0))
+            link_tickets(conn)
+            rebuild_daily_stats(conn)
+            conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
+                **asdict(loader.counts), rejected=len(rejections),
+                rejections=json.dumps([asdict(r) for r in rejections[:MAX_STORED_REJECTIONS]], ensure_ascii=False),
+            ))
     return ImportReport(name, fmt, batch_id, loader.counts, rejections, len(rejections), seen)
 
 
-def _load(loader: Loader, name: str, records: Iterable[Parsed], rejections: list[Rejection]) -> None:
-    convs: list[ConversationRecord] = []
-    tickets: list[TicketRecord] = []
-    for rec in records:
-        if isinstance(rec, Rejection):
-            rejections.append(rec)
-        elif isinstance(rec, SessionSheet):
-            rejections.extend(loader.attach_session_sheet(rec.sessions, name))
-        elif isinstance(rec, ConversationRecord):
-            if not rec.messages:
-                rejections.append(Rejection(name, rec.source_row, None, "会话没有任何消息"))
-                continue
-            convs.append(rec)
-            if len(convs) >= CHUNK:
-                loader.add_conversations(convs)
-                convs = []
-        else:
-            tickets.append(rec)
-            if len(tickets) >= CHUNK:
-                loader.add_tickets(tickets)
-                tickets = []
-    if convs:
-        loader.add_conversations(convs)
-    if tickets:
-        loader.add_tickets(tickets)
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while batches are stored.
 
-
-def _parse(name: str, stream: BinaryIO) -> tuple[str, Iterable[Parsed], list[Rejection]]:
-    """Detect the layout from the name and the first lines; return a lazy record stream.
-
-    Late rejections (ragged CSV rows) are only known after the stream is consumed, hence the list.
+    A large import allocates millions of short-lived tuples and strings and no reference cycles; the collector's
+    repeated passes over them cost about a third of the storing time, and refcounting frees them anyway.
     """
-    lower = name.lower()
-    if lower.endswith((".xlsx", ".xlsm")):
-        headers, rows, late = read_excel_rows(stream, name)
-        return _table(name, "xlsx", headers, rows, late)
-    if lower.endswith(".xls"):
-        raise ImportFormatError(name, "不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 或 CSV UTF-8 后重试")
-    text = open_text(stream, name)
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        head = text.read(64 * 1024)
-    except UnicodeDecodeError:
-        raise ImportFormatError(name, "文件开头就无法解码，既不是 UTF-8 也不是 GBK") from None
-    if not head.strip():
-        raise ImportFormatError(name, "文件是空的")
-    text.seek(0)
-    first_line = next((line for line in head.splitlines() if line.strip()), "")
-    if looks_like_jsonl(first_line):
-        return "jsonl", parse_jsonl(text, name), []
-    layout = detect_chatlog(head)
-    if layout is not None:
-        whole = _read_whole(text, name, stream)
-        convs, rejections = parse_chatlog(whole, name)
-        return f"chatlog_{layout}", [*convs, *rejections], []
-    headers, rows, late = read_csv_rows(text, name)
-    return _table(name, "csv", headers, rows, late)
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _read_whole(text, name: str, stream: BinaryIO) -> str:  # type: ignore[no-untyped-def]
-    size = stream.seek(0, io.SEEK_END)
-    stream.seek(0)
-    if size > MAX_WHOLE_TEXT_BYTES:
-        raise ImportFormatError(name, f"聊天记录文件过大（{size / 2**20:,.0f} MB），请按日期拆分为 512 MB 以内的文件")
+@contextmanager
+def _large_cache(conn: Connection) -> Iterator[None]:
+    """A 256 MB SQLite page cache while one import writes (the connection's usual is 64 MB).
+
+    A transaction of a million messages dirties more pages than the usual cache holds; each spill writes pages
+    to the WAL that later inserts modify and write again. Measured on the 1M archive: message inserts ~17%
+    faster. The cache is allocated as used and given back when the import ends.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    usual = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size={IMPORT_CACHE_KIB}")
     try:
-        return text.read()
-    except UnicodeDecodeError as e:
-        raise ImportFormatError(name, f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近）；整个文件未导入") from None
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(usual)}")
 
 
-def _table(name: str, ext: str, headers: list[str], rows, late: list[Rejection]
-           ) -> tuple[str, Iterable[Parsed], list[Rejection]]:  # type: ignore[no-untyped-def]
-    cols = map_columns(headers)
-    kind = table_kind(cols)
-    if kind == "messages":
-        return f"{ext}_messages", parse_message_rows(headers, rows, cols, name), late
-    if kind == "tickets":
-        return f"{ext}_tickets", parse_ticket_rows(headers, rows, cols, name), late
-    if {"咨询时间", "顾客"} <= {h.strip() for h in headers}:
-        sessions, rejections = parse_session_sheet(pd.DataFrame([cells for _row, cells in rows], columns=headers), name)
-        return f"{ext}_jd_sessions", [*rejections, SessionSheet(sessions)], late
-    shown = "、".join(h for h in headers[:12] if h) or "（无）"
-    raise ImportFormatError(
-        name, f"无法识别的表格：需要“内容/消息内容”列（消息表）或“工单号”列（工单表）。文件的表头是：{shown}")
+def _apply(loader: Loader, name: str, batch: Batch, rejections: list[Rejection]) -> None:
+    rejections.extend(batch.rejections)
+    if batch.sessions is not None:
+        rejections.extend(loader.attach_session_sheet(batch.sessions, name))
+    if batch.conversations:
+        loader.add_conversations(batch.conversations, batch.messages)
+    if batch.tickets:
+        loader.add_tickets(batch.tickets)

@@ -3,25 +3,27 @@
 A conversation is identified by platform + its source id. Importing it again adds only the messages not yet
 stored (matched on time, role, text and occurrence), so re-importing a file, or an export that overlaps an
 earlier one, never duplicates anything and never drops what reviewers have already annotated.
-Inserts go through SQLAlchemy Core executemany (not the ORM unit of work, ~10x slower for bulk rows).
+Conversations arrive staged (``qa.staging``): keys, stamps and hashes are computed where the file is parsed, so
+this side only resolves ids and inserts, through DB-API executemany (the ORM unit of work is ~10x slower).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, repeat
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
-from qa.normalize import canonical_platform
 from qa.formats.session_sheet import MATCH_WINDOW, match_sessions
+from qa.normalize import canonical_platform, time_stamp
 from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
+from qa.staging import (MessageColumns, MsgKey, StagedConversation, StagedMessage, content_hash, conversation_key,
+                        message_keys)
 
-__all__ = ["LoadCounts", "Loader", "conversation_key", "message_keys", "link_tickets"]
+__all__ = ["LoadCounts", "Loader", "link_tickets"]
 
 _conv = Conversation.__table__
 _msg = Message.__table__
@@ -40,48 +42,15 @@ class LoadCounts:
     tickets_updated: int = 0
 
 
-def conversation_key(platform: str | None, external_id: str, shop: str | None = None) -> str:
-    """The unique key of a conversation (or ticket) across all imports: marketplace and source id."""
-    return f"{canonical_platform(platform, shop) or ''}|{external_id}"
-
-
-MsgKey = tuple[str, str, str, int]
-
-
-def _stamp(ts: datetime | None) -> str:
-    """A message time as text: the format SQLite stores, and the one keys and content hashes use everywhere."""
-    return ts.isoformat(" ", "microseconds") if ts else ""
-
-
-def message_keys(messages: Sequence[tuple[datetime | None, str, str]]) -> list[MsgKey]:
-    """Identity of each message: time, role, text and how often that triple occurred before it.
-
-    The occurrence count keeps two identical "好的" at the same second apart, while the same message exported
-    twice maps to the same key.
-    """
-    seen: Counter[tuple[str, str, str]] = Counter()
-    keys: list[MsgKey] = []
-    for ts, role, text in messages:
-        base = (_stamp(ts), role, text)
-        keys.append((*base, seen[base]))
-        seen[base] += 1
-    return keys
-
-
-def _content_hash(messages: Iterable[tuple[str, str, str]]) -> str:
-    """Fingerprint of a conversation's (time, role, text) sequence: scores are stale when it changes."""
-    return hashlib.sha1("\x1e".join(f"{ts}\x1f{role}\x1f{text}" for ts, role, text in messages)
-                        .encode()).hexdigest()
-
-
 def _merge_order(existing: list[MsgKey], incoming: list[MsgKey]) -> list[MsgKey]:
     """Existing order with new messages slotted after the last matched one, then sorted by time if all have one.
 
-    Overlapping exports share a prefix or suffix; this keeps both sides' order without needing timestamps.
+    Overlapping exports share a prefix or suffix; this keeps both sides' order without needing timestamps. With
+    nothing in common (a conversation whose rows were split across a file) the new messages follow the stored.
     """
     merged = list(existing)
     known = set(merged)
-    pos = 0
+    pos = 0 if known.intersection(incoming) else len(merged)
     for k in incoming:
         if k in known:
             pos = merged.index(k) + 1
@@ -92,6 +61,14 @@ def _merge_order(existing: list[MsgKey], incoming: list[MsgKey]) -> list[MsgKey]
     if all(k[0] for k in merged):
         merged.sort(key=lambda k: k[0])
     return merged
+
+
+def _time(value: str) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _none_if_empty(value: str) -> str | None:
+    return value or None
 
 
 class Loader:
@@ -105,6 +82,7 @@ class Loader:
         self._shops: dict[tuple[int | None, str], int] = {}
         self._agents: dict[str, int] = {}
         self._agent_team_known: set[int] = set()
+        self._added: set[int] = set()  # ids of conversations this import inserted
 
     # -- dimensions -------------------------------------------------------------------------------------------
     def platform_id(self, name: str | None, shop: str | None = None) -> int | None:
@@ -151,81 +129,72 @@ class Loader:
         return aid
 
     # -- conversations ----------------------------------------------------------------------------------------
-    def add_conversations(self, records: Sequence[ConversationRecord]) -> None:
-        """Insert new conversations and merge known ones; call with chunks of a few thousand."""
-        by_key: dict[str, ConversationRecord] = {}
-        for rec in records:
-            key = conversation_key(rec.platform, rec.external_id, rec.shop)
-            if key in by_key:
-                _absorb(by_key[key], rec)
-            else:
-                by_key[key] = rec
+    def add_conversations(self, staged: Sequence[StagedConversation], messages: MessageColumns) -> None:
+        """Insert new conversations and merge known ones; call with one staged batch (keys unique within it)."""
         existing = dict(self.conn.execute(
-            select(_conv.c.source_key, _conv.c.id).where(_conv.c.source_key.in_(list(by_key)))).all())
-        new = [(k, r) for k, r in by_key.items() if k not in existing]
+            select(_conv.c.source_key, _conv.c.id).where(_conv.c.source_key.in_([c.key for c in staged]))).all())
+        new = [c for c in staged if c.key not in existing]
         if new:
-            self._insert_new(new)
-        for key, rec in by_key.items():
-            if key in existing:
-                self._merge_existing(existing[key], rec)
+            self._insert_new(new, messages)
+        for c in staged:
+            if c.key in existing:
+                self._merge_existing(existing[c.key], c, messages.rows(c.start, c.stop))
 
-    def _conv_row(self, key: str, rec: ConversationRecord, stamps: list[str]) -> dict:
-        pid = self.platform_id(rec.platform, rec.shop)
-        agents = Counter(m.agent for m in rec.messages if m.role == "agent" and m.agent)
-        main_agent = agents.most_common(1)[0][0] if agents else None
-        times = [m.ts for m in rec.messages if m.ts]
-        return {
-            "source_key": key, "external_id": rec.external_id, "platform_id": pid,
-            "shop_id": self.shop_id(pid, rec.shop), "agent_id": self.agent_id(main_agent, rec.team),
-            "team": rec.team, "customer": rec.customer,
-            "started_at": min(times) if times else None, "ended_at": max(times) if times else None,
-            "order_id": rec.order_id, "category": rec.category, "csat": rec.csat,
-            "message_count": len(rec.messages),
-            "content_hash": _content_hash(zip(stamps, (m.role for m in rec.messages), (m.text for m in rec.messages))),
-            "import_batch_id": self.batch_id, "ticket_id": None,
-        }
-
-    def _insert_new(self, new: list[tuple[str, ConversationRecord]]) -> None:
-        stamps = [[_stamp(m.ts) for m in rec.messages] for _k, rec in new]
-        rows = [self._conv_row(key, rec, ts) for (key, rec), ts in zip(new, stamps)]
-        # A plain executemany and one SELECT back: SQLite's ordered RETURNING falls back to one row per call.
-        self.conn.execute(insert(_conv), rows)
+    def _insert_new(self, new: list[StagedConversation], cols: MessageColumns) -> None:
+        as_time = _none_if_empty if self.conn.dialect.name == "sqlite" else _time
+        rows = []
+        for c in new:
+            pid = self.platform_id(c.platform, c.shop)
+            rows.append((c.key, c.external_id, pid, self.shop_id(pid, c.shop), self.agent_id(c.main_agent, c.team),
+                         c.team, c.customer, as_time(c.started), as_time(c.ended), c.order_id, c.category, c.csat,
+                         c.stop - c.start, c.content_hash, self.batch_id))
+        _insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)
         id_of = dict(self.conn.execute(
-            select(_conv.c.source_key, _conv.c.id).where(_conv.c.source_key.in_([k for k, _ in new]))).all())
-        ids = [id_of[k] for k, _ in new]
-        # SQLite gets times as the exact text SQLAlchemy's DateTime stores; other drivers take datetimes
-        as_text = self.conn.dialect.name == "sqlite"
-        msg_rows = [self._msg_tuple(conv_id, seq, m, rec.team, (ts[seq] or None) if as_text else m.ts)
-                    for conv_id, (_key, rec), ts in zip(ids, new, stamps) for seq, m in enumerate(rec.messages)]
-        _insert_messages(self.conn, msg_rows)
+            select(_conv.c.source_key, _conv.c.id).where(_conv.c.source_key.in_([c.key for c in new]))).all())
+        ids = [id_of[c.key] for c in new]
+        self._added.update(ids)
+        agent_ids: dict[str, int | None] = {"": None}
+        for c in new:
+            agent_ids.update((a, self.agent_id(a, c.team)) for a in c.agents)
+        counts = [c.stop - c.start for c in new]
+
+        def column(values: list[str]) -> Iterator[str]:  # the new conversations' part of a column
+            return chain.from_iterable(values[c.start:c.stop] for c in new)
+
+        # one C-level iterator per column and "" made NULL by the database: no Python step per message
+        sqlite = self.conn.dialect.name == "sqlite"
+        _insert_rows(self.conn, "messages", _MSG_COLUMNS, zip(
+            chain.from_iterable(map(repeat, ids, counts)), chain.from_iterable(map(range, counts)),
+            column(cols.stamps) if sqlite else map(_time, column(cols.stamps)), column(cols.roles),
+            map(agent_ids.__getitem__, column(cols.agents)), column(cols.senders), column(cols.texts)),
+            empty_is_null=("ts", "sender") if sqlite else ("sender",))
         self.counts.conversations_added += len(rows)
-        self.counts.messages_added += len(msg_rows)
+        self.counts.messages_added += sum(counts)
 
-    def _msg_tuple(self, conv_id: int, seq: int, m: MessageRecord, team: str | None, ts: object) -> tuple:
-        return (conv_id, seq, ts, m.role, self.agent_id(m.agent, team) if m.role == "agent" else None,
-                (m.sender or "")[:200] or None, m.text)
-
-    def _merge_existing(self, conv_id: int, rec: ConversationRecord) -> None:
+    def _merge_existing(self, conv_id: int, c: StagedConversation, messages: list[StagedMessage]) -> None:
         stored = self.conn.execute(
             select(_msg.c.id, _msg.c.ts, _msg.c.role, _msg.c.text)
             .where(_msg.c.conversation_id == conv_id).order_by(_msg.c.seq)).all()
-        stored_keys = message_keys([(r.ts, r.role, r.text) for r in stored])
-        incoming = list(zip(message_keys([(m.ts, m.role, m.text) for m in rec.messages]), rec.messages))
+        stored_keys = message_keys([(time_stamp(r.ts), r.role, r.text) for r in stored])
+        incoming = list(zip(message_keys(messages), messages))
         known = set(stored_keys)
         fresh = [(k, m) for k, m in incoming if k not in known]
-        meta = {f: getattr(rec, f) for f in ("category", "csat", "order_id", "customer", "team")
-                if getattr(rec, f) is not None}
+        meta = {f: getattr(c, f) for f in ("category", "csat", "order_id", "customer", "team")
+                if getattr(c, f) is not None}
         if meta:
             current = self.conn.execute(select(*(_conv.c[f] for f in meta)).where(_conv.c.id == conv_id)).one()
             meta = {f: v for f, v in meta.items() if current._mapping[f] is None}
+        # a conversation split across this very file was counted when its first part was added
+        counted = conv_id not in self._added
         if not fresh:
             if meta:
                 self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(**meta))
-            self.counts.conversations_unchanged += 1
+            self.counts.conversations_unchanged += counted
             return
         order = _merge_order(stored_keys, [k for k, _ in incoming])
         ids_by_key = {k: r.id for k, r in zip(stored_keys, stored)}
-        new_rows = [dict(zip(_MSG_COLUMNS, self._msg_tuple(conv_id, -1 - i, m, rec.team, m.ts)))
+        agent_ids = {"": None, **{a: self.agent_id(a, c.team) for a in c.agents}}
+        new_rows = [dict(zip(_MSG_COLUMNS, (conv_id, -1 - i, _time(m[0]), m[1], agent_ids[m[3]], m[4] or None, m[2])))
                     for i, (_k, m) in enumerate(fresh)]
         new_ids = self.conn.execute(
             insert(_msg).returning(_msg.c.id, sort_by_parameter_order=True), new_rows).scalars().all()
@@ -233,11 +202,12 @@ class Loader:
         self.conn.execute(
             update(_msg).where(_msg.c.id == bindparam("mid")).values(seq=bindparam("new_seq")),
             [{"mid": ids_by_key[k], "new_seq": seq} for seq, k in enumerate(order)])
-        times = [datetime.fromisoformat(k[0]) for k in order if k[0]]
+        stamps, roles, texts, _n = zip(*order)
+        times = list(filter(None, stamps))
         self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(
-            message_count=len(order), content_hash=_content_hash(k[:3] for k in order),
-            started_at=min(times) if times else None, ended_at=max(times) if times else None, **meta))
-        self.counts.conversations_merged += 1
+            message_count=len(order), content_hash=content_hash(stamps, roles, texts),
+            started_at=_time(min(times, default="")), ended_at=_time(max(times, default="")), **meta))
+        self.counts.conversations_merged += counted
         self.counts.messages_added += len(fresh)
 
     # -- JD session sheets ------------------------------------------------------------------------------------
@@ -300,38 +270,28 @@ class Loader:
         self.counts.tickets_updated += len(updates)
 
 
+_CONV_COLUMNS = ("source_key", "external_id", "platform_id", "shop_id", "agent_id", "team", "customer",
+                 "started_at", "ended_at", "order_id", "category", "csat", "message_count", "content_hash",
+                 "import_batch_id")
 _MSG_COLUMNS = ("conversation_id", "seq", "ts", "role", "agent_id", "sender", "text")
 
 
-def _insert_messages(conn: Connection, rows: list[tuple]) -> None:
-    """Bulk-insert message tuples through the DB-API cursor.
+def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple],
+                 empty_is_null: Sequence[str] = ()) -> None:
+    """Bulk-insert tuples through the DB-API cursor; in the ``empty_is_null`` columns "" is stored as NULL.
 
-    Messages are the one table with millions of rows; SQLAlchemy's per-row parameter processing cost about
-    half of the import time, so this path binds tuples directly. On SQLite, callers pass times as the exact
-    text SQLAlchemy's DateTime type reads and compares ("YYYY-MM-DD HH:MM:SS.ffffff").
+    Messages and conversations are the tables with millions of rows; SQLAlchemy's per-row parameter processing
+    cost about half of the import time, so this path binds tuples directly. On SQLite, callers pass times as
+    the exact text SQLAlchemy's DateTime type reads and compares ("YYYY-MM-DD HH:MM:SS.ffffff").
     """
-    if not rows:
-        return
-    cols = ", ".join(_MSG_COLUMNS)
-    if conn.dialect.name == "sqlite":
-        sql = f"INSERT INTO messages ({cols}) VALUES ({', '.join('?' * len(_MSG_COLUMNS))})"
-    else:
-        sql = f"INSERT INTO messages ({cols}) VALUES ({', '.join(['%s'] * len(_MSG_COLUMNS))})"
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    values = ", ".join(f"NULLIF({mark}, '')" if c in empty_is_null else mark for c in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(sql, rows)
     finally:
         cursor.close()
-
-
-def _absorb(into: ConversationRecord, other: ConversationRecord) -> None:
-    """Merge a second appearance of the same conversation within one file (rows split across the file)."""
-    known = set(message_keys([(m.ts, m.role, m.text) for m in into.messages]))
-    into.messages.extend(m for k, m in zip(message_keys([(m.ts, m.role, m.text) for m in other.messages]),
-                                            other.messages) if k not in known)
-    for f in ("platform", "shop", "customer", "category", "csat", "ticket_id", "order_id", "team"):
-        if getattr(into, f) is None:
-            setattr(into, f, getattr(other, f))
 
 
 def link_tickets(conn: Connection) -> None:

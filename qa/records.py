@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from qa.normalize import time_stamp
+
 __all__ = [
     "ROLES",
     "Role",
@@ -25,15 +27,24 @@ Role = Literal["customer", "agent", "bot", "system"]
 ROLES: tuple[str, ...] = ("customer", "agent", "bot", "system")
 
 
-@dataclass(slots=True)
 class MessageRecord:
-    """One message as read from a file; ``text`` may be empty for pure placeholders like ``[图片]``."""
+    """One message as read from a file; ``text`` may be empty for pure placeholders like ``[图片]``.
 
-    role: str
-    text: str
-    ts: datetime | None = None
-    agent: str | None = None
-    sender: str | None = None
+    Its time is held as a stamp, the text SQLite stores and keys and content hashes use ("" for no time),
+    because that is the form an import of a million messages needs, and formatting a datetime costs more than
+    parsing one: parsers that read a time as text pass ``stamp``, others pass ``ts``. ``ts`` reads it back.
+    """
+
+    __slots__ = ("role", "text", "stamp", "agent", "sender")
+
+    def __init__(self, role: str, text: str, ts: datetime | None = None, agent: str | None = None,
+                 sender: str | None = None, stamp: str | None = None) -> None:
+        self.role, self.text, self.agent, self.sender = role, text, agent, sender
+        self.stamp = time_stamp(ts) if stamp is None else stamp
+
+    @property
+    def ts(self) -> datetime | None:
+        return datetime.fromisoformat(self.stamp) if self.stamp else None
 
 
 @dataclass(slots=True)

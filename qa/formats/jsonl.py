@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-from qa.normalize import clean_text, parse_csat, parse_time
+from qa.normalize import clean_text, parse_csat, parse_stamp
 from qa.records import ROLES, ConversationRecord, MessageRecord, Rejection
 
 __all__ = ["parse_jsonl", "looks_like_jsonl"]
@@ -95,11 +95,9 @@ def _message(m: object, i: int) -> MessageRecord:
     text = m.get("text")
     if type(text) is not str:
         raise _FieldError(f"messages[{i}].text", "缺少消息文本")
-    ts = m.get("ts")
-    if ts is not None:
-        try:
-            ts = parse_time(ts)
-        except ValueError as e:
-            raise _FieldError(f"messages[{i}].ts", str(e)) from None
+    try:
+        stamp = parse_stamp(m.get("ts"))
+    except ValueError as e:
+        raise _FieldError(f"messages[{i}].ts", str(e)) from None
     agent = m.get("agent")
-    return MessageRecord(role, clean_text(text), ts, None if agent is None else _opt_str(m, "agent"))
+    return MessageRecord(role, clean_text(text), None, None if agent is None else _opt_str(m, "agent"), None, stamp)

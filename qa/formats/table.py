@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import csv
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from operator import itemgetter
 from datetime import datetime
 from typing import BinaryIO, TextIO
 
-import openpyxl
 
 from qa.errors import ImportFormatError
-from qa.normalize import clean_text, parse_csat, parse_role, parse_time
+from qa.normalize import clean_text, parse_csat, parse_role, parse_stamp, parse_time
 from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
 
 __all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_excel_rows", "parse_message_rows", "parse_ticket_rows"]
@@ -92,9 +93,9 @@ def read_csv_rows(text: TextIO, file: str) -> tuple[list[str], Rows, list[Reject
         for cells in reader:
             row = last + 1
             last = reader.line_num + 1
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue
-            if len(cells) > len(headers) and any(c.strip() for c in cells[len(headers):]):
+            if len(cells) > len(headers) and "".join(cells[len(headers):]).strip():
                 rejections.append(Rejection(file, row, None,
                                             f"该行有 {len(cells)} 列，表头只有 {len(headers)} 列（内容里有未加引号的分隔符？）"))
                 continue
@@ -105,6 +106,8 @@ def read_csv_rows(text: TextIO, file: str) -> tuple[list[str], Rows, list[Reject
 
 def read_excel_rows(source: BinaryIO, file: str) -> tuple[list[str], Rows, list[Rejection]]:
     """Headers and rows of the first sheet, streamed with openpyxl's read-only mode."""
+    import openpyxl  # here, not at the top: it (and numpy) would add 0.3 s to every parse worker's start
+
     try:
         wb = openpyxl.load_workbook(source, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
@@ -134,6 +137,16 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+OPEN_ROWS = 100_000
+"""A conversation with no row among the last this many is passed on, so memory stays flat on any file size.
+
+Exports keep a conversation's rows together or close in time; a row that still comes later is merged into the
+stored conversation the way an overlapping export is, and counted once."""
+_CLOSE_EVERY = 4096
+_FILL_FIELDS = ("platform", "shop", "order_id", "category", "team", "customer", "ticket_id")
+_MESSAGE_PARSERS: dict[str, Callable[[str], object]] = {"ts": parse_stamp, "csat": parse_csat}
+
+
 def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str
                        ) -> Iterator[ConversationRecord | Rejection]:
     """Group message rows into conversations in file order; a bad row is reported and skipped."""
@@ -146,6 +159,8 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
             file, "缺少必需的列：" + "、".join(names[m] for m in missing)
             + f"。已识别的列：{', '.join(cols.values()) or '无'}")
     convs: dict[str, ConversationRecord] = {}
+    last_row: OrderedDict[str, int] = OrderedDict()  # open conversations, least recently seen first
+    fill = [f for f in _FILL_FIELDS if f in cols]
     for row, get in _by_field(headers, rows, cols):
         conv_id = clean_text(get["conversation_id"])[:200]
         if not conv_id:
@@ -160,7 +175,7 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
             yield Rejection(file, row, cols.get("role", cols.get("sender")),
                             f"无法判断发送方“{value[:20]}”（应为 客服/顾客/机器人/系统 或 店铺名:客服名）")
             continue
-        (ts, csat), problem = _parse_fields(get, cols, {"ts": parse_time, "csat": parse_csat}, file, row)
+        (stamp, csat), problem = _parse_fields(get, cols, _MESSAGE_PARSERS, file, row)
         if problem:
             yield problem
             continue
@@ -169,22 +184,32 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
         conv = convs.get(conv_id)
         if conv is None:
             conv = convs[conv_id] = ConversationRecord(external_id=conv_id, source_row=row)
-        _fill(conv, get)
+        else:
+            last_row.move_to_end(conv_id)
+        last_row[conv_id] = row
+        _fill(conv, get, fill)
         if csat is not None:
             conv.csat = csat
         if role == "customer" and not conv.customer and sender:
             conv.customer = sender[:200]
-        conv.messages.append(MessageRecord(role=role, text=text, ts=ts,
-                                           agent=(agent or None) if role == "agent" else None,
-                                           sender=sender or None))
+        conv.messages.append(MessageRecord(role, text, None, (agent or None) if role == "agent" else None,
+                                           sender or None, stamp or ""))
+        if not row % _CLOSE_EVERY:
+            while last_row and next(iter(last_row.values())) < row - OPEN_ROWS:
+                yield convs.pop(last_row.popitem(last=False)[0])
     yield from convs.values()
 
 
 def _by_field(headers: list[str], rows: Rows, cols: dict[str, str]) -> Iterator[tuple[int, dict[str, str]]]:
     """Each row as {canonical field: cell}, with its spreadsheet row number."""
-    index = {f: headers.index(c) for f, c in cols.items()}
+    fields = list(cols)
+    cells_of = itemgetter(*(headers.index(cols[f]) for f in fields))
+    if len(fields) == 1:  # itemgetter of one index returns the item, not a tuple
+        for row, cells in rows:
+            yield row, {fields[0]: cells_of(cells)}
+        return
     for row, cells in rows:
-        yield row, {f: cells[j] for f, j in index.items()}
+        yield row, dict(zip(fields, cells_of(cells)))
 
 
 def _parse_fields(get: dict[str, str], cols: dict[str, str], parsers: dict[str, Callable[[str], object]],
@@ -211,14 +236,13 @@ def _row_role(get: dict[str, str], sender: str, agent: str) -> str | None:
     return role
 
 
-def _fill(conv: ConversationRecord, get: dict[str, str]) -> None:
-    for field in ("platform", "shop", "order_id", "category", "team", "customer"):
-        if field in get and getattr(conv, field) is None:
+def _fill(conv: ConversationRecord, get: dict[str, str], fields: list[str]) -> None:
+    """Fill the conversation's empty fields from this row (the file's first non-empty value wins)."""
+    for field in fields:
+        if getattr(conv, field) is None:
             value = clean_text(get[field])[:200]
             if value:
                 setattr(conv, field, value)
-    if "ticket_id" in get and conv.ticket_id is None:
-        conv.ticket_id = clean_text(get["ticket_id"])[:200] or None
 
 
 def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str
