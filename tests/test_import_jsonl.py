@@ -76,6 +76,14 @@ def test_overlapping_export_merges_new_messages_in_order(engine):
     assert (c.message_count, c.csat, c.ended_at) == (4, 4, datetime(2026, 11, 11, 10, 1, 20))
 
 
+def test_later_part_without_times_or_overlap_follows_the_stored_part(engine):
+    import_bytes(engine, "1.jsonl", jsonl(conv("p", ("customer", "在吗", None), ("agent", "在的", None))))
+    report = import_bytes(engine, "2.jsonl", jsonl(conv("p", ("customer", "发货了吗", None), ("agent", "今天发", None))))
+    assert (report.counts.conversations_merged, report.counts.messages_added) == (1, 2)
+    with engine.connect() as conn:
+        assert conn.scalars(select(Message.text).order_by(Message.seq)).all() == ["在吗", "在的", "发货了吗", "今天发"]
+
+
 def test_content_hash_is_the_same_whether_imported_whole_or_merged(engine):
     msgs = [("customer", "在吗", "2026-11-11 10:00:00"), ("agent", "在的亲", "2026-11-11 10:00:10"),
             ("customer", "发什么快递", "2026-11-11 10:01:00")]

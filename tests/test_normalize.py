@@ -3,7 +3,8 @@ from datetime import datetime
 import pytest
 
 from qa.errors import ImportFormatError
-from qa.normalize import canonical_platform, clean_text, decode_bytes, parse_csat, parse_role, parse_time
+from qa.normalize import (canonical_platform, clean_text, decode_bytes, parse_csat, parse_role, parse_stamp, parse_time,
+                          time_stamp)
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -27,6 +28,22 @@ def test_parse_time(value, expected):
 def test_parse_time_rejects_with_reason(value):
     with pytest.raises(ValueError, match="无法识别的时间"):
         parse_time(value)
+
+
+@pytest.mark.parametrize("value", [
+    "2026-11-11T10:00:05+08:00", "2026-11-11 10:00:05", "2026-11-11T10:00:05", "2026-11-11T02:00:05+00:00",
+    "2026-11-11T02:00:05Z", "2026-W46-3T10:00:05+08:00", "2026-11-11 10:00:05.123", "2026/11/11 09:05:00",
+    "2026-11-11 9:05", "2026年11月11日 10:05", "", None, datetime(2026, 11, 11, 10, 0, 5, 999), 1762826405,
+])
+def test_parse_stamp_is_the_stamp_of_parse_time(value):
+    """The sliced fast path and the general one agree on every layout, including look-alikes of the fast one."""
+    assert parse_stamp(value) == time_stamp(parse_time(value))
+
+
+@pytest.mark.parametrize("value", ["2026-13-11 10:00:05", "2026-02-30T10:00:05+08:00", "2026-11-11 25:00:00"])
+def test_parse_stamp_rejects_like_parse_time(value):
+    with pytest.raises(ValueError, match="无法识别的时间"):
+        parse_stamp(value)
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -1,0 +1,182 @@
+"""Large files are parsed in a worker process: same result as in-process, and failures still change nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from qa.db import init_db, make_engine
+from qa.demo import generate_demo
+from qa.errors import ImportFormatError
+from qa.importer import import_path, import_stream
+from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
+from qa.staging import MessageColumns
+from tests.helpers import conv, counts, import_bytes, jsonl, write
+
+FIXTURES = Path(__file__).parent / "fixtures" / "chatlogs"
+
+
+@pytest.fixture
+def in_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file, however small, goes through the parse worker."""
+    monkeypatch.setattr("qa.parse_worker.PARALLEL_MIN_BYTES", 0)
+
+
+def _children() -> set[int]:
+    pid = os.getpid()
+    return {int(c) for t in os.listdir(f"/proc/{pid}/task")
+            for c in Path(f"/proc/{pid}/task/{t}/children").read_text().split()}
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    """Everything an import stores, without ids, in a stable order."""
+    c, m = Conversation, Message
+    with engine.connect() as conn:
+        key = dict(conn.execute(select(c.id, c.source_key)).all())
+        agent = dict(conn.execute(select(Agent.id, Agent.name)).all())
+        return {
+            "conversations": sorted(conn.execute(
+                select(c.source_key, Platform.name, Shop.name, Agent.name, c.team, c.customer, c.started_at,
+                       c.ended_at, c.order_id, c.category, c.csat, c.message_count, c.content_hash, Ticket.external_id)
+                .outerjoin(Platform, Platform.id == c.platform_id).outerjoin(Shop, Shop.id == c.shop_id)
+                .outerjoin(Agent, Agent.id == c.agent_id).outerjoin(Ticket, Ticket.id == c.ticket_id)).all()),
+            "messages": sorted((key[r.conversation_id], r.seq, r.ts, r.role, agent.get(r.agent_id), r.sender, r.text)
+                               for r in conn.execute(select(m.conversation_id, m.seq, m.ts, m.role, m.agent_id,
+                                                            m.sender, m.text))),
+            "tickets": sorted(conn.execute(select(Ticket.source_key, Ticket.status, Ticket.csat, Ticket.closed_at))),
+            "agents": sorted(conn.execute(select(Agent.name, Agent.team)).all()),
+        }
+
+
+def _demo_files(tmp_path: Path) -> list[Path]:
+    """A small demo archive in every layout it writes, plus its chats as a message-per-row CSV."""
+    files = generate_demo(tmp_path / "demo", conversations=300, seed=3)
+    table = tmp_path / "messages.csv"
+    with open(files.conversations_jsonl, encoding="utf-8") as src, open(table, "w", newline="", encoding="gbk",
+                                                                         errors="replace") as out:
+        w = csv.writer(out)
+        w.writerow(["会话编号", "平台", "店铺", "发送时间", "角色", "客服昵称", "消息内容"])
+        for line in src:
+            c = json.loads(line)
+            for msg in c["messages"]:
+                w.writerow([c["conversation_id"], c.get("platform", ""), c.get("shop", ""), msg.get("ts", ""),
+                            msg["role"], msg.get("agent", ""), msg["text"]])
+    return [*files.paths, table, *sorted(FIXTURES.glob("*.txt")), *sorted(FIXTURES.glob("*.log"))]
+
+
+def _fresh(path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    return engine
+
+
+def test_worker_stores_exactly_what_in_process_parsing_stores(tmp_path, monkeypatch):
+    files = _demo_files(tmp_path)
+    here, there = _fresh(tmp_path / "here.db"), _fresh(tmp_path / "there.db")
+    reports = {}
+    for engine, threshold in ((here, 1 << 40), (there, 0)):
+        monkeypatch.setattr("qa.parse_worker.PARALLEL_MIN_BYTES", threshold)
+        reports[threshold] = [(r.format, r.counts, [str(x) for x in r.rejections])
+                              for path in files for r in import_path(engine, path)]
+    assert reports[0] == reports[1 << 40]
+    assert snapshot(there) == snapshot(here)
+    assert len(snapshot(here)["messages"]) > 3000
+
+
+def test_worker_path_on_each_database(engine, tmp_path, in_worker):
+    before = _children()
+    data = jsonl(conv("w1", ("customer", "在吗", "2026-11-11 10:00:00"), ("agent", "在的亲", "2026-11-11T10:00:09+08:00")),
+                 {"conversation_id": "bad"}, conv("w2", ("customer", "[图片]", None)))
+    (report,) = import_path(engine, write(tmp_path, "w.jsonl", data))
+    assert (report.counts.conversations_added, report.counts.messages_added) == (2, 3)
+    assert [(r.row, r.field) for r in report.rejections] == [(2, "messages")]
+    assert _children() == before  # the worker has exited
+    again = import_bytes(engine, "w.jsonl", data)
+    assert (again.counts.conversations_unchanged, again.seen_before) == (2, True)
+    assert counts(engine)["messages"] == 3
+
+
+def test_an_upload_without_a_path_is_spooled_to_a_temporary_file_and_removed(sqlite_engine, in_worker):
+    spooled = set(Path(tempfile.gettempdir()).glob("huifang-import-*"))
+    report = import_bytes(sqlite_engine, "up.jsonl", jsonl(conv("u1", ("customer", "在吗", None))))
+    assert report.counts.conversations_added == 1
+    assert set(Path(tempfile.gettempdir()).glob("huifang-import-*")) == spooled
+
+
+def test_unreadable_layout_in_worker_is_a_clear_error_and_changes_nothing(sqlite_engine, tmp_path, in_worker):
+    import_bytes(sqlite_engine, "a.jsonl", jsonl(conv("keep", ("customer", "在吗", None))))
+    before = counts(sqlite_engine)
+    with pytest.raises(ImportFormatError, match="what.csv: 无法识别的表格"):
+        import_path(sqlite_engine, write(tmp_path, "what.csv", "a,b\n1,2\n".encode()))
+    with pytest.raises(ImportFormatError, match="无法解码"):
+        lines = [json.dumps(conv(f"n{i}", ("customer", "你好", None)), ensure_ascii=False) for i in range(20_000)]
+        import_path(sqlite_engine, write(tmp_path, "late.jsonl",
+                                         ("\n".join(lines) + "\n").encode() + b"\xff\xfe\xfa broken tail\n"))
+    assert counts(sqlite_engine) == before
+
+
+def test_a_worker_that_dies_changes_nothing_and_says_so(sqlite_engine, tmp_path, in_worker, monkeypatch):
+    dying = tmp_path / "python"
+    dying.write_text("#!/bin/sh\nexit 3\n")
+    dying.chmod(0o755)
+    monkeypatch.setattr("qa.parse_worker.sys.executable", str(dying))
+    with pytest.raises(ImportFormatError, match=r"d.jsonl: 解析进程意外退出（退出码 3）"):
+        import_bytes(sqlite_engine, "d.jsonl", jsonl(conv("d1", ("customer", "在吗", None))))
+    assert counts(sqlite_engine)["conversations"] == 0
+
+
+def test_a_database_failure_stops_the_worker_and_rolls_back(sqlite_engine, tmp_path, in_worker, monkeypatch):
+    import_bytes(sqlite_engine, "a.jsonl", jsonl(conv("keep", ("customer", "在吗", None))))
+    before, children = counts(sqlite_engine), _children()
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("qa.loader.Loader.add_conversations", fail)
+    lines = [json.dumps(conv(f"n{i}", ("customer", "你好", None)), ensure_ascii=False) for i in range(10_000)]
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_path(sqlite_engine, write(tmp_path, "big.jsonl", ("\n".join(lines) + "\n").encode()))
+    assert counts(sqlite_engine) == before
+    assert _children() == children
+
+
+def test_message_columns_cross_processes_as_joined_strings_or_as_lists():
+    plain = MessageColumns(["2026-11-11 10:00:00.000000", ""], ["customer", "agent"], ["在吗", ""], ["", "小美"],
+                           ["tb_1", ""])
+    nul = MessageColumns(["", ""], ["customer", "customer"], ["a\x00b", "c"], ["", ""], ["", ""])
+    for cols in (plain, nul, MessageColumns()):
+        assert pickle.loads(pickle.dumps(cols)) == cols
+    assert isinstance(plain.__getstate__()[1][2], str) and isinstance(nul.__getstate__()[1][2], list)
+
+
+def test_conversation_split_across_a_long_table_is_stored_once_in_order(engine, monkeypatch):
+    monkeypatch.setattr("qa.formats.table.OPEN_ROWS", 5)
+    monkeypatch.setattr("qa.formats.table._CLOSE_EVERY", 1)
+    rows = ["会话ID,发送方,内容", "a,顾客,第一句", "a,客服,第一答"]
+    rows += [f"o{i},顾客,你好" for i in range(10)]
+    rows += ["a,顾客,第二句", "a,客服,第二答"]
+    report = import_bytes(engine, "long.csv", ("\n".join(rows) + "\n").encode())
+    c = report.counts
+    assert (c.conversations_added, c.conversations_merged, c.messages_added) == (11, 0, 14)
+    with engine.connect() as conn:
+        texts = conn.scalars(select(Message.text).join(Conversation).where(Conversation.external_id == "a")
+                             .order_by(Message.seq)).all()
+    assert texts == ["第一句", "第一答", "第二句", "第二答"]
+
+
+def test_zip_member_goes_through_the_worker(sqlite_engine, in_worker):
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
+    (report,) = import_stream(sqlite_engine, "e.zip", io.BytesIO(buf.getvalue()))
+    assert (report.file, report.counts.conversations_added) == ("e.zip/a.jsonl", 1)
