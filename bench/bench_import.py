@@ -4,9 +4,13 @@ Usage: python bench/bench_import.py [--messages 1000000] [--workdir bench/out]
 
 Each path runs in its own subprocess so that peak memory (ru_maxrss) is that path's alone:
 - huifang JSONL: ``import_path`` on the canonical conversation-per-line file (parse, normalise, dedupe, store);
+  its peak memory is the importing process's plus its parse worker's (``qa.parse_worker``);
 - huifang CSV: the same archive as a message-per-row CSV with Chinese headers;
 - naive: ``pandas.read_csv`` + ``DataFrame.to_sql`` of that CSV into one table (no roles, no dedup, no
-  conversations — what a user would write first).
+  conversations — what a user would write first);
+- raw: ``sqlite3.executemany`` of ready-made message tuples into a bare table (no indexes, nothing parsed):
+  the ceiling of this machine at this moment, printed so that figures from runs on a busier or quieter
+  machine can be compared (the issue measured ~300k rows/s here on a quiet day).
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ def _run_child(kind: str, path: Path, db: Path) -> None:
     db.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
+    if kind == "raw":
+        _run_raw(path, db)
+        return
     t0 = time.perf_counter()
     if kind == "naive":
         import pandas as pd
@@ -66,8 +73,27 @@ def _run_child(kind: str, path: Path, db: Path) -> None:
         t0 = time.perf_counter()  # schema creation is not import work
         import_path(engine, path)
     seconds = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+               + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+
+
+def _run_raw(path: Path, db: Path) -> None:
+    import sqlite3
+
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        rows = [(int(i), cid, ts, role, text) for i, (cid, _p, _s, ts, role, _a, text) in enumerate(reader)]
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation TEXT, ts TEXT, role TEXT, text TEXT)")
+    t0 = time.perf_counter()
+    conn.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+    conn.commit()
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 def main() -> None:
@@ -86,9 +112,10 @@ def main() -> None:
     print(f"generated {n:,} messages in {time.perf_counter() - t0:.1f} s "
           f"(JSONL {jsonl.stat().st_size / 2**20:.0f} MB, CSV {csv_path.stat().st_size / 2**20:.0f} MB)")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}")
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     print(f"{'path':<28}{'seconds':>10}{'messages/s':>14}{'peak MB':>10}")
     for label, kind, path in [("huifang import (JSONL)", "huifang", jsonl), ("huifang import (CSV)", "huifang", csv_path),
-                              ("naive read_csv + to_sql", "naive", csv_path)]:
+                              ("naive read_csv + to_sql", "naive", csv_path), ("raw executemany (ceiling)", "raw", csv_path)]:
         out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(workdir / f"{kind}.db")],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, repeat
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 from qa.formats.session_sheet import MATCH_WINDOW, match_sessions
@@ -131,8 +131,7 @@ class Loader:
     # -- conversations ----------------------------------------------------------------------------------------
     def add_conversations(self, staged: Sequence[StagedConversation], messages: MessageColumns) -> None:
         """Insert new conversations and merge known ones; call with one staged batch (keys unique within it)."""
-        existing = dict(self.conn.execute(
-            select(_conv.c.source_key, _conv.c.id).where(_conv.c.source_key.in_([c.key for c in staged]))).all())
+        existing = _stored_ids(self.conn, [c.key for c in staged])
         new = [c for c in staged if c.key not in existing]
         if new:
             self._insert_new(new, messages)
@@ -148,9 +147,10 @@ class Loader:
             rows.append((c.key, c.external_id, pid, self.shop_id(pid, c.shop), self.agent_id(c.main_agent, c.team),
                          c.team, c.customer, as_time(c.started), as_time(c.ended), c.order_id, c.category, c.csat,
                          c.stop - c.start, c.content_hash, self.batch_id))
+        before = self.conn.scalar(select(func.coalesce(func.max(_conv.c.id), 0)))
         _insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)
-        id_of = dict(self.conn.execute(
-            select(_conv.c.source_key, _conv.c.id).where(_conv.c.source_key.in_([c.key for c in new]))).all())
+        # this transaction's inserts are the newest ids: a range scan finds them (others' rows are ignored by key)
+        id_of = dict(_fetch(self.conn, "SELECT source_key, id FROM conversations WHERE id > {}", [before]))
         ids = [id_of[c.key] for c in new]
         self._added.update(ids)
         agent_ids: dict[str, int | None] = {"": None}
@@ -294,20 +294,41 @@ def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Ite
         cursor.close()
 
 
+def _fetch(conn: Connection, sql: str, params: Sequence[object]) -> list[tuple]:
+    """Rows of ``sql`` through the DB-API cursor; ``{}`` in it is the dialect's placeholder."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql.format("?" if conn.dialect.name == "sqlite" else "%s"), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _stored_ids(conn: Connection, keys: list[str]) -> dict[str, int]:
+    """Ids of the stored conversations among ``keys`` (a batch's worth), by source key.
+
+    Raw SQL: SQLAlchemy's rendering of a 2,000-value IN took half of each such query.
+    """
+    if conn.dialect.name == "sqlite":
+        return dict(_fetch(conn, f"SELECT source_key, id FROM conversations WHERE source_key IN ({', '.join('?' * len(keys))})",
+                           keys))
+    return dict(_fetch(conn, "SELECT source_key, id FROM conversations WHERE source_key = ANY({})", [keys]))
+
+
 def link_tickets(conn: Connection) -> None:
     """Attach tickets to conversations by conversation id, else by order id; fill category/CSAT they lack.
 
-    Runs after every import because tickets and chats arrive in either order.
+    Runs after every import because tickets and chats arrive in either order. Each UPDATE touches only rows it
+    changes (the EXISTS guards): an UPDATE that sets NULL to NULL still rewrites every unlinked conversation.
     """
     t = _ticket.alias("t")
-    by_conv = (select(t.c.id).where(t.c.conversation_external_id == _conv.c.external_id)
-               .order_by(t.c.id).limit(1).scalar_subquery())
-    conn.execute(update(_conv).where(_conv.c.ticket_id.is_(None)).values(ticket_id=by_conv))
-    by_order = (select(t.c.id).where(t.c.order_id == _conv.c.order_id).order_by(t.c.id).limit(1)
-                .scalar_subquery())
-    conn.execute(update(_conv).where(_conv.c.ticket_id.is_(None), _conv.c.order_id.is_not(None))
-                 .values(ticket_id=by_order))
+    by_conv = select(t.c.id).where(t.c.conversation_external_id == _conv.c.external_id)
+    conn.execute(update(_conv).where(_conv.c.ticket_id.is_(None), by_conv.exists())
+                 .values(ticket_id=by_conv.order_by(t.c.id).limit(1).scalar_subquery()))
+    by_order = select(t.c.id).where(t.c.order_id == _conv.c.order_id)
+    conn.execute(update(_conv).where(_conv.c.ticket_id.is_(None), _conv.c.order_id.is_not(None), by_order.exists())
+                 .values(ticket_id=by_order.order_by(t.c.id).limit(1).scalar_subquery()))
     for field in ("category", "csat"):
-        value = select(t.c[field]).where(t.c.id == _conv.c.ticket_id).scalar_subquery()
-        conn.execute(update(_conv).where(_conv.c[field].is_(None), _conv.c.ticket_id.is_not(None))
-                     .values({field: value}))
+        value = select(t.c[field]).where(t.c.id == _conv.c.ticket_id, t.c[field].is_not(None))
+        conn.execute(update(_conv).where(_conv.c[field].is_(None), _conv.c.ticket_id.is_not(None), value.exists())
+                     .values({field: value.scalar_subquery()}))
