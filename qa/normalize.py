@@ -10,6 +10,7 @@ import codecs
 import io
 import re
 from datetime import datetime, timedelta, timezone
+from collections.abc import Sequence
 from typing import BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ __all__ = [
     "decode_bytes",
     "open_text",
     "clean_text",
+    "clean_cells",
     "parse_time",
     "parse_stamp",
     "time_stamp",
@@ -58,17 +60,27 @@ def decode_bytes(data: bytes, file: str) -> str:
 _NEEDS_CLEANING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u00a0\u3000\u200b\ufeff]")
 
 
+_NULL_WORDS = frozenset(("nan", "NaN", "None"))  # what spreadsheet tools write for an empty cell
+
+
 def clean_text(text: object) -> str:
     """Strip control characters, zero-width/BOM marks and non-breaking spaces; normalise newlines."""
     if text is None:
         return ""
     s = text if isinstance(text, str) else str(text)
-    if s in ("nan", "NaN", "None"):
+    if s in _NULL_WORDS:
         return ""
     if not _NEEDS_CLEANING.search(s):  # the common case, and the import hot path
         return s.strip()
     s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\u3000", " ")
     return _CONTROL.sub("", s).strip()
+
+
+def clean_cells(cells: Sequence[str]) -> list[str]:
+    """``clean_text`` of each cell of a table row, with one scan of the row when no cell needs more than a strip."""
+    if _NEEDS_CLEANING.search("".join(cells)):
+        return [clean_text(c) for c in cells]
+    return ["" if c in _NULL_WORDS else c.strip() for c in cells]
 
 
 _TIME_FORMATS = (

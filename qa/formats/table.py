@@ -10,13 +10,13 @@ import csv
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from operator import itemgetter
+from functools import lru_cache
 from datetime import datetime
 from typing import BinaryIO, TextIO
 
 
 from qa.errors import ImportFormatError
-from qa.normalize import clean_text, parse_csat, parse_role, parse_stamp, parse_time
+from qa.normalize import clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_time
 from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
 
 __all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_excel_rows", "parse_message_rows", "parse_ticket_rows"]
@@ -89,17 +89,20 @@ def read_csv_rows(text: TextIO, file: str) -> tuple[list[str], Rows, list[Reject
 
     def rows() -> Rows:
         reader = csv.reader(text, delimiter=delimiter)
-        last = 1
+        width = len(headers)
+        row = 2
         for cells in reader:
-            row = last + 1
-            last = reader.line_num + 1
-            if not "".join(cells).strip():
-                continue
-            if len(cells) > len(headers) and "".join(cells[len(headers):]).strip():
-                rejections.append(Rejection(file, row, None,
-                                            f"该行有 {len(cells)} 列，表头只有 {len(headers)} 列（内容里有未加引号的分隔符？）"))
-                continue
-            yield row, cells + [""] * (len(headers) - len(cells))
+            next_row = reader.line_num + 2  # a quoted cell may span lines: the next row starts after this one
+            if len(cells) != width:
+                if len(cells) > width and "".join(cells[width:]).strip():
+                    rejections.append(Rejection(file, row, None,
+                                                f"该行有 {len(cells)} 列，表头只有 {width} 列（内容里有未加引号的分隔符？）"))
+                    row = next_row
+                    continue
+                cells += [""] * (width - len(cells))
+            if "".join(cells).strip():
+                yield row, cells
+            row = next_row
 
     return headers, rows(), rejections
 
@@ -162,16 +165,16 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
     last_row: OrderedDict[str, int] = OrderedDict()  # open conversations, least recently seen first
     fill = [f for f in _FILL_FIELDS if f in cols]
     for row, get in _by_field(headers, rows, cols):
-        conv_id = clean_text(get["conversation_id"])[:200]
+        conv_id = get["conversation_id"][:200]
         if not conv_id:
             yield Rejection(file, row, cols["conversation_id"], "会话ID为空")
             continue
-        text = clean_text(get["text"])
-        sender = clean_text(get["sender"]) if "sender" in get else ""
-        agent = clean_text(get["agent"]) if "agent" in get else ""
+        text = get["text"]
+        sender = get.get("sender", "")
+        agent = get.get("agent", "")
         role = _row_role(get, sender, agent)
         if role is None:
-            value = clean_text(get["role"]) if "role" in get else sender
+            value = get.get("role", sender)
             yield Rejection(file, row, cols.get("role", cols.get("sender")),
                             f"无法判断发送方“{value[:20]}”（应为 客服/顾客/机器人/系统 或 店铺名:客服名）")
             continue
@@ -201,15 +204,11 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
 
 
 def _by_field(headers: list[str], rows: Rows, cols: dict[str, str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Each row as {canonical field: cell}, with its spreadsheet row number."""
+    """Each row as {canonical field: cleaned cell} (``clean_text``), with its spreadsheet row number."""
     fields = list(cols)
-    cells_of = itemgetter(*(headers.index(cols[f]) for f in fields))
-    if len(fields) == 1:  # itemgetter of one index returns the item, not a tuple
-        for row, cells in rows:
-            yield row, {fields[0]: cells_of(cells)}
-        return
+    index = [headers.index(cols[f]) for f in fields]
     for row, cells in rows:
-        yield row, dict(zip(fields, cells_of(cells)))
+        yield row, dict(zip(fields, clean_cells([cells[j] for j in index])))
 
 
 def _parse_fields(get: dict[str, str], cols: dict[str, str], parsers: dict[str, Callable[[str], object]],
@@ -227,7 +226,7 @@ def _parse_fields(get: dict[str, str], cols: dict[str, str], parsers: dict[str, 
 def _row_role(get: dict[str, str], sender: str, agent: str) -> str | None:
     """The role column when there is one; else infer from the sender name and whether an agent is named."""
     if "role" in get:
-        return parse_role(get["role"], sender)
+        return _role_word(get["role"]) if get["role"] else parse_role(None, sender)
     role = parse_role(None, sender)
     if role is None and agent and (not sender or sender == agent or sender.endswith(agent)):
         role = "agent"
@@ -236,11 +235,17 @@ def _row_role(get: dict[str, str], sender: str, agent: str) -> str | None:
     return role
 
 
+@lru_cache(maxsize=1024)
+def _role_word(word: str) -> str | None:
+    """The role a role-column word names (a file has a handful of distinct ones), or None."""
+    return parse_role(word)
+
+
 def _fill(conv: ConversationRecord, get: dict[str, str], fields: list[str]) -> None:
     """Fill the conversation's empty fields from this row (the file's first non-empty value wins)."""
     for field in fields:
         if getattr(conv, field) is None:
-            value = clean_text(get[field])[:200]
+            value = get[field][:200]
             if value:
                 setattr(conv, field, value)
 
@@ -249,7 +254,7 @@ def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file
                       ) -> Iterator[TicketRecord | Rejection]:
     """One TicketRecord per valid row; a row without an id, or with an unreadable time or CSAT, is reported."""
     for row, get in _by_field(headers, rows, cols):
-        ticket_id = clean_text(get["ticket_id"])[:200]
+        ticket_id = get["ticket_id"][:200]
         if not ticket_id:
             yield Rejection(file, row, cols["ticket_id"], "工单号为空")
             continue
@@ -260,7 +265,7 @@ def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file
             continue
 
         def text(field: str) -> str | None:
-            return (clean_text(get[field])[:200] or None) if field in get else None
+            return (get[field][:200] or None) if field in get else None
 
         yield TicketRecord(
             external_id=ticket_id, category=text("category"), status=text("status"), created_at=created,
