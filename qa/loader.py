@@ -131,13 +131,23 @@ class Loader:
     # -- conversations ----------------------------------------------------------------------------------------
     def add_conversations(self, staged: Sequence[StagedConversation], messages: MessageColumns) -> None:
         """Insert new conversations and merge known ones; call with one staged batch (keys unique within it)."""
-        existing = _stored_ids(self.conn, [c.key for c in staged])
-        new = [c for c in staged if c.key not in existing]
+        stored = _stored(self.conn, [c.key for c in staged])
+        new = [c for c in staged if c.key not in stored]
         if new:
             self._insert_new(new, messages)
         for c in staged:
-            if c.key in existing:
-                self._merge_existing(existing[c.key], c, messages.rows(c.start, c.stop))
+            if c.key not in stored:
+                continue
+            conv_id, stored_hash, *current = stored[c.key]
+            meta = {f: getattr(c, f) for f, now in zip(_META, current) if now is None and getattr(c, f) is not None}
+            # Equal hashes mean the same messages, the common case of a re-imported or overlapping export: no
+            # need to read them back. (A hash stored by an older Huifang differs and takes the long way.)
+            if stored_hash == c.content_hash or not self._merge_existing(conv_id, c, messages.rows(c.start, c.stop),
+                                                                         meta):
+                if meta:
+                    self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(**meta))
+                # a conversation split across this very file was counted when its first part was added
+                self.counts.conversations_unchanged += conv_id not in self._added
 
     def _insert_new(self, new: list[StagedConversation], cols: MessageColumns) -> None:
         as_time = _none_if_empty if self.conn.dialect.name == "sqlite" else _time
@@ -171,7 +181,9 @@ class Loader:
         self.counts.conversations_added += len(rows)
         self.counts.messages_added += sum(counts)
 
-    def _merge_existing(self, conv_id: int, c: StagedConversation, messages: list[StagedMessage]) -> None:
+    def _merge_existing(self, conv_id: int, c: StagedConversation, messages: list[StagedMessage],
+                        meta: dict[str, object]) -> bool:
+        """Add the messages not stored yet, in order, and fill ``meta``; False (nothing done) when there are none."""
         stored = self.conn.execute(
             select(_msg.c.id, _msg.c.ts, _msg.c.role, _msg.c.text)
             .where(_msg.c.conversation_id == conv_id).order_by(_msg.c.seq)).all()
@@ -179,18 +191,8 @@ class Loader:
         incoming = list(zip(message_keys(messages), messages))
         known = set(stored_keys)
         fresh = [(k, m) for k, m in incoming if k not in known]
-        meta = {f: getattr(c, f) for f in ("category", "csat", "order_id", "customer", "team")
-                if getattr(c, f) is not None}
-        if meta:
-            current = self.conn.execute(select(*(_conv.c[f] for f in meta)).where(_conv.c.id == conv_id)).one()
-            meta = {f: v for f, v in meta.items() if current._mapping[f] is None}
-        # a conversation split across this very file was counted when its first part was added
-        counted = conv_id not in self._added
         if not fresh:
-            if meta:
-                self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(**meta))
-            self.counts.conversations_unchanged += counted
-            return
+            return False
         order = _merge_order(stored_keys, [k for k, _ in incoming])
         ids_by_key = {k: r.id for k, r in zip(stored_keys, stored)}
         agent_ids = {"": None, **{a: self.agent_id(a, c.team) for a in c.agents}}
@@ -207,8 +209,9 @@ class Loader:
         self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(
             message_count=len(order), content_hash=content_hash(stamps, roles, texts),
             started_at=_time(min(times, default="")), ended_at=_time(max(times, default="")), **meta))
-        self.counts.conversations_merged += counted
+        self.counts.conversations_merged += conv_id not in self._added
         self.counts.messages_added += len(fresh)
+        return True
 
     # -- JD session sheets ------------------------------------------------------------------------------------
     def attach_session_sheet(self, sessions: list[dict], file: str) -> list[Rejection]:
@@ -304,15 +307,20 @@ def _fetch(conn: Connection, sql: str, params: Sequence[object]) -> list[tuple]:
         cursor.close()
 
 
-def _stored_ids(conn: Connection, keys: list[str]) -> dict[str, int]:
-    """Ids of the stored conversations among ``keys`` (a batch's worth), by source key.
+_META = ("category", "csat", "order_id", "customer", "team")  # filled on a stored conversation where empty
+
+
+def _stored(conn: Connection, keys: list[str]) -> dict[str, tuple]:
+    """(id, content hash, *_META) of the stored conversations among ``keys`` (a batch's worth), by source key.
 
     Raw SQL: SQLAlchemy's rendering of a 2,000-value IN took half of each such query.
     """
+    columns = ", ".join(("source_key", "id", "content_hash", *_META))
     if conn.dialect.name == "sqlite":
-        return dict(_fetch(conn, f"SELECT source_key, id FROM conversations WHERE source_key IN ({', '.join('?' * len(keys))})",
-                           keys))
-    return dict(_fetch(conn, "SELECT source_key, id FROM conversations WHERE source_key = ANY({})", [keys]))
+        where, params = f"source_key IN ({', '.join('?' * len(keys))})", keys
+    else:
+        where, params = "source_key = ANY({})", [keys]
+    return {key: rest for key, *rest in _fetch(conn, f"SELECT {columns} FROM conversations WHERE {where}", params)}
 
 
 def link_tickets(conn: Connection) -> None:
