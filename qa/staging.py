@@ -23,6 +23,7 @@ __all__ = ["CHUNK", "Batch", "MessageColumns", "StagedConversation", "StagedMess
            "message_keys", "content_hash", "stage_batches"]
 
 CHUNK = 2000
+FIRST_CHUNK = 200  # small, so that a worker's first batch reaches the database side without delay
 
 StagedMessage = tuple[str, str, str, str, str]
 """(time stamp, role, text, agent name, sender) of one message; "" where a message has no time, agent or sender."""
@@ -159,6 +160,7 @@ def stage_batches(records: Iterable[Parsed], file: str) -> Iterator[Batch]:
     """Group a file's records into batches of up to CHUNK conversations or tickets, staged and deduplicated."""
     batch = Batch()
     pending: dict[str, ConversationRecord] = {}
+    limit = FIRST_CHUNK
     for rec in records:
         if isinstance(rec, ConversationRecord):
             if not rec.messages:
@@ -169,9 +171,9 @@ def stage_batches(records: Iterable[Parsed], file: str) -> Iterator[Batch]:
                 _absorb(pending[key], rec)
                 continue
             pending[key] = rec
-            if len(pending) >= CHUNK:
+            if len(pending) >= limit:
                 yield _close(pending, batch)
-                batch, pending = Batch(), {}
+                batch, pending, limit = Batch(), {}, CHUNK
         elif isinstance(rec, Rejection):
             batch.rejections.append(rec)
         elif isinstance(rec, SessionSheet):
