@@ -112,14 +112,10 @@ def parse_time(value: object) -> datetime | None:
         return None
     if isinstance(value, datetime):
         dt = value
-    elif isinstance(value, (int, float)):
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
         if value != value:  # NaN
             return None
-        if 20000 < value < 80000:  # Excel serial day number
-            return datetime(1899, 12, 30) + timedelta(days=float(value))
-        if value > 1e11:  # epoch milliseconds
-            value = value / 1000
-        dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        dt = _from_number(value)
     else:
         try:  # canonical JSONL is the hot path; "+08:00" is already Shanghai wall-clock time
             dt = datetime.fromisoformat(value[:-6] if value.endswith("+08:00") else value)  # type: ignore[union-attr]
@@ -160,6 +156,20 @@ def parse_stamp(value: object) -> str:
     return time_stamp(parse_time(value))
 
 
+_EPOCH_RANGE = (datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp(),
+                datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp())
+
+
+def _from_number(value: float) -> datetime:
+    """An Excel serial day number, or Unix seconds or milliseconds within 2000–2099; any other number is no time."""
+    if 20000 < value < 80000:
+        return datetime(1899, 12, 30) + timedelta(days=float(value))
+    seconds = value / 1000 if value > 1e11 else value
+    if _EPOCH_RANGE[0] <= seconds < _EPOCH_RANGE[1]:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    raise ValueError(f"无法识别的时间“{str(value)[:40]}”（数字应为 Excel 日期或 2000–2099 年的 Unix 时间戳）")
+
+
 def _parse_time_text(s: str) -> datetime:
     iso = s.replace("Z", "+00:00") if s.endswith("Z") else s
     try:
@@ -179,7 +189,7 @@ def _parse_time_text(s: str) -> datetime:
         except ValueError:
             raise ValueError(f"无法识别的时间“{s[:40]}”（日期或时刻不存在）") from None
     if s.isdigit() and len(s) in (10, 13):
-        return datetime.fromtimestamp(int(s) / (1000 if len(s) == 13 else 1), tz=timezone.utc)
+        return _from_number(int(s))
     raise ValueError(f"无法识别的时间“{s[:40]}”（应为 2026-11-11 10:00:00 这类格式）")
 
 

@@ -51,6 +51,24 @@ def test_jsonl_bad_lines_reported_with_line_and_field_good_kept(engine):
     assert str(report.rejections[1]).startswith("mixed.jsonl 第 3 行: [messages[0].role]")
 
 
+def test_jsonl_of_wrong_types_is_reported_field_by_field_not_a_crash(engine):
+    def one(**message: object) -> dict:
+        return {"conversation_id": "x", "messages": [{"role": "agent", "text": "在的", **message}]}
+
+    lines = [one(role=["agent"]), one(role={"r": 1}), one(text={"t": 1}), one(ts=[1]), one(ts=True), one(ts=1e300),
+             one(ts=-5), one(agent=["小美"]), {"conversation_id": {"id": 1}, "messages": [{"role": "agent", "text": ""}]},
+             {"conversation_id": "y", "messages": {"role": "agent"}}, {"conversation_id": "z", "messages": ["在吗"]},
+             one(ts=1794362400)]
+    report = import_bytes(engine, "types.jsonl", jsonl(*lines))
+    assert [(r.row, r.field) for r in report.rejections] == [
+        (1, "messages[0].role"), (2, "messages[0].role"), (3, "messages[0].text"), (4, "messages[0].ts"),
+        (5, "messages[0].ts"), (6, "messages[0].ts"), (7, "messages[0].ts"), (8, "messages[0].agent"),
+        (9, "conversation_id"), (10, "messages"), (11, "messages[0]")]
+    assert report.counts.conversations_added == 1  # epoch seconds are a time
+    with engine.connect() as conn:
+        assert conn.scalar(select(Conversation.started_at)) == datetime(2026, 11, 11, 10, 0, 0)
+
+
 def test_reimport_same_file_adds_nothing(engine):
     data = jsonl(GOOD, conv("c2", ("customer", "好的", None), ("customer", "好的", None)))
     import_bytes(engine, "a.jsonl", data)

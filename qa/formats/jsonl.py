@@ -48,12 +48,13 @@ class _FieldError(Exception):
         self.field, self.reason = field, reason
 
 
-def _opt_str(obj: dict, key: str) -> str | None:
+def _opt_str(obj: dict, key: str, message: int | None = None) -> str | None:
+    """A text field of a conversation (or of its ``message``-th message), cleaned; None when absent."""
     value = obj.get(key)
     if value is None:
         return None
     if isinstance(value, (dict, list)):
-        raise _FieldError(key, "应为文本")
+        raise _FieldError(key if message is None else f"messages[{message}].{key}", "应为文本")
     return clean_text(value)[:200] or None
 
 
@@ -90,7 +91,7 @@ def _message(m: object, i: int) -> MessageRecord:
     if type(m) is not dict:
         raise _FieldError(f"messages[{i}]", "每条消息应是一个 JSON 对象")
     role = m.get("role")
-    if role not in _ROLES:
+    if type(role) is not str or role not in _ROLES:  # a list or object is not hashable: check the type first
         raise _FieldError(f"messages[{i}].role", f"角色“{str(role)[:20]}”无效，应为 {'/'.join(ROLES)}")
     text = m.get("text")
     if type(text) is not str:
@@ -100,4 +101,4 @@ def _message(m: object, i: int) -> MessageRecord:
     except ValueError as e:
         raise _FieldError(f"messages[{i}].ts", str(e)) from None
     agent = m.get("agent")
-    return MessageRecord(role, clean_text(text), None, None if agent is None else _opt_str(m, "agent"), None, stamp)
+    return MessageRecord(role, clean_text(text), None, None if agent is None else _opt_str(m, "agent", i), None, stamp)

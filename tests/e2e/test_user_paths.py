@@ -67,3 +67,26 @@ def test_upload_with_a_bad_row_reports_the_row(page, app_url, tmp_path):
     cells.filter(has_text="无法识别的时间").first.wait_for(state="attached")
     assert "3" in [c.strip() for c in cells.all_inner_texts()]
     no_exception(page)
+
+
+def test_upload_of_a_large_export_is_parsed_in_the_worker_and_reported(page, app_url, tmp_path):
+    from qa import parse_worker
+    from tests.helpers import conv, jsonl
+
+    lines = [conv(f"big-{i}", ("customer", f"第 {i} 单什么时候发货" + "，麻烦快点" * 20, "2026-11-11 10:00:00"),
+                  ("agent", "亲，今天就发哦" + "，请耐心等待" * 20, "2026-11-11T10:00:30+08:00"), platform="天猫")
+             for i in range(14_000)]
+    data = jsonl(*lines)
+    assert len(data) > parse_worker.PARALLEL_MIN_BYTES  # the size from which an import parses in a worker
+    upload = tmp_path / "大文件.jsonl"
+    upload.write_bytes(data)
+    page.goto(f"{app_url}/data")
+    settle(page)
+    main = _main(page)
+    main.locator('input[type="file"]').set_input_files(str(upload))
+    main.get_by_text("大文件.jsonl").first.wait_for()
+    main.get_by_role("button", name="导入").click()
+    settle(page)
+    main.get_by_text(re.compile(r"大文件\.jsonl（JSONL 会话）.*新增会话 14,000.*新增消息 28,000 拒绝 0 行")).wait_for(
+        timeout=60_000)
+    no_exception(page)
