@@ -15,13 +15,14 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from qa import parse_worker
 from qa.errors import ImportFormatError
@@ -157,13 +158,13 @@ def _source(name: str, stream: BinaryIO, path: Path | None) -> Iterator[_Source]
         yield _LocalParse(name, stream)
         return
     spooled = None
-    if path is None:
-        with tempfile.NamedTemporaryFile(prefix="huifang-import-", suffix=Path(name).suffix, delete=False) as tmp:
-            shutil.copyfileobj(stream, tmp, 1 << 20)
-        stream.seek(0)
-        path = spooled = Path(tmp.name)
     try:
-        with WorkerParse(path, name) as worker:
+        if path is None:
+            fd, spooled = tempfile.mkstemp(prefix="huifang-import-", suffix=Path(name).suffix)
+            with os.fdopen(fd, "wb") as tmp:
+                shutil.copyfileobj(stream, tmp, 1 << 20)
+            stream.seek(0)
+        with WorkerParse(path or Path(spooled), name) as worker:  # type: ignore[arg-type]
             yield worker
     finally:
         if spooled is not None:
@@ -204,7 +205,8 @@ def _gc_paused() -> Iterator[None]:
     """Hold the cyclic garbage collector while batches are stored.
 
     A large import allocates millions of short-lived tuples and strings and no reference cycles; the collector's
-    repeated passes over them cost about a third of the storing time, and refcounting frees them anyway.
+    repeated passes over them cost about a third of the storing time, and refcounting frees them anyway. The
+    switch is process-wide: in the app, other sessions' cycles are collected after the import instead of during.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -226,12 +228,15 @@ def _large_cache(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         yield
         return
-    usual = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    restore = f"PRAGMA cache_size={int(conn.exec_driver_sql('PRAGMA cache_size').scalar())}"
     conn.exec_driver_sql(f"PRAGMA cache_size={IMPORT_CACHE_KIB}")
     try:
         yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(usual)}")
+    except BaseException:
+        with suppress(DBAPIError):  # a broken connection must not hide why the import failed
+            conn.exec_driver_sql(restore)
+        raise
+    conn.exec_driver_sql(restore)
 
 
 def _apply(loader: Loader, name: str, batch: Batch, rejections: list[Rejection]) -> None:

@@ -9,15 +9,16 @@ this side only resolves ids and inserts, through DB-API executemany (the ORM uni
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, repeat
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Column, Connection, Table, bindparam, func, insert, select, update
 
-from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 from qa.formats.session_sheet import MATCH_WINDOW, match_sessions
+from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 from qa.normalize import canonical_platform, time_stamp
 from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
 from qa.staging import (MessageColumns, MsgKey, StagedConversation, StagedMessage, content_hash, conversation_key,
@@ -63,6 +64,17 @@ def _merge_order(existing: list[MsgKey], incoming: list[MsgKey]) -> list[MsgKey]
     return merged
 
 
+def _cut(value: str | None, column: Column) -> str | None:
+    """Text cut to its column's width: PostgreSQL refuses a longer value where SQLite would keep it whole."""
+    return value[:column.type.length] if value else value
+
+
+def _fit(table: Table, values: dict[str, object]) -> dict[str, object]:
+    """``values`` with every text cut to its column's width (see ``_cut``)."""
+    return {k: _cut(v, table.c[k]) if isinstance(v, str) and getattr(table.c[k].type, "length", None) else v
+            for k, v in values.items()}
+
+
 def _time(value: str) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -77,12 +89,24 @@ class Loader:
     def __init__(self, conn: Connection, batch_id: int | None) -> None:
         self.conn = conn
         self.batch_id = batch_id
-        self.counts = LoadCounts()
+        self._counts = LoadCounts()
         self._platforms: dict[str, int] = {}
         self._shops: dict[tuple[int | None, str], int] = {}
         self._agents: dict[str, int] = {}
         self._agent_team_known: set[int] = set()
-        self._added: set[int] = set()  # ids of conversations this import inserted
+        self._outcome: dict[int, str] = {}  # what this import did to each conversation it touched
+
+    @property
+    def counts(self) -> LoadCounts:
+        """The counts so far; a conversation met more than once (two lines, two parts) counts once, as the most it
+        went through: added, else merged, else unchanged."""
+        by = Counter(self._outcome.values())
+        return replace(self._counts, conversations_added=by["added"], conversations_merged=by["merged"],
+                       conversations_unchanged=by["unchanged"])
+
+    def _note(self, conv_id: int, outcome: str) -> None:
+        if _RANK[outcome] > _RANK.get(self._outcome.get(conv_id, ""), -1):
+            self._outcome[conv_id] = outcome
 
     # -- dimensions -------------------------------------------------------------------------------------------
     def platform_id(self, name: str | None, shop: str | None = None) -> int | None:
@@ -99,6 +123,7 @@ class Loader:
     def shop_id(self, platform_id: int | None, name: str | None) -> int | None:
         if not name:
             return None
+        name = _cut(name, Shop.__table__.c.name)
         key = (platform_id, name)
         if key not in self._shops:
             q = select(Shop.id).where(Shop.name == name)
@@ -113,6 +138,7 @@ class Loader:
     def agent_id(self, name: str | None, team: str | None = None) -> int | None:
         if not name:
             return None
+        name, team = _cut(name, Agent.__table__.c.name), _cut(team, Agent.__table__.c.team)
         aid = self._agents.get(name)
         if aid is None:
             row = self.conn.execute(select(Agent.id, Agent.team).where(Agent.name == name)).first()
@@ -139,15 +165,15 @@ class Loader:
             if c.key not in stored:
                 continue
             conv_id, stored_hash, *current = stored[c.key]
-            meta = {f: getattr(c, f) for f, now in zip(_META, current) if now is None and getattr(c, f) is not None}
+            meta = _fit(_conv, {f: getattr(c, f) for f, now in zip(_META, current)
+                                if now is None and getattr(c, f) is not None})
             # Equal hashes mean the same messages, the common case of a re-imported or overlapping export: no
             # need to read them back. (A hash stored by an older Huifang differs and takes the long way.)
             if stored_hash == c.content_hash or not self._merge_existing(conv_id, c, messages.rows(c.start, c.stop),
                                                                          meta):
                 if meta:
                     self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(**meta))
-                # a conversation split across this very file was counted when its first part was added
-                self.counts.conversations_unchanged += conv_id not in self._added
+                self._note(conv_id, "unchanged")
 
     def _insert_new(self, new: list[StagedConversation], cols: MessageColumns) -> None:
         as_time = _none_if_empty if self.conn.dialect.name == "sqlite" else _time
@@ -155,14 +181,16 @@ class Loader:
         for c in new:
             pid = self.platform_id(c.platform, c.shop)
             rows.append((c.key, c.external_id, pid, self.shop_id(pid, c.shop), self.agent_id(c.main_agent, c.team),
-                         c.team, c.customer, as_time(c.started), as_time(c.ended), c.order_id, c.category, c.csat,
+                         _cut(c.team, _conv.c.team), c.customer, as_time(c.started), as_time(c.ended),
+                         _cut(c.order_id, _conv.c.order_id), _cut(c.category, _conv.c.category), c.csat,
                          c.stop - c.start, c.content_hash, self.batch_id))
         before = self.conn.scalar(select(func.coalesce(func.max(_conv.c.id), 0)))
         _insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)
         # this transaction's inserts are the newest ids: a range scan finds them (others' rows are ignored by key)
         id_of = dict(_fetch(self.conn, "SELECT source_key, id FROM conversations WHERE id > {}", [before]))
         ids = [id_of[c.key] for c in new]
-        self._added.update(ids)
+        for conv_id in ids:
+            self._note(conv_id, "added")
         agent_ids: dict[str, int | None] = {"": None}
         for c in new:
             agent_ids.update((a, self.agent_id(a, c.team)) for a in c.agents)
@@ -178,14 +206,13 @@ class Loader:
             column(cols.stamps) if sqlite else map(_time, column(cols.stamps)), column(cols.roles),
             map(agent_ids.__getitem__, column(cols.agents)), column(cols.senders), column(cols.texts)),
             empty_is_null=("ts", "sender") if sqlite else ("sender",))
-        self.counts.conversations_added += len(rows)
-        self.counts.messages_added += sum(counts)
+        self._counts.messages_added += sum(counts)
 
     def _merge_existing(self, conv_id: int, c: StagedConversation, messages: list[StagedMessage],
                         meta: dict[str, object]) -> bool:
         """Add the messages not stored yet, in order, and fill ``meta``; False (nothing done) when there are none."""
         stored = self.conn.execute(
-            select(_msg.c.id, _msg.c.ts, _msg.c.role, _msg.c.text)
+            select(_msg.c.id, _msg.c.ts, _msg.c.role, _msg.c.text, _msg.c.agent_id)
             .where(_msg.c.conversation_id == conv_id).order_by(_msg.c.seq)).all()
         stored_keys = message_keys([(time_stamp(r.ts), r.role, r.text) for r in stored])
         incoming = list(zip(message_keys(messages), messages))
@@ -204,13 +231,17 @@ class Loader:
         self.conn.execute(
             update(_msg).where(_msg.c.id == bindparam("mid")).values(seq=bindparam("new_seq")),
             [{"mid": ids_by_key[k], "new_seq": seq} for seq, k in enumerate(order)])
+        agent_of = {**{k: r.agent_id for k, r in zip(stored_keys, stored)}, **{k: row["agent_id"] for (k, _m), row in
+                                                                              zip(fresh, new_rows)}}
+        main_agent = Counter(filter(None, (agent_of[k] for k in order))).most_common(1)  # as if imported whole
         stamps, roles, texts, _n = zip(*order)
         times = list(filter(None, stamps))
         self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(
             message_count=len(order), content_hash=content_hash(stamps, roles, texts),
-            started_at=_time(min(times, default="")), ended_at=_time(max(times, default="")), **meta))
-        self.counts.conversations_merged += conv_id not in self._added
-        self.counts.messages_added += len(fresh)
+            started_at=_time(min(times, default="")), ended_at=_time(max(times, default="")),
+            agent_id=main_agent[0][0] if main_agent else None, **meta))
+        self._note(conv_id, "merged")
+        self._counts.messages_added += len(fresh)
         return True
 
     # -- JD session sheets ------------------------------------------------------------------------------------
@@ -233,11 +264,11 @@ class Loader:
         pairs = match_sessions(probes, sessions)
         for s_index, c_index in pairs:
             row, session = rows[c_index], sessions[s_index]
-            fill = {f: session.get(f) for f in ("category", "csat", "team")
-                    if session.get(f) is not None and getattr(row, f) is None}
+            fill = _fit(_conv, {f: session.get(f) for f in ("category", "csat", "team")
+                                if session.get(f) is not None and getattr(row, f) is None})
             if fill:
                 self.conn.execute(update(_conv).where(_conv.c.id == row.id).values(**fill))
-        self.counts.conversations_merged += len(pairs)
+            self._note(row.id, "merged")
         matched = {s_index for s_index, _ in pairs}
         return [Rejection(file, s["row"], "咨询时间",
                           "没有找到对应的京东会话（咨询时间 ±3 分钟内、顾客一致）；请先导入同一时段的咚咚聊天记录，再导入此表")
@@ -252,11 +283,12 @@ class Loader:
         inserts, updates = [], []
         for key, r in by_key.items():
             pid = self.platform_id(r.platform, r.shop)
-            row = {"source_key": key, "external_id": r.external_id, "platform_id": pid,
-                   "shop_id": self.shop_id(pid, r.shop), "category": r.category, "status": r.status,
-                   "created_at": r.created_at, "closed_at": r.closed_at, "order_id": r.order_id,
-                   "conversation_external_id": r.conversation_id, "outcome": r.outcome, "csat": r.csat,
-                   "import_batch_id": self.batch_id}
+            row = _fit(_ticket, {
+                "source_key": key, "external_id": r.external_id, "platform_id": pid,
+                "shop_id": self.shop_id(pid, r.shop), "category": r.category, "status": r.status,
+                "created_at": r.created_at, "closed_at": r.closed_at, "order_id": r.order_id,
+                "conversation_external_id": r.conversation_id, "outcome": r.outcome, "csat": r.csat,
+                "import_batch_id": self.batch_id})
             old = existing.get(key)
             if old is None:
                 inserts.append(row)
@@ -269,8 +301,8 @@ class Loader:
             self.conn.execute(insert(_ticket), inserts)
         for tid, changed in updates:
             self.conn.execute(update(_ticket).where(_ticket.c.id == tid).values(**changed))
-        self.counts.tickets_added += len(inserts)
-        self.counts.tickets_updated += len(updates)
+        self._counts.tickets_added += len(inserts)
+        self._counts.tickets_updated += len(updates)
 
 
 _CONV_COLUMNS = ("source_key", "external_id", "platform_id", "shop_id", "agent_id", "team", "customer",
@@ -307,6 +339,7 @@ def _fetch(conn: Connection, sql: str, params: Sequence[object]) -> list[tuple]:
         cursor.close()
 
 
+_RANK = {"unchanged": 0, "merged": 1, "added": 2}
 _META = ("category", "csat", "order_id", "customer", "team")  # filled on a stored conversation where empty
 
 

@@ -164,7 +164,7 @@ def _from_number(value: float) -> datetime:
     """An Excel serial day number, or Unix seconds or milliseconds within 2000–2099; any other number is no time."""
     if 20000 < value < 80000:
         return datetime(1899, 12, 30) + timedelta(days=float(value))
-    seconds = value / 1000 if value > 1e11 else value
+    seconds = value / 1000 if 1e11 < value < 1e14 else value  # compared before dividing: an int may exceed a float
     if _EPOCH_RANGE[0] <= seconds < _EPOCH_RANGE[1]:
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
     raise ValueError(f"无法识别的时间“{str(value)[:40]}”（数字应为 Excel 日期或 2000–2099 年的 Unix 时间戳）")

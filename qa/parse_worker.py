@@ -41,10 +41,13 @@ def _send_all(path: str, name: str, out: BinaryIO) -> None:
     pending: queue.Queue[tuple[str, object] | None] = queue.Queue(maxsize=2)
 
     def write() -> None:
-        while (message := pending.get()) is not None:
-            data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)  # whole, so the reader never waits on it
-            out.write(data)
-            out.flush()
+        try:
+            while (message := pending.get()) is not None:
+                data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)  # whole: the reader never waits on it
+                out.write(data)
+                out.flush()
+        except BaseException:  # the importer is gone (broken pipe) or a batch cannot be sent: nothing left to do
+            os._exit(1)  # at once: the parsing thread would otherwise block on the full queue for ever
 
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
@@ -100,6 +103,7 @@ class WorkerParse:
         try:
             return pickle.load(self._proc.stdout)  # type: ignore[arg-type]
         except (EOFError, pickle.UnpicklingError):
+            self._proc.kill()  # if it is still running, what it writes can no longer be read
             code = self._proc.wait()
             raise ImportFormatError(self.name, f"解析进程意外退出（退出码 {code}）；整个文件未导入") from None
 

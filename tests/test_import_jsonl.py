@@ -58,12 +58,12 @@ def test_jsonl_of_wrong_types_is_reported_field_by_field_not_a_crash(engine):
     lines = [one(role=["agent"]), one(role={"r": 1}), one(text={"t": 1}), one(ts=[1]), one(ts=True), one(ts=1e300),
              one(ts=-5), one(agent=["小美"]), {"conversation_id": {"id": 1}, "messages": [{"role": "agent", "text": ""}]},
              {"conversation_id": "y", "messages": {"role": "agent"}}, {"conversation_id": "z", "messages": ["在吗"]},
-             one(ts=1794362400)]
-    report = import_bytes(engine, "types.jsonl", jsonl(*lines))
+             one(ts=10 ** 400), one(ts=1794362400)]
+    report = import_bytes(engine, "types.jsonl", jsonl(*lines) + b'{"conversation_id": 1' + b"0" * 5000 + b"}\n")
     assert [(r.row, r.field) for r in report.rejections] == [
         (1, "messages[0].role"), (2, "messages[0].role"), (3, "messages[0].text"), (4, "messages[0].ts"),
         (5, "messages[0].ts"), (6, "messages[0].ts"), (7, "messages[0].ts"), (8, "messages[0].agent"),
-        (9, "conversation_id"), (10, "messages"), (11, "messages[0]")]
+        (9, "conversation_id"), (10, "messages"), (11, "messages[0]"), (12, "messages[0].ts"), (14, None)]
     assert report.counts.conversations_added == 1  # epoch seconds are a time
     with engine.connect() as conn:
         assert conn.scalar(select(Conversation.started_at)) == datetime(2026, 11, 11, 10, 0, 0)
@@ -111,3 +111,37 @@ def test_content_hash_is_the_same_whether_imported_whole_or_merged(engine):
     with engine.connect() as conn:
         hashes = dict(conn.execute(select(Conversation.external_id, Conversation.content_hash)).all())
     assert hashes["w"] == hashes["p"]
+
+
+def test_a_conversation_on_two_lines_of_one_file_counts_once(engine, monkeypatch):
+    monkeypatch.setattr("qa.staging.FIRST_CHUNK", 1)
+    monkeypatch.setattr("qa.staging.CHUNK", 1)  # the second line meets the first in the database, not in a batch
+    data = jsonl(conv("d", ("customer", "在吗", "2026-11-11 10:00:00")), conv("x", ("customer", "你好", None)),
+                 conv("d", ("customer", "在吗", "2026-11-11 10:00:00"), ("agent", "在的", "2026-11-11 10:00:20")))
+    first = import_bytes(engine, "twice.jsonl", data)
+    assert (first.counts.conversations_added, first.counts.conversations_merged, first.counts.messages_added) == (2, 0, 3)
+    again = import_bytes(engine, "twice.jsonl", data)
+    assert (again.counts.conversations_unchanged, again.counts.messages_added) == (2, 0)
+
+
+def test_merged_agent_replies_make_their_agent_the_conversations_agent(engine):
+    import_bytes(engine, "1.jsonl", jsonl(conv("m", ("customer", "在吗", "2026-11-11 10:00:00"))))
+    later = conv("m", ("customer", "在吗", "2026-11-11 10:00:00"), ("agent", "在的", "2026-11-11 10:00:20"))
+    later["messages"][1]["agent"] = "小美"
+    import_bytes(engine, "2.jsonl", jsonl(later))
+    with engine.connect() as conn:
+        assert conn.scalar(select(Agent.name).join(Conversation, Conversation.agent_id == Agent.id)) == "小美"
+
+
+def test_text_longer_than_its_column_is_cut_not_a_database_error(engine):
+    long = conv("L", ("agent", "在的", None), category="类" * 60, team="组" * 150, order_id="9" * 150)
+    long["messages"][0]["agent"] = "客" * 250
+    report = import_bytes(engine, "long.jsonl", jsonl(long))
+    table = import_bytes(engine, "long.csv", ("会话ID,发送方,客服昵称,内容\nT,客服," + "名" * 300 + ",好的\n").encode())
+    tickets = import_bytes(engine, "t.csv", ("工单号,工单类型,状态,处理结果\nK," + "退" * 80 + "," + "态" * 80 + ","
+                                             + "果" * 150 + "\n").encode())
+    assert (report.rejected, table.rejected, tickets.counts.tickets_added) == (0, 0, 1)
+    with engine.connect() as conn:
+        c = conn.execute(select(Conversation).where(Conversation.external_id == "L")).one()
+        assert (len(c.category), len(c.team), len(c.order_id)) == (50, 100, 100)
+        assert sorted(len(n) for n in conn.scalars(select(Agent.name))) == [200, 200]

@@ -157,19 +157,39 @@ def test_message_columns_cross_processes_as_joined_strings_or_as_lists():
     assert isinstance(plain.__getstate__()[1][2], str) and isinstance(nul.__getstate__()[1][2], list)
 
 
-def test_conversation_split_across_a_long_table_is_stored_once_in_order(engine, monkeypatch):
-    monkeypatch.setattr("qa.formats.table.OPEN_ROWS", 5)
-    monkeypatch.setattr("qa.formats.table._CLOSE_EVERY", 1)
-    rows = ["会话ID,发送方,内容", "a,顾客,第一句", "a,客服,第一答"]
-    rows += [f"o{i},顾客,你好" for i in range(10)]
-    rows += ["a,顾客,第二句", "a,客服,第二答"]
+def test_rows_of_a_conversation_far_apart_are_one_conversation(engine):
+    rows = ["会话ID,发送方,客服昵称,内容,满意度", "a,顾客,,好的,3", "a,顾客,,[图片],"]
+    rows += [f"o{i},顾客,,你好," for i in range(10)]
+    rows += ["a,顾客,,好的,", "a,客服,小美,[图片],5"]
     report = import_bytes(engine, "long.csv", ("\n".join(rows) + "\n").encode())
     c = report.counts
     assert (c.conversations_added, c.conversations_merged, c.messages_added) == (11, 0, 14)
     with engine.connect() as conn:
-        texts = conn.scalars(select(Message.text).join(Conversation).where(Conversation.external_id == "a")
-                             .order_by(Message.seq)).all()
-    assert texts == ["第一句", "第一答", "第二句", "第二答"]
+        a = conn.execute(select(Conversation.id, Conversation.csat, Agent.name).join(Agent)
+                         .where(Conversation.external_id == "a")).one()
+        texts = conn.scalars(select(Message.text).where(Message.conversation_id == a.id).order_by(Message.seq)).all()
+    assert texts == ["好的", "[图片]", "好的", "[图片]"]  # identical messages on both sides are both kept
+    assert (a.csat, a.name) == (5, "小美")
+
+
+def test_a_conversation_is_passed_on_at_its_last_row_not_at_the_end_of_the_file():
+    from qa.formats.table import last_rows, map_columns, parse_message_rows
+
+    headers = ["会话ID", "发送方", "内容"]
+    table = [(2, ["a", "顾客", "在吗"]), (3, ["b", "顾客", "你好"]), (4, ["a", "客服", "在的"])]
+    table += [(5 + i, ["b", "顾客", f"第{i}句"]) for i in range(1000)]
+    cols = map_columns(headers)
+    read: list[int] = []
+
+    def rows():  # type: ignore[no-untyped-def]
+        for row, cells in table:
+            read.append(row)
+            yield row, cells
+
+    records = parse_message_rows(headers, rows(), cols, "t.csv", last_rows(headers, iter(table), cols))
+    first = next(records)
+    assert (first.external_id, len(first.messages), read[-1]) == ("a", 2, 4)
+    assert [r.external_id for r in records] == ["b"]
 
 
 def test_zip_member_goes_through_the_worker(sqlite_engine, in_worker):
@@ -180,3 +200,20 @@ def test_zip_member_goes_through_the_worker(sqlite_engine, in_worker):
         z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
     (report,) = import_stream(sqlite_engine, "e.zip", io.BytesIO(buf.getvalue()))
     assert (report.file, report.counts.conversations_added) == ("e.zip/a.jsonl", 1)
+
+
+def test_an_orphaned_worker_exits_instead_of_blocking(tmp_path):
+    """When the importing process goes away, the worker's writes fail; it must exit, not wait for ever."""
+    import subprocess
+
+    from qa.parse_worker import WorkerParse
+
+    lines = [json.dumps(conv(f"n{i}", ("customer", "你好" * 50, None)), ensure_ascii=False) for i in range(30_000)]
+    worker = WorkerParse(write(tmp_path, "big.jsonl", ("\n".join(lines) + "\n").encode()), "big.jsonl")
+    assert worker.wait_format() == "jsonl"
+    worker._proc.stdout.close()  # what the importer's death does to the pipe
+    try:
+        assert worker._proc.wait(timeout=60) != 0
+    except subprocess.TimeoutExpired:
+        worker._proc.kill()
+        pytest.fail("the worker kept running with nobody reading")

@@ -37,6 +37,9 @@ def parse_jsonl(lines: Iterable[str], file: str) -> Iterator[ConversationRecord 
         except json.JSONDecodeError as e:
             yield Rejection(file, lineno, None, f"不是有效的 JSON（第 {e.colno} 列：{e.msg}）")
             continue
+        except ValueError:  # Python refuses integers of over 4,300 digits
+            yield Rejection(file, lineno, None, "不是有效的 JSON（含有超长的数字）")
+            continue
         try:
             yield _conversation(obj, lineno)
         except _FieldError as e:

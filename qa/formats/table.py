@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from datetime import datetime
@@ -19,7 +18,8 @@ from qa.errors import ImportFormatError
 from qa.normalize import clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_time
 from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
 
-__all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_excel_rows", "parse_message_rows", "parse_ticket_rows"]
+__all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_excel_rows", "last_rows",
+           "parse_message_rows", "parse_ticket_rows", "require_message_columns"]
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "conversation_id": ("会话id", "会话编号", "会话号", "会话", "对话id", "sessionid", "session_id", "conversation_id",
@@ -140,19 +140,12 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-OPEN_ROWS = 100_000
-"""A conversation with no row among the last this many is passed on, so memory stays flat on any file size.
-
-Exports keep a conversation's rows together or close in time; a row that still comes later is merged into the
-stored conversation the way an overlapping export is, and counted once."""
-_CLOSE_EVERY = 4096
 _FILL_FIELDS = ("platform", "shop", "order_id", "category", "team", "customer", "ticket_id")
 _MESSAGE_PARSERS: dict[str, Callable[[str], object]] = {"ts": parse_stamp, "csat": parse_csat}
 
 
-def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str
-                       ) -> Iterator[ConversationRecord | Rejection]:
-    """Group message rows into conversations in file order; a bad row is reported and skipped."""
+def require_message_columns(cols: dict[str, str], file: str) -> None:
+    """Raise ImportFormatError when a message table has no conversation id, or nothing that tells the role."""
     missing = [f for f in ("conversation_id",) if f not in cols]
     if "role" not in cols and "sender" not in cols and "agent" not in cols:
         missing.append("role")
@@ -161,8 +154,23 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
         raise ImportFormatError(
             file, "缺少必需的列：" + "、".join(names[m] for m in missing)
             + f"。已识别的列：{', '.join(cols.values()) or '无'}")
+
+
+def last_rows(headers: list[str], rows: Rows, cols: dict[str, str]) -> dict[str, int]:
+    """The row number of each conversation's last row: a first reading of a file too large to hold at once."""
+    index = headers.index(cols["conversation_id"])
+    return {clean_text(cells[index])[:200]: row for row, cells in rows}
+
+
+def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str,
+                       last: dict[str, int] | None = None) -> Iterator[ConversationRecord | Rejection]:
+    """Group message rows into conversations; a bad row is reported and skipped.
+
+    Given ``last`` (see ``last_rows``), a conversation is passed on at its last row, so only conversations still
+    open are held; without it, all are passed on at the end of the file, in order of first appearance.
+    """
+    require_message_columns(cols, file)
     convs: dict[str, ConversationRecord] = {}
-    last_row: OrderedDict[str, int] = OrderedDict()  # open conversations, least recently seen first
     fill = [f for f in _FILL_FIELDS if f in cols]
     for row, get in _by_field(headers, rows, cols):
         conv_id = get["conversation_id"][:200]
@@ -187,9 +195,6 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
         conv = convs.get(conv_id)
         if conv is None:
             conv = convs[conv_id] = ConversationRecord(external_id=conv_id, source_row=row)
-        else:
-            last_row.move_to_end(conv_id)
-        last_row[conv_id] = row
         _fill(conv, get, fill)
         if csat is not None:
             conv.csat = csat
@@ -197,9 +202,8 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
             conv.customer = sender[:200]
         conv.messages.append(MessageRecord(role, text, None, (agent or None) if role == "agent" else None,
                                            sender or None, stamp or ""))
-        if not row % _CLOSE_EVERY:
-            while last_row and next(iter(last_row.values())) < row - OPEN_ROWS:
-                yield convs.pop(last_row.popitem(last=False)[0])
+        if last is not None and last.get(conv_id) == row:
+            yield convs.pop(conv_id)
     yield from convs.values()
 
 
