@@ -55,12 +55,17 @@ def batch_rejections(engine: Engine, batch_id: int) -> pd.DataFrame:
     """The rejected rows stored with one import (file, row, field, reason)."""
     with engine.connect() as conn:
         stored = conn.scalar(select(ImportBatch.rejections).where(ImportBatch.id == batch_id))
-    return pd.DataFrame(json.loads(stored or "[]"), columns=REJECTION_COLUMNS)
+    return _rejections(json.loads(stored or "[]"))
 
 
 def rejections_frame(reports: Sequence[ImportReport]) -> pd.DataFrame:
     """Every rejected row of some import reports as one table."""
-    return pd.DataFrame([asdict(r) for rep in reports for r in rep.rejections], columns=REJECTION_COLUMNS)
+    return _rejections([asdict(r) for rep in reports for r in rep.rejections])
+
+
+def _rejections(rows: list[dict]) -> pd.DataFrame:
+    # a rejection about a whole row or file names no field: blank, not "None", in the table users read
+    return pd.DataFrame(rows, columns=REJECTION_COLUMNS).fillna({"field": ""})
 
 
 def scorer_version() -> str:
