@@ -47,7 +47,7 @@ def _merge_order(existing: list[MsgKey], incoming: list[MsgKey]) -> list[MsgKey]
     """Existing order with new messages slotted after the last matched one, then sorted by time if all have one.
 
     Overlapping exports share a prefix or suffix; this keeps both sides' order without needing timestamps. With
-    nothing in common (a conversation whose rows were split across a file) the new messages follow the stored.
+    nothing in common (a later export holding only the newer part) the new messages follow the stored ones.
     """
     merged = list(existing)
     known = set(merged)

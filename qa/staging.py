@@ -112,7 +112,11 @@ def message_keys(messages: Iterable[Sequence]) -> list[MsgKey]:
 
 
 def content_hash(stamps: Sequence[str], roles: Sequence[str], texts: Sequence[str]) -> str:
-    """Fingerprint of a conversation's message times, roles and texts: its scores are stale when it changes."""
+    """Fingerprint of a conversation's message times, roles and texts: its scores are stale when it changes.
+
+    An import also takes an equal fingerprint to mean "no new messages". Stamps and roles hold no separator and
+    parsers clean \\x1e and \\x1f out of texts (``clean_text``), so no two different conversations join alike.
+    """
     return hashlib.sha1("\x1e".join(("\x1f".join(stamps), "\x1f".join(roles), "\x1f".join(texts))).encode()).hexdigest()
 
 
