@@ -31,7 +31,7 @@ from qa.staging import Batch, stage_batches
 __all__ = ["PARALLEL_MIN_BYTES", "WorkerParse"]
 
 PARALLEL_MIN_BYTES = 8 * 2**20
-"""Files from this size on are parsed in a worker; below it, starting one (~0.5 s) costs more than it saves."""
+"""Files from this size on are parsed in a worker; below it, starting one (~0.3 s) costs more than it saves."""
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
