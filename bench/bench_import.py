@@ -88,7 +88,7 @@ def _run_raw(path: Path, db: Path) -> None:
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
-        rows = [(int(i), cid, ts, role, text) for i, (cid, _p, _s, ts, role, _a, text) in enumerate(reader)]
+        rows = [(i, cid, ts, role, text) for i, (cid, _p, _s, ts, role, _a, text) in enumerate(reader)]
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

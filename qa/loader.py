@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, repeat
@@ -187,7 +188,7 @@ class Loader:
         before = self.conn.scalar(select(func.coalesce(func.max(_conv.c.id), 0)))
         _insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)
         # this transaction's inserts are the newest ids: a range scan finds them (others' rows are ignored by key)
-        id_of = dict(_fetch(self.conn, "SELECT source_key, id FROM conversations WHERE id > {}", [before]))
+        id_of = dict(_fetch(self.conn, "SELECT source_key, id FROM conversations WHERE id > {0}", [before]))
         ids = [id_of[c.key] for c in new]
         for conv_id in ids:
             self._note(conv_id, "added")
@@ -319,24 +320,22 @@ def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Ite
     cost about half of the import time, so this path binds tuples directly. On SQLite, callers pass times as
     the exact text SQLAlchemy's DateTime type reads and compares ("YYYY-MM-DD HH:MM:SS.ffffff").
     """
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    mark = _mark(conn)
     values = ", ".join(f"NULLIF({mark}, '')" if c in empty_is_null else mark for c in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
-    cursor = conn.connection.cursor()
-    try:
-        cursor.executemany(sql, rows)
-    finally:
-        cursor.close()
+    with closing(conn.connection.cursor()) as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows)
 
 
 def _fetch(conn: Connection, sql: str, params: Sequence[object]) -> list[tuple]:
-    """Rows of ``sql`` through the DB-API cursor; ``{}`` in it is the dialect's placeholder."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql.format("?" if conn.dialect.name == "sqlite" else "%s"), params)
+    """Rows of ``sql`` through the DB-API cursor; each ``{0}`` in it is the dialect's placeholder."""
+    with closing(conn.connection.cursor()) as cursor:
+        cursor.execute(sql.format(_mark(conn)), params)
         return cursor.fetchall()
-    finally:
-        cursor.close()
+
+
+def _mark(conn: Connection) -> str:
+    """The DB-API placeholder of the connection's driver (sqlite3: ?, psycopg: %s)."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
 _RANK = {"unchanged": 0, "merged": 1, "added": 2}
@@ -350,9 +349,9 @@ def _stored(conn: Connection, keys: list[str]) -> dict[str, tuple]:
     """
     columns = ", ".join(("source_key", "id", "content_hash", *_META))
     if conn.dialect.name == "sqlite":
-        where, params = f"source_key IN ({', '.join('?' * len(keys))})", keys
+        where, params = f"source_key IN ({', '.join(['{0}'] * len(keys))})", keys
     else:
-        where, params = "source_key = ANY({})", [keys]
+        where, params = "source_key = ANY({0})", [keys]
     return {key: rest for key, *rest in _fetch(conn, f"SELECT {columns} FROM conversations WHERE {where}", params)}
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from datetime import datetime, timedelta, timezone
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 

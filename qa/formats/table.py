@@ -9,10 +9,9 @@ from __future__ import annotations
 import csv
 import zipfile
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import BinaryIO, TextIO
-
 
 from qa.errors import ImportFormatError
 from qa.normalize import clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_time

@@ -48,19 +48,25 @@ def test_overview_to_replay_annotate_reload_annotation_still_there(page, app_url
     no_exception(page)
 
 
+def _upload(page, app_url, path):  # type: ignore[no-untyped-def]
+    """Choose ``path`` on the 数据 page and press 导入; returns the page's main area."""
+    page.goto(f"{app_url}/data")
+    settle(page)
+    main = _main(page)
+    main.locator('input[type="file"]').set_input_files(str(path))
+    main.get_by_text(path.name).first.wait_for()
+    main.get_by_role("button", name="导入").click()
+    settle(page)
+    return main
+
+
 def test_upload_with_a_bad_row_reports_the_row(page, app_url, tmp_path):
     csv = tmp_path / "坏行.csv"
     csv.write_bytes("会话ID,发送时间,发送方,消息内容\n"
                     "u1,2026-11-11 10:00:00,顾客,在吗\n"
                     "u1,2026-11-11 25:61:00,客服,时间是坏的\n"
                     "u1,2026-11-11 10:00:30,客服,在的亲\n".encode("gbk"))
-    page.goto(f"{app_url}/data")
-    settle(page)
-    main = _main(page)
-    main.locator('input[type="file"]').set_input_files(str(csv))
-    main.get_by_text("坏行.csv").first.wait_for()
-    main.get_by_role("button", name="导入").click()
-    settle(page)
+    main = _upload(page, app_url, csv)
     main.get_by_text(re.compile(r"坏行\.csv（CSV 消息表）.*新增会话 1.*新增消息 2 拒绝 1 行")).wait_for()
     main.get_by_text("被拒绝的行（1）").wait_for()
     cells = main.locator('[role="gridcell"]')
@@ -80,13 +86,7 @@ def test_upload_of_a_large_export_is_parsed_in_the_worker_and_reported(page, app
     assert len(data) > parse_worker.PARALLEL_MIN_BYTES  # the size from which an import parses in a worker
     upload = tmp_path / "大文件.jsonl"
     upload.write_bytes(data)
-    page.goto(f"{app_url}/data")
-    settle(page)
-    main = _main(page)
-    main.locator('input[type="file"]').set_input_files(str(upload))
-    main.get_by_text("大文件.jsonl").first.wait_for()
-    main.get_by_role("button", name="导入").click()
-    settle(page)
+    main = _upload(page, app_url, upload)
     main.get_by_text(re.compile(r"大文件\.jsonl（JSONL 会话）.*新增会话 14,000.*新增消息 28,000 拒绝 0 行")).wait_for(
         timeout=60_000)
     no_exception(page)
