@@ -95,6 +95,8 @@ class Loader:
         self._shops: dict[tuple[int | None, str], int] = {}
         self._agents: dict[str, int] = {}
         self._agent_team_known: set[int] = set()
+        self._agent_of: dict[tuple[str | None, str | None], int | None] = {}  # agent_id's answers, by its arguments
+        self._place_of: dict[tuple[str | None, str | None], tuple[int | None, int | None]] = {}
         self._outcome: dict[int, str] = {}  # what this import did to each conversation it touched
 
     @property
@@ -136,7 +138,26 @@ class Loader:
             self._shops[key] = sid
         return self._shops[key]
 
+    def place(self, platform: str | None, shop: str | None) -> tuple[int | None, int | None]:
+        """(platform id, shop id) of a conversation's marketplace and shop, asked once per pair in an import."""
+        key = (platform, shop)
+        if key not in self._place_of:
+            pid = self.platform_id(platform, shop)
+            self._place_of[key] = (pid, self.shop_id(pid, shop))
+        return self._place_of[key]
+
     def agent_id(self, name: str | None, team: str | None = None) -> int | None:
+        """The id of the agent called ``name``, created if new; gives the agent ``team`` if it has none yet.
+
+        Asked once per message sender and conversation: the same arguments always give the same answer within an
+        import (a team, once given, stays), so answers are kept by argument.
+        """
+        key = (name, team)
+        if key not in self._agent_of:
+            self._agent_of[key] = self._agent_id(name, team)
+        return self._agent_of[key]
+
+    def _agent_id(self, name: str | None, team: str | None) -> int | None:
         if not name:
             return None
         name, team = _cut(name, Agent.__table__.c.name), _cut(team, Agent.__table__.c.team)
@@ -178,23 +199,21 @@ class Loader:
 
     def _insert_new(self, new: list[StagedConversation], cols: MessageColumns) -> None:
         as_time = _none_if_empty if self.conn.dialect.name == "sqlite" else _time
-        rows = []
-        for c in new:
-            pid = self.platform_id(c.platform, c.shop)
-            rows.append((c.key, c.external_id, pid, self.shop_id(pid, c.shop), self.agent_id(c.main_agent, c.team),
-                         _cut(c.team, _conv.c.team), c.customer, as_time(c.started), as_time(c.ended),
-                         _cut(c.order_id, _conv.c.order_id), _cut(c.category, _conv.c.category), c.csat,
-                         c.stop - c.start, c.content_hash, self.batch_id))
+        team_col, order_col, category_col, customer_col = _conv.c.team, _conv.c.order_id, _conv.c.category, _conv.c.customer
+        rows = [(c.key, c.external_id, *self.place(c.platform, c.shop), self.agent_id(c.main_agent, c.team),
+                 _cut(c.team, team_col), _cut(c.customer, customer_col), as_time(c.started), as_time(c.ended),
+                 _cut(c.order_id, order_col), _cut(c.category, category_col), c.csat, c.stop - c.start,
+                 c.content_hash, self.batch_id) for c in new]
         before = self.conn.scalar(select(func.coalesce(func.max(_conv.c.id), 0)))
         _insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)
         # this transaction's inserts are the newest ids: a range scan finds them (others' rows are ignored by key)
         id_of = dict(_fetch(self.conn, "SELECT source_key, id FROM conversations WHERE id > {0}", [before]))
         ids = [id_of[c.key] for c in new]
-        for conv_id in ids:
-            self._note(conv_id, "added")
+        self._outcome.update(dict.fromkeys(ids, "added"))  # the highest outcome: no need to rank (see _note)
         agent_ids: dict[str, int | None] = {"": None}
         for c in new:
-            agent_ids.update((a, self.agent_id(a, c.team)) for a in c.agents)
+            for a in c.agents:
+                agent_ids[a] = self.agent_id(a, c.team)
         counts = [c.stop - c.start for c in new]
 
         def column(values: list[str]) -> Iterator[str]:  # the new conversations' part of a column

@@ -24,6 +24,7 @@ __all__ = [
     "clean_cells",
     "parse_time",
     "parse_stamp",
+    "parse_stamps",
     "time_stamp",
     "parse_role",
     "parse_csat",
@@ -154,6 +155,29 @@ def parse_stamp(value: object) -> str:
         else:
             return f"{value[:10]} {value[11:19]}.000000"
     return time_stamp(parse_time(value))
+
+
+_STAMP_RUN = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+08:00\n)*")
+
+
+def parse_stamps(values: list[str | None]) -> list[str]:
+    """``parse_stamp`` of each value, with one scan of them all when every one is canonical JSONL's layout.
+
+    A conversation's times are nearly always all ``2026-11-11T10:00:00+08:00``: one regular expression checks
+    the layout of the lot, ``fromisoformat`` (C) checks each date and time exists, and two replacements make
+    the stamps, with no Python step per message. Anything else goes message by message through
+    ``parse_stamp``, which raises ValueError for a value that is no time.
+    """
+    if {str}.issuperset(map(type, values)):
+        joined = "\n".join(values) + "\n"  # type: ignore[arg-type]
+        if _STAMP_RUN.fullmatch(joined):
+            try:
+                all(map(datetime.fromisoformat, values))  # type: ignore[arg-type]
+            except ValueError:
+                pass  # parse_stamp says which
+            else:
+                return joined.replace("T", " ").replace("+08:00\n", ".000000\n").split("\n")[:-1]
+    return [parse_stamp(v) for v in values]
 
 
 _EPOCH_RANGE = (datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp(),

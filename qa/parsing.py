@@ -17,7 +17,7 @@ from qa.formats.jsonl import looks_like_jsonl, parse_jsonl
 from qa.formats.table import (Rows, last_rows, map_columns, parse_message_rows, parse_ticket_rows,
                               read_csv_rows, read_excel_rows, require_message_columns, table_kind)
 from qa.normalize import open_text
-from qa.records import ConversationRecord, Rejection, TicketRecord
+from qa.records import ConversationColumns, ConversationRecord, Rejection, TicketRecord
 
 __all__ = ["ParsedFile", "SessionSheet", "Parsed", "parse_file", "MAX_WHOLE_TEXT_BYTES"]
 
@@ -31,7 +31,7 @@ class SessionSheet:
     sessions: list[dict]
 
 
-Parsed = ConversationRecord | TicketRecord | Rejection | SessionSheet
+Parsed = ConversationRecord | ConversationColumns | TicketRecord | Rejection | SessionSheet
 
 
 @dataclass

@@ -19,6 +19,7 @@ __all__ = [
     "Role",
     "MessageRecord",
     "ConversationRecord",
+    "ConversationColumns",
     "TicketRecord",
     "Rejection",
 ]
@@ -62,6 +63,27 @@ class ConversationRecord:
     order_id: str | None = None
     team: str | None = None
     source_row: int | None = None
+
+
+@dataclass(slots=True)
+class ConversationColumns:
+    """A conversation whose messages were read straight into columns, the fast path of canonical JSONL.
+
+    Making a million ``MessageRecord`` objects and taking them apart again into the loader's columns cost as
+    much as the rest of staging; this keeps the columns as read. ``record`` holds the conversation's fields
+    (and no messages) until ``materialize`` builds them for code that wants records.
+    """
+
+    record: ConversationRecord
+    stamps: list[str]
+    roles: list[str]
+    texts: list[str]
+    agents: list[str]  # the agent a message names, "" where none, whatever its role
+
+    def materialize(self) -> ConversationRecord:
+        self.record.messages = [MessageRecord(r, t, None, a or None, None, s)
+                                for s, r, t, a in zip(self.stamps, self.roles, self.texts, self.agents)]
+        return self.record
 
 
 @dataclass(slots=True)

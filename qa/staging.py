@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from qa.normalize import canonical_platform
 from qa.parsing import Parsed, SessionSheet
-from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
+from qa.records import ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord
 
 __all__ = ["CHUNK", "Batch", "MessageColumns", "StagedConversation", "StagedMessage", "MsgKey", "conversation_key",
            "message_keys", "content_hash", "stage_batches"]
@@ -127,6 +127,10 @@ def _keys(messages: list[MessageRecord]) -> list[MsgKey]:
     return message_keys([(m.stamp, m.role, m.text) for m in messages])
 
 
+def _record(rec: ConversationRecord | ConversationColumns) -> ConversationRecord:
+    return rec.materialize() if isinstance(rec, ConversationColumns) else rec
+
+
 def _absorb(into: ConversationRecord, other: ConversationRecord) -> None:
     """Append the messages of ``other`` not already in ``into`` and fill empty fields from it."""
     known = set(_keys(into.messages))
@@ -136,21 +140,28 @@ def _absorb(into: ConversationRecord, other: ConversationRecord) -> None:
             setattr(into, f, getattr(other, f))
 
 
-def _close(pending: dict[str, ConversationRecord], batch: Batch) -> Batch:
+def _columns(rec: ConversationRecord | ConversationColumns) -> tuple[ConversationRecord, list[str], list[str],
+                                                                        list[str], list[str], list[str]]:
+    """A conversation's fields and its stamps, roles, texts, agents ("" unless an agent's) and senders."""
+    if isinstance(rec, ConversationColumns):
+        return (rec.record, rec.stamps, rec.roles, rec.texts,
+                [a if r == "agent" else "" for r, a in zip(rec.roles, rec.agents)], [""] * len(rec.texts))
+    msgs = rec.messages
+    return (rec, [m.stamp for m in msgs], [m.role for m in msgs], [m.text for m in msgs],
+            [(m.agent or "") if m.role == "agent" else "" for m in msgs], [(m.sender or "")[:200] for m in msgs])
+
+
+def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: Batch) -> Batch:
     """Lay the pending conversations out as the batch's columns."""
     cols = batch.messages
-    for key, r in pending.items():
-        msgs = r.messages
+    for key, rec in pending.items():
+        r, stamps, roles, texts, agents, senders = _columns(rec)
         start = len(cols.texts)
-        stamps = [m.stamp for m in msgs]
-        roles = [m.role for m in msgs]
-        texts = [m.text for m in msgs]
-        agents = [(m.agent or "") if m.role == "agent" else "" for m in msgs]
         cols.stamps += stamps
         cols.roles += roles
         cols.texts += texts
         cols.agents += agents
-        cols.senders += [(m.sender or "")[:200] for m in msgs]
+        cols.senders += senders
         named = Counter(filter(None, agents))
         timed = list(filter(None, stamps))
         batch.conversations.append(StagedConversation(
@@ -163,16 +174,18 @@ def _close(pending: dict[str, ConversationRecord], batch: Batch) -> Batch:
 def stage_batches(records: Iterable[Parsed], file: str) -> Iterator[Batch]:
     """Group a file's records into batches of up to CHUNK conversations or tickets, staged and deduplicated."""
     batch = Batch()
-    pending: dict[str, ConversationRecord] = {}
+    pending: dict[str, ConversationRecord | ConversationColumns] = {}
     limit = FIRST_CHUNK
     for rec in records:
-        if isinstance(rec, ConversationRecord):
-            if not rec.messages:
+        if isinstance(rec, (ConversationRecord, ConversationColumns)):
+            fields = rec.record if isinstance(rec, ConversationColumns) else rec
+            if isinstance(rec, ConversationRecord) and not rec.messages:  # columns always hold messages
                 batch.rejections.append(Rejection(file, rec.source_row, None, "会话没有任何消息"))
                 continue
-            key = conversation_key(rec.platform, rec.external_id, rec.shop)
+            key = conversation_key(fields.platform, fields.external_id, fields.shop)
             if key in pending:
-                _absorb(pending[key], rec)
+                pending[key] = into = _record(pending[key])
+                _absorb(into, _record(rec))
                 continue
             pending[key] = rec
             if len(pending) >= limit:
