@@ -78,9 +78,12 @@ def clean_text(text: object) -> str:
 
 
 def clean_cells(cells: Sequence[str]) -> list[str]:
-    """``clean_text`` of each cell of a table row, with one scan of the row when no cell needs more than a strip."""
+    """``clean_text`` of each cell of a table row or column, in C-level passes when no cell needs more than a
+    strip (the common case, and the import hot path)."""
     if _NEEDS_CLEANING.search("".join(cells)):
         return [clean_text(c) for c in cells]
+    if _NULL_WORDS.isdisjoint(cells):
+        return list(map(str.strip, cells))
     return ["" if c in _NULL_WORDS else c.strip() for c in cells]
 
 
@@ -157,26 +160,28 @@ def parse_stamp(value: object) -> str:
     return time_stamp(parse_time(value))
 
 
-_STAMP_RUN = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+08:00\n)*")
+_DAY_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+_STAMP_RUNS = ((re.compile(rf"(?:{_DAY_TIME}\+08:00\n)+"), "+08:00\n"), (re.compile(rf"(?:{_DAY_TIME}\n)+"), "\n"))
 
 
-def parse_stamps(values: list[str | None]) -> list[str]:
-    """``parse_stamp`` of each value, with one scan of them all when every one is canonical JSONL's layout.
+def parse_stamps(values: Sequence[str | None]) -> list[str]:
+    """``parse_stamp`` of each value, with one scan of them all when they share one of the two common layouts.
 
-    A conversation's times are nearly always all ``2026-11-11T10:00:00+08:00``: one regular expression checks
-    the layout of the lot, ``fromisoformat`` (C) checks each date and time exists, and two replacements make
-    the stamps, with no Python step per message. Anything else goes message by message through
-    ``parse_stamp``, which raises ValueError for a value that is no time.
+    A conversation's times are nearly always all ``2026-11-11T10:00:00+08:00`` (canonical JSONL) or all
+    ``2026-11-11 10:00:00`` (spreadsheets): one regular expression checks the layout of the lot,
+    ``fromisoformat`` (C) checks that each date and time exists, and replacements make the stamps, with no
+    Python step per message. Anything else goes value by value through ``parse_stamp``, which raises
+    ValueError for a value that is no time.
     """
-    if {str}.issuperset(map(type, values)):
+    if values and {str}.issuperset(map(type, values)):
         joined = "\n".join(values) + "\n"  # type: ignore[arg-type]
-        if _STAMP_RUN.fullmatch(joined):
-            try:
-                all(map(datetime.fromisoformat, values))  # type: ignore[arg-type]
-            except ValueError:
-                pass  # parse_stamp says which
-            else:
-                return joined.replace("T", " ").replace("+08:00\n", ".000000\n").split("\n")[:-1]
+        for run, end in _STAMP_RUNS:
+            if run.fullmatch(joined):
+                try:
+                    all(map(datetime.fromisoformat, values))  # type: ignore[arg-type]
+                except ValueError:
+                    break  # parse_stamp says which
+                return joined.replace("T", " ").replace(end, ".000000\n").split("\n")[:-1]
     return [parse_stamp(v) for v in values]
 
 

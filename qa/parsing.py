@@ -15,7 +15,7 @@ from qa.errors import ImportFormatError
 from qa.formats.chatlog import detect_chatlog, parse_chatlog
 from qa.formats.jsonl import looks_like_jsonl, parse_jsonl
 from qa.formats.table import (Rows, last_rows, map_columns, parse_message_rows, parse_ticket_rows,
-                              read_csv_rows, read_excel_rows, require_message_columns, table_kind)
+                              read_csv_records, read_csv_rows, read_excel_rows, require_message_columns, table_kind)
 from qa.normalize import open_text
 from qa.records import ConversationColumns, ConversationRecord, Rejection, TicketRecord
 
@@ -68,11 +68,11 @@ def parse_file(name: str, stream: BinaryIO) -> ParsedFile:
     headers, rows, late = read_csv_rows(text, name)
     cols = map_columns(headers)
     if table_kind(cols) == "messages":
-        return ParsedFile("csv_messages", _csv_messages(text, name, rows, headers, cols, late), late)
+        return ParsedFile("csv_messages", _csv_messages(text, name, headers, cols, late), late)
     return _table(name, "csv", headers, rows, late)
 
 
-def _csv_messages(text: TextIO, name: str, rows: Rows, headers: list[str], cols: dict[str, str],
+def _csv_messages(text: TextIO, name: str, headers: list[str], cols: dict[str, str],
                   late: list[Rejection]) -> Iterator[Parsed]:
     """A CSV message table read twice: first where each conversation ends, then the conversations themselves.
 
@@ -80,11 +80,13 @@ def _csv_messages(text: TextIO, name: str, rows: Rows, headers: list[str], cols:
     conversation on when it is complete, so memory stays flat however large the file (at one more CSV scan).
     """
     require_message_columns(cols, name)  # before a first reading of a file that could not be imported anyway
-    last = last_rows(headers, rows, cols)
+    text.seek(0)
+    _headers, records = read_csv_records(text, name)
+    last = last_rows(headers, records, cols)
     text.seek(0)
     _headers, rows, again = read_csv_rows(text, name)
     yield from parse_message_rows(headers, rows, cols, name, last)
-    late[:] = again  # ragged rows of the second reading: the first one's are the same rows
+    late[:] = again  # ragged rows are reported by the second reading
 
 
 def _chatlog(whole: str, name: str) -> Iterator[Parsed]:

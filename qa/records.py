@@ -67,7 +67,7 @@ class ConversationRecord:
 
 @dataclass(slots=True)
 class ConversationColumns:
-    """A conversation whose messages were read straight into columns, the fast path of canonical JSONL.
+    """A conversation whose messages were read straight into columns, the fast path of JSONL and CSV.
 
     Making a million ``MessageRecord`` objects and taking them apart again into the loader's columns cost as
     much as the rest of staging; this keeps the columns as read. ``record`` holds the conversation's fields
@@ -78,11 +78,12 @@ class ConversationColumns:
     stamps: list[str]
     roles: list[str]
     texts: list[str]
-    agents: list[str]  # the agent a message names, "" where none, whatever its role
+    agents: list[str]  # the agent a message names, "" where none
+    senders: list[str]  # the sender as the file names it, "" where it does not
 
     def materialize(self) -> ConversationRecord:
-        self.record.messages = [MessageRecord(r, t, None, a or None, None, s)
-                                for s, r, t, a in zip(self.stamps, self.roles, self.texts, self.agents)]
+        self.record.messages = [MessageRecord(r, t, None, a or None, n or None, s) for s, r, t, a, n in
+                                zip(self.stamps, self.roles, self.texts, self.agents, self.senders)]
         return self.record
 
 

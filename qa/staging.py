@@ -145,7 +145,7 @@ def _columns(rec: ConversationRecord | ConversationColumns) -> tuple[Conversatio
     """A conversation's fields and its stamps, roles, texts, agents ("" unless an agent's) and senders."""
     if isinstance(rec, ConversationColumns):
         return (rec.record, rec.stamps, rec.roles, rec.texts,
-                [a if r == "agent" else "" for r, a in zip(rec.roles, rec.agents)], [""] * len(rec.texts))
+                [a if r == "agent" else "" for r, a in zip(rec.roles, rec.agents)], [s[:200] for s in rec.senders])
     msgs = rec.messages
     return (rec, [m.stamp for m in msgs], [m.role for m in msgs], [m.text for m in msgs],
             [(m.agent or "") if m.role == "agent" else "" for m in msgs], [(m.sender or "")[:200] for m in msgs])

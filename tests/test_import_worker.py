@@ -188,8 +188,8 @@ def test_a_conversation_is_passed_on_at_its_last_row_not_at_the_end_of_the_file(
 
     records = parse_message_rows(headers, rows(), cols, "t.csv", last_rows(headers, iter(table), cols))
     first = next(records)
-    assert (first.external_id, len(first.messages), read[-1]) == ("a", 2, 4)
-    assert [r.external_id for r in records] == ["b"]
+    assert (first.record.external_id, len(first.texts), read[-1]) == ("a", 2, 4)
+    assert [r.record.external_id for r in records] == ["b"]
 
 
 def test_zip_member_goes_through_the_worker(sqlite_engine, in_worker):

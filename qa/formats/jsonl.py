@@ -166,4 +166,4 @@ def _fast(c: _Conversation, lineno: int) -> ConversationColumns | None:
         order_id=_text(c.order_id), team=_text(c.team), source_row=lineno)
     return ConversationColumns(record, parse_stamps([m.ts for m in msgs]), [m.role for m in msgs],
                                clean_cells([m.text for m in msgs]),
-                               [_agent_name(m.agent) if m.agent else "" for m in msgs])
+                               [_agent_name(m.agent) if m.agent else "" for m in msgs], [""] * len(msgs))

@@ -11,13 +11,16 @@ import zipfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
+from itertools import repeat
+from operator import itemgetter
 from typing import BinaryIO, TextIO
 
 from qa.errors import ImportFormatError
-from qa.normalize import clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_time
-from qa.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
+from qa.normalize import clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_stamps, parse_time
+from qa.records import ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord
 
-__all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_excel_rows", "last_rows",
+__all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_excel_rows", "read_csv_records",
+           "last_rows",
            "parse_message_rows", "parse_ticket_rows", "require_message_columns"]
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -70,38 +73,50 @@ def table_kind(cols: dict[str, str]) -> str | None:
 Rows = Iterator[tuple[int, list[str]]]
 
 
-def read_csv_rows(text: TextIO, file: str) -> tuple[list[str], Rows, list[Rejection]]:
-    """Headers and a lazy iterator of (spreadsheet row number, cells); ragged rows become rejections.
-
-    The delimiter (comma, tab, semicolon) is sniffed from the header line, as Excel and back offices vary.
-    """
+def _csv_header(text: TextIO, file: str) -> tuple[list[str], str]:
+    """The header cells and the delimiter (comma, tab, semicolon), sniffed from the header line as Excel and back
+    offices vary."""
     header_line = text.readline()
     if not header_line.strip():
         raise ImportFormatError(file, "文件是空的，或第一行不是表头")
     try:
-        dialect = csv.Sniffer().sniff(header_line, delimiters=",\t;|")
-        delimiter = dialect.delimiter
+        delimiter = csv.Sniffer().sniff(header_line, delimiters=",\t;|").delimiter
     except csv.Error:
         delimiter = ","
-    headers = next(csv.reader([header_line], delimiter=delimiter))
+    return next(csv.reader([header_line], delimiter=delimiter)), delimiter
+
+
+def _records(text: TextIO, delimiter: str) -> Rows:
+    """Every CSV record after the header with the spreadsheet row it starts on, blank and ragged ones too."""
+    reader = csv.reader(text, delimiter=delimiter)
+    row = 2
+    for cells in reader:
+        yield row, cells
+        row = reader.line_num + 2  # a quoted cell may span lines: the next row starts after this one
+
+
+def read_csv_records(text: TextIO, file: str) -> tuple[list[str], Rows]:
+    """Headers and every record unchecked, for a first reading that only looks at one column (``last_rows``)."""
+    headers, delimiter = _csv_header(text, file)
+    return headers, _records(text, delimiter)
+
+
+def read_csv_rows(text: TextIO, file: str) -> tuple[list[str], Rows, list[Rejection]]:
+    """Headers and a lazy iterator of (spreadsheet row number, cells); ragged rows become rejections."""
+    headers, delimiter = _csv_header(text, file)
     rejections: list[Rejection] = []
 
     def rows() -> Rows:
-        reader = csv.reader(text, delimiter=delimiter)
         width = len(headers)
-        row = 2
-        for cells in reader:
-            next_row = reader.line_num + 2  # a quoted cell may span lines: the next row starts after this one
+        for row, cells in _records(text, delimiter):
             if len(cells) != width:
                 if len(cells) > width and "".join(cells[width:]).strip():
                     rejections.append(Rejection(file, row, None,
                                                 f"该行有 {len(cells)} 列，表头只有 {width} 列（内容里有未加引号的分隔符？）"))
-                    row = next_row
                     continue
                 cells += [""] * (width - len(cells))
             if "".join(cells).strip():
                 yield row, cells
-            row = next_row
 
     return headers, rows(), rejections
 
@@ -156,30 +171,100 @@ def require_message_columns(cols: dict[str, str], file: str) -> None:
 
 
 def last_rows(headers: list[str], rows: Rows, cols: dict[str, str]) -> dict[str, int]:
-    """The row number of each conversation's last row: a first reading of a file too large to hold at once."""
+    """The row number of each conversation's last row: a first reading of a file too large to hold at once.
+
+    Takes every record (``read_csv_records``): a blank or rejected row named last only makes its conversation
+    wait for the end of the file. Ids are cleaned once per distinct cell, not once per row.
+    """
     index = headers.index(cols["conversation_id"])
-    return {clean_text(cells[index])[:200]: row for row, cells in rows}
+    raw: dict[str, int] = {}
+    for row, cells in rows:
+        if len(cells) > index:
+            raw[cells[index]] = row
+    last: dict[str, int] = {}
+    for value, row in raw.items():
+        key = clean_text(value)[:200]
+        if row > last.get(key, 0):
+            last[key] = row
+    return last
 
 
 def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str,
-                       last: dict[str, int] | None = None) -> Iterator[ConversationRecord | Rejection]:
+                       last: dict[str, int] | None = None) -> Iterator[ConversationColumns | ConversationRecord | Rejection]:
     """Group message rows into conversations; a bad row is reported and skipped.
 
     Given ``last`` (see ``last_rows``), a conversation is passed on at its last row, so only conversations still
     open are held; without it, all are passed on at the end of the file, in order of first appearance.
+    A conversation's rows are held as read and parsed together when it is complete (``_conversation``).
     """
     require_message_columns(cols, file)
-    convs: dict[str, ConversationRecord] = {}
-    fill = [f for f in _FILL_FIELDS if f in cols]
-    for row, get in _by_field(headers, rows, cols):
-        conv_id = get["conversation_id"][:200]
+    fields = list(cols)
+    pick = itemgetter(*(headers.index(cols[f]) for f in fields))
+    id_at = headers.index(cols["conversation_id"])
+    open_: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    ids: dict[str, str] = {}  # id cell → cleaned id; ids repeat on every row of their conversation
+    for row, cells in rows:
+        conv_id = ids.get(cells[id_at])
+        if conv_id is None:
+            if len(ids) > 100_000:  # bounded, for files of one-row conversations
+                ids.clear()
+            conv_id = ids[cells[id_at]] = clean_text(cells[id_at])[:200]
         if not conv_id:
             yield Rejection(file, row, cols["conversation_id"], "会话ID为空")
             continue
-        text = get["text"]
+        group = open_.get(conv_id)
+        if group is None:
+            group = open_[conv_id] = []
+        group.append((row, pick(cells)))  # fields: at least the id, the text and what tells the role
+        if last is not None and last.get(conv_id) == row:
+            yield from _conversation(conv_id, open_.pop(conv_id), fields, cols, file)
+    for conv_id, group in open_.items():
+        yield from _conversation(conv_id, group, fields, cols, file)
+
+
+def _conversation(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str], cols: dict[str, str],
+                  file: str) -> Iterator[ConversationColumns | ConversationRecord | Rejection]:
+    """One conversation from its rows, column by column: each column cleaned and its times parsed in one pass.
+
+    Taken only when every row is good; a conversation with a row to report is parsed row by row instead
+    (``_row_by_row``), which gives the same record and says which row is bad and why.
+    """
+    n = len(group)
+    col = dict(zip(fields, map(clean_cells, zip(*(cells for _row, cells in group)))))
+    blank = [""] * n
+    senders, named = col.get("sender", blank), col.get("agent", blank)
+    if "role" in col and all(col["role"]):
+        roles = list(map(_role_word, col["role"]))
+    else:
+        roles = list(map(_row_role, col.get("role", repeat(None)), senders, named))
+    try:
+        if None in roles:
+            raise ValueError("a role to report")
+        stamps = parse_stamps(col["ts"]) if "ts" in col else blank
+        csats = [c for c in map(parse_csat, filter(None, col.get("csat", ()))) if c is not None]
+    except ValueError:
+        yield from _row_by_row(conv_id, group, fields, cols, file)
+        return
+    agents = [(a or (s.split(":", 1)[1] if ":" in s else "")) if r == "agent" else "" for r, a, s in zip(roles, named, senders)]
+    record = ConversationRecord(external_id=conv_id, source_row=group[0][0], csat=csats[-1] if csats else None)
+    for f in _FILL_FIELDS:  # each the first value given, as _fill; the customer may be a customer's sender name
+        if f in col and f != "customer":
+            setattr(record, f, next(filter(None, col[f]), "")[:200] or None)
+    record.customer = next(((c or s)[:200] for c, r, s in zip(col.get("customer", blank), roles, senders)
+                            if c or (r == "customer" and s)), None)
+    yield ConversationColumns(record, stamps, roles, col["text"], agents, [s[:200] for s in senders])
+
+
+def _row_by_row(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str], cols: dict[str, str],
+                file: str) -> Iterator[ConversationRecord | Rejection]:
+    """One conversation parsed a row at a time: each bad row reported and skipped, the good ones kept."""
+    conv: ConversationRecord | None = None
+    fill = [f for f in _FILL_FIELDS if f in cols]
+    for row, cells in group:
+        get = dict(zip(fields, clean_cells(cells)))
         sender = get.get("sender", "")
         agent = get.get("agent", "")
-        role = _row_role(get, sender, agent)
+        role = _row_role(get.get("role"), sender, agent)
         if role is None:
             value = get.get("role", sender)
             yield Rejection(file, row, cols.get("role", cols.get("sender")),
@@ -191,19 +276,17 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
             continue
         if role == "agent" and not agent and ":" in sender:
             agent = sender.split(":", 1)[1]
-        conv = convs.get(conv_id)
         if conv is None:
-            conv = convs[conv_id] = ConversationRecord(external_id=conv_id, source_row=row)
+            conv = ConversationRecord(external_id=conv_id, source_row=row)
         _fill(conv, get, fill)
         if csat is not None:
             conv.csat = csat
         if role == "customer" and not conv.customer and sender:
             conv.customer = sender[:200]
-        conv.messages.append(MessageRecord(role, text, None, (agent or None) if role == "agent" else None,
+        conv.messages.append(MessageRecord(role, get["text"], None, (agent or None) if role == "agent" else None,
                                            sender or None, stamp or ""))
-        if last is not None and last.get(conv_id) == row:
-            yield convs.pop(conv_id)
-    yield from convs.values()
+    if conv is not None:
+        yield conv
 
 
 def _by_field(headers: list[str], rows: Rows, cols: dict[str, str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -226,10 +309,10 @@ def _parse_fields(get: dict[str, str], cols: dict[str, str], parsers: dict[str, 
     return values, None
 
 
-def _row_role(get: dict[str, str], sender: str, agent: str) -> str | None:
-    """The role column when there is one; else infer from the sender name and whether an agent is named."""
-    if "role" in get:
-        return _role_word(get["role"]) if get["role"] else parse_role(None, sender)
+def _row_role(word: str | None, sender: str, agent: str) -> str | None:
+    """The role column's ``word`` when there is one; else infer from the sender name and whether an agent is named."""
+    if word is not None:
+        return _role_word(word) if word else parse_role(None, sender)
     role = parse_role(None, sender)
     if role is None and agent and (not sender or sender == agent or sender.endswith(agent)):
         role = "agent"
