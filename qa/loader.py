@@ -199,10 +199,10 @@ class Loader:
 
     def _insert_new(self, new: list[StagedConversation], cols: MessageColumns) -> None:
         as_time = _none_if_empty if self.conn.dialect.name == "sqlite" else _time
-        team_col, order_col, category_col, customer_col = _conv.c.team, _conv.c.order_id, _conv.c.category, _conv.c.customer
+        team, order, category, customer = _conv.c.team, _conv.c.order_id, _conv.c.category, _conv.c.customer
         rows = [(c.key, c.external_id, *self.place(c.platform, c.shop), self.agent_id(c.main_agent, c.team),
-                 _cut(c.team, team_col), _cut(c.customer, customer_col), as_time(c.started), as_time(c.ended),
-                 _cut(c.order_id, order_col), _cut(c.category, category_col), c.csat, c.stop - c.start,
+                 _cut(c.team, team), _cut(c.customer, customer), as_time(c.started), as_time(c.ended),
+                 _cut(c.order_id, order), _cut(c.category, category), c.csat, c.stop - c.start,
                  c.content_hash, self.batch_id) for c in new]
         before = self.conn.scalar(select(func.coalesce(func.max(_conv.c.id), 0)))
         _insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)

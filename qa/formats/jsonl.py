@@ -75,7 +75,7 @@ def _opt_str(obj: dict, key: str, message: int | None = None) -> str | None:
         return None
     if isinstance(value, (dict, list)):
         raise _FieldError(key if message is None else f"messages[{message}].{key}", "应为文本")
-    return clean_text(value)[:200] or None
+    return _text(value)
 
 
 def _conversation(obj: object, lineno: int) -> ConversationRecord:
@@ -147,11 +147,15 @@ class _Conversation(msgspec.Struct):
 _decode = msgspec.json.Decoder(_Conversation).decode
 
 
-def _text(value: str | None) -> str | None:
+def _text(value: object) -> str | None:
+    """A text field as stored: cleaned and cut to 200 characters; None when absent or blank."""
     return None if value is None else (clean_text(value)[:200] or None)
 
 
-_agent_name = lru_cache(maxsize=4096)(lambda name: clean_text(name)[:200])  # a few dozen agents per file
+@lru_cache(maxsize=4096)
+def _agent_name(name: str) -> str:
+    """An agent's name cleaned: a file names a few dozen agents on a million messages."""
+    return clean_text(name)[:200]
 
 
 def _fast(c: _Conversation, lineno: int) -> ConversationColumns | None:

@@ -189,8 +189,8 @@ def last_rows(headers: list[str], rows: Rows, cols: dict[str, str]) -> dict[str,
     return last
 
 
-def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str,
-                       last: dict[str, int] | None = None) -> Iterator[ConversationColumns | ConversationRecord | Rejection]:
+def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str, last: dict[str, int] | None = None
+                       ) -> Iterator[ConversationColumns | ConversationRecord | Rejection]:
     """Group message rows into conversations; a bad row is reported and skipped.
 
     Given ``last`` (see ``last_rows``), a conversation is passed on at its last row, so only conversations still
@@ -245,14 +245,15 @@ def _conversation(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields
     except ValueError:
         yield from _row_by_row(conv_id, group, fields, cols, file)
         return
-    agents = [(a or (s.split(":", 1)[1] if ":" in s else "")) if r == "agent" else "" for r, a, s in zip(roles, named, senders)]
+    agents = [(a or (s.split(":", 1)[1] if ":" in s else "")) if r == "agent" else ""  # 店铺:客服 names the agent
+              for r, a, s in zip(roles, named, senders)]
     record = ConversationRecord(external_id=conv_id, source_row=group[0][0], csat=csats[-1] if csats else None)
     for f in _FILL_FIELDS:  # each the first value given, as _fill; the customer may be a customer's sender name
         if f in col and f != "customer":
             setattr(record, f, next(filter(None, col[f]), "")[:200] or None)
     record.customer = next(((c or s)[:200] for c, r, s in zip(col.get("customer", blank), roles, senders)
                             if c or (r == "customer" and s)), None)
-    yield ConversationColumns(record, stamps, roles, col["text"], agents, [s[:200] for s in senders])
+    yield ConversationColumns(record, stamps, roles, col["text"], agents, senders)
 
 
 def _row_by_row(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str], cols: dict[str, str],
