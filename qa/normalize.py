@@ -181,7 +181,9 @@ def parse_stamps(values: Sequence[str | None]) -> list[str]:
                     all(map(datetime.fromisoformat, values))  # type: ignore[arg-type]
                 except ValueError:
                     break  # parse_stamp says which
-                return joined.replace("T", " ").replace(end, ".000000\n").split("\n")[:-1]
+                stamps = joined.replace("T", " ").replace(end, ".000000\n").split("\n")[:-1]
+                if len(stamps) == len(values):  # belt and braces: a value holding a newline fails fromisoformat
+                    return stamps
     return [parse_stamp(v) for v in values]
 
 

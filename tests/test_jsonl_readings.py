@@ -138,3 +138,5 @@ def test_parse_stamps_is_parse_stamp_of_each(values: list) -> None:
 def test_parse_stamps_raises_for_a_value_that_is_no_time() -> None:
     with pytest.raises(ValueError, match="2026-02-30"):
         parse_stamps(["2026-11-11T10:00:00+08:00", "2026-02-30T10:00:00+08:00"])
+    with pytest.raises(ValueError):  # two stamps in one value must not pass for two values
+        parse_stamps(["2026-11-11T10:00:00+08:00\n2026-11-11T10:00:01+08:00"])
