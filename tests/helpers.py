@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from qa.importer import ImportReport, import_stream
 from qa.models import Annotation, Conversation, Message, Ticket
+from qa.records import ConversationColumns, ConversationRecord, Rejection
 
 
 def jsonl(*conversations: dict) -> bytes:
@@ -21,6 +22,17 @@ def conv(cid: str, *messages: tuple[str, str, str | None], **extra: object) -> d
     """A canonical conversation dict from (role, text, ts) triples."""
     msgs = [{"role": r, "text": t, **({"ts": ts} if ts else {})} for r, t, ts in messages]
     return {"conversation_id": cid, "messages": msgs, **extra}
+
+
+def record_tuple(rec: ConversationRecord | ConversationColumns | Rejection) -> tuple:
+    """Everything a parser's output says, comparable across its two readings (columns or records)."""
+    if isinstance(rec, Rejection):
+        return ("rejected", rec.row, rec.field, rec.reason)
+    if isinstance(rec, ConversationColumns):
+        rec = rec.materialize()
+    fields = (rec.external_id, rec.platform, rec.shop, rec.customer, rec.category, rec.csat, rec.ticket_id,
+              rec.order_id, rec.team, rec.source_row)
+    return fields, [(m.stamp, m.role, m.text, m.agent, (m.sender or "")[:200]) for m in rec.messages]
 
 
 def import_bytes(engine: Engine, name: str, data: bytes) -> ImportReport:

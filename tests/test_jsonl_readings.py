@@ -14,17 +14,8 @@ import pytest
 from qa.demo import generate_demo
 from qa.formats.jsonl import _careful, parse_jsonl
 from qa.normalize import parse_stamp, parse_stamps
-from qa.records import ConversationColumns, ConversationRecord, Rejection
-
-
-def _as_tuple(rec: ConversationRecord | ConversationColumns | Rejection) -> tuple:
-    if isinstance(rec, Rejection):
-        return ("rejected", rec.row, rec.field, rec.reason)
-    if isinstance(rec, ConversationColumns):
-        rec = rec.materialize()
-    fields = (rec.external_id, rec.platform, rec.shop, rec.customer, rec.category, rec.csat, rec.ticket_id,
-              rec.order_id, rec.team, rec.source_row)
-    return fields, [(m.stamp, m.role, m.text, m.agent, m.sender) for m in rec.messages]
+from qa.records import ConversationColumns, Rejection
+from tests.helpers import record_tuple
 
 
 def _line(**conv: object) -> str:
@@ -102,12 +93,12 @@ HOSTILE = [
 def test_canonical_lines_take_the_fast_reading_and_give_the_careful_record(line: str) -> None:
     fast = next(parse_jsonl([line], "f.jsonl"))
     assert isinstance(fast, ConversationColumns)
-    assert _as_tuple(fast) == _as_tuple(_careful(line, 1, "f.jsonl"))
+    assert record_tuple(fast) == record_tuple(_careful(line, 1, "f.jsonl"))
 
 
 @pytest.mark.parametrize("line", TOLERATED + HOSTILE)
 def test_every_other_line_gives_what_the_careful_reading_gives(line: str) -> None:
-    assert _as_tuple(next(parse_jsonl([line], "f.jsonl"))) == _as_tuple(_careful(line, 1, "f.jsonl"))
+    assert record_tuple(next(parse_jsonl([line], "f.jsonl"))) == record_tuple(_careful(line, 1, "f.jsonl"))
 
 
 @pytest.mark.parametrize("line", HOSTILE)
@@ -119,8 +110,8 @@ def test_hostile_lines_are_rejected_with_a_reason(line: str) -> None:
 def test_a_whole_demo_file_reads_the_same_both_ways(tmp_path) -> None:
     demo = generate_demo(tmp_path, conversations=600)
     lines = demo.conversations_jsonl.read_text(encoding="utf-8").splitlines()
-    fast = [_as_tuple(r) for r in parse_jsonl(lines, "f.jsonl")]
-    assert fast == [_as_tuple(_careful(line, i, "f.jsonl")) for i, line in enumerate(lines, start=1)]
+    fast = [record_tuple(r) for r in parse_jsonl(lines, "f.jsonl")]
+    assert fast == [record_tuple(_careful(line, i, "f.jsonl")) for i, line in enumerate(lines, start=1)]
     assert len(fast) == demo.jsonl_conversations
 
 

@@ -10,17 +10,8 @@ from __future__ import annotations
 import pytest
 
 from qa.formats.table import _conversation, _row_by_row, last_rows, map_columns, parse_message_rows
-from qa.records import ConversationColumns, ConversationRecord, Rejection
-
-
-def _as_tuple(rec: ConversationRecord | ConversationColumns | Rejection) -> tuple:
-    if isinstance(rec, Rejection):
-        return ("rejected", rec.row, rec.field, rec.reason)
-    if isinstance(rec, ConversationColumns):
-        rec = rec.materialize()
-    fields = (rec.external_id, rec.platform, rec.shop, rec.customer, rec.category, rec.csat, rec.ticket_id,
-              rec.order_id, rec.team, rec.source_row)
-    return fields, [(m.stamp, m.role, m.text, m.agent, (m.sender or "")[:200]) for m in rec.messages]
+from qa.records import ConversationColumns, Rejection
+from tests.helpers import record_tuple
 
 
 TABLES = {
@@ -68,8 +59,8 @@ def test_column_wise_parse_gives_the_row_by_row_record(name: str) -> None:
     cols = map_columns(headers)
     fields, group = _group(headers, table)
     conv_id = table[0][0]
-    assert ([_as_tuple(r) for r in _conversation(conv_id, group, fields, cols, "t.csv")]
-            == [_as_tuple(r) for r in _row_by_row(conv_id, group, fields, cols, "t.csv")])
+    assert ([record_tuple(r) for r in _conversation(conv_id, group, fields, cols, "t.csv")]
+            == [record_tuple(r) for r in _row_by_row(conv_id, group, fields, cols, "t.csv")])
 
 
 def test_good_conversations_take_the_column_wise_way() -> None:

@@ -19,9 +19,8 @@ from qa.errors import ImportFormatError
 from qa.normalize import clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_stamps, parse_time
 from qa.records import ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord
 
-__all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_excel_rows", "read_csv_records",
-           "last_rows",
-           "parse_message_rows", "parse_ticket_rows", "require_message_columns"]
+__all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_csv_records", "read_excel_rows",
+           "last_rows", "parse_message_rows", "parse_ticket_rows", "require_message_columns"]
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "conversation_id": ("会话id", "会话编号", "会话号", "会话", "对话id", "sessionid", "session_id", "conversation_id",
@@ -224,11 +223,17 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
 
 def _conversation(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str], cols: dict[str, str],
                   file: str) -> Iterator[ConversationColumns | ConversationRecord | Rejection]:
-    """One conversation from its rows, column by column: each column cleaned and its times parsed in one pass.
+    """One conversation from its rows: column by column when every row is good (``_columnwise``), else row by
+    row (``_row_by_row``), which gives the same record and says which row is bad and why."""
+    columns = _columnwise(conv_id, group, fields)
+    if columns is None:
+        yield from _row_by_row(conv_id, group, fields, cols, file)
+    else:
+        yield columns
 
-    Taken only when every row is good; a conversation with a row to report is parsed row by row instead
-    (``_row_by_row``), which gives the same record and says which row is bad and why.
-    """
+
+def _columnwise(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str]) -> ConversationColumns | None:
+    """The conversation with each column cleaned and its times parsed in one pass; None if a row is to report."""
     n = len(group)
     col = dict(zip(fields, map(clean_cells, zip(*(cells for _row, cells in group)))))
     blank = [""] * n
@@ -237,14 +242,13 @@ def _conversation(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields
         roles = list(map(_role_word, col["role"]))
     else:
         roles = list(map(_row_role, col.get("role", repeat(None)), senders, named))
+    if None in roles:
+        return None
     try:
-        if None in roles:
-            raise ValueError("a role to report")
         stamps = parse_stamps(col["ts"]) if "ts" in col else blank
         csats = [c for c in map(parse_csat, filter(None, col.get("csat", ()))) if c is not None]
     except ValueError:
-        yield from _row_by_row(conv_id, group, fields, cols, file)
-        return
+        return None
     agents = [(a or (s.split(":", 1)[1] if ":" in s else "")) if r == "agent" else ""  # 店铺:客服 names the agent
               for r, a, s in zip(roles, named, senders)]
     record = ConversationRecord(external_id=conv_id, source_row=group[0][0], csat=csats[-1] if csats else None)
@@ -253,7 +257,7 @@ def _conversation(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields
             setattr(record, f, next(filter(None, col[f]), "")[:200] or None)
     record.customer = next(((c or s)[:200] for c, r, s in zip(col.get("customer", blank), roles, senders)
                             if c or (r == "customer" and s)), None)
-    yield ConversationColumns(record, stamps, roles, col["text"], agents, senders)
+    return ConversationColumns(record, stamps, roles, col["text"], agents, senders)
 
 
 def _row_by_row(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str], cols: dict[str, str],
