@@ -104,11 +104,22 @@ def test_worker_path_on_each_database(engine, tmp_path, in_worker):
     assert counts(engine)["messages"] == 3
 
 
-def test_an_upload_without_a_path_is_spooled_to_a_temporary_file_and_removed(sqlite_engine, in_worker):
-    spooled = set(Path(tempfile.gettempdir()).glob("huifang-import-*"))
+def test_an_upload_without_a_path_is_spooled_to_a_temporary_file_and_removed(sqlite_engine, in_worker, tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # its own directory: other tests spool uploads too
+    made: list[str] = []
+    mkstemp = tempfile.mkstemp
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fd, name = mkstemp(*args, **kwargs)
+        made.append(name)
+        return fd, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", recording)
     report = import_bytes(sqlite_engine, "up.jsonl", jsonl(conv("u1", ("customer", "在吗", None))))
     assert report.counts.conversations_added == 1
-    assert set(Path(tempfile.gettempdir()).glob("huifang-import-*")) == spooled
+    assert len(made) == 1 and Path(made[0]).name.startswith("huifang-import-")
+    assert not list(tmp_path.glob("huifang-import-*"))
 
 
 def test_unreadable_layout_in_worker_is_a_clear_error_and_changes_nothing(sqlite_engine, tmp_path, in_worker):
