@@ -9,8 +9,10 @@ from __future__ import annotations
 import codecs
 import io
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
 from typing import BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,7 @@ __all__ = [
     "parse_time",
     "parse_stamp",
     "parse_stamps",
+    "stamps_at_once",
     "time_stamp",
     "parse_role",
     "parse_csat",
@@ -78,13 +81,17 @@ def clean_text(text: object) -> str:
 
 
 def clean_cells(cells: Sequence[str]) -> list[str]:
-    """``clean_text`` of each cell of a table row or column, in C-level passes when no cell needs more than a
-    strip (the common case, and the import hot path)."""
-    if _NEEDS_CLEANING.search("".join(cells)):
-        return [clean_text(c) for c in cells]
-    if _NULL_WORDS.isdisjoint(cells):
-        return list(map(str.strip, cells))
-    return ["" if c in _NULL_WORDS else c.strip() for c in cells]
+    """``clean_text`` of each cell of a table row or column, in C-level passes: every cell stripped, then only
+    the cells that need more (found by one regular-expression scan of them all) cleaned one by one."""
+    out = list(map(str.strip, cells)) if _NULL_WORDS.isdisjoint(cells) else \
+        ["" if c in _NULL_WORDS else c.strip() for c in cells]
+    joined = "".join(cells)
+    first = _NEEDS_CLEANING.search(joined)
+    if first is not None:
+        ends = list(accumulate(map(len, cells)))
+        for i in {bisect_right(ends, m.start()) for m in _NEEDS_CLEANING.finditer(joined, first.start())}:
+            out[i] = clean_text(cells[i])
+    return out
 
 
 _TIME_FORMATS = (
@@ -165,13 +172,20 @@ _STAMP_RUNS = ((re.compile(rf"(?:{_DAY_TIME}\+08:00\n)+"), "+08:00\n"), (re.comp
 
 
 def parse_stamps(values: Sequence[str | None]) -> list[str]:
-    """``parse_stamp`` of each value, with one scan of them all when they share one of the two common layouts.
+    """``parse_stamp`` of each value, with one scan of them all when they share one of the two common layouts
+    (``stamps_at_once``); else value by value through ``parse_stamp``, which raises ValueError for a value that
+    is no time."""
+    stamps = stamps_at_once(values)
+    return [parse_stamp(v) for v in values] if stamps is None else stamps
+
+
+def stamps_at_once(values: Sequence[str | None]) -> list[str] | None:
+    """``parse_stamp`` of each value when all share one of the two common layouts, else None.
 
     A conversation's times are nearly always all ``2026-11-11T10:00:00+08:00`` (canonical JSONL) or all
     ``2026-11-11 10:00:00`` (spreadsheets): one regular expression checks the layout of the lot,
     ``fromisoformat`` (C) checks that each date and time exists, and replacements make the stamps, with no
-    Python step per message. Anything else goes value by value through ``parse_stamp``, which raises
-    ValueError for a value that is no time.
+    Python step per message.
     """
     if values and {str}.issuperset(map(type, values)):
         joined = "\n".join(values) + "\n"  # type: ignore[arg-type]
@@ -180,11 +194,11 @@ def parse_stamps(values: Sequence[str | None]) -> list[str]:
                 try:
                     all(map(datetime.fromisoformat, values))  # type: ignore[arg-type]
                 except ValueError:
-                    break  # parse_stamp says which
+                    return None  # parse_stamp says which
                 stamps = joined.replace("T", " ").replace(end, ".000000\n").split("\n")[:-1]
                 if len(stamps) == len(values):  # belt and braces: a value holding a newline fails fromisoformat
                     return stamps
-    return [parse_stamp(v) for v in values]
+    return None
 
 
 _EPOCH_RANGE = (datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp(),

@@ -14,8 +14,10 @@ from typing import BinaryIO, TextIO
 from qa.errors import ImportFormatError
 from qa.formats.chatlog import detect_chatlog, parse_chatlog
 from qa.formats.jsonl import looks_like_jsonl, parse_jsonl
-from qa.formats.table import (Rows, last_rows, map_columns, parse_message_rows, parse_ticket_rows,
-                              read_csv_records, read_csv_rows, read_excel_rows, require_message_columns, table_kind)
+from qa.formats import arrow_csv
+from qa.formats.table import (Rows, last_rows, map_columns, parse_message_blocks, parse_message_rows,
+                              parse_ticket_rows, read_csv_header, read_csv_records, read_csv_rows, read_excel_rows,
+                              require_message_columns, table_kind)
 from qa.normalize import open_text
 from qa.records import ConversationColumns, ConversationRecord, Rejection, TicketRecord
 
@@ -68,18 +70,29 @@ def parse_file(name: str, stream: BinaryIO) -> ParsedFile:
     headers, rows, late = read_csv_rows(text, name)
     cols = map_columns(headers)
     if table_kind(cols) == "messages":
-        return ParsedFile("csv_messages", _csv_messages(text, name, headers, cols, late), late)
+        return ParsedFile("csv_messages", _csv_messages(stream, text, name, headers, cols, late), late)
     return _table(name, "csv", headers, rows, late)
 
 
-def _csv_messages(text: TextIO, name: str, headers: list[str], cols: dict[str, str],
+def _csv_messages(stream: BinaryIO, text: TextIO, name: str, headers: list[str], cols: dict[str, str],
                   late: list[Rejection]) -> Iterator[Parsed]:
     """A CSV message table read twice: first where each conversation ends, then the conversations themselves.
 
     Rows of one conversation may be anywhere in an export; knowing its last row, the second reading passes each
     conversation on when it is complete, so memory stays flat however large the file (at one more CSV scan).
+    Both readings are pyarrow's where the first finds the file fit for it (``qa.formats.arrow_csv``), else the
+    csv module's.
     """
     require_message_columns(cols, name)  # before a first reading of a file that could not be imported anyway
+    text.seek(0)
+    _headers, delimiter = read_csv_header(text, name)
+    id_at = headers.index(cols["conversation_id"])
+    last = arrow_csv.first_reading(stream, text.encoding, delimiter, headers, id_at)
+    if last is not None:
+        index = [headers.index(cols[f]) for f in cols]
+        yield from parse_message_blocks(arrow_csv.blocks(stream, text.encoding, delimiter, len(headers), index, id_at),
+                                        cols, name, last)
+        return
     text.seek(0)
     _headers, records = read_csv_records(text, name)
     last = last_rows(headers, records, cols)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.formats.table import _conversation, _row_by_row, last_rows, map_columns, parse_message_rows
+from qa.formats.table import _by_column, _conversation, _row_by_row, last_rows, map_columns, parse_message_rows
 from qa.records import ConversationColumns, Rejection
 from tests.helpers import record_tuple
 
@@ -47,10 +47,11 @@ TABLES = {
 }
 
 
-def _group(headers: list[str], table: list[list[str]]) -> tuple[list[str], list[tuple[int, tuple[str, ...]]]]:
+def _group(headers: list[str], table: list[list[str]]) -> tuple[list[str], tuple]:
+    """The fields, and the conversation's row numbers and cleaned columns as ``_conversation`` takes them."""
     cols = map_columns(headers)
     index = [headers.index(cols[f]) for f in cols]
-    return list(cols), [(row, tuple(cells[j] for j in index)) for row, cells in enumerate(table, start=2)]
+    return list(cols), _by_column([(row, tuple(cells[j] for j in index)) for row, cells in enumerate(table, start=2)])
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -59,14 +60,14 @@ def test_column_wise_parse_gives_the_row_by_row_record(name: str) -> None:
     cols = map_columns(headers)
     fields, group = _group(headers, table)
     conv_id = table[0][0]
-    assert ([record_tuple(r) for r in _conversation(conv_id, group, fields, cols, "t.csv")]
-            == [record_tuple(r) for r in _row_by_row(conv_id, group, fields, cols, "t.csv")])
+    assert ([record_tuple(r) for r in _conversation(conv_id, *group, fields, cols, "t.csv")]
+            == [record_tuple(r) for r in _row_by_row(conv_id, *group, fields, cols, "t.csv")])
 
 
 def test_good_conversations_take_the_column_wise_way() -> None:
     headers, table = TABLES["roles as words"]
     fields, group = _group(headers, table)
-    (rec,) = _conversation("a", group, fields, map_columns(headers), "t.csv")
+    (rec,) = _conversation("a", *group, fields, map_columns(headers), "t.csv")
     assert isinstance(rec, ConversationColumns)
     assert (rec.record.customer, rec.record.csat, rec.agents) == ("tb_1", 5, ["", "小美", ""])
 

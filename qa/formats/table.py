@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import csv
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, NamedTuple, TextIO
 
 from qa.errors import ImportFormatError
-from qa.normalize import clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_stamps, parse_time
+from qa.normalize import (clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_stamps, parse_time,
+                           stamps_at_once)
 from qa.records import ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord
 
-__all__ = ["COLUMN_ALIASES", "map_columns", "table_kind", "read_csv_rows", "read_csv_records", "read_excel_rows",
-           "last_rows", "parse_message_rows", "parse_ticket_rows", "require_message_columns"]
+__all__ = ["COLUMN_ALIASES", "CSV_FIELD_LIMIT", "ColumnBlock", "map_columns", "table_kind", "read_csv_header",
+           "read_csv_rows", "read_csv_records", "read_excel_rows", "last_rows", "cleaned_last_rows",
+           "parse_message_rows", "parse_message_blocks", "parse_ticket_rows", "require_message_columns"]
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "conversation_id": ("会话id", "会话编号", "会话号", "会话", "对话id", "sessionid", "session_id", "conversation_id",
@@ -71,8 +73,11 @@ def table_kind(cols: dict[str, str]) -> str | None:
 
 Rows = Iterator[tuple[int, list[str]]]
 
+CSV_FIELD_LIMIT = csv.field_size_limit()
+"""The longest cell the csv module reads (characters); a longer one is most often an unclosed quote."""
 
-def _csv_header(text: TextIO, file: str) -> tuple[list[str], str]:
+
+def read_csv_header(text: TextIO, file: str) -> tuple[list[str], str]:
     """The header cells and the delimiter (comma, tab, semicolon), sniffed from the header line as Excel and back
     offices vary."""
     header_line = text.readline()
@@ -85,29 +90,33 @@ def _csv_header(text: TextIO, file: str) -> tuple[list[str], str]:
     return next(csv.reader([header_line], delimiter=delimiter)), delimiter
 
 
-def _records(text: TextIO, delimiter: str) -> Rows:
+def _records(text: TextIO, delimiter: str, file: str) -> Rows:
     """Every CSV record after the header with the spreadsheet row it starts on, blank and ragged ones too."""
     reader = csv.reader(text, delimiter=delimiter)
     row = 2
-    for cells in reader:
-        yield row, cells
-        row = reader.line_num + 2  # a quoted cell may span lines: the next row starts after this one
+    try:
+        for cells in reader:
+            yield row, cells
+            row = reader.line_num + 2  # a quoted cell may span lines: the next row starts after this one
+    except csv.Error as e:  # the reader cannot go on past it: the file is not imported
+        why = f"有超过 {CSV_FIELD_LIMIT:,} 个字符的单元格" if "field limit" in str(e) else f"无法按 CSV 读取（{e}）"
+        raise ImportFormatError(file, f"从第 {row:,} 行起{why}，多半是某个单元格的引号没有闭合；整个文件未导入") from None
 
 
 def read_csv_records(text: TextIO, file: str) -> tuple[list[str], Rows]:
     """Headers and every record unchecked, for a first reading that only looks at one column (``last_rows``)."""
-    headers, delimiter = _csv_header(text, file)
-    return headers, _records(text, delimiter)
+    headers, delimiter = read_csv_header(text, file)
+    return headers, _records(text, delimiter, file)
 
 
 def read_csv_rows(text: TextIO, file: str) -> tuple[list[str], Rows, list[Rejection]]:
     """Headers and a lazy iterator of (spreadsheet row number, cells); ragged rows become rejections."""
-    headers, delimiter = _csv_header(text, file)
+    headers, delimiter = read_csv_header(text, file)
     rejections: list[Rejection] = []
 
     def rows() -> Rows:
         width = len(headers)
-        for row, cells in _records(text, delimiter):
+        for row, cells in _records(text, delimiter, file):
             if len(cells) != width:
                 if len(cells) > width and "".join(cells[width:]).strip():
                     rejections.append(Rejection(file, row, None,
@@ -173,13 +182,18 @@ def last_rows(headers: list[str], rows: Rows, cols: dict[str, str]) -> dict[str,
     """The row number of each conversation's last row: a first reading of a file too large to hold at once.
 
     Takes every record (``read_csv_records``): a blank or rejected row named last only makes its conversation
-    wait for the end of the file. Ids are cleaned once per distinct cell, not once per row.
+    wait for the end of the file.
     """
     index = headers.index(cols["conversation_id"])
     raw: dict[str, int] = {}
     for row, cells in rows:
         if len(cells) > index:
             raw[cells[index]] = row
+    return cleaned_last_rows(raw)
+
+
+def cleaned_last_rows(raw: dict[str, int]) -> dict[str, int]:
+    """``{id cell: last row}`` by cleaned id: ids are cleaned once per distinct cell, not once per row."""
     last: dict[str, int] = {}
     for value, row in raw.items():
         key = clean_text(value)[:200]
@@ -188,8 +202,11 @@ def last_rows(headers: list[str], rows: Rows, cols: dict[str, str]) -> dict[str,
     return last
 
 
+_Parsed = ConversationColumns | ConversationRecord | Rejection
+
+
 def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], file: str, last: dict[str, int] | None = None
-                       ) -> Iterator[ConversationColumns | ConversationRecord | Rejection]:
+                       ) -> Iterator[_Parsed]:
     """Group message rows into conversations; a bad row is reported and skipped.
 
     Given ``last`` (see ``last_rows``), a conversation is passed on at its last row, so only conversations still
@@ -216,27 +233,96 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
             group = open_[conv_id] = []
         group.append((row, pick(cells)))  # fields: at least the id, the text and what tells the role
         if last is not None and last.get(conv_id) == row:
-            yield from _conversation(conv_id, open_.pop(conv_id), fields, cols, file)
+            yield from _conversation(conv_id, *_by_column(open_.pop(conv_id)), fields, cols, file)
     for conv_id, group in open_.items():
-        yield from _conversation(conv_id, group, fields, cols, file)
+        yield from _conversation(conv_id, *_by_column(group), fields, cols, file)
 
 
-def _conversation(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str], cols: dict[str, str],
-                  file: str) -> Iterator[ConversationColumns | ConversationRecord | Rejection]:
-    """One conversation from its rows: column by column when every row is good (``_columnwise``), else row by
-    row (``_row_by_row``), which gives the same record and says which row is bad and why."""
-    columns = _columnwise(conv_id, group, fields)
-    if columns is None:
-        yield from _row_by_row(conv_id, group, fields, cols, file)
+def _by_column(group: list[tuple[int, tuple[str, ...]]]) -> tuple[Sequence[int], list[list[str]]]:
+    """A conversation's (row, cells) pairs as its row numbers and one cleaned column per field."""
+    rows, cells = zip(*group)
+    return rows, list(map(clean_cells, zip(*cells)))
+
+
+class ColumnBlock(NamedTuple):
+    """Consecutive records of a message table already split into columns (``qa.formats.arrow_csv``).
+
+    ``columns`` holds one list per field of ``cols``, in its order; ``runs`` the offsets where the id cell
+    changes, with 0 first and the block's length last; ``record(i)`` all cells of record ``i``, wanted only to
+    tell a blank record from one that lacks an id.
+    """
+
+    rows: Sequence[int]
+    columns: list[list[str]]
+    runs: list[int]
+    record: Callable[[int], list[str]]
+
+
+def parse_message_blocks(blocks: Iterable[ColumnBlock], cols: dict[str, str], file: str, last: dict[str, int]
+                         ) -> Iterator[_Parsed]:
+    """``parse_message_rows`` for a table read in column blocks: the same records, taken a run of rows with the
+    same id cell at a time instead of a row at a time.
+
+    Each column of a block is cleaned, and its roles and times parsed, in one pass over the block
+    (``_parse_columns``); a conversation that lies within one run takes its slice of those. One that spans runs
+    or blocks, or lies in a block where something is to report, is held and parsed on its own (``_conversation``).
+    """
+    require_message_columns(cols, file)
+    fields = list(cols)
+    id_at = fields.index("conversation_id")
+    open_: dict[str, tuple[list[int], list[list[str]]]] = {}
+    for block in blocks:
+        rows, columns = block.rows, list(map(clean_cells, block.columns))
+        col = dict(zip(fields, columns))
+        parsed = _parse_columns(col, stamps_at_once)
+        for start, stop in zip(block.runs, block.runs[1:]):
+            conv_id = columns[id_at][start][:200]
+            if not conv_id:
+                yield from (Rejection(file, rows[i], cols["conversation_id"], "会话ID为空")
+                            for i in range(start, stop) if "".join(block.record(i)).strip())
+                continue
+            complete = last[conv_id] <= rows[stop - 1]
+            group = open_.get(conv_id)
+            if group is None and complete and parsed is not None:
+                yield _assemble(conv_id, rows[start], col, parsed, start, stop)
+                continue
+            if group is None:
+                group = open_[conv_id] = ([], [[] for _ in fields])
+            group[0].extend(rows[start:stop])
+            for held, column in zip(group[1], columns):
+                held.extend(column[start:stop])
+            if complete:
+                yield from _conversation(conv_id, *open_.pop(conv_id), fields, cols, file)
+    for conv_id, (rows, columns) in open_.items():
+        yield from _conversation(conv_id, rows, columns, fields, cols, file)
+
+
+def _conversation(conv_id: str, rows: Sequence[int], columns: list[list[str]], fields: list[str],
+                  cols: dict[str, str], file: str) -> Iterator[_Parsed]:
+    """One conversation from its rows' cleaned cells (``clean_cells``), one list per field: column by column
+    when every row is good, else row by row (``_row_by_row``), which gives the same record and says which row is
+    bad and why."""
+    col = dict(zip(fields, columns))
+    parsed = _parse_columns(col, parse_stamps)
+    if parsed is None:
+        yield from _row_by_row(conv_id, rows, columns, fields, cols, file)
     else:
-        yield columns
+        yield _assemble(conv_id, rows[0], col, parsed, 0, len(rows))
 
 
-def _columnwise(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str]) -> ConversationColumns | None:
-    """The conversation with each column cleaned and its times parsed in one pass; None if a row is to report."""
-    n = len(group)
-    col = dict(zip(fields, map(clean_cells, zip(*(cells for _row, cells in group)))))
-    blank = [""] * n
+class _Columns(NamedTuple):
+    """What the rows of a message table say, parsed a column at a time: one value per row."""
+
+    roles: list[str]
+    stamps: list[str]
+    agents: list[str]  # the agent a row names, "" where none
+    csats: list[int | None] | None  # None: the table has no CSAT column
+
+
+def _parse_columns(col: dict[str, list[str]], stamps_of: Callable[[list[str]], list[str] | None]) -> _Columns | None:
+    """Roles, times, agents and CSATs of cleaned columns (a conversation's or a block's); None if a row is to report
+    or ``stamps_of`` gives None."""
+    blank = [""] * len(col["conversation_id"])
     senders, named = col.get("sender", blank), col.get("agent", blank)
     if "role" in col and all(col["role"]):
         roles = list(map(_role_word, col["role"]))
@@ -245,28 +331,42 @@ def _columnwise(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: 
     if None in roles:
         return None
     try:
-        stamps = parse_stamps(col["ts"]) if "ts" in col else blank
-        csats = [c for c in map(parse_csat, filter(None, col.get("csat", ()))) if c is not None]
+        stamps = stamps_of(col["ts"]) if "ts" in col else blank
+        csats = [parse_csat(c) if c else None for c in col["csat"]] if "csat" in col else None
     except ValueError:
+        return None
+    if stamps is None:
         return None
     agents = [(a or (s.split(":", 1)[1] if ":" in s else "")) if r == "agent" else ""  # 店铺:客服 names the agent
               for r, a, s in zip(roles, named, senders)]
-    record = ConversationRecord(external_id=conv_id, source_row=group[0][0], csat=csats[-1] if csats else None)
+    return _Columns(roles, stamps, agents, csats)  # type: ignore[arg-type]
+
+
+def _assemble(conv_id: str, first_row: int, col: dict[str, list[str]], parsed: _Columns, start: int, stop: int
+              ) -> ConversationColumns:
+    """The conversation held in rows ``[start, stop)`` of ``col`` and ``parsed``."""
+    roles = parsed.roles[start:stop]
+    senders = col["sender"][start:stop] if "sender" in col else [""] * (stop - start)
+    csat = None if parsed.csats is None else next((c for c in reversed(parsed.csats[start:stop]) if c is not None),
+                                                   None)
+    record = ConversationRecord(external_id=conv_id, source_row=first_row, csat=csat)
     for f in _FILL_FIELDS:  # each the first value given, as _fill; the customer may be a customer's sender name
         if f in col and f != "customer":
-            setattr(record, f, next(filter(None, col[f]), "")[:200] or None)
-    record.customer = next(((c or s)[:200] for c, r, s in zip(col.get("customer", blank), roles, senders)
+            setattr(record, f, next(filter(None, col[f][start:stop]), "")[:200] or None)
+    customers = col["customer"][start:stop] if "customer" in col else repeat("")
+    record.customer = next(((c or s)[:200] for c, r, s in zip(customers, roles, senders)
                             if c or (r == "customer" and s)), None)
-    return ConversationColumns(record, stamps, roles, col["text"], agents, senders)
+    return ConversationColumns(record, parsed.stamps[start:stop], roles, col["text"][start:stop],
+                               parsed.agents[start:stop], senders)
 
 
-def _row_by_row(conv_id: str, group: list[tuple[int, tuple[str, ...]]], fields: list[str], cols: dict[str, str],
-                file: str) -> Iterator[ConversationRecord | Rejection]:
+def _row_by_row(conv_id: str, rows: Sequence[int], columns: list[list[str]], fields: list[str],
+                cols: dict[str, str], file: str) -> Iterator[ConversationRecord | Rejection]:
     """One conversation parsed a row at a time: each bad row reported and skipped, the good ones kept."""
     conv: ConversationRecord | None = None
     fill = [f for f in _FILL_FIELDS if f in cols]
-    for row, cells in group:
-        get = dict(zip(fields, clean_cells(cells)))
+    for row, cells in zip(rows, zip(*columns)):
+        get = dict(zip(fields, cells))
         sender = get.get("sender", "")
         agent = get.get("agent", "")
         role = _row_role(get.get("role"), sender, agent)
