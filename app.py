@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from pages.common import enter_frame, follow_deep_link
-
 st.set_page_config(page_title="回放 Huifang · 客服质检", page_icon=":material/headset_mic:", layout="wide")
 
 PAGES = {
@@ -23,6 +21,10 @@ PAGES = {
 }
 
 pg = st.navigation(PAGES)
+# Imported only now: the first run after the server starts shows Streamlit's own list of pages/ (common.py
+# included) until st.navigation replaces it, and this import (the database and scoring layers) takes seconds then.
+from pages.common import enter_frame, follow_deep_link  # noqa: E402
+
 follow_deep_link()
 enter_frame()
 pg.run()
