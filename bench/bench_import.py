@@ -11,7 +11,11 @@ Each path runs in its own subprocess so that peak memory (ru_maxrss) is that pat
   conversations — what a user would write first);
 - raw: ``sqlite3.executemany`` of ready-made message tuples into a bare table (no indexes, nothing parsed):
   the ceiling of this machine at this moment, printed so that figures from runs on a busier or quieter
-  machine can be compared (the issue measured ~300k rows/s here on a quiet day).
+  machine can be compared (the issue measured ~300k rows/s here on a quiet day);
+- core, to_sql, orm: the issue's other reference paths on the same tuples and table (SQLAlchemy Core
+  ``insert()`` executemany, ``DataFrame.to_sql`` alone, ORM ``add_all`` of the first 200,000), so that each run
+  says how this machine compares with the one the issue measured them on. The hosts of this kind differ by
+  workload, not by one factor: pure SQLite work (raw) and Python-heavy work (the others) scale differently.
 """
 
 from __future__ import annotations
@@ -56,8 +60,8 @@ def _run_child(kind: str, path: Path, db: Path) -> None:
     db.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
-    if kind == "raw":
-        _run_raw(path, db)
+    if kind in _REFERENCE:
+        _run_reference(kind, path, db)
         return
     t0 = time.perf_counter()
     if kind == "naive":
@@ -82,22 +86,63 @@ def _run_child(kind: str, path: Path, db: Path) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
 
 
-def _run_raw(path: Path, db: Path) -> None:
+_REFERENCE = {"raw": 300_000, "core": 170_000, "to_sql": 110_000, "orm": 18_000}
+"""The issue's rows/s for each reference path, measured on its 2-core machine."""
+ORM_ROWS = 200_000  # add_all of a million objects would take a minute; its rate is steady well before
+
+
+def _run_reference(kind: str, path: Path, db: Path) -> None:
+    """One of the issue's reference paths: ready tuples into a bare five-column table, timed with the commit."""
     import sqlite3
 
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
         rows = [(i, cid, ts, role, text) for i, (cid, _p, _s, ts, role, _a, text) in enumerate(reader)]
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation TEXT, ts TEXT, role TEXT, text TEXT)")
-    t0 = time.perf_counter()
-    conn.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
-    conn.commit()
+    if kind == "orm":
+        rows = rows[:ORM_ROWS]
+    ddl = "CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation TEXT, ts TEXT, role TEXT, text TEXT)"
+    if kind == "raw":
+        conn = sqlite3.connect(db)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(ddl)
+        t0 = time.perf_counter()
+        conn.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+        conn.commit()
+    else:
+        import pandas as pd
+        from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, insert
+        from sqlalchemy.orm import DeclarativeBase, Session
+
+        engine = create_engine(f"sqlite:///{db}")
+        names = ("id", "conversation", "ts", "role", "text")
+        table = Table("messages", MetaData(), Column("id", Integer, primary_key=True),
+                      *(Column(n, Text) for n in names[1:]))
+        table.create(engine)
+        if kind == "core":
+            dicts = [dict(zip(names, r)) for r in rows]
+            t0 = time.perf_counter()
+            with engine.begin() as conn:
+                conn.execute(insert(table), dicts)
+        elif kind == "to_sql":
+            df = pd.DataFrame(rows, columns=list(names))
+            t0 = time.perf_counter()
+            df.to_sql("messages", engine, index=False, if_exists="append")
+        else:
+            class Base(DeclarativeBase):
+                pass
+
+            class Row(Base):
+                __table__ = table
+
+            t0 = time.perf_counter()
+            with Session(engine) as session:
+                session.add_all([Row(**dict(zip(names, r))) for r in rows])
+                session.commit()
     seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(json.dumps({"seconds": seconds, "rows": len(rows),
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 def main() -> None:
@@ -118,13 +163,24 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}")
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     print(f"{'path':<28}{'seconds':>10}{'messages/s':>14}{'peak MB':>10}")
+    rates: dict[str, float] = {}
     for label, kind, path in [("huifang import (JSONL)", "huifang", jsonl), ("huifang import (CSV)", "huifang", csv_path),
                               ("huifang re-import (JSONL)", "again", jsonl),
-                              ("naive read_csv + to_sql", "naive", csv_path), ("raw executemany (ceiling)", "raw", csv_path)]:
+                              ("naive read_csv + to_sql", "naive", csv_path), ("raw executemany (ceiling)", "raw", csv_path),
+                              ("reference: Core insert()", "core", csv_path), ("reference: to_sql alone", "to_sql", csv_path),
+                              (f"reference: ORM add_all {ORM_ROWS // 1000}k", "orm", csv_path)]:
         out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(workdir / f"{kind}.db")],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{label:<28}{r['seconds']:>10.1f}{n / r['seconds']:>14,.0f}{r['peak_mb']:>10,.0f}")
+        rates[label] = rate = r.get("rows", n) / r["seconds"]
+        if kind in _REFERENCE:
+            rates[kind] = rate / _REFERENCE[kind]
+        print(f"{label:<28}{r['seconds']:>10.1f}{rate:>14,.0f}{r['peak_mb']:>10,.0f}")
+    print("\nthis machine against the issue's (rows/s here ÷ the issue's figure for the same path):")
+    print("  " + ", ".join(f"{kind} {rates[kind]:.2f}×" for kind in _REFERENCE))
+    for label in ("huifang import (JSONL)", "huifang import (CSV)"):
+        low, high = (rates[label] / max(rates[k] for k in _REFERENCE), rates[label] / min(rates[k] for k in _REFERENCE))
+        print(f"  {label} on the issue's machine, scaled by those: {low:,.0f}–{high:,.0f} messages/s")
 
 
 def _cpu_model() -> str:

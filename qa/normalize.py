@@ -168,7 +168,8 @@ def parse_stamp(value: object) -> str:
 
 
 _DAY_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-_STAMP_RUNS = ((re.compile(rf"(?:{_DAY_TIME}\+08:00\n)+"), "+08:00\n"), (re.compile(rf"(?:{_DAY_TIME}\n)+"), "\n"))
+_STAMP_RUNS = ((re.compile(rf"(?:(?:{_DAY_TIME}\+08:00)?\n)+"), "+08:00\n"), (re.compile(rf"(?:(?:{_DAY_TIME})?\n)+"), "\n"))
+"""A run of values in one of the two layouts, each on its line; an empty line is a message with no time."""
 
 
 def parse_stamps(values: Sequence[str | None]) -> list[str]:
@@ -183,18 +184,20 @@ def stamps_at_once(values: Sequence[str | None]) -> list[str] | None:
     """``parse_stamp`` of each value when all share one of the two common layouts, else None.
 
     A conversation's times are nearly always all ``2026-11-11T10:00:00+08:00`` (canonical JSONL) or all
-    ``2026-11-11 10:00:00`` (spreadsheets): one regular expression checks the layout of the lot,
-    ``fromisoformat`` (C) checks that each date and time exists, and replacements make the stamps, with no
-    Python step per message.
+    ``2026-11-11 10:00:00`` (spreadsheets), some perhaps empty: one regular expression checks the layout of the
+    lot, ``fromisoformat`` (C) checks that each date and time exists, and replacements make the stamps, with no
+    Python step per message (but for spreadsheet times among empty cells).
     """
     if values and {str}.issuperset(map(type, values)):
         joined = "\n".join(values) + "\n"  # type: ignore[arg-type]
         for run, end in _STAMP_RUNS:
             if run.fullmatch(joined):
                 try:
-                    all(map(datetime.fromisoformat, values))  # type: ignore[arg-type]
+                    all(map(datetime.fromisoformat, filter(None, values)))  # type: ignore[arg-type]
                 except ValueError:
                     return None  # parse_stamp says which
+                if end == "\n" and "" in values:  # the replacement below would give the empty ones a fraction
+                    return [f"{v[:10]} {v[11:]}.000000" if v else "" for v in values]  # type: ignore[index]
                 stamps = joined.replace("T", " ").replace(end, ".000000\n").split("\n")[:-1]
                 if len(stamps) == len(values):  # belt and braces: a value holding a newline fails fromisoformat
                     return stamps

@@ -41,6 +41,7 @@ TAKEN = {
     "cells to clean": HEADER + "a\u200b,2026-11-11 10:00:00,顾客,,\u3000带\x07控制字符 ,nan\n"
                       + "a, 2026-11-11 10:00:05 ,客服, 小美 ,nan, 满意 \n" + " nan ,,顾客,,x,\n",
     "tab-separated": (HEADER + "\n".join(ROWS) + "\n").replace(",", "\t"),
+    "some rows without a time": HEADER + "a,,系统,,会话开始,\n" + "\n".join(ROWS) + "\nb,,系统,,会话结束,\n",
     "no role column": "会话ID,发送者,客服,内容\nc,tb_buyer,,亲在吗\nc,某某旗舰店:小美,,在的\nc,店小蜜,,自动回复\n",
 }
 

@@ -13,7 +13,7 @@ import pytest
 
 from qa.demo import generate_demo
 from qa.formats.jsonl import _careful, parse_jsonl
-from qa.normalize import parse_stamp, parse_stamps
+from qa.normalize import parse_stamp, parse_stamps, stamps_at_once
 from qa.records import ConversationColumns, Rejection
 from tests.helpers import record_tuple
 
@@ -121,9 +121,19 @@ def test_a_whole_demo_file_reads_the_same_both_ways(tmp_path) -> None:
     ["2026-11-11T10:00:00+08:00", None, "2026-11-11 10:00:00"],
     ["2026-11-11T10:00:00+08:00", "2026-11-11T10:00:00.5+08:00"],
     [None],
+    ["2026-11-11 10:00:00", "", "2026-11-11T10:00:05", ""],
+    ["", "2026-11-11T10:00:00+08:00", ""],
+    ["", ""],
 ])
 def test_parse_stamps_is_parse_stamp_of_each(values: list) -> None:
     assert parse_stamps(values) == [parse_stamp(v) for v in values]
+
+
+@pytest.mark.parametrize("values", [
+    ["2026-11-11 10:00:00", "", "2026-11-11T10:00:05"], ["", "2026-11-11T10:00:00+08:00"], [""],
+])
+def test_times_among_empty_cells_are_still_read_in_one_scan(values: list) -> None:
+    assert stamps_at_once(values) == [parse_stamp(v) for v in values]
 
 
 def test_parse_stamps_raises_for_a_value_that_is_no_time() -> None:
