@@ -161,3 +161,11 @@ def test_an_overlong_cell_stops_the_file_with_its_row() -> None:
 ])
 def test_clean_cells_is_clean_text_of_each_cell(cells: list[str]) -> None:
     assert clean_cells(cells) == [clean_text(c) for c in cells]
+
+
+@pytest.mark.parametrize("data", [b"a\r\nb\r\n", b"a\rb\rc", b"a\n\nb", b"a\r\n\r\n\rb\n", b"", b"x", b"\r\n"])
+@pytest.mark.parametrize("block", [1, 2, 3, 1024])
+def test_file_lines_count_as_universal_newlines_do(data: bytes, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the line ends and wherever a block boundary splits a \\r\\n."""
+    monkeypatch.setattr(arrow_csv, "BLOCK_BYTES", block)
+    assert arrow_csv._file_lines(io.BytesIO(data)) == len(io.TextIOWrapper(io.BytesIO(data), newline=None).readlines())

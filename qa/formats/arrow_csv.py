@@ -18,6 +18,7 @@ pyarrow is imported only here: streamlit depends on it, so it is installed where
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -34,6 +35,7 @@ BLOCK_BYTES = 1 << 20
 """The size of one block of the file: the reader's memory grows with it (~20 MB a MB), its speed does not.
 Also the longest record pyarrow reads; a longer one sends the file to the csv module."""
 
+_LONE_CR = re.compile(rb"\r(?!\n)")
 _ENCODINGS = {"utf-8-sig": "utf8", "utf-8": "utf8", "gb18030": "gb18030"}  # open_text's choices pyarrow reads here
 
 
@@ -108,9 +110,8 @@ def _file_lines(stream: BinaryIO) -> int | None:
     for chunk in iter(lambda: stream.read(BLOCK_BYTES), b""):
         if b"\x00" in chunk:
             return None
-        lines += chunk.count(b"\n") - (last == b"\r" and chunk[:1] == b"\n")  # a \r\n split between chunks
-        if b"\r" in chunk:  # \r ends a line too, and \r\n ends one line
-            lines += chunk.count(b"\r") - chunk.count(b"\r\n")
+        lone_cr = len(_LONE_CR.findall(chunk)) if b"\r" in chunk else 0  # \r ends a line too, \r\n one line
+        lines += chunk.count(b"\n") + lone_cr - (last == b"\r" and chunk[:1] == b"\n")  # a \r\n split in two
         last = chunk[-1:]
     return lines + (last not in (b"\n", b"\r", b""))
 
@@ -132,7 +133,8 @@ def first_reading(stream: BinaryIO, encoding: str, delimiter: str, headers: list
                 if scanned is None:
                     return None
                 rows, row = scanned
-                raw.update(zip(batch.column(id_at).to_pylist(), rows))
+                lasts = [i - 1 for i in _runs(batch.column(id_at))[1:]]  # a run's last row is all that counts
+                raw.update(zip(batch.column(id_at).take(lasts).to_pylist(), (rows[i] for i in lasts)))
     except (pa.ArrowInvalid, UnicodeDecodeError):  # a ragged record, a bad byte: the csv module says where
         return None
     if row - 1 != lines:  # a record the two count differently (blank lines, odd line ends): its rows would differ
@@ -150,14 +152,21 @@ def blocks(stream: BinaryIO, encoding: str, delimiter: str, width: int, index: l
             if not n:
                 continue
             rows, row = _scan(batch, row)  # type: ignore[misc]  # not None: the first reading took every batch
-            ids = batch.column(id_at)
-            changes = pc.indices_nonzero(pc.not_equal(ids.slice(1), ids.slice(0, n - 1))).to_pylist()
-            runs = [0, *(i + 1 for i in changes), n]
+            runs = _runs(batch.column(id_at))
 
             def record(i: int, batch: pa.RecordBatch = batch) -> list[str]:
                 return [column[i].as_py() for column in batch.columns]
 
             yield ColumnBlock(rows, [_strings(batch.column(j)) for j in index], runs, record)
+
+
+def _runs(ids: pa.StringArray) -> list[int]:
+    """0, each offset where the id cell differs from the one before, and the length: runs of one id."""
+    n = len(ids)
+    if not n:
+        return [0]
+    changes = pc.indices_nonzero(pc.not_equal(ids.slice(1), ids.slice(0, n - 1))).to_pylist()
+    return [0, *(i + 1 for i in changes), n]
 
 
 def _strings(column: pa.StringArray) -> list[str]:
