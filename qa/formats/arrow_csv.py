@@ -170,8 +170,9 @@ def _runs(ids: pa.StringArray) -> list[int]:
 
 
 def _strings(column: pa.StringArray) -> list[str]:
-    """The cells as Python strings; a column of few distinct values (platform, shop, role, agent) shares one
-    string per value, made once: decoding Chinese text into strings is the dear part."""
+    """The cells as Python strings. Decoding Chinese text into strings is the dear part, so a column that is not
+    all ASCII is decoded once per distinct value, shared by its cells: platform, shop, role and agent hold a
+    handful of values, and texts repeat too ("好的", "在的亲")."""
     if _cell_bytes(column).isascii():
         return column.to_pylist()
     encoded = pc.dictionary_encode(column)
