@@ -20,6 +20,7 @@ __all__ = [
     "MessageRecord",
     "ConversationRecord",
     "ConversationColumns",
+    "as_record",
     "TicketRecord",
     "Rejection",
 ]
@@ -85,6 +86,11 @@ class ConversationColumns:
         self.record.messages = [MessageRecord(r, t, None, a or None, n or None, s) for s, r, t, a, n in
                                 zip(self.stamps, self.roles, self.texts, self.agents, self.senders)]
         return self.record
+
+
+def as_record(rec: ConversationRecord | ConversationColumns) -> ConversationRecord:
+    """A parsed conversation as a record with its messages, whichever way it was read."""
+    return rec.materialize() if isinstance(rec, ConversationColumns) else rec
 
 
 @dataclass(slots=True)

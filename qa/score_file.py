@@ -8,7 +8,7 @@ from pathlib import Path
 
 from qa.formats.jsonl import parse_jsonl
 from qa.normalize import open_text
-from qa.records import ConversationColumns, ConversationRecord, Rejection
+from qa.records import ConversationRecord, Rejection, as_record
 from scoring.pipeline import Scorer
 from scoring.types import Conv, ConversationScore, Msg
 
@@ -59,7 +59,7 @@ def score_jsonl(in_path: Path, out_path: Path, *, level: str = "conversation", s
             if isinstance(rec, Rejection):
                 rejections.append(rec)
                 continue
-            batch.append(record_to_conv(rec.materialize() if isinstance(rec, ConversationColumns) else rec))
+            batch.append(record_to_conv(as_record(rec)))
             if len(batch) >= chunk:
                 writer.writerows(_rows(scorer.score(batch), batch, level))
                 scored += len(batch)

@@ -17,7 +17,8 @@ from typing import NamedTuple
 
 from qa.normalize import canonical_platform
 from qa.parsing import Parsed, SessionSheet
-from qa.records import ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord
+from qa.records import (ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord,
+                        as_record)
 
 __all__ = ["CHUNK", "Batch", "MessageColumns", "StagedConversation", "StagedMessage", "MsgKey", "conversation_key",
            "message_keys", "content_hash", "stage_batches"]
@@ -127,10 +128,6 @@ def _keys(messages: list[MessageRecord]) -> list[MsgKey]:
     return message_keys([(m.stamp, m.role, m.text) for m in messages])
 
 
-def _record(rec: ConversationRecord | ConversationColumns) -> ConversationRecord:
-    return rec.materialize() if isinstance(rec, ConversationColumns) else rec
-
-
 def _absorb(into: ConversationRecord, other: ConversationRecord) -> None:
     """Append the messages of ``other`` not already in ``into`` and fill empty fields from it."""
     known = set(_keys(into.messages))
@@ -184,8 +181,8 @@ def stage_batches(records: Iterable[Parsed], file: str) -> Iterator[Batch]:
                 continue
             key = conversation_key(fields.platform, fields.external_id, fields.shop)
             if key in pending:
-                pending[key] = into = _record(pending[key])
-                _absorb(into, _record(rec))
+                pending[key] = into = as_record(pending[key])
+                _absorb(into, as_record(rec))
                 continue
             pending[key] = rec
             if len(pending) >= limit:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from qa.importer import ImportReport, import_stream
 from qa.models import Annotation, Conversation, Message, Ticket
-from qa.records import ConversationColumns, ConversationRecord, Rejection
+from qa.records import ConversationColumns, ConversationRecord, Rejection, as_record
 
 
 def jsonl(*conversations: dict) -> bytes:
@@ -28,8 +28,7 @@ def record_tuple(rec: ConversationRecord | ConversationColumns | Rejection) -> t
     """Everything a parser's output says, comparable across its two readings (columns or records)."""
     if isinstance(rec, Rejection):
         return ("rejected", rec.row, rec.field, rec.reason)
-    if isinstance(rec, ConversationColumns):
-        rec = rec.materialize()
+    rec = as_record(rec)
     fields = (rec.external_id, rec.platform, rec.shop, rec.customer, rec.category, rec.csat, rec.ticket_id,
               rec.order_id, rec.team, rec.source_row)
     return fields, [(m.stamp, m.role, m.text, m.agent, (m.sender or "")[:200]) for m in rec.messages]

@@ -94,9 +94,9 @@ def _suspect(batch: pa.RecordBatch, cells: list[bytes]) -> bool:
                for column, data in zip(batch.columns, cells))
 
 
-def _scan(batch: pa.RecordBatch, first: int) -> tuple[range | list[int], int] | None:
-    """The row numbers of ``batch``'s records and the row after them, or None if the batch is ``_suspect``."""
-    cells = [_cell_bytes(column) for column in batch.columns]
+def _scan(batch: pa.RecordBatch, first: int, cells: list[bytes]) -> tuple[range | list[int], int] | None:
+    """The row numbers of ``batch``'s records and the row after them, or None if the batch is ``_suspect``;
+    ``cells`` are its columns' ``_cell_bytes``."""
     if _suspect(batch, cells):
         return None
     breaks = _breaks(batch, cells)
@@ -129,7 +129,7 @@ def first_reading(stream: BinaryIO, encoding: str, delimiter: str, headers: list
     try:
         with _reader(stream, encoding, delimiter, len(headers)) as reader:  # closed before any return
             for batch in reader:
-                scanned = _scan(batch, row)
+                scanned = _scan(batch, row, [_cell_bytes(column) for column in batch.columns])
                 if scanned is None:
                     return None
                 rows, row = scanned
@@ -151,13 +151,14 @@ def blocks(stream: BinaryIO, encoding: str, delimiter: str, width: int, index: l
             n = batch.num_rows
             if not n:
                 continue
-            rows, row = _scan(batch, row)  # type: ignore[misc]  # not None: the first reading took every batch
+            cells = [_cell_bytes(column) for column in batch.columns]
+            rows, row = _scan(batch, row, cells)  # type: ignore[misc]  # not None: the first reading took every batch
             runs = _runs(batch.column(id_at))
 
             def record(i: int, batch: pa.RecordBatch = batch) -> list[str]:
                 return [column[i].as_py() for column in batch.columns]
 
-            yield ColumnBlock(rows, [_strings(batch.column(j)) for j in index], runs, record)
+            yield ColumnBlock(rows, [_strings(batch.column(j), cells[j]) for j in index], runs, record)
 
 
 def _runs(ids: pa.StringArray) -> list[int]:
@@ -169,11 +170,11 @@ def _runs(ids: pa.StringArray) -> list[int]:
     return [0, *(i + 1 for i in changes), n]
 
 
-def _strings(column: pa.StringArray) -> list[str]:
+def _strings(column: pa.StringArray, data: bytes) -> list[str]:
     """The cells as Python strings. Decoding Chinese text into strings is the dear part, so a column that is not
     all ASCII is decoded once per distinct value, shared by its cells: platform, shop, role and agent hold a
     handful of values, and texts repeat too ("好的", "在的亲")."""
-    if _cell_bytes(column).isascii():
+    if data.isascii():  # data: the column's _cell_bytes
         return column.to_pylist()
     encoded = pc.dictionary_encode(column)
     values = np.array(encoded.dictionary.to_pylist(), dtype=object)
