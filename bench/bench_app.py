@@ -70,7 +70,7 @@ def main() -> None:
 
     from qa.db import get_engine
     from qa.models import Conversation, Message
-    from qa.replay import load_replay
+    from qa.review.replay import load_replay
 
     engine = get_engine(args.db)
     with engine.connect() as conn:

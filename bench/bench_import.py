@@ -4,7 +4,7 @@ Usage: python bench/bench_import.py [--messages 1000000] [--workdir bench/out]
 
 Each path runs in its own subprocess so that peak memory (ru_maxrss) is that path's alone:
 - huifang JSONL: ``import_path`` on the canonical conversation-per-line file (parse, normalise, dedupe, store);
-  its peak memory is the importing process's plus its parse worker's (``qa.parse_worker``);
+  its peak memory is the importing process's plus its parse worker's (``qa.ingest.parse_worker``);
 - huifang CSV: the same archive as a message-per-row CSV with Chinese headers;
 - huifang re-import: the JSONL imported a second time into the archive it built (nothing new to store);
 - naive: ``pandas.read_csv`` + ``DataFrame.to_sql`` of that CSV into one table (no roles, no dedup, no
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def _generate(workdir: Path, messages: int) -> tuple[Path, Path, int]:
-    from qa.demo import generate_demo
+    from huifang_demo.generate import generate_demo
 
     jsonl = workdir / "demo" / "conversations.jsonl"
     if not jsonl.exists():
@@ -72,7 +72,7 @@ def _run_child(kind: str, path: Path, db: Path) -> None:
         df.to_sql("messages", create_engine(f"sqlite:///{db}"), index=False, chunksize=50_000)
     else:
         from qa.db import get_engine
-        from qa.importer import import_path
+        from qa.ingest.importer import import_path
 
         engine = get_engine(f"sqlite:///{db}")
         t0 = time.perf_counter()  # schema creation is not import work

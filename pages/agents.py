@@ -15,9 +15,9 @@ from pages.common import (
     selected,
     trend_chart,
 )
-from qa import dashboard as dash
-from qa import scorecards as sc
-from qa.filters import Filters
+from qa.analytics import dashboard as dash
+from qa.review import scorecards as sc
+from qa.analytics.filters import Filters
 
 require_frame(__file__)
 

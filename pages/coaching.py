@@ -16,7 +16,7 @@ from pages.common import (
     require_frame,
     show_flash,
 )
-from qa.coaching import (
+from qa.review.coaching import (
     KINDS,
     add_item,
     coaching_lists,
@@ -30,8 +30,8 @@ from qa.coaching import (
     update_list,
 )
 from qa.errors import HuifangError
-from qa.filters import dimension_values
-from qa.replay import resolve_conversation
+from qa.analytics.filters import dimension_values
+from qa.review.replay import resolve_conversation
 
 require_frame(__file__)
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 from pages.common import data_version_now, engine, require_frame
 from qa.errors import HuifangError
-from qa.importer import import_stream
-from qa.imports_view import (
+from qa.ingest.importer import import_stream
+from qa.ingest.history import (
     ScorerUnavailable,
     batch_rejections,
     past_imports,
@@ -75,7 +75,7 @@ else:
     m[3].metric("已是最新", f"{status.total - status.pending:,}")
     st.caption(f"当前模型版本 {version}")
     if st.button(f"立即评分（{status.pending:,} 条）", key="score_now", disabled=status.pending == 0, type="primary"):
-        from qa.scoring_job import score_database
+        from qa.jobs.scoring import score_database
 
         bar = st.progress(0.0, text="正在评分…")
         report = score_database(engine(), n_jobs=1, progress=lambda done, total: bar.progress(

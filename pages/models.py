@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import cached_query_with_reviews, filter_sidebar, require_frame
-from qa import model_quality as mq
-from qa.annotations import VERDICTS
-from qa.filters import Filters
+from qa.analytics import model_quality as mq
+from qa.review.annotations import VERDICTS
+from qa.analytics.filters import Filters
 
 require_frame(__file__)
 

@@ -1,6 +1,6 @@
 """总览: what executives ask first — volume, CSAT, predicted dissatisfaction and SLA, and what got worse.
 
-Every figure comes from one cached ``qa.dashboard.cube`` (daily_stats only) and small pandas sums over it; every
+Every figure comes from one cached ``qa.analytics.dashboard.cube`` (daily_stats only) and small pandas sums over it; every
 chart point, heatmap cell and "what got worse" row opens the review queue on the conversations behind it.
 """
 
@@ -19,9 +19,9 @@ from pages.common import (
     selected,
     trend_chart,
 )
-from qa import dashboard as dash
-from qa.filters import Filters
-from qa.stats import RISK_HIGH
+from qa.analytics import dashboard as dash
+from qa.analytics.filters import Filters
+from qa.analytics.stats import RISK_HIGH
 
 require_frame(__file__)
 

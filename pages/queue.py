@@ -22,7 +22,7 @@ from pages.common import (
     show_flash,
 )
 from qa.errors import HuifangError
-from qa.queue import (
+from qa.review.queue import (
     PAGE_SIZE,
     SAMPLE_MODES,
     STATUS_DONE,
@@ -33,7 +33,7 @@ from qa.queue import (
     queue_count,
     queue_page,
 )
-from qa.users import list_users
+from qa.review.users import list_users
 
 require_frame(__file__)
 

@@ -20,7 +20,7 @@ from pages.common import (
     require_frame,
     show_flash,
 )
-from qa.annotations import (
+from qa.review.annotations import (
     MESSAGE_TAGS,
     RUBRIC,
     RUBRIC_SCALE,
@@ -33,10 +33,10 @@ from qa.annotations import (
     save_review,
     update_message_note,
 )
-from qa.coaching import KINDS, add_item, add_to_new_list, coaching_lists
+from qa.review.coaching import KINDS, add_item, add_to_new_list, coaching_lists
 from qa.errors import HuifangError
-from qa.queue import QueueCursor, neighbours, page_ids, queue_count
-from qa.replay import (
+from qa.review.queue import QueueCursor, neighbours, page_ids, queue_count
+from qa.review.replay import (
     ROLE_NAMES,
     chat_html,
     header_badges,

@@ -1,1 +1,1 @@
-"""Huifang's domain layer: storage, import, queries and annotations (no Streamlit here)."""
+"""Huifang's domain layer: storage (db, models), ingest/, review/, analytics/, jobs/ — no Streamlit here."""

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from qa.importer import import_path
+    from qa.ingest.importer import import_path
 
     engine = get_engine(args.db)
     failed = 0
@@ -42,7 +42,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from qa.demo_setup import load_demo
+    from huifang_demo.setup import load_demo
 
     load_demo(get_engine(args.db), Path(args.out), conversations=args.conversations, messages=args.size,
               seed=args.seed, score=not args.no_score, echo=print)
@@ -50,7 +50,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from qa.scoring_job import score_database
+    from qa.jobs.scoring import score_database
 
     def progress(done: int, total: int) -> None:
         print(f"\r已评分 {done:,}/{total:,} 个会话", end="", file=sys.stderr, flush=True)
@@ -63,7 +63,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_score_file(args: argparse.Namespace) -> int:
-    from qa.score_file import score_jsonl
+    from qa.jobs.score_file import score_jsonl
 
     scored, rejections = score_jsonl(Path(args.input), Path(args.out), level=args.level)
     for r in rejections:
@@ -73,7 +73,7 @@ def _cmd_score_file(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from qa.training_data import category_examples, train_from_archive
+    from qa.jobs.training import category_examples, train_from_archive
     from scoring.train import train_all
 
     if args.from_db:
@@ -95,7 +95,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from qa.exports import annotations_query, iter_rows, scores_query
+    from qa.analytics.exports import annotations_query, iter_rows, scores_query
 
     query = annotations_query() if args.what == "annotations" else scores_query()
     out = open(args.out, "w", newline="", encoding="utf-8-sig") if args.out != "-" else sys.stdout

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.normalize import is_placeholder
+from qa.ingest.normalize import is_placeholder
 from scoring.artifacts import DEFAULT_MODELS_DIR, ModelMissingError, artifacts_version, load_artifact
 from scoring.category import CategoryModel, rule_category
 from scoring.dissatisfaction import ConvSignals, DissatisfactionModel

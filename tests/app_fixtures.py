@@ -15,7 +15,7 @@ import streamlit as st
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from qa.annotations import Review, save_review
+from qa.review.annotations import Review, save_review
 from qa.db import get_engine, init_db, make_engine
 from qa.models import Conversation, User
 

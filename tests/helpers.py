@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from qa.importer import ImportReport, import_stream
+from qa.ingest.importer import ImportReport, import_stream
 from qa.models import Annotation, Conversation, Message, Ticket
-from qa.records import ConversationColumns, ConversationRecord, Rejection, as_record
+from qa.ingest.records import ConversationColumns, ConversationRecord, Rejection, as_record
 
 
 def jsonl(*conversations: dict) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
-from qa.annotations import (
+from qa.review.annotations import (
     RUBRIC,
     VERDICTS,
     AnnotationError,
@@ -20,9 +20,9 @@ from qa.annotations import (
 )
 from qa.errors import NotFoundError
 from qa.models import ReviewAssignment
-from qa.queue import QueueQuery, assign
-from qa.replay import load_replay, resolve_conversation
-from qa.users import get_or_create_user
+from qa.review.queue import QueueQuery, assign
+from qa.review.replay import load_replay, resolve_conversation
+from qa.review.users import get_or_create_user
 from tests.seed import seed_small
 
 

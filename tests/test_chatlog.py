@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from qa.errors import ImportFormatError
-from qa.formats.chatlog import detect_chatlog, parse_chatlog
-from qa.formats.chatlog_collect import numbered_lines
-from qa.normalize import decode_bytes
-from qa.records import ConversationRecord
+from qa.ingest.formats.chatlog import detect_chatlog, parse_chatlog
+from qa.ingest.formats.chatlog_collect import numbered_lines
+from qa.ingest.normalize import decode_bytes
+from qa.ingest.records import ConversationRecord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chatlogs"
 NO_HEADER = "这一行前面没有“发送者 + 时间”的消息头，无法归入任何消息"

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from qa.cli import main
 from qa.db import get_engine
 from qa.models import Annotation, Conversation
-from qa.users import get_or_create_user
+from qa.review.users import get_or_create_user
 from tests.helpers import conv, jsonl, write
 
 

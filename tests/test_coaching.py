@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from qa.coaching import (
+from qa.review.coaching import (
     CoachingError,
     add_item,
     add_to_new_list,
@@ -23,8 +23,8 @@ from qa.coaching import (
     update_list,
 )
 from qa.errors import NotFoundError
-from qa.replay import load_replay, resolve_conversation
-from qa.users import get_or_create_user
+from qa.review.replay import load_replay, resolve_conversation
+from qa.review.users import get_or_create_user
 from tests.helpers import conv, import_bytes, jsonl
 from tests.seed import seed_small
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa.errors import HuifangError
-from qa.training_data import csat_stage_inputs, train_from_archive
+from qa.jobs.training import csat_stage_inputs, train_from_archive
 from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.dissatisfaction import RESPONSIVENESS_PRIOR
 from scoring.pipeline import MODEL_NAMES, Scorer, models_version

@@ -1,6 +1,6 @@
 """A CSV message table gives the same records, rejections and row numbers whichever reader reads it.
 
-``qa.formats.arrow_csv`` reads a file with pyarrow when a first reading finds nothing the csv module could read
+``qa.ingest.formats.arrow_csv`` reads a file with pyarrow when a first reading finds nothing the csv module could read
 differently; these tests hold that reading to the csv module's on files of both kinds (those it takes, those
 it must hand back) and check that each kind really goes the way it should.
 """
@@ -12,9 +12,9 @@ import io
 import pytest
 
 from qa.errors import ImportFormatError
-from qa.formats import arrow_csv
-from qa.normalize import clean_cells, clean_text
-from qa.parsing import parse_file
+from qa.ingest.formats import arrow_csv
+from qa.ingest.normalize import clean_cells, clean_text
+from qa.ingest.detect import parse_file
 from tests.helpers import record_tuple
 
 HEADER = "会话ID,时间,发送方,客服昵称,内容,满意度\n"
@@ -67,8 +67,8 @@ def _read(data: bytes, *, arrow: bool, monkeypatch: pytest.MonkeyPatch) -> tuple
 
 def _taken(data: bytes) -> bool:
     """Whether pyarrow takes the file (what ``parse_file`` asks of it)."""
-    from qa.formats.table import map_columns, read_csv_header
-    from qa.normalize import open_text
+    from qa.ingest.formats.table import map_columns, read_csv_header
+    from qa.ingest.normalize import open_text
 
     stream = io.BytesIO(data)
     text = open_text(stream, "t.csv")
@@ -125,7 +125,7 @@ def test_a_demo_archive_reads_the_same_both_ways(tmp_path, monkeypatch: pytest.M
     import csv
     import json
 
-    from qa.demo import generate_demo
+    from huifang_demo.generate import generate_demo
 
     generate_demo(tmp_path, conversations=300, seed=3)
     out = io.StringIO()

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from qa import dashboard as dash
-from qa.filters import Filters
+from qa.analytics import dashboard as dash
+from qa.analytics.filters import Filters
 from tests.seed import seed_small
 
 LATE = Filters(start=date(2026, 11, 12), end=date(2026, 11, 13))  # previous period: 11-10 and 11-11

@@ -114,8 +114,8 @@ def test_content_hash_is_the_same_whether_imported_whole_or_merged(engine):
 
 
 def test_a_conversation_on_two_lines_of_one_file_counts_once(engine, monkeypatch):
-    monkeypatch.setattr("qa.staging.FIRST_CHUNK", 1)
-    monkeypatch.setattr("qa.staging.CHUNK", 1)  # the second line meets the first in the database, not in a batch
+    monkeypatch.setattr("qa.ingest.staging.FIRST_CHUNK", 1)
+    monkeypatch.setattr("qa.ingest.staging.CHUNK", 1)  # the second line meets the first in the database, not in a batch
     data = jsonl(conv("d", ("customer", "在吗", "2026-11-11 10:00:00")), conv("x", ("customer", "你好", None)),
                  conv("d", ("customer", "在吗", "2026-11-11 10:00:00"), ("agent", "在的", "2026-11-11 10:00:20")))
     first = import_bytes(engine, "twice.jsonl", data)

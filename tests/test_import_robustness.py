@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from qa.errors import ImportFormatError
-from qa.importer import import_stream
+from qa.ingest.importer import import_stream
 from qa.models import Annotation, Message
-from qa.users import get_or_create_user
+from qa.review.users import get_or_create_user
 from tests.helpers import conv, counts, import_bytes, jsonl
 
 
@@ -26,7 +26,7 @@ def test_hostile_text_is_stored_verbatim_but_cleaned_of_control_chars(engine):
 
 
 def test_overlong_line_rejected_others_kept(engine, monkeypatch):
-    monkeypatch.setattr("qa.formats.jsonl.MAX_LINE_CHARS", 1000)
+    monkeypatch.setattr("qa.ingest.formats.jsonl.MAX_LINE_CHARS", 1000)
     data = jsonl(conv("ok", ("customer", "在吗", None)), conv("big", ("customer", "长" * 2000, None)))
     report = import_bytes(engine, "big.jsonl", data)
     assert report.counts.conversations_added == 1

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from qa.db import init_db, make_engine
-from qa.demo import generate_demo
+from huifang_demo.generate import generate_demo
 from qa.errors import ImportFormatError
-from qa.importer import import_path, import_stream
+from qa.ingest.importer import import_path, import_stream
 from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
-from qa.staging import MessageColumns
+from qa.ingest.staging import MessageColumns
 from tests.helpers import conv, counts, import_bytes, jsonl, write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chatlogs"
@@ -27,7 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "chatlogs"
 @pytest.fixture
 def in_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file, however small, goes through the parse worker."""
-    monkeypatch.setattr("qa.parse_worker.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("qa.ingest.parse_worker.PARALLEL_MIN_BYTES", 0)
 
 
 def _children() -> set[int]:
@@ -83,7 +83,7 @@ def test_worker_stores_exactly_what_in_process_parsing_stores(tmp_path, monkeypa
     here, there = _fresh(tmp_path / "here.db"), _fresh(tmp_path / "there.db")
     reports = {}
     for engine, threshold in ((here, 1 << 40), (there, 0)):
-        monkeypatch.setattr("qa.parse_worker.PARALLEL_MIN_BYTES", threshold)
+        monkeypatch.setattr("qa.ingest.parse_worker.PARALLEL_MIN_BYTES", threshold)
         reports[threshold] = [(r.format, r.counts, [str(x) for x in r.rejections])
                               for path in files for r in import_path(engine, path)]
     assert reports[0] == reports[1 << 40]
@@ -138,7 +138,7 @@ def test_a_worker_that_dies_changes_nothing_and_says_so(sqlite_engine, tmp_path,
     dying = tmp_path / "python"
     dying.write_text("#!/bin/sh\nexit 3\n")
     dying.chmod(0o755)
-    monkeypatch.setattr("qa.parse_worker.sys.executable", str(dying))
+    monkeypatch.setattr("qa.ingest.parse_worker.sys.executable", str(dying))
     with pytest.raises(ImportFormatError, match=r"d.jsonl: 解析进程意外退出（退出码 3）"):
         import_bytes(sqlite_engine, "d.jsonl", jsonl(conv("d1", ("customer", "在吗", None))))
     assert counts(sqlite_engine)["conversations"] == 0
@@ -151,7 +151,7 @@ def test_a_database_failure_stops_the_worker_and_rolls_back(sqlite_engine, tmp_p
     def fail(*_args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("qa.loader.Loader.add_conversations", fail)
+    monkeypatch.setattr("qa.ingest.loader.Loader.add_conversations", fail)
     lines = [json.dumps(conv(f"n{i}", ("customer", "你好", None)), ensure_ascii=False) for i in range(10_000)]
     with pytest.raises(RuntimeError, match="disk full"):
         import_path(sqlite_engine, write(tmp_path, "big.jsonl", ("\n".join(lines) + "\n").encode()))
@@ -184,7 +184,7 @@ def test_rows_of_a_conversation_far_apart_are_one_conversation(engine):
 
 
 def test_a_conversation_is_passed_on_at_its_last_row_not_at_the_end_of_the_file():
-    from qa.formats.table import last_rows, map_columns, parse_message_rows
+    from qa.ingest.formats.table import last_rows, map_columns, parse_message_rows
 
     headers = ["会话ID", "发送方", "内容"]
     table = [(2, ["a", "顾客", "在吗"]), (3, ["b", "顾客", "你好"]), (4, ["a", "客服", "在的"])]
@@ -217,7 +217,7 @@ def test_an_orphaned_worker_exits_instead_of_blocking(tmp_path):
     """When the importing process goes away, the worker's writes fail; it must exit, not wait for ever."""
     import subprocess
 
-    from qa.parse_worker import WorkerParse
+    from qa.ingest.parse_worker import WorkerParse
 
     lines = [json.dumps(conv(f"n{i}", ("customer", "你好" * 50, None)), ensure_ascii=False) for i in range(30_000)]
     worker = WorkerParse(write(tmp_path, "big.jsonl", ("\n".join(lines) + "\n").encode()), "big.jsonl")

@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from qa.demo import generate_demo
-from qa.formats.jsonl import _careful, parse_jsonl
-from qa.normalize import parse_stamp, parse_stamps, stamps_at_once
-from qa.records import ConversationColumns, Rejection
+from huifang_demo.generate import generate_demo
+from qa.ingest.formats.jsonl import _careful, parse_jsonl
+from qa.ingest.normalize import parse_stamp, parse_stamps, stamps_at_once
+from qa.ingest.records import ConversationColumns, Rejection
 from tests.helpers import record_tuple
 
 

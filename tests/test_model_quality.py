@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from qa import model_quality as mq
-from qa.filters import Filters
+from qa.analytics import model_quality as mq
+from qa.analytics.filters import Filters
 from tests.app_fixtures import add_reviews
 from tests.seed import seed_small
 

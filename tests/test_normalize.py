@@ -3,7 +3,7 @@ from datetime import datetime
 import pytest
 
 from qa.errors import ImportFormatError
-from qa.normalize import (canonical_platform, clean_text, decode_bytes, parse_csat, parse_role, parse_stamp, parse_time,
+from qa.ingest.normalize import (canonical_platform, clean_text, decode_bytes, parse_csat, parse_role, parse_stamp, parse_time,
                           time_stamp)
 
 

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from qa import dashboard, model_quality
-from qa.filters import Filters
+from qa.analytics import dashboard
+from qa.analytics import model_quality
+from qa.analytics.filters import Filters
 from qa.models import Conversation
 from tests import app_fixtures
 from tests.app_fixtures import add_reviews, point_app_to, start_app

@@ -6,16 +6,16 @@ import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-import qa.imports_view
-import qa.scoring_job
-from qa.annotations import list_annotations
-from qa.coaching import coaching_lists, create_list, list_items
-from qa.filters import Filters
-from qa.imports_view import ScorerUnavailable, batch_rejections, past_imports
+import qa.ingest.history
+import qa.jobs.scoring
+from qa.review.annotations import list_annotations
+from qa.review.coaching import coaching_lists, create_list, list_items
+from qa.analytics.filters import Filters
+from qa.ingest.history import ScorerUnavailable, batch_rejections, past_imports
 from qa.models import Message
-from qa.replay import resolve_conversation
-from qa.scoring_job import ScoreRunReport
-from qa.users import list_users
+from qa.review.replay import resolve_conversation
+from qa.jobs.scoring import ScoreRunReport
+from qa.review.users import list_users
 from tests.app_fixtures import seeded_app, start_app  # noqa: F401  (fixture)
 from tests.helpers import conv, jsonl
 
@@ -291,7 +291,7 @@ def test_coaching_page_create_add_remove_export(seeded_app: Engine) -> None:
 
 def test_coaching_page_opens_an_item_in_replay(seeded_app: Engine) -> None:
     lid = create_list(seeded_app, "售后")
-    from qa.coaching import add_item
+    from qa.review.coaching import add_item
     add_item(seeded_app, lid, resolve_conversation(seeded_app, "jd-2"), kind="bad")
     at = start_app("pages/coaching.py")
     at.button(key="coach_replay").click().run()
@@ -307,7 +307,7 @@ NEW = jsonl(conv("new-1", ("customer", "在吗", "2026-11-14T10:00:00"), ("agent
 
 
 def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qa.imports_view, "scorer_version", lambda: "test")
+    monkeypatch.setattr(qa.ingest.history, "scorer_version", lambda: "test")
     at = start_app("pages/data.py")
     assert [(m.label, m.value) for m in at.metric] == [("会话总数", "8"), ("未评分", "0"), ("评分已过期", "0"),
                                                       ("已是最新", "8")]
@@ -329,13 +329,13 @@ def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatc
 
 
 def test_data_page_scores_now(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qa.imports_view, "scorer_version", lambda: "v2")
+    monkeypatch.setattr(qa.ingest.history, "scorer_version", lambda: "v2")
 
     def fake_score(engine: Engine, *, n_jobs: int, progress) -> ScoreRunReport:  # type: ignore[no-untyped-def]
         progress(8, 8)
         return ScoreRunReport("v2", 8, 8, 32, 0.5)
 
-    monkeypatch.setattr(qa.scoring_job, "score_database", fake_score)
+    monkeypatch.setattr(qa.jobs.scoring, "score_database", fake_score)
     at = start_app("pages/data.py")
     assert [(m.label, m.value) for m in at.metric] == [("会话总数", "8"), ("未评分", "0"), ("评分已过期", "8"),
                                                       ("已是最新", "0")]
@@ -347,7 +347,7 @@ def test_data_page_without_models(seeded_app: Engine, monkeypatch: pytest.Monkey
     def unavailable() -> str:
         raise ScorerUnavailable("评分模型不可用（FileNotFoundError: sentiment.json）")
 
-    monkeypatch.setattr(qa.imports_view, "scorer_version", unavailable)
+    monkeypatch.setattr(qa.ingest.history, "scorer_version", unavailable)
     at = start_app("pages/data.py")
     assert not at.exception
     assert "评分模型不可用（FileNotFoundError: sentiment.json）" in _texts(at.warning)

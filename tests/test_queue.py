@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, select, update
 
-from qa.annotations import Review, save_review
-from qa.filters import Filters
+from qa.review.annotations import Review, save_review
+from qa.analytics.filters import Filters
 from qa.models import Conversation, ConversationScore, MessageScore, ReviewAssignment
-from qa.queue import (
+from qa.review.queue import (
     QueueQuery,
     assign,
     duration_text,
@@ -21,7 +21,7 @@ from qa.queue import (
     queue_count,
     queue_page,
 )
-from qa.users import get_or_create_user
+from qa.review.users import get_or_create_user
 from tests.helpers import conv, import_bytes, jsonl
 from tests.seed import seed_small
 

@@ -3,7 +3,7 @@
 from sqlalchemy import func, select, update
 
 from qa.models import ConversationScore, DailyStat, Message, MessageScore
-from qa.scoring_job import pending_count, pending_ids, score_database
+from qa.jobs.scoring import pending_count, pending_ids, score_database
 from tests.helpers import conv, import_bytes, jsonl
 
 CONVS = [

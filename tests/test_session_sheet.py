@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from qa.errors import ImportFormatError
-from qa.formats.chatlog import parse_chatlog
-from qa.formats.session_sheet import attach_sessions, parse_session_sheet
-from qa.normalize import decode_bytes
+from qa.ingest.formats.chatlog import parse_chatlog
+from qa.ingest.formats.session_sheet import attach_sessions, parse_session_sheet
+from qa.ingest.normalize import decode_bytes
 
 JD_LOG = Path(__file__).parent / "fixtures" / "chatlogs" / "jd.log"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.formats.table import _by_column, _conversation, _row_by_row, last_rows, map_columns, parse_message_rows
-from qa.records import ConversationColumns, Rejection
+from qa.ingest.formats.table import _by_column, _conversation, _row_by_row, last_rows, map_columns, parse_message_rows
+from qa.ingest.records import ConversationColumns, Rejection
 from tests.helpers import record_tuple
 
 

@@ -76,7 +76,7 @@ def test_upload_with_a_bad_row_reports_the_row(page, app_url, tmp_path):
 
 
 def test_upload_of_a_large_export_is_parsed_in_the_worker_and_reported(page, app_url, tmp_path):
-    from qa import parse_worker
+    from qa.ingest import parse_worker
     from tests.helpers import conv, jsonl
 
     lines = [conv(f"big-{i}", ("customer", f"第 {i} 单什么时候发货" + "，麻烦快点" * 20, "2026-11-11 10:00:00"),

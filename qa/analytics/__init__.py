@@ -1,0 +1,1 @@
+"""Reading the archive in aggregate: filters, pre-aggregated daily statistics, dashboards, model quality, exports."""

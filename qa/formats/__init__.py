@@ -1,1 +1,0 @@
-"""Parsers, one module per import format: each turns a file into qa.records, touching no database."""

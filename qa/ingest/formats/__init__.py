@@ -1,0 +1,1 @@
+"""Parsers, one module per import format: each turns a file into qa.ingest.records, touching no database."""

@@ -1,0 +1,202 @@
+"""Parsed records made ready to store: keys, message identities and content hashes, in column batches.
+
+Everything here is a pure function of the file, so it runs wherever the parsing runs — in a parse worker for a
+large file — and the process holding the database transaction only looks up ids and inserts. A batch keeps its
+messages as columns (one list per field) because that is what the loader hands to ``executemany`` without a
+Python step per message, and what crosses a process boundary as a few joined strings instead of a million
+pickled objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from qa.ingest.normalize import canonical_platform
+from qa.ingest.detect import Parsed, SessionSheet
+from qa.ingest.records import (ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord,
+                        as_record)
+
+__all__ = ["CHUNK", "Batch", "MessageColumns", "StagedConversation", "StagedMessage", "MsgKey", "conversation_key",
+           "message_keys", "content_hash", "stage_batches"]
+
+CHUNK = 2000
+FIRST_CHUNK = 200  # small, so that a worker's first batch reaches the database side without delay
+
+StagedMessage = tuple[str, str, str, str, str]
+"""(time stamp, role, text, agent name, sender) of one message; "" where a message has no time, agent or sender."""
+
+MsgKey = tuple[str, str, str, int]
+
+_SEP = "\x00"  # never in cleaned text; a column that holds it anyway is pickled as a list
+
+
+@dataclass
+class MessageColumns:
+    """The messages of a batch, one list per field, in conversation order."""
+
+    stamps: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)
+
+    def rows(self, start: int, stop: int) -> list[StagedMessage]:
+        """The messages in ``[start, stop)`` as tuples."""
+        return list(zip(self.stamps[start:stop], self.roles[start:stop], self.texts[start:stop],
+                        self.agents[start:stop], self.senders[start:stop]))
+
+    def __getstate__(self) -> tuple[int, list[str | list[str]]]:
+        n = len(self.texts)
+        return n, [joined if (joined := _SEP.join(col)).count(_SEP) == max(n - 1, 0) else col
+                   for col in (self.stamps, self.roles, self.texts, self.agents, self.senders)]
+
+    def __setstate__(self, state: tuple[int, list[str | list[str]]]) -> None:
+        n, cols = state
+        self.stamps, self.roles, self.texts, self.agents, self.senders = (
+            (col.split(_SEP) if n else []) if isinstance(col, str) else col for col in cols)
+
+
+class StagedConversation(NamedTuple):
+    """One conversation as the loader stores it; its messages are ``[start, stop)`` of the batch's columns."""
+
+    key: str
+    external_id: str
+    platform: str | None
+    shop: str | None
+    customer: str | None
+    category: str | None
+    csat: int | None
+    order_id: str | None
+    team: str | None
+    start: int
+    stop: int
+    agents: tuple[str, ...]
+    main_agent: str | None
+    started: str
+    ended: str
+    content_hash: str
+
+
+@dataclass
+class Batch:
+    """What the loader applies in one step: a chunk of conversations or tickets, and rejections met on the way."""
+
+    conversations: list[StagedConversation] = field(default_factory=list)
+    messages: MessageColumns = field(default_factory=MessageColumns)
+    tickets: list[TicketRecord] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    sessions: list[dict] | None = None
+
+
+def conversation_key(platform: str | None, external_id: str, shop: str | None = None) -> str:
+    """The unique key of a conversation (or ticket) across all imports: marketplace and source id."""
+    return f"{canonical_platform(platform, shop) or ''}|{external_id}"
+
+
+def message_keys(messages: Iterable[Sequence]) -> list[MsgKey]:
+    """Identity of each message: time stamp, role, text and how often that triple occurred before it.
+
+    Takes anything whose first three items are (stamp, role, text). The occurrence count keeps two identical
+    "好的" at the same second apart, while the same message exported twice maps to the same key.
+    """
+    seen: Counter[tuple[str, str, str]] = Counter()
+    keys: list[MsgKey] = []
+    for m in messages:
+        base = (m[0], m[1], m[2])
+        keys.append((*base, seen[base]))
+        seen[base] += 1
+    return keys
+
+
+def content_hash(stamps: Sequence[str], roles: Sequence[str], texts: Sequence[str]) -> str:
+    """Fingerprint of a conversation's message times, roles and texts: its scores are stale when it changes.
+
+    An import also takes an equal fingerprint to mean "no new messages". Stamps and roles hold no separator and
+    parsers clean \\x1e and \\x1f out of texts (``clean_text``), so no two different conversations join alike.
+    """
+    return hashlib.sha1("\x1e".join(("\x1f".join(stamps), "\x1f".join(roles), "\x1f".join(texts))).encode()).hexdigest()
+
+
+_FIELDS = ("platform", "shop", "customer", "category", "csat", "order_id", "team")
+
+
+def _keys(messages: list[MessageRecord]) -> list[MsgKey]:
+    return message_keys([(m.stamp, m.role, m.text) for m in messages])
+
+
+def _absorb(into: ConversationRecord, other: ConversationRecord) -> None:
+    """Append the messages of ``other`` not already in ``into`` and fill empty fields from it."""
+    known = set(_keys(into.messages))
+    into.messages += [m for k, m in zip(_keys(other.messages), other.messages) if k not in known]
+    for f in _FIELDS:
+        if getattr(into, f) is None:
+            setattr(into, f, getattr(other, f))
+
+
+def _columns(rec: ConversationRecord | ConversationColumns) -> tuple[ConversationRecord, list[str], list[str],
+                                                                        list[str], list[str], list[str]]:
+    """A conversation's fields and its stamps, roles, texts, agents ("" unless an agent's) and senders."""
+    if isinstance(rec, ConversationColumns):
+        return (rec.record, rec.stamps, rec.roles, rec.texts,
+                [a if r == "agent" else "" for r, a in zip(rec.roles, rec.agents)], [s[:200] for s in rec.senders])
+    msgs = rec.messages
+    return (rec, [m.stamp for m in msgs], [m.role for m in msgs], [m.text for m in msgs],
+            [(m.agent or "") if m.role == "agent" else "" for m in msgs], [(m.sender or "")[:200] for m in msgs])
+
+
+def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: Batch) -> Batch:
+    """Lay the pending conversations out as the batch's columns."""
+    cols = batch.messages
+    for key, rec in pending.items():
+        r, stamps, roles, texts, agents, senders = _columns(rec)
+        start = len(cols.texts)
+        cols.stamps += stamps
+        cols.roles += roles
+        cols.texts += texts
+        cols.agents += agents
+        cols.senders += senders
+        named = Counter(filter(None, agents))
+        timed = list(filter(None, stamps))
+        batch.conversations.append(StagedConversation(
+            key, r.external_id, r.platform, r.shop, r.customer, r.category, r.csat, r.order_id, r.team,
+            start, len(cols.texts), tuple(named), named.most_common(1)[0][0] if named else None,
+            min(timed, default=""), max(timed, default=""), content_hash(stamps, roles, texts)))
+    return batch
+
+
+def stage_batches(records: Iterable[Parsed], file: str) -> Iterator[Batch]:
+    """Group a file's records into batches of up to CHUNK conversations or tickets, staged and deduplicated."""
+    batch = Batch()
+    pending: dict[str, ConversationRecord | ConversationColumns] = {}
+    limit = FIRST_CHUNK
+    for rec in records:
+        if isinstance(rec, (ConversationRecord, ConversationColumns)):
+            fields = rec.record if isinstance(rec, ConversationColumns) else rec
+            if isinstance(rec, ConversationRecord) and not rec.messages:  # columns always hold messages
+                batch.rejections.append(Rejection(file, rec.source_row, None, "会话没有任何消息"))
+                continue
+            key = conversation_key(fields.platform, fields.external_id, fields.shop)
+            if key in pending:
+                pending[key] = into = as_record(pending[key])
+                _absorb(into, as_record(rec))
+                continue
+            pending[key] = rec
+            if len(pending) >= limit:
+                yield _close(pending, batch)
+                batch, pending, limit = Batch(), {}, CHUNK
+        elif isinstance(rec, Rejection):
+            batch.rejections.append(rec)
+        elif isinstance(rec, SessionSheet):
+            batch.sessions = rec.sessions
+        else:
+            batch.tickets.append(rec)
+            if len(batch.tickets) >= CHUNK:
+                yield batch
+                batch = Batch()
+    _close(pending, batch)
+    if batch.conversations or batch.tickets or batch.rejections or batch.sessions is not None:
+        yield batch

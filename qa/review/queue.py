@@ -1,0 +1,367 @@
+"""The review queue: which conversations a QA reviewer should look at first, and why.
+
+The ranking is one SQL expression (predicted dissatisfaction plus fixed weights for each reason that applies), so
+sorting and counting 100,000 conversations stays one indexed scan; reasons with their details (the phrase hit,
+the wait against the platform SLA) are worked out only for the 50 rows on screen. Samples are drawn in SQL with a
+seeded integer hash of the conversation id, so the same seed gives the same sample on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    Select,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+)
+
+from qa.analytics.filters import Filters, apply_to_conversations
+from qa.models import (
+    Agent,
+    Annotation,
+    Conversation,
+    ConversationScore,
+    MessageScore,
+    Platform,
+    ReviewAssignment,
+    Shop,
+    User,
+)
+from qa.analytics.stats import RISK_HIGH, TONE_FLAG
+from scoring.responsiveness import load_sla_rules, rule_for
+
+__all__ = [
+    "CSAT_LOW",
+    "PAGE_SIZE",
+    "REASONS",
+    "RELEVANCE_LOW",
+    "SAMPLE_MODES",
+    "SENTIMENT_HIGH",
+    "STATUS_DONE",
+    "STATUS_TODO",
+    "Neighbours",
+    "QueueCursor",
+    "QueueQuery",
+    "assign",
+    "duration_text",
+    "forbidden_phrase",
+    "neighbours",
+    "page_ids",
+    "platform_sla",
+    "queue_count",
+    "queue_page",
+]
+
+PAGE_SIZE = 50
+SENTIMENT_HIGH = 0.7
+RELEVANCE_LOW = 0.3
+CSAT_LOW = 2
+STATUS_TODO, STATUS_DONE = "待审", "已完成"
+SAMPLE_MODES = {"ranked": "全部（按优先级）", "random": "随机抽样 n%", "quota": "每个坐席 k 条",
+                "risk": "按风险加权抽样 n%"}
+
+_c, _s = Conversation, ConversationScore
+_PRIME = 2_147_483_647  # 2**31 - 1: every intermediate product stays below 2**63 on both databases
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """Everything that decides which conversations the queue shows, in which order: hashable, so a cache key."""
+
+    filters: Filters = field(default_factory=Filters)
+    mode: str = "ranked"
+    rate: float = 0.1  # share sampled in the random and risk-weighted modes
+    quota: int = 5  # conversations per agent in the quota mode
+    seed: int = 1
+    reviewer_id: int | None = None  # "my queue": only what is assigned to this reviewer
+    status: str | None = None  # with reviewer_id: STATUS_TODO or STATUS_DONE
+
+    def describe_sample(self) -> str:
+        """How the sample was drawn, stored on assignments and shown next to the count, e.g. "随机 10% · 种子 42"."""
+        if self.mode == "random":
+            return f"随机 {self.rate:.0%} · 种子 {self.seed}"
+        if self.mode == "quota":
+            return f"每坐席 {self.quota} 条 · 种子 {self.seed}"
+        if self.mode == "risk":
+            return f"风险加权 {self.rate:.0%} · 种子 {self.seed}"
+        return "按优先级"
+
+
+@dataclass(frozen=True)
+class _Reason:
+    """One reason a conversation deserves review: its label, ranking weight, SQL test and on-screen detail."""
+
+    key: str
+    label: str
+    weight: float
+    test: Callable[[ColumnElement, ColumnElement], ColumnElement]  # (first-reply SLA, later-reply SLA) -> bool
+    detail: Callable[[pd.Series], str]
+
+
+def forbidden_phrase(hit: str) -> str | None:
+    """The 禁用语 in a stored rule hit ("禁用语:不知道" → "不知道"); None for other rules such as "超时:SLA"."""
+    kind, sep, value = hit.partition(":")
+    if not sep:
+        return hit.strip() or None
+    return (value.strip() or None) if kind == "禁用语" else None
+
+
+def duration_text(seconds: float) -> str:
+    """A wait as a reviewer says it: "45 秒", "6 分 40 秒", "2 小时 5 分"."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} 秒"
+    if s < 3600:
+        return f"{s // 60} 分" + (f" {s % 60} 秒" if s % 60 else "")
+    return f"{s // 3600} 小时" + (f" {s % 3600 // 60} 分" if s % 3600 // 60 else "")
+
+
+def _slow_detail(r: pd.Series) -> str:
+    if pd.notna(r.first_sla) and pd.notna(r.first_response_s) and r.first_response_s > r.first_sla:
+        return f"慢：首次响应 {duration_text(r.first_response_s)}，超过 SLA {duration_text(r.first_sla)}"
+    return f"慢：最长等待 {duration_text(r.max_wait_s)}，超过 SLA {duration_text(r.reply_sla)}"
+
+
+def _tone_detail(r: pd.Series) -> str:
+    if r.phrases:
+        return "禁用语：" + "、".join(f"“{p}”" for p in r.phrases)
+    return f"语气：风险 {r.tone_risk:.2f}"
+
+
+REASONS: tuple[_Reason, ...] = (
+    _Reason("slow", "慢", 0.3,
+            lambda first, later: or_(_s.first_response_s > first, _s.max_wait_s > later), _slow_detail),
+    # rule_hits counts 禁用语 hits and one "超时:SLA" hit per late reply, so more hits than late-or-untimed
+    # replies means at least one 禁用语.
+    _Reason("tone", "禁用语/语气", 0.5,
+            lambda _f, _l: or_(_s.tone_risk >= TONE_FLAG, _s.rule_hits > _s.replies - _s.replies_in_sla),
+            _tone_detail),
+    _Reason("emotion", "客户情绪", 0.3,
+            lambda _f, _l: _s.sentiment_worst >= SENTIMENT_HIGH, lambda r: f"客户情绪：最负面 {r.sentiment_worst:.2f}"),
+    _Reason("offtopic", "答非所问", 0.3,
+            lambda _f, _l: _s.relevance < RELEVANCE_LOW, lambda r: f"答非所问：相关度 {r.relevance:.2f}"),
+    _Reason("csat", "差评", 0.6, lambda _f, _l: _c.csat <= CSAT_LOW, lambda r: f"差评：CSAT {r.csat:.0f}"),
+    _Reason("risk", "预测不满", 0.0,
+            lambda _f, _l: _s.dissatisfaction_risk >= RISK_HIGH, lambda r: f"预测不满 {r.risk:.2f}"),
+)
+
+
+def platform_sla(platform: str | None) -> tuple[float | None, float | None]:
+    """(first-reply, later-reply) SLA seconds of a platform from data/lexicon/sla_rules.csv; None = no target."""
+    rule = rule_for(platform, load_sla_rules())
+    return rule.first_reply_s, rule.reply_s
+
+
+def _sla_columns(conn: Connection) -> tuple[ColumnElement, ColumnElement]:
+    """Per-platform first-reply and later-reply SLA seconds as CASE expressions over conversations.platform_id."""
+    targets = {pid: platform_sla(name) for pid, name in conn.execute(select(Platform.id, Platform.name))}
+
+    def column(i: int) -> ColumnElement:
+        def value(v: float | None) -> ColumnElement:
+            return literal(v, Float) if v is not None else null()
+        fallback = value(platform_sla(None)[i])
+        if not targets:
+            return fallback
+        return case({pid: value(t[i]) for pid, t in targets.items()}, value=_c.platform_id, else_=fallback)
+
+    return column(0), column(1)
+
+
+def _flag(condition: ColumnElement) -> ColumnElement:
+    return case((condition, 1), else_=0)
+
+
+def _unit_hash(seed: int) -> ColumnElement:
+    """A reproducible pseudo-random number in [0, 1) per conversation, from its id and ``seed``, in portable SQL."""
+    h1 = (cast(_c.id, BigInteger) * literal(1_103_515_245, BigInteger)
+          + literal((seed * 2_654_435 + 12_345) % _PRIME, BigInteger)) % _PRIME
+    h2 = (h1 * h1 + literal(seed % _PRIME, BigInteger)) % _PRIME
+    h3 = (h2 * literal(48_271, BigInteger) + h1) % _PRIME
+    return cast(h3, Float) / float(_PRIME)
+
+
+def _narrowed(query: Select, q: QueueQuery) -> Select:
+    """``query`` (over conversations outer-joined to their scores) restricted to the filters and "my queue"."""
+    query = apply_to_conversations(query, q.filters)
+    if q.reviewer_id is not None:
+        mine = [ReviewAssignment.conversation_id == _c.id, ReviewAssignment.reviewer_id == q.reviewer_id]
+        if q.status:
+            mine.append(ReviewAssignment.status == q.status)
+        query = query.where(exists().where(*mine))
+    return query
+
+
+def _ranked(conn: Connection, q: QueueQuery) -> Select:
+    """SELECT id, priority of the conversations in the queue (filters, "my queue" and the sample applied)."""
+    first_sla, later_sla = _sla_columns(conn)
+    priority = func.coalesce(_s.dissatisfaction_risk, 0.0)
+    for r in REASONS:
+        if r.weight:
+            priority = priority + r.weight * _flag(r.test(first_sla, later_sla))
+    scored = _c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id)
+    ranked = select(_c.id.label("id"), priority.label("priority")).select_from(scored)
+    if q.mode == "quota":  # number each agent's conversations in seeded random order; rank only the first k
+        numbered = _narrowed(select(_c.id.label("id"), func.row_number().over(
+            partition_by=_c.agent_id, order_by=(_unit_hash(q.seed), _c.id)).label("n")).select_from(scored),
+            q).subquery()
+        return ranked.where(_c.id.in_(select(numbered.c.id).where(numbered.c.n <= q.quota)))
+    ranked = _narrowed(ranked, q)
+    if q.mode == "random":
+        return ranked.where(_unit_hash(q.seed) < q.rate)
+    if q.mode == "risk":
+        mean = _narrowed(select(func.avg(_s.dissatisfaction_risk)).select_from(scored), q).scalar_subquery()
+        return ranked.where(_unit_hash(q.seed) < q.rate * _s.dissatisfaction_risk / mean)
+    if q.mode != "ranked":
+        raise ValueError(f"unknown sample mode {q.mode!r}")
+    return ranked
+
+
+def queue_count(engine: Engine, q: QueueQuery) -> int:
+    """How many conversations the queue holds."""
+    with engine.connect() as conn:
+        ranked = _ranked(conn, q).subquery()
+        return conn.scalar(select(func.count()).select_from(ranked)) or 0
+
+
+def _page_ids(conn: Connection, q: QueueQuery, page: int, page_size: int) -> list[tuple[int, float]]:
+    ranked = _ranked(conn, q).subquery()
+    rows = conn.execute(select(ranked.c.id, ranked.c.priority)
+                        .order_by(ranked.c.priority.desc(), ranked.c.id)
+                        .limit(page_size).offset(max(page - 1, 0) * page_size)).all()
+    return [(r.id, float(r.priority)) for r in rows]
+
+
+def page_ids(engine: Engine, q: QueueQuery, page: int, page_size: int = PAGE_SIZE) -> list[int]:
+    """Conversation ids on one page (1-based) of the queue, in queue order."""
+    with engine.connect() as conn:
+        return [cid for cid, _p in _page_ids(conn, q, page, page_size)]
+
+
+_PAGE_COLUMNS = ["id", "external_id", "started_at", "platform", "shop", "agent", "team", "category", "csat",
+                 "risk", "priority", "reasons", "reviewed", "assigned"]
+
+
+def queue_page(engine: Engine, q: QueueQuery, page: int, page_size: int = PAGE_SIZE) -> pd.DataFrame:
+    """One page of the queue with dimensions, scores and the human-readable reasons, in queue order."""
+    with engine.connect() as conn:
+        ranked = _page_ids(conn, q, page, page_size)
+        if not ranked:
+            return pd.DataFrame(columns=_PAGE_COLUMNS)
+        ids = [cid for cid, _p in ranked]
+        first_sla, later_sla = _sla_columns(conn)
+        rows = conn.execute(
+            select(_c.id, _c.external_id, _c.started_at, Platform.name.label("platform"), Shop.name.label("shop"),
+                   Agent.name.label("agent"), func.coalesce(_c.team, Agent.team).label("team"),
+                   func.coalesce(_c.category, _s.category).label("category"), _c.csat,
+                   _s.dissatisfaction_risk.label("risk"), _s.tone_risk, _s.relevance, _s.sentiment_worst,
+                   _s.first_response_s, _s.max_wait_s, first_sla.label("first_sla"), later_sla.label("reply_sla"),
+                   exists().where(Annotation.conversation_id == _c.id).label("reviewed"),
+                   *[_flag(r.test(first_sla, later_sla)).label(f"is_{r.key}") for r in REASONS])
+            .select_from(_c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id)
+                         .outerjoin(Platform.__table__, Platform.id == _c.platform_id)
+                         .outerjoin(Shop.__table__, Shop.id == _c.shop_id)
+                         .outerjoin(Agent.__table__, Agent.id == _c.agent_id))
+            .where(_c.id.in_(ids))).mappings().all()
+        phrases = _rule_phrases(conn, ids)
+        assigned = _assignments(conn, ids)
+    df = pd.DataFrame(rows).set_index("id").loc[ids].reset_index()
+    df["priority"] = [round(p, 2) for _cid, p in ranked]
+    df["reviewed"] = df["reviewed"].astype(bool)
+    df["phrases"] = [phrases.get(cid, []) for cid in df["id"]]
+    df["reasons"] = ["；".join(r.detail(row) for r in REASONS if row[f"is_{r.key}"]) for _i, row in df.iterrows()]
+    df["assigned"] = [assigned.get(cid, "") for cid in df["id"]]
+    return df[_PAGE_COLUMNS]
+
+
+def _rule_phrases(conn: Connection, ids: Sequence[int], limit: int = 3) -> dict[int, list[str]]:
+    """Distinct rule-hit phrases per conversation (at most ``limit``), in message order."""
+    out: dict[int, list[str]] = {}
+    rows = conn.execute(select(MessageScore.conversation_id, MessageScore.rule_hits)
+                        .where(MessageScore.conversation_id.in_(ids), MessageScore.rule_hits != "")
+                        .order_by(MessageScore.conversation_id, MessageScore.message_id))
+    for cid, hits in rows:
+        found = out.setdefault(cid, [])
+        for phrase in filter(None, map(forbidden_phrase, hits.split("；"))):
+            if phrase not in found and len(found) < limit:
+                found.append(phrase)
+    return {cid: found for cid, found in out.items() if found}
+
+
+def _assignments(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """"王质检·待审, 李质检·已完成" per conversation."""
+    rows = conn.execute(select(ReviewAssignment.conversation_id, User.name, ReviewAssignment.status)
+                        .join(User, User.id == ReviewAssignment.reviewer_id)
+                        .where(ReviewAssignment.conversation_id.in_(ids)).order_by(User.name))
+    out: dict[int, list[str]] = {}
+    for cid, name, status in rows:
+        out.setdefault(cid, []).append(f"{name}·{status}")
+    return {cid: "，".join(v) for cid, v in out.items()}
+
+
+@dataclass(frozen=True)
+class QueueCursor:
+    """Where a reviewer is in a queue: the query, the page shown and its ids (kept in session state)."""
+
+    query: QueueQuery
+    page: int
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The conversations before and after one in the queue, each as (conversation_id, page), or None at an end."""
+
+    prev: tuple[int, int] | None
+    next: tuple[int, int] | None
+    position: int | None  # 1-based place in the queue; None when the conversation is not on the given page
+
+
+def neighbours(engine: Engine, q: QueueQuery, page: int, ids: Sequence[int], conversation_id: int,
+               page_size: int = PAGE_SIZE) -> Neighbours:
+    """Previous/next of ``conversation_id`` given the ids of its queue page; queries only at a page boundary."""
+    if conversation_id not in ids:
+        return Neighbours(None, None, None)
+    i = list(ids).index(conversation_id)
+    prev = (ids[i - 1], page) if i > 0 else None
+    nxt = (ids[i + 1], page) if i + 1 < len(ids) else None
+    if prev is None and page > 1:
+        before = page_ids(engine, q, page - 1, page_size)
+        prev = (before[-1], page - 1) if before else None
+    if nxt is None and len(ids) == page_size:
+        after = page_ids(engine, q, page + 1, page_size)
+        nxt = (after[0], page + 1) if after else None
+    return Neighbours(prev, nxt, (page - 1) * page_size + i + 1)
+
+
+def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = None) -> int:
+    """Assign the queue's conversations (the top ``limit`` if given) to a reviewer; returns how many were new."""
+    now = datetime.now().replace(microsecond=0)
+    with engine.begin() as conn:
+        ranked = _ranked(conn, q).subquery()
+        chosen = (select(ranked.c.id).order_by(ranked.c.priority.desc(), ranked.c.id)
+                  .limit(limit if limit else None)).subquery()
+        already = exists().where(ReviewAssignment.conversation_id == chosen.c.id,
+                                 ReviewAssignment.reviewer_id == reviewer_id)
+        rows = select(chosen.c.id, literal(reviewer_id), literal(STATUS_TODO), literal(q.describe_sample()),
+                      literal(now)).where(~already)
+        added = conn.execute(insert(ReviewAssignment).from_select(
+            ["conversation_id", "reviewer_id", "status", "sample_mode", "assigned_at"], rows)
+            .returning(ReviewAssignment.id))  # psycopg reports no rowcount for INSERT … SELECT
+        return len(added.all())
+

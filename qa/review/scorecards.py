@@ -1,0 +1,151 @@
+"""Agent scorecards: one agent's figures against their team, their weekly trend, and their best/worst cases.
+
+Volumes and rates come from ``daily_stats`` through ``qa.analytics.dashboard.cube`` and its ratios (so the numbers agree
+with the overview); only reviews (annotations) and the best/worst lists read conversations, each one bounded
+query. An agent's team is their home team (``agents.team``); the team's figures pool its members' conversations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, case, distinct, func, select
+
+from qa.analytics import dashboard
+from qa.review.annotations import VERDICTS
+from qa.analytics.filters import Filters, apply_to_conversations
+from qa.models import Agent, Annotation, Conversation, ConversationScore, Platform
+
+__all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "extreme_conversations", "scorecard"]
+
+FAIL = VERDICTS[-1]  # "不合格": the verdict that counts as a failed review
+REVIEW_SUMS = ("reviewed", "rubric_sum", "rubric_n", "verdicts", "fails")
+ALL_AGENTS = "全部坐席"
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """One agent's figures next to their team's, every member's figures, and agent and team per week."""
+
+    agent: str
+    team: str | None
+    mine: dict[str, float]
+    team_figures: dict[str, float]
+    members: pd.DataFrame  # agent, SUMS, METRICS, REVIEW_SUMS, rubric_mean, fail_share — one row per active member
+    trend: pd.DataFrame  # who (the agent's or the team's name), then dashboard.buckets columns per week
+
+    @property
+    def team_label(self) -> str:
+        return self.team or ALL_AGENTS
+
+    def versus_team(self, key: str) -> float | None:
+        """The agent's figure minus the team's, or None when either is missing."""
+        a, b = self.mine.get(key), self.team_figures.get(key)
+        if a is None or b is None or pd.isna(a) or pd.isna(b):
+            return None
+        return a - b
+
+
+def _scope(f: Filters) -> Filters:
+    """``f`` without team/agent choices: a scorecard follows the agent, whichever team a conversation was in."""
+    return f.with_(teams=(), agents=())
+
+
+def _with_review_rates(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["rubric_mean"] = (out["rubric_sum"] / out["rubric_n"]).where(out["rubric_n"] > 0)
+    out["fail_share"] = (out["fails"] / out["verdicts"]).where(out["verdicts"] > 0)
+    return out
+
+
+def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: str | None) -> pd.DataFrame:
+    """Per agent of ``team`` (everyone when None): reviewed conversations, rubric sums, verdicts and 不合格s."""
+    c, a = Conversation, Annotation
+    query = (
+        select(Agent.name.label("agent"),
+               func.count(distinct(a.conversation_id)).label("reviewed"),
+               func.coalesce(func.sum(a.score), 0.0).label("rubric_sum"),
+               func.count(a.score).label("rubric_n"),
+               func.count(a.verdict).label("verdicts"),
+               func.coalesce(func.sum(case((a.verdict == FAIL, 1), else_=0)), 0).label("fails"))
+        .select_from(a).join(c, c.id == a.conversation_id).join(Agent, Agent.id == c.agent_id)
+        .outerjoin(ConversationScore, ConversationScore.conversation_id == c.id)
+    )
+    if team is not None:
+        query = query.where(Agent.team == team)
+    query = apply_to_conversations(query, f.with_(start=period.start, end=period.end)).group_by(Agent.name)
+    result = conn.execute(query)
+    return pd.DataFrame(result.all(), columns=list(result.keys())).astype({s: float for s in REVIEW_SUMS})
+
+
+def agents_in_scope(conn: Connection, f: Filters) -> pd.DataFrame:
+    """Agents with conversations within ``f`` (agent, home team, conversations), for the agent picker."""
+    c = dashboard.cube(conn, f, by=("agent",), previous=False)
+    columns = ["agent", "team", "conversations"]
+    if c is None:
+        return pd.DataFrame(columns=columns)
+    counts = c.rows[c.rows["agent"] != dashboard.UNKNOWN].groupby("agent", as_index=False)["conversations"].sum()
+    teams = dict(conn.execute(select(Agent.name, Agent.team)).all())
+    counts = counts[counts["conversations"] > 0].assign(team=counts["agent"].map(teams))
+    # sorted in Python: SQLite and PostgreSQL collate Chinese names differently
+    return counts[columns].sort_values("agent", ignore_index=True)
+
+
+def scorecard(conn: Connection, f: Filters, agent: str) -> Scorecard | None:
+    """``agent``'s figures and their team's within ``f`` (dates, platform, shop, category); None if inactive.
+
+    One daily_stats aggregate per (day, member) and one annotations aggregate per member give the card, the
+    team table and both weekly lines.
+    """
+    found = conn.execute(select(Agent.team).where(Agent.name == agent)).first()
+    if found is None:
+        return None
+    team = found.team
+    scope = _scope(f)
+    if team is not None:
+        scope = scope.with_(agents=tuple(conn.scalars(select(Agent.name).where(Agent.team == team))))
+    c = dashboard.cube(conn, scope, by=("agent",), previous=False)
+    if c is None:
+        return None
+    sums = c.rows.groupby("agent", as_index=False)[list(dashboard.SUMS)].sum()
+    sums = sums[(sums["conversations"] > 0) & (sums["agent"] != dashboard.UNKNOWN)]
+    members = sums.merge(_review_sums(conn, scope, c.period, team), on="agent", how="left")
+    members = _with_review_rates(dashboard.with_rates(members.fillna({s: 0.0 for s in REVIEW_SUMS})))
+    members = members.sort_values("agent", ignore_index=True)
+    mine = members[members["agent"] == agent]
+    if mine.empty:
+        return None
+    totals = members[[*dashboard.SUMS, *REVIEW_SUMS]].sum().to_frame().T.astype(float)
+    team_row = _with_review_rates(dashboard.with_rates(totals)).iloc[0]
+    trend = pd.concat([
+        dashboard.trend(c.only("agent", (agent,)), "week").assign(who=agent),
+        dashboard.trend(c.only("agent", tuple(members["agent"])), "week").assign(who=team or ALL_AGENTS),
+    ], ignore_index=True)
+    return Scorecard(agent, team, _floats(mine.iloc[0]), _floats(team_row), members, trend)
+
+
+def _floats(row: pd.Series) -> dict[str, float]:
+    return {k: float(v) for k, v in row.items() if k != "agent"}
+
+
+def extreme_conversations(conn: Connection, f: Filters, agent: str, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``agent``'s ``n`` lowest-risk (best) and ``n`` highest-risk (worst) scored conversations within ``f``."""
+    c, s = Conversation, ConversationScore
+    period = dashboard.resolve_period(conn, f)
+    scope = _scope(f).with_(agents=(agent,))
+    if period is not None:
+        scope = scope.with_(start=period.start, end=period.end)
+    query = apply_to_conversations(
+        select(c.id.label("conversation_id"), c.external_id, c.started_at, Platform.name.label("platform"),
+               func.coalesce(c.category, s.category).label("category"), c.csat,
+               s.dissatisfaction_risk.label("risk"), s.first_response_s, s.explanation)
+        .select_from(c).join(s, s.conversation_id == c.id).outerjoin(Platform, Platform.id == c.platform_id),
+        scope,
+    )
+
+    def pick(order: list) -> pd.DataFrame:
+        result = conn.execute(query.order_by(*order, c.id).limit(n))
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+    return pick([s.dissatisfaction_risk.asc()]), pick([s.dissatisfaction_risk.desc()])
