@@ -112,7 +112,15 @@ def _run_reference(kind: str, path: Path, db: Path) -> None:
         conn.commit()
     else:
         import pandas as pd
-        from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, insert
+        from sqlalchemy import (
+            Column,
+            Integer,
+            MetaData,
+            Table,
+            Text,
+            create_engine,
+            insert,
+        )
         from sqlalchemy.orm import DeclarativeBase, Session
 
         engine = create_engine(f"sqlite:///{db}")

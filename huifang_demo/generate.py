@@ -21,8 +21,17 @@ from pathlib import Path
 
 from huifang_demo.chat import PLATFORMS, Scene, simulate
 from huifang_demo.phrases import (
-    INTENTS, JD_AGENT_PREFIX, JD_BOT, JD_HUMAN_REQUEST, JD_ORDER_CARD, JD_WELCOME_CARD, NICK_HEADS, NICK_TAILS,
-    QIANNIU_BOT, SHOPS, Intent,
+    INTENTS,
+    JD_AGENT_PREFIX,
+    JD_BOT,
+    JD_HUMAN_REQUEST,
+    JD_ORDER_CARD,
+    JD_WELCOME_CARD,
+    NICK_HEADS,
+    NICK_TAILS,
+    QIANNIU_BOT,
+    SHOPS,
+    Intent,
 )
 from qa.ingest.records import ConversationRecord, TicketRecord
 

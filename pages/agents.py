@@ -16,8 +16,8 @@ from pages.common import (
     trend_chart,
 )
 from qa.analytics import dashboard as dash
-from qa.review import scorecards as sc
 from qa.analytics.filters import Filters
+from qa.review import scorecards as sc
 
 require_frame(__file__)
 

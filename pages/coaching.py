@@ -16,6 +16,8 @@ from pages.common import (
     require_frame,
     show_flash,
 )
+from qa.analytics.filters import dimension_values
+from qa.errors import HuifangError
 from qa.review.coaching import (
     KINDS,
     add_item,
@@ -29,8 +31,6 @@ from qa.review.coaching import (
     remove_item,
     update_list,
 )
-from qa.errors import HuifangError
-from qa.analytics.filters import dimension_values
 from qa.review.replay import resolve_conversation
 
 require_frame(__file__)

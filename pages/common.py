@@ -16,11 +16,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from qa.review.annotations import review_version
 from qa.analytics.dashboard import METRICS, default_period
-from qa.db import get_engine
 from qa.analytics.filters import Filters, day_range, dimension_values
 from qa.analytics.stats import data_version
+from qa.db import get_engine
+from qa.review.annotations import review_version
 from qa.review.users import get_or_create_user, list_users
 
 __all__ = ["engine", "current_user", "session_filters", "set_filters", "open_replay", "data_version_now",

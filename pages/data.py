@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages.common import data_version_now, engine, require_frame
 from qa.errors import HuifangError
-from qa.ingest.importer import import_stream
+from qa.ingest.formats import upload_extensions
 from qa.ingest.history import (
     ScorerUnavailable,
     batch_rejections,
@@ -15,10 +15,10 @@ from qa.ingest.history import (
     scorer_version,
     scoring_status,
 )
+from qa.ingest.importer import import_stream
 
 require_frame(__file__)
 
-FILE_TYPES = ["csv", "xlsx", "xlsm", "jsonl", "txt", "log", "zip"]
 REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行", format="%d"), "field": "字段",
                      "reason": "原因"}
 BATCH_COLUMNS = {
@@ -38,7 +38,7 @@ def _scorer_version() -> str:
 st.title("数据导入与评分")
 
 with st.form("import_form", clear_on_submit=True):
-    files = st.file_uploader("上传聊天记录、消息表或工单表（可多选；zip 内的每个文件分别导入）", type=FILE_TYPES,
+    files = st.file_uploader("上传聊天记录、消息表或工单表（可多选；zip 内的每个文件分别导入）", type=upload_extensions(),
                              accept_multiple_files=True, key="import_files")
     submitted = st.form_submit_button("导入", type="primary")
 if submitted and files:

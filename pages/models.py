@@ -6,8 +6,8 @@ import streamlit as st
 
 from pages.common import cached_query_with_reviews, filter_sidebar, require_frame
 from qa.analytics import model_quality as mq
-from qa.review.annotations import VERDICTS
 from qa.analytics.filters import Filters
+from qa.review.annotations import VERDICTS
 
 require_frame(__file__)
 

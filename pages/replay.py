@@ -20,6 +20,7 @@ from pages.common import (
     require_frame,
     show_flash,
 )
+from qa.errors import HuifangError
 from qa.review.annotations import (
     MESSAGE_TAGS,
     RUBRIC,
@@ -34,7 +35,6 @@ from qa.review.annotations import (
     update_message_note,
 )
 from qa.review.coaching import KINDS, add_item, add_to_new_list, coaching_lists
-from qa.errors import HuifangError
 from qa.review.queue import QueueCursor, neighbours, page_ids, queue_count
 from qa.review.replay import (
     ROLE_NAMES,

@@ -85,7 +85,13 @@ def evaluate_stc3(
     log: Log = _quiet, n_splits: int = 5, max_dialogues: int | None = None,
 ) -> dict:
     """Dialogue-grouped cross-validation of relevance, tone and dissatisfaction (models refitted per fold)."""
-    from scoring.train import SEED, convs_with_turn_index, fit_stc3_models, load_tone_labels, relevance_pairs
+    from scoring.train import (
+        SEED,
+        convs_with_turn_index,
+        fit_stc3_models,
+        load_tone_labels,
+        relevance_pairs,
+    )
 
     tokenizer = tokenizer or get_tokenizer()
     memo = {} if memo is None else memo

@@ -17,12 +17,23 @@ from pathlib import Path
 import numpy as np
 
 from qa.ingest.normalize import is_placeholder
-from scoring.artifacts import DEFAULT_MODELS_DIR, ModelMissingError, artifacts_version, load_artifact
+from scoring.artifacts import (
+    DEFAULT_MODELS_DIR,
+    ModelMissingError,
+    artifacts_version,
+    load_artifact,
+)
 from scoring.category import CategoryModel, rule_category
 from scoring.dissatisfaction import ConvSignals, DissatisfactionModel
 from scoring.lexicon import forbidden_phrases
 from scoring.relevance import RelevanceModel, content_tokens, reply_contexts
-from scoring.responsiveness import Responsiveness, load_sla_rules, measure, rule_for, timing_explanation
+from scoring.responsiveness import (
+    Responsiveness,
+    load_sla_rules,
+    measure,
+    rule_for,
+    timing_explanation,
+)
 from scoring.sentiment import SentimentModel
 from scoring.text import Tokenizer, get_tokenizer
 from scoring.tone import ToneInputs, ToneModel

@@ -22,10 +22,27 @@ from qa.errors import HuifangError
 from scoring.artifacts import DEFAULT_MODELS_DIR, save_artifact
 from scoring.cards import write_card
 from scoring.category import CategoryModel
-from scoring.datasets import Dialogue, dialogue_to_conv, load_reviews, load_stc3, load_waimai
+from scoring.datasets import (
+    Dialogue,
+    dialogue_to_conv,
+    load_reviews,
+    load_stc3,
+    load_waimai,
+)
 from scoring.dissatisfaction import DissatisfactionModel
-from scoring.pipeline import MessageBatch, compute_signals, conversation_signals, tone_inputs
-from scoring.relevance import RELEVANCE_PARAMS, RelevanceModel, content_tokens, make_pairs, reply_contexts
+from scoring.pipeline import (
+    MessageBatch,
+    compute_signals,
+    conversation_signals,
+    tone_inputs,
+)
+from scoring.relevance import (
+    RELEVANCE_PARAMS,
+    RelevanceModel,
+    content_tokens,
+    make_pairs,
+    reply_contexts,
+)
 from scoring.sentiment import SentimentModel
 from scoring.text import Tokenizer, get_tokenizer
 from scoring.tone import ToneModel
@@ -199,7 +216,11 @@ def train_csat_stage(z: np.ndarray, breach_share: np.ndarray, unanswered: np.nda
     """
     from sklearn.model_selection import train_test_split
 
-    from scoring.dissatisfaction import RESPONSIVENESS_PRIOR, fit_responsiveness_stage, stage_probability
+    from scoring.dissatisfaction import (
+        RESPONSIVENESS_PRIOR,
+        fit_responsiveness_stage,
+        stage_probability,
+    )
     from scoring.metrics import binary_report
 
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR

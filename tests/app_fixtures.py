@@ -15,9 +15,9 @@ import streamlit as st
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from qa.review.annotations import Review, save_review
 from qa.db import get_engine, init_db, make_engine
 from qa.models import Conversation, User
+from qa.review.annotations import Review, save_review
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 

@@ -9,8 +9,13 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from qa.ingest.importer import ImportReport, import_stream
+from qa.ingest.records import (
+    ConversationColumns,
+    ConversationRecord,
+    Rejection,
+    as_record,
+)
 from qa.models import Annotation, Conversation, Message, Ticket
-from qa.ingest.records import ConversationColumns, ConversationRecord, Rejection, as_record
 
 
 def jsonl(*conversations: dict) -> bytes:

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, insert, select
 
+from qa.analytics.stats import rebuild_daily_stats
 from qa.ingest.importer import import_stream
 from qa.models import Conversation, ConversationScore, Message, MessageScore
-from qa.analytics.stats import rebuild_daily_stats
 from qa.review.users import ensure_demo_users
 
 # (id, platform, shop, agent, team, category, day, first_response_s, risk, tone_risk, csat)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
+from qa.errors import NotFoundError
+from qa.models import ReviewAssignment
 from qa.review.annotations import (
     RUBRIC,
     VERDICTS,
@@ -18,8 +20,6 @@ from qa.review.annotations import (
     save_review,
     update_message_note,
 )
-from qa.errors import NotFoundError
-from qa.models import ReviewAssignment
 from qa.review.queue import QueueQuery, assign
 from qa.review.replay import load_replay, resolve_conversation
 from qa.review.users import get_or_create_user

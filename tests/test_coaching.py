@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
+from qa.errors import NotFoundError
 from qa.review.coaching import (
     CoachingError,
     add_item,
@@ -22,7 +23,6 @@ from qa.review.coaching import (
     remove_item,
     update_list,
 )
-from qa.errors import NotFoundError
 from qa.review.replay import load_replay, resolve_conversation
 from qa.review.users import get_or_create_user
 from tests.helpers import conv, import_bytes, jsonl

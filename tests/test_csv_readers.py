@@ -12,9 +12,9 @@ import io
 import pytest
 
 from qa.errors import ImportFormatError
+from qa.ingest.detect import parse_file
 from qa.ingest.formats import arrow_csv
 from qa.ingest.normalize import clean_cells, clean_text
-from qa.ingest.detect import parse_file
 from tests.helpers import record_tuple
 
 HEADER = "会话ID,时间,发送方,客服昵称,内容,满意度\n"
@@ -67,7 +67,8 @@ def _read(data: bytes, *, arrow: bool, monkeypatch: pytest.MonkeyPatch) -> tuple
 
 def _taken(data: bytes) -> bool:
     """Whether pyarrow takes the file (what ``parse_file`` asks of it)."""
-    from qa.ingest.formats.table import map_columns, read_csv_header
+    from qa.ingest.formats.spreadsheet import read_csv_header
+    from qa.ingest.formats.table import map_columns
     from qa.ingest.normalize import open_text
 
     stream = io.BytesIO(data)

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from huifang_demo.generate import TICKET_COLUMNS, DemoFiles, generate_demo
 from huifang_demo.chat import PLATFORMS, ROSTER, TEAMS, agents_for
+from huifang_demo.generate import TICKET_COLUMNS, DemoFiles, generate_demo
 from huifang_demo.phrases import FORBIDDEN, INTENTS
 from qa.ingest.importer import import_path
-from qa.models import Conversation, Ticket
 from qa.ingest.records import ROLES
+from qa.models import Conversation, Ticket
 
 CSAT_WORDS = {"非常满意", "满意", "一般", "不满意", "非常不满意", ""}
 KEYS = {"conversation_id", "platform", "shop", "category", "csat", "ticket_id", "order_id", "customer", "team",

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from qa.db import init_db, make_engine
 from huifang_demo.generate import generate_demo
+from qa.db import init_db, make_engine
 from qa.errors import ImportFormatError
 from qa.ingest.importer import import_path, import_stream
-from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 from qa.ingest.staging import MessageColumns
+from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 from tests.helpers import conv, counts, import_bytes, jsonl, write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chatlogs"
@@ -184,7 +184,8 @@ def test_rows_of_a_conversation_far_apart_are_one_conversation(engine):
 
 
 def test_a_conversation_is_passed_on_at_its_last_row_not_at_the_end_of_the_file():
-    from qa.ingest.formats.table import last_rows, map_columns, parse_message_rows
+    from qa.ingest.formats.spreadsheet import last_rows
+    from qa.ingest.formats.table import map_columns, parse_message_rows
 
     headers = ["会话ID", "发送方", "内容"]
     table = [(2, ["a", "顾客", "在吗"]), (3, ["b", "顾客", "你好"]), (4, ["a", "客服", "在的"])]

@@ -3,8 +3,16 @@ from datetime import datetime
 import pytest
 
 from qa.errors import ImportFormatError
-from qa.ingest.normalize import (canonical_platform, clean_text, decode_bytes, parse_csat, parse_role, parse_stamp, parse_time,
-                          time_stamp)
+from qa.ingest.normalize import (
+    canonical_platform,
+    clean_text,
+    decode_bytes,
+    parse_csat,
+    parse_role,
+    parse_stamp,
+    parse_time,
+    time_stamp,
+)
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from qa.analytics import dashboard
-from qa.analytics import model_quality
+from qa.analytics import dashboard, model_quality
 from qa.analytics.filters import Filters
 from qa.models import Conversation
 from tests import app_fixtures

@@ -8,13 +8,13 @@ from streamlit.testing.v1 import AppTest
 
 import qa.ingest.history
 import qa.jobs.scoring
-from qa.review.annotations import list_annotations
-from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.analytics.filters import Filters
 from qa.ingest.history import ScorerUnavailable, batch_rejections, past_imports
-from qa.models import Message
-from qa.review.replay import resolve_conversation
 from qa.jobs.scoring import ScoreRunReport
+from qa.models import Message
+from qa.review.annotations import list_annotations
+from qa.review.coaching import coaching_lists, create_list, list_items
+from qa.review.replay import resolve_conversation
 from qa.review.users import list_users
 from tests.app_fixtures import seeded_app, start_app  # noqa: F401  (fixture)
 from tests.helpers import conv, jsonl

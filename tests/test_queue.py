@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, select, update
 
-from qa.review.annotations import Review, save_review
 from qa.analytics.filters import Filters
 from qa.models import Conversation, ConversationScore, MessageScore, ReviewAssignment
+from qa.review.annotations import Review, save_review
 from qa.review.queue import (
     QueueQuery,
     assign,

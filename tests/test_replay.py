@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import Engine
 
 from qa.errors import NotFoundError
-from qa.review.replay import chat_html, header_badges, highlight_html, load_replay, message_html, resolve_conversation
+from qa.review.replay import (
+    chat_html,
+    header_badges,
+    highlight_html,
+    load_replay,
+    message_html,
+    resolve_conversation,
+)
 from tests.helpers import conv, import_bytes, jsonl
 from tests.seed import seed_small
 

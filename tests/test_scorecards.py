@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine
 
-from qa.review import scorecards as sc
 from qa.analytics.filters import Filters
+from qa.review import scorecards as sc
 from tests.app_fixtures import add_reviews
 from tests.seed import seed_small
 

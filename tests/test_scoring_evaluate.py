@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from scoring.evaluate import evaluate_category, evaluate_sentiment, evaluate_stc3, format_report
+from scoring.evaluate import (
+    evaluate_category,
+    evaluate_sentiment,
+    evaluate_stc3,
+    format_report,
+)
 from scoring.sentiment import SentimentModel
 from scoring.text import get_tokenizer
 

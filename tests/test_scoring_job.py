@@ -2,8 +2,8 @@
 
 from sqlalchemy import func, select, update
 
-from qa.models import ConversationScore, DailyStat, Message, MessageScore
 from qa.jobs.scoring import pending_count, pending_ids, score_database
+from qa.models import ConversationScore, DailyStat, Message, MessageScore
 from tests.helpers import conv, import_bytes, jsonl
 
 CONVS = [

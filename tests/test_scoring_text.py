@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from scoring.text import Tokenizer, get_tokenizer, is_content_token, load_stopwords, normalize
+from scoring.text import (
+    Tokenizer,
+    get_tokenizer,
+    is_content_token,
+    load_stopwords,
+    normalize,
+)
 
 SENTENCES = [
     "亲，支持七天无理由，运费险包邮，仅退款还是退货退款都可以",

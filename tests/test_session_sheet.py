@@ -10,8 +10,9 @@ import pytest
 
 from qa.errors import ImportFormatError
 from qa.ingest.formats.chatlog import parse_chatlog
-from qa.ingest.formats.session_sheet import attach_sessions, parse_session_sheet
+from qa.ingest.formats.session_sheet import parse_session_sheet
 from qa.ingest.normalize import decode_bytes
+from qa.ingest.session_match import attach_sessions
 
 JD_LOG = Path(__file__).parent / "fixtures" / "chatlogs" / "jd.log"
 

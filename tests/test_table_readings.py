@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from qa.ingest.formats.table import _by_column, _conversation, _row_by_row, last_rows, map_columns, parse_message_rows
+from qa.ingest.formats.spreadsheet import last_rows
+from qa.ingest.formats.table import (
+    _by_column,
+    _conversation,
+    _row_by_row,
+    map_columns,
+    parse_message_rows,
+)
 from qa.ingest.records import ConversationColumns, Rejection
 from tests.helpers import record_tuple
-
 
 TABLES = {
     "roles as words": (["会话ID", "时间", "发送方", "客服昵称", "内容", "满意度", "店铺", "顾客"], [

@@ -6,7 +6,16 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine, Select, select
 
-from qa.models import Agent, Annotation, Conversation, ConversationScore, Message, Platform, Shop, User
+from qa.models import (
+    Agent,
+    Annotation,
+    Conversation,
+    ConversationScore,
+    Message,
+    Platform,
+    Shop,
+    User,
+)
 
 __all__ = ["annotations_query", "scores_query", "iter_rows"]
 

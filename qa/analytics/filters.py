@@ -12,7 +12,15 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
-from qa.models import Agent, Annotation, Conversation, ConversationScore, DailyStat, Platform, Shop
+from qa.models import (
+    Agent,
+    Annotation,
+    Conversation,
+    ConversationScore,
+    DailyStat,
+    Platform,
+    Shop,
+)
 
 __all__ = ["Filters", "apply_to_conversations", "apply_to_daily_stats", "dimension_values", "day_range"]
 

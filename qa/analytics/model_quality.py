@@ -20,10 +20,10 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from qa.review.annotations import RUBRIC_SCALE, VERDICTS
 from qa.analytics.filters import Filters, apply_to_conversations
-from qa.models import Annotation, Conversation, ConversationScore
 from qa.analytics.stats import RISK_HIGH
+from qa.models import Annotation, Conversation, ConversationScore
+from qa.review.annotations import RUBRIC_SCALE, VERDICTS
 
 __all__ = [
     "MIN_N",

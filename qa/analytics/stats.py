@@ -6,7 +6,17 @@ a second, far less than one dashboard query over raw messages would.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Date, case, cast, delete, func, insert, literal, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
 
 from qa.models import Agent, Conversation, ConversationScore, DailyStat, ImportBatch
 

@@ -13,9 +13,10 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from qa.errors import HuifangError
-from qa.ingest.importer import ImportReport, format_name
-from qa.models import Conversation, ConversationScore, ImportBatch
+from qa.ingest.formats import format_name
+from qa.ingest.importer import ImportReport
 from qa.jobs.scoring import pending_count
+from qa.models import Conversation, ConversationScore, ImportBatch
 from scoring.pipeline import models_version
 
 __all__ = [

@@ -24,17 +24,18 @@ from typing import BinaryIO, Protocol
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
-from qa.ingest import parse_worker
+from qa.analytics.stats import rebuild_daily_stats
 from qa.errors import ImportFormatError
-from qa.ingest.loader import LoadCounts, Loader, link_tickets
-from qa.models import ImportBatch
-from qa.ingest.parse_worker import WorkerParse
+from qa.ingest import parse_worker
 from qa.ingest.detect import ParsedFile, parse_file
+from qa.ingest.formats import format_name
+from qa.ingest.loader import LoadCounts, Loader, link_tickets
+from qa.ingest.parse_worker import WorkerParse
 from qa.ingest.records import Rejection
 from qa.ingest.staging import Batch, stage_batches
-from qa.analytics.stats import rebuild_daily_stats
+from qa.models import ImportBatch
 
-__all__ = ["ImportReport", "format_name", "import_path", "import_stream", "MAX_STORED_REJECTIONS"]
+__all__ = ["ImportReport", "import_path", "import_stream", "MAX_STORED_REJECTIONS"]
 
 MAX_STORED_REJECTIONS = 10_000
 IMPORT_CACHE_KIB = -256 * 1024  # SQLite's cache_size in KiB when negative
@@ -64,19 +65,6 @@ class ImportReport:
         if self.seen_before:
             parts.append("（此文件之前已导入过，重复内容未再写入）")
         return " ".join(parts)
-
-
-_FORMAT_NAMES = {"jsonl": "JSONL 会话", "csv_messages": "CSV 消息表", "xlsx_messages": "Excel 消息表",
-                 "csv_tickets": "CSV 工单表", "xlsx_tickets": "Excel 工单表",
-                 "chatlog_jd": "京东咚咚聊天记录", "chatlog_qianniu_txt": "千牛消息管理器导出",
-                 "chatlog_qianniu_txt2": "千牛消息管理器导出", "chatlog_qianniu_copy": "千牛聊天窗口复制",
-                 "chatlog_qianniu_web": "千牛网页聊天记录", "chatlog_generic": "聊天记录文本",
-                 "csv_jd_sessions": "京东会话明细表", "xlsx_jd_sessions": "京东会话明细表"}
-
-
-def format_name(code: str) -> str:
-    """What users call a detected layout (e.g. csv_tickets → CSV 工单表)."""
-    return _FORMAT_NAMES.get(code, code)
 
 
 def import_path(engine: Engine, path: Path) -> list[ImportReport]:

@@ -16,14 +16,30 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, repeat
 
-from sqlalchemy import Column, Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 
-from qa.ingest.formats.session_sheet import MATCH_WINDOW, match_sessions
-from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 from qa.ingest.normalize import canonical_platform, time_stamp
 from qa.ingest.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
-from qa.ingest.staging import (MessageColumns, MsgKey, StagedConversation, StagedMessage, content_hash, conversation_key,
-                        message_keys)
+from qa.ingest.session_match import MATCH_WINDOW, match_sessions
+from qa.ingest.staging import (
+    MessageColumns,
+    MsgKey,
+    StagedConversation,
+    StagedMessage,
+    content_hash,
+    conversation_key,
+    message_keys,
+)
+from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 
 __all__ = ["LoadCounts", "Loader", "link_tickets"]
 

@@ -23,6 +23,8 @@ __all__ = [
     "as_record",
     "TicketRecord",
     "Rejection",
+    "SessionSheet",
+    "Parsed",
 ]
 
 Role = Literal["customer", "agent", "bot", "system"]
@@ -124,3 +126,14 @@ class Rejection:
         where = self.file if self.row is None else f"{self.file} 第 {self.row} 行"
         what = f"[{self.field}] " if self.field else ""
         return f"{where}: {what}{self.reason}"
+
+
+@dataclass
+class SessionSheet:
+    """The rows of a JD session sheet, attached to stored conversations in one go (``qa.ingest.session_match``)."""
+
+    sessions: list[dict]
+
+
+Parsed = ConversationRecord | ConversationColumns | TicketRecord | Rejection | SessionSheet
+"""Anything a format's parse yields."""

@@ -16,9 +16,16 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from qa.ingest.normalize import canonical_platform
-from qa.ingest.detect import Parsed, SessionSheet
-from qa.ingest.records import (ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord,
-                        as_record)
+from qa.ingest.records import (
+    ConversationColumns,
+    ConversationRecord,
+    MessageRecord,
+    Parsed,
+    Rejection,
+    SessionSheet,
+    TicketRecord,
+    as_record,
+)
 
 __all__ = ["CHUNK", "Batch", "MessageColumns", "StagedConversation", "StagedMessage", "MsgKey", "conversation_key",
            "message_keys", "content_hash", "stage_batches"]

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select
 
+from qa.analytics.stats import rebuild_daily_stats
 from qa.db import make_engine
 from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
-from qa.analytics.stats import rebuild_daily_stats
 from scoring.pipeline import Scorer
-from scoring.types import Conv, ConversationScore as ConvScore, Msg
+from scoring.types import Conv, Msg
+from scoring.types import ConversationScore as ConvScore
 
 __all__ = ["ScoreRunReport", "load_chunk", "pending_ids", "pending_count", "score_database"]
 

@@ -14,8 +14,8 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from qa.errors import HuifangError
-from qa.models import Conversation, Message
 from qa.jobs.scoring import load_chunk
+from qa.models import Conversation, Message
 from scoring.pipeline import Scorer
 
 __all__ = ["category_examples", "csat_stage_inputs", "train_from_archive"]

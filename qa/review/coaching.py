@@ -22,7 +22,17 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, select, u
 from sqlalchemy.exc import IntegrityError
 
 from qa.errors import HuifangError, NotFoundError
-from qa.models import Agent, CoachingItem, CoachingList, Conversation, ConversationScore, Message, Platform, Shop, User
+from qa.models import (
+    Agent,
+    CoachingItem,
+    CoachingList,
+    Conversation,
+    ConversationScore,
+    Message,
+    Platform,
+    Shop,
+    User,
+)
 from qa.review.replay import ROLE_NAMES, Replay, chat_html, load_replay
 
 __all__ = [

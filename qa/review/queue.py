@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 
 from qa.analytics.filters import Filters, apply_to_conversations
+from qa.analytics.stats import RISK_HIGH, TONE_FLAG
 from qa.models import (
     Agent,
     Annotation,
@@ -43,7 +44,6 @@ from qa.models import (
     Shop,
     User,
 )
-from qa.analytics.stats import RISK_HIGH, TONE_FLAG
 from scoring.responsiveness import load_sla_rules, rule_for
 
 __all__ = [

@@ -16,10 +16,24 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from qa.errors import NotFoundError
-from qa.models import Agent, Conversation, ConversationScore, Message, MessageScore, Platform, Shop
-from qa.review.queue import RELEVANCE_LOW, SENTIMENT_HIGH, duration_text, forbidden_phrase, platform_sla
 from qa.analytics.stats import RISK_HIGH, TONE_FLAG
+from qa.errors import NotFoundError
+from qa.models import (
+    Agent,
+    Conversation,
+    ConversationScore,
+    Message,
+    MessageScore,
+    Platform,
+    Shop,
+)
+from qa.review.queue import (
+    RELEVANCE_LOW,
+    SENTIMENT_HIGH,
+    duration_text,
+    forbidden_phrase,
+    platform_sla,
+)
 
 __all__ = [
     "ROLE_NAMES",

@@ -13,9 +13,9 @@ import pandas as pd
 from sqlalchemy import Connection, case, distinct, func, select
 
 from qa.analytics import dashboard
-from qa.review.annotations import VERDICTS
 from qa.analytics.filters import Filters, apply_to_conversations
 from qa.models import Agent, Annotation, Conversation, ConversationScore, Platform
+from qa.review.annotations import VERDICTS
 
 __all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "extreme_conversations", "scorecard"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.db import make_engine, init_db
+from qa.db import init_db, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

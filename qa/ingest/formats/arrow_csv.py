@@ -27,7 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pcsv
 
-from qa.ingest.formats.table import CSV_FIELD_LIMIT, ColumnBlock, cleaned_last_rows
+from qa.ingest.formats.spreadsheet import (
+    CSV_FIELD_LIMIT,
+    ColumnBlock,
+    cleaned_last_rows,
+)
 
 __all__ = ["BLOCK_BYTES", "first_reading", "blocks"]
 

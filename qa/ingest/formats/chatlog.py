@@ -15,21 +15,27 @@ Every non-blank line ends up in a message, is a known decoration, or is returned
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import lru_cache
 from itertools import islice
 
 from qa.errors import ImportFormatError
+from qa.ingest.formats.base import Format, Sample
 from qa.ingest.formats.chatlog_assemble import assemble
 from qa.ingest.formats.chatlog_collect import RELATIVE_DAYS, Collector, numbered_lines
 from qa.ingest.normalize import clean_text
 from qa.ingest.records import ConversationRecord, Rejection
 
-__all__ = ["LAYOUTS", "SAMPLE_LINES", "detect_chatlog", "parse_chatlog"]
+__all__ = ["FORMATS", "LAYOUTS", "SAMPLE_LINES", "detect_chatlog", "parse_chatlog"]
 
-LAYOUTS = ("jd", "qianniu_txt", "qianniu_txt2", "qianniu_copy", "qianniu_web", "generic")
+LAYOUTS = {"jd": "京东咚咚聊天记录", "qianniu_txt": "千牛消息管理器导出", "qianniu_txt2": "千牛消息管理器导出",
+           "qianniu_copy": "千牛聊天窗口复制", "qianniu_web": "千牛网页聊天记录", "generic": "聊天记录文本"}
+"""Each layout's code and what users call it."""
+MAX_WHOLE_TEXT_BYTES = 512 * 1024 * 1024
 SAMPLE_LINES = 300
 _SAMPLE_CHARS = 256 * 1024
 # A header is a name and a time: longer lines are body text and never reach the header regexes.
@@ -118,6 +124,7 @@ _HEADED: dict[str, _Headed] = {
 }
 
 
+@lru_cache(maxsize=4)  # each layout's Format asks about the same head
 def detect_chatlog(text: str) -> str | None:
     """Name the chat-log layout of ``text`` from its first lines, or None when it is not a chat log."""
     sample = [line for _, line in islice(numbered_lines(text[:_SAMPLE_CHARS]), SAMPLE_LINES) if line]
@@ -374,3 +381,31 @@ def _date_of(m: re.Match[str]) -> date | None:
     except ValueError:
         return None
     return day if _YEARS[0] <= day.year <= _YEARS[1] else None
+
+
+def _read_whole(sample: Sample) -> str:
+    """The whole decoded file: a chat log's conversations are only known once every line is read."""
+    size = sample.stream.seek(0, io.SEEK_END)
+    sample.stream.seek(0)
+    if size > MAX_WHOLE_TEXT_BYTES:
+        raise ImportFormatError(sample.name,
+                                f"聊天记录文件过大（{size / 2**20:,.0f} MB），请按日期拆分为 512 MB 以内的文件")
+    try:
+        return sample.text.read()
+    except UnicodeDecodeError as e:
+        raise ImportFormatError(sample.name,
+                                f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近）；整个文件未导入") from None
+
+
+def _parse(sample: Sample) -> Iterator[ConversationRecord | Rejection]:
+    convs, rejections = parse_chatlog(_read_whole(sample), sample.name)
+    yield from convs
+    yield from rejections
+
+
+def _layout_format(code: str, name: str) -> Format:
+    return Format(f"chatlog_{code}", name, (".txt", ".log"),
+                  detect=lambda sample: detect_chatlog(sample.head) == code, parse=_parse)
+
+
+FORMATS = tuple(_layout_format(code, name) for code, name in LAYOUTS.items())

@@ -19,10 +19,23 @@ from typing import Literal
 
 import msgspec
 
-from qa.ingest.normalize import clean_cells, clean_text, parse_csat, parse_stamp, parse_stamps
-from qa.ingest.records import ROLES, ConversationColumns, ConversationRecord, MessageRecord, Rejection
+from qa.ingest.formats.base import Format
+from qa.ingest.normalize import (
+    clean_cells,
+    clean_text,
+    parse_csat,
+    parse_stamp,
+    parse_stamps,
+)
+from qa.ingest.records import (
+    ROLES,
+    ConversationColumns,
+    ConversationRecord,
+    MessageRecord,
+    Rejection,
+)
 
-__all__ = ["parse_jsonl", "looks_like_jsonl"]
+__all__ = ["FORMATS", "parse_jsonl", "looks_like_jsonl"]
 
 MAX_LINE_CHARS = 5_000_000
 _ROLES = frozenset(ROLES)
@@ -171,3 +184,7 @@ def _fast(c: _Conversation, lineno: int) -> ConversationColumns | None:
     return ConversationColumns(record, parse_stamps([m.ts for m in msgs]), [m.role for m in msgs],
                                clean_cells([m.text for m in msgs]),
                                [_agent_name(m.agent) if m.agent else "" for m in msgs], [""] * len(msgs))
+
+
+FORMATS = (Format("jsonl", "JSONL 会话", (".jsonl",), detect=lambda sample: looks_like_jsonl(sample.first_line),
+                  parse=lambda sample: parse_jsonl(sample.text, sample.name)),)

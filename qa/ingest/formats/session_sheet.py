@@ -1,22 +1,23 @@
 """The JD session sheet exported beside a 咚咚 chat log: one row per session, with category, CSAT and team.
 
-The log has the words and the sheet has the verdicts; ``attach_sessions`` joins them by start time and customer,
-since the sheet carries no session id that the log also has.
+The log has the words and the sheet has the verdicts; ``qa.ingest.session_match`` joins them by start time and
+customer, since the sheet carries no session id that the log also has.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pandas as pd
 
 from qa.errors import ImportFormatError
+from qa.ingest.formats.base import Format, Sample
+from qa.ingest.formats.table import map_columns, table_kind
 from qa.ingest.normalize import clean_text, parse_csat, parse_time
-from qa.ingest.records import ConversationRecord, Rejection
+from qa.ingest.records import Parsed, Rejection, SessionSheet
 
-__all__ = ["SHEET_COLUMNS", "MATCH_WINDOW", "parse_session_sheet", "match_sessions", "attach_sessions"]
+__all__ = ["FORMATS", "SHEET_COLUMNS", "parse_session_sheet"]
 
 # Keys of the returned rows -> the sheet's own column names.
 SHEET_COLUMNS: dict[str, str] = {
@@ -41,10 +42,6 @@ _TEXT = ("category", "agent", "transfer_agent", "team", "sku", "product")
 _FLOAT = ("avg_response_s", "duration_min")
 _INT = ("customer_messages", "agent_messages")
 _RESOLVED = {"是": True, "已解决": True, "解决": True, "否": False, "未解决": False}
-
-# Transfers re-stamp the sheet's 咨询时间 by up to a couple of minutes after the log's first message.
-MATCH_WINDOW = timedelta(minutes=3)
-
 
 def _header_key(name: object) -> str:
     """Header spelling that survives Excel edits: no spaces, half-width brackets, upper-case units."""
@@ -156,58 +153,18 @@ def _resolved(text: str) -> bool:
     return _RESOLVED[text]
 
 
-def match_sessions(convs: list[ConversationRecord], sessions: list[dict]) -> list[tuple[int, int]]:
-    """Pairs (session index, conversation index) of sheet rows and the JD conversations they describe.
-
-    A row matches the unmatched conversation whose first message is nearest its 咨询时间 within MATCH_WINDOW and
-    whose customer fits 顾客 (exactly, or around the ``*`` of a masked ``j****ab``).
-    """
-    timed = sorted(((start, i) for i, c in enumerate(convs) if (start := _start(c)) is not None))
-    starts = [start for start, _ in timed]
-    taken: set[int] = set()
-    pairs: list[tuple[int, int]] = []
-    for s_index, session in enumerate(sessions):
-        lo = bisect_left(starts, session["start"] - MATCH_WINDOW)
-        best: tuple[timedelta, int] | None = None
-        for start, i in timed[lo:]:
-            if start > session["start"] + MATCH_WINDOW:
-                break
-            if i not in taken and _same_customer(session["customer"], convs[i].customer):
-                distance = abs(start - session["start"])
-                if best is None or distance < best[0]:
-                    best = (distance, i)
-        if best is not None:
-            taken.add(best[1])
-            pairs.append((s_index, best[1]))
-    return pairs
+def _is_session_sheet(sample: Sample) -> bool:
+    headers = sample.table.headers
+    return table_kind(map_columns(headers)) is None and {"咨询时间", "顾客"} <= {h.strip() for h in headers}
 
 
-def attach_sessions(convs: list[ConversationRecord], sessions: list[dict]) -> int:
-    """Fill category, CSAT and team of JD conversations from session rows; returns how many rows matched."""
-    pairs = match_sessions(convs, sessions)
-    for s_index, c_index in pairs:
-        _fill(convs[c_index], sessions[s_index])
-    return len(pairs)
+def _parse(sample: Sample) -> Iterator[Parsed]:
+    table = sample.table
+    sessions, rejections = parse_session_sheet(pd.DataFrame([cells for _row, cells in table.rows],
+                                                            columns=table.headers), sample.name)
+    yield from rejections
+    yield SessionSheet(sessions)
 
 
-def _start(conv: ConversationRecord) -> datetime | None:
-    return next((m.ts for m in conv.messages if m.ts is not None), None)
-
-
-def _same_customer(masked: str, customer: str | None) -> bool:
-    """The sheet masks pins as ``j****ab``: the visible head and tail must match the log's pin."""
-    if customer is None:
-        return False
-    if "*" not in masked:
-        return masked == customer
-    head, tail = masked[: masked.index("*")], masked[masked.rindex("*") + 1:]
-    return len(customer) >= len(head) + len(tail) and customer.startswith(head) and customer.endswith(tail)
-
-
-def _fill(conv: ConversationRecord, session: dict) -> None:
-    if session.get("category"):
-        conv.category = session["category"]
-    if session.get("csat") is not None:
-        conv.csat = session["csat"]
-    if session.get("team"):
-        conv.team = session["team"]
+FORMATS = tuple(Format(f"{kind}_jd_sessions", "京东会话明细表", extensions, _is_session_sheet, _parse)
+                for kind, extensions in (("csv", (".csv",)), ("xlsx", (".xlsx", ".xlsm"))))

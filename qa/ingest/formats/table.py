@@ -6,23 +6,43 @@ place that knows them. Which kind of table a file is follows from its headers, n
 
 from __future__ import annotations
 
-import csv
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
 from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
-from typing import BinaryIO, NamedTuple, TextIO
+from typing import NamedTuple
 
 from qa.errors import ImportFormatError
-from qa.ingest.normalize import (clean_cells, clean_text, parse_csat, parse_role, parse_stamp, parse_stamps, parse_time,
-                           stamps_at_once)
-from qa.ingest.records import ConversationColumns, ConversationRecord, MessageRecord, Rejection, TicketRecord
+from qa.ingest.formats import arrow_csv
+from qa.ingest.formats.base import Format, Sample
+from qa.ingest.formats.spreadsheet import (
+    ColumnBlock,
+    Rows,
+    last_rows,
+    read_csv_header,
+    read_csv_records,
+    read_csv_rows,
+)
+from qa.ingest.normalize import (
+    clean_cells,
+    clean_text,
+    parse_csat,
+    parse_role,
+    parse_stamp,
+    parse_stamps,
+    parse_time,
+    stamps_at_once,
+)
+from qa.ingest.records import (
+    ConversationColumns,
+    ConversationRecord,
+    MessageRecord,
+    Rejection,
+    TicketRecord,
+)
 
-__all__ = ["COLUMN_ALIASES", "CSV_FIELD_LIMIT", "ColumnBlock", "map_columns", "table_kind", "read_csv_header",
-           "read_csv_rows", "read_csv_records", "read_excel_rows", "last_rows", "cleaned_last_rows",
-           "parse_message_rows", "parse_message_blocks", "parse_ticket_rows", "require_message_columns"]
+__all__ = ["FORMATS", "COLUMN_ALIASES", "map_columns", "table_kind", "parse_message_rows", "parse_message_blocks",
+           "parse_ticket_rows", "require_message_columns", "unknown_table"]
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "conversation_id": ("会话id", "会话编号", "会话号", "会话", "对话id", "sessionid", "session_id", "conversation_id",
@@ -71,97 +91,6 @@ def table_kind(cols: dict[str, str]) -> str | None:
     return None
 
 
-Rows = Iterator[tuple[int, list[str]]]
-
-CSV_FIELD_LIMIT = csv.field_size_limit()
-"""The longest cell the csv module reads (characters); a longer one is most often an unclosed quote."""
-
-
-def read_csv_header(text: TextIO, file: str) -> tuple[list[str], str]:
-    """The header cells and the delimiter (comma, tab, semicolon), sniffed from the header line as Excel and back
-    offices vary."""
-    header_line = text.readline()
-    if not header_line.strip():
-        raise ImportFormatError(file, "文件是空的，或第一行不是表头")
-    try:
-        delimiter = csv.Sniffer().sniff(header_line, delimiters=",\t;|").delimiter
-    except csv.Error:
-        delimiter = ","
-    return next(csv.reader([header_line], delimiter=delimiter)), delimiter
-
-
-def _records(text: TextIO, delimiter: str, file: str) -> Rows:
-    """Every CSV record after the header with the spreadsheet row it starts on, blank and ragged ones too."""
-    reader = csv.reader(text, delimiter=delimiter)
-    row = 2
-    try:
-        for cells in reader:
-            yield row, cells
-            row = reader.line_num + 2  # a quoted cell may span lines: the next row starts after this one
-    except csv.Error as e:  # the reader cannot go on past it: the file is not imported
-        why = f"有超过 {CSV_FIELD_LIMIT:,} 个字符的单元格" if "field limit" in str(e) else f"无法按 CSV 读取（{e}）"
-        raise ImportFormatError(file, f"从第 {row:,} 行起{why}，多半是某个单元格的引号没有闭合；整个文件未导入") from None
-
-
-def read_csv_records(text: TextIO, file: str) -> tuple[list[str], Rows]:
-    """Headers and every record unchecked, for a first reading that only looks at one column (``last_rows``)."""
-    headers, delimiter = read_csv_header(text, file)
-    return headers, _records(text, delimiter, file)
-
-
-def read_csv_rows(text: TextIO, file: str) -> tuple[list[str], Rows, list[Rejection]]:
-    """Headers and a lazy iterator of (spreadsheet row number, cells); ragged rows become rejections."""
-    headers, delimiter = read_csv_header(text, file)
-    rejections: list[Rejection] = []
-
-    def rows() -> Rows:
-        width = len(headers)
-        for row, cells in _records(text, delimiter, file):
-            if len(cells) != width:
-                if len(cells) > width and "".join(cells[width:]).strip():
-                    rejections.append(Rejection(file, row, None,
-                                                f"该行有 {len(cells)} 列，表头只有 {width} 列（内容里有未加引号的分隔符？）"))
-                    continue
-                cells += [""] * (width - len(cells))
-            if "".join(cells).strip():
-                yield row, cells
-
-    return headers, rows(), rejections
-
-
-def read_excel_rows(source: BinaryIO, file: str) -> tuple[list[str], Rows, list[Rejection]]:
-    """Headers and rows of the first sheet, streamed with openpyxl's read-only mode."""
-    import openpyxl  # here, not at the top: it (and numpy) would add 0.3 s to every parse worker's start
-
-    try:
-        wb = openpyxl.load_workbook(source, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
-        raise ImportFormatError(file, f"无法作为 Excel (.xlsx) 读取：{str(e)[:200]}。若是旧版 .xls，请另存为 .xlsx") from None
-    sheet = wb.worksheets[0]
-    it = sheet.iter_rows(values_only=True)
-    header = next(it, None)
-    if header is None:
-        raise ImportFormatError(file, "工作表是空的")
-    headers = ["" if h is None else str(h) for h in header]
-
-    def rows() -> Rows:
-        for i, cells in enumerate(it, start=2):
-            values = ["" if c is None else (c if isinstance(c, str) else _cell_text(c)) for c in cells]
-            if any(v.strip() for v in values):
-                yield i, values + [""] * (len(headers) - len(values))
-        wb.close()
-
-    return headers, rows(), []
-
-
-def _cell_text(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 _FILL_FIELDS = ("platform", "shop", "order_id", "category", "team", "customer", "ticket_id")
 _MESSAGE_PARSERS: dict[str, Callable[[str], object]] = {"ts": parse_stamp, "csat": parse_csat}
 
@@ -176,30 +105,6 @@ def require_message_columns(cols: dict[str, str], file: str) -> None:
         raise ImportFormatError(
             file, "缺少必需的列：" + "、".join(names[m] for m in missing)
             + f"。已识别的列：{', '.join(cols.values()) or '无'}")
-
-
-def last_rows(headers: list[str], rows: Rows, cols: dict[str, str]) -> dict[str, int]:
-    """The row number of each conversation's last row: a first reading of a file too large to hold at once.
-
-    Takes every record (``read_csv_records``): a blank or rejected row named last only makes its conversation
-    wait for the end of the file.
-    """
-    index = headers.index(cols["conversation_id"])
-    raw: dict[str, int] = {}
-    for row, cells in rows:
-        if len(cells) > index:
-            raw[cells[index]] = row
-    return cleaned_last_rows(raw)
-
-
-def cleaned_last_rows(raw: dict[str, int]) -> dict[str, int]:
-    """``{id cell: last row}`` by cleaned id: ids are cleaned once per distinct cell, not once per row."""
-    last: dict[str, int] = {}
-    for value, row in raw.items():
-        key = clean_text(value)[:200]
-        if row > last.get(key, 0):
-            last[key] = row
-    return last
 
 
 _Parsed = ConversationColumns | ConversationRecord | Rejection
@@ -242,20 +147,6 @@ def _by_column(group: list[tuple[int, tuple[str, ...]]]) -> tuple[Sequence[int],
     """A conversation's (row, cells) pairs as its row numbers and one cleaned column per field."""
     rows, cells = zip(*group)
     return rows, list(map(clean_cells, zip(*cells)))
-
-
-class ColumnBlock(NamedTuple):
-    """Consecutive records of a message table already split into columns (``qa.ingest.formats.arrow_csv``).
-
-    ``columns`` holds one list per field of ``cols``, in its order; ``runs`` the offsets where the id cell
-    changes, with 0 first and the block's length last; ``record(i)`` all cells of record ``i``, wanted only to
-    tell a blank record from one that lacks an id.
-    """
-
-    rows: Sequence[int]
-    columns: list[list[str]]
-    runs: list[int]
-    record: Callable[[int], list[str]]
 
 
 def parse_message_blocks(blocks: Iterable[ColumnBlock], cols: dict[str, str], file: str, last: dict[str, int]
@@ -463,3 +354,62 @@ def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file
             closed_at=closed, order_id=text("order_id"), conversation_id=text("conversation_id"),
             outcome=text("outcome"), csat=csat, platform=text("platform"), shop=text("shop"), source_row=row,
         )
+
+
+def _columns(sample: Sample) -> dict[str, str]:
+    return map_columns(sample.table.headers)
+
+
+def _csv_messages(sample: Sample) -> Iterator[_Parsed]:
+    """A CSV message table read twice: first where each conversation ends, then the conversations themselves.
+
+    Rows of one conversation may be anywhere in an export; knowing its last row, the second reading passes each
+    conversation on when it is complete, so memory stays flat however large the file (at one more CSV scan).
+    Both readings are pyarrow's where the first finds the file fit for it (``arrow_csv``), else the csv module's.
+    """
+    name, stream, text, headers = sample.name, sample.stream, sample.text, sample.table.headers
+    cols = map_columns(headers)
+    require_message_columns(cols, name)  # before a first reading of a file that could not be imported anyway
+    text.seek(0)
+    _headers, delimiter = read_csv_header(text, name)
+    id_at = headers.index(cols["conversation_id"])
+    last = arrow_csv.first_reading(stream, text.encoding, delimiter, headers, id_at)
+    if last is not None:
+        index = [headers.index(cols[f]) for f in cols]
+        yield from parse_message_blocks(arrow_csv.blocks(stream, text.encoding, delimiter, len(headers), index, id_at),
+                                        cols, name, last)
+        return
+    text.seek(0)
+    _headers, records = read_csv_records(text, name)
+    last = last_rows(headers, records, cols)
+    text.seek(0)
+    _headers, rows, again = read_csv_rows(text, name)
+    yield from parse_message_rows(headers, rows, cols, name, last)
+    sample.late[:] = again  # ragged rows are reported by the second reading
+
+
+def _kind_is(kind: str, excel: bool) -> Callable[[Sample], bool]:
+    return lambda sample: sample.excel == excel and table_kind(_columns(sample)) == kind
+
+
+def _message_rows(sample: Sample) -> Iterator[_Parsed]:
+    return parse_message_rows(sample.table.headers, sample.table.rows, _columns(sample), sample.name)
+
+
+def _ticket_rows(sample: Sample) -> Iterator[TicketRecord | Rejection]:
+    return parse_ticket_rows(sample.table.headers, sample.table.rows, _columns(sample), sample.name)
+
+
+def unknown_table(sample: Sample) -> ImportFormatError:
+    """The error for a table whose headers fit no format: which columns were expected, which were found."""
+    shown = "、".join(h for h in sample.table.headers[:12] if h) or "（无）"
+    return ImportFormatError(
+        sample.name, f"无法识别的表格：需要“内容/消息内容”列（消息表）或“工单号”列（工单表）。文件的表头是：{shown}")
+
+
+FORMATS = (
+    Format("csv_messages", "CSV 消息表", (".csv",), _kind_is("messages", excel=False), _csv_messages),
+    Format("xlsx_messages", "Excel 消息表", (".xlsx", ".xlsm"), _kind_is("messages", excel=True), _message_rows),
+    Format("csv_tickets", "CSV 工单表", (".csv",), _kind_is("tickets", excel=False), _ticket_rows),
+    Format("xlsx_tickets", "Excel 工单表", (".xlsx", ".xlsm"), _kind_is("tickets", excel=True), _ticket_rows),
+)
