@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scoring.pipeline import Scorer, score_parallel  # noqa: E402
-from scoring.types import Conv, Msg  # noqa: E402
+from scoring.schema import Conv, Msg  # noqa: E402
 
 PRODUCTS = ["羽绒服", "连衣裙", "运动鞋", "洗发水", "蓝牙耳机", "电饭煲", "面膜", "手机壳", "床单", "保温杯"]
 QUESTIONS = [

@@ -21,7 +21,7 @@ from pages.common import (
 )
 from qa.analytics import dashboard as dash
 from qa.analytics.filters import Filters
-from qa.analytics.stats import RISK_HIGH
+from scoring.schema import RISK_HIGH
 
 require_frame(__file__)
 

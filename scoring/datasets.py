@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scoring.types import Conv, Msg
+from scoring.schema import Conv, Msg
 
 __all__ = [
     "Dialogue",

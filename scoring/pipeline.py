@@ -34,10 +34,10 @@ from scoring.responsiveness import (
     rule_for,
     timing_explanation,
 )
+from scoring.schema import Conv, ConversationScore, MessageScore
 from scoring.sentiment import SentimentModel
 from scoring.text import Tokenizer, get_tokenizer
 from scoring.tone import ToneInputs, ToneModel
-from scoring.types import Conv, ConversationScore, MessageScore
 
 __all__ = ["MODEL_NAMES", "models_version", "Scorer", "MessageBatch", "Signals", "compute_signals", "tone_inputs",
            "conversation_signals", "score_parallel"]
@@ -335,6 +335,7 @@ class Scorer:
             sentiment_start=sents[0] if sents else None,
             sentiment_worst=max(sents) if sents else None,
             sentiment_end=sents[-1] if sents else None,
+            rule_hits=sum(len(m.rule_hits) for m in msgs),
             category=cat,
             category_source=source,
             explanation="；".join(parts),

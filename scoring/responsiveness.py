@@ -14,8 +14,8 @@ from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
+from scoring.schema import Msg
 from scoring.text import LEXICON_DIR
-from scoring.types import Msg
 
 __all__ = ["SlaRule", "ReplyTiming", "Responsiveness", "load_sla_rules", "rule_for", "measure", "timing_explanation"]
 

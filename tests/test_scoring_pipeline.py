@@ -12,7 +12,7 @@ import pytest
 
 from scoring.artifacts import DEFAULT_MODELS_DIR, ModelMissingError
 from scoring.pipeline import MODEL_NAMES, Scorer, score_parallel
-from scoring.types import Conv, Msg
+from scoring.schema import Conv, Msg
 
 
 @pytest.fixture(scope="module")

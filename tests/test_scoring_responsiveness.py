@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from scoring.responsiveness import load_sla_rules, measure, rule_for, timing_explanation
-from scoring.types import Msg
+from scoring.schema import Msg
 
 T0 = datetime(2026, 11, 11, 10, 0, 0)
 

@@ -16,6 +16,8 @@ from qa.models import (
     Shop,
     User,
 )
+from scoring.schema import ConversationScore as ScoreSchema
+from scoring.schema import score_fields
 
 __all__ = ["annotations_query", "scores_query", "iter_rows"]
 
@@ -38,9 +40,8 @@ def scores_query() -> Select:
     c, s = Conversation, ConversationScore
     return (
         select(c.external_id.label("conversation_id"), Platform.name.label("platform"), Shop.name.label("shop"),
-               Agent.name.label("agent"), c.team, c.started_at, c.csat, s.category, s.category_source,
-               s.dissatisfaction_risk, s.tone_risk, s.relevance, s.first_response_s, s.max_wait_s, s.replies,
-               s.replies_in_sla, s.unanswered_at_end, s.model_version, s.explanation)
+               Agent.name.label("agent"), c.team, c.started_at, c.csat,
+               *(getattr(s, f.name) for f in score_fields(ScoreSchema)), s.model_version)
         .join(s, s.conversation_id == c.id).outerjoin(Platform, Platform.id == c.platform_id)
         .outerjoin(Shop, Shop.id == c.shop_id).outerjoin(Agent, Agent.id == c.agent_id)
         .order_by(c.id)

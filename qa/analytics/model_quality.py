@@ -21,9 +21,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from qa.analytics.filters import Filters, apply_to_conversations
-from qa.analytics.stats import RISK_HIGH
 from qa.models import Annotation, Conversation, ConversationScore
 from qa.review.annotations import RUBRIC_SCALE, VERDICTS
+from scoring.schema import RISK_HIGH
 
 __all__ = [
     "MIN_N",

@@ -19,11 +19,9 @@ from sqlalchemy import (
 )
 
 from qa.models import Agent, Conversation, ConversationScore, DailyStat, ImportBatch
+from scoring.schema import RISK_HIGH, TONE_FLAG
 
-__all__ = ["RISK_HIGH", "TONE_FLAG", "rebuild_daily_stats", "data_version"]
-
-RISK_HIGH = 0.5
-TONE_FLAG = 0.5
+__all__ = ["rebuild_daily_stats", "data_version"]
 
 
 def _count_if(condition) -> object:  # type: ignore[no-untyped-def]

@@ -10,15 +10,19 @@ from qa.ingest.formats.jsonl import parse_jsonl
 from qa.ingest.normalize import open_text
 from qa.ingest.records import ConversationRecord, Rejection, as_record
 from scoring.pipeline import Scorer
-from scoring.types import Conv, ConversationScore, Msg
+from scoring.schema import (
+    Conv,
+    ConversationScore,
+    MessageScore,
+    Msg,
+    score_fields,
+    score_values,
+)
 
 __all__ = ["record_to_conv", "score_jsonl"]
 
-CONVERSATION_COLUMNS = ["conversation_id", "dissatisfaction_risk", "tone_risk", "relevance", "first_response_s",
-                        "max_wait_s", "replies", "replies_in_sla", "unanswered_at_end", "category",
-                        "category_source", "explanation"]
-MESSAGE_COLUMNS = ["conversation_id", "seq", "role", "sentiment_neg", "tone_risk", "relevance", "wait_s",
-                   "sla_breach", "rule_hits", "explanation"]
+CONVERSATION_COLUMNS = ["conversation_id", *(f.name for f in score_fields(ConversationScore))]
+MESSAGE_COLUMNS = ["conversation_id", "seq", "role", *(f.name for f in score_fields(MessageScore))]
 
 
 def record_to_conv(rec: ConversationRecord) -> Conv:
@@ -38,11 +42,10 @@ def _fmt(value: object) -> object:
 def _rows(scores: list[ConversationScore], convs: list[Conv], level: str) -> Iterator[list[object]]:
     for conv, s in zip(convs, scores):
         if level == "conversation":
-            yield [_fmt(getattr(s, c)) if c != "conversation_id" else s.key for c in CONVERSATION_COLUMNS]
+            yield [s.key, *map(_fmt, score_values(s).values())]
             continue
         for m in s.messages:
-            yield [s.key, m.seq, conv.messages[m.seq].role, _fmt(m.sentiment_neg), _fmt(m.tone_risk),
-                   _fmt(m.relevance), _fmt(m.wait_s), _fmt(m.sla_breach), "；".join(m.rule_hits), m.explanation]
+            yield [s.key, m.seq, conv.messages[m.seq].role, *map(_fmt, score_values(m).values())]
 
 
 def score_jsonl(in_path: Path, out_path: Path, *, level: str = "conversation", scorer: Scorer | None = None,

@@ -20,8 +20,8 @@ from qa.analytics.stats import rebuild_daily_stats
 from qa.db import make_engine
 from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
 from scoring.pipeline import Scorer
-from scoring.types import Conv, Msg
-from scoring.types import ConversationScore as ConvScore
+from scoring.schema import Conv, Msg, score_values
+from scoring.schema import ConversationScore as ConvScore
 
 __all__ = ["ScoreRunReport", "load_chunk", "pending_ids", "pending_count", "score_database"]
 
@@ -81,22 +81,10 @@ def _write_chunk(conn: Connection, results: Sequence[ConvScore], msg_ids: dict[i
     conv_rows, msg_rows = [], []
     for r in results:
         cid = int(r.key)
-        conv_rows.append({
-            "conversation_id": cid, "model_version": version, "content_hash": hashes[cid], "scored_at": now,
-            "dissatisfaction_risk": r.dissatisfaction_risk, "tone_risk": r.tone_risk, "relevance": r.relevance,
-            "first_response_s": r.first_response_s, "max_wait_s": r.max_wait_s, "replies": r.replies,
-            "replies_in_sla": r.replies_in_sla, "unanswered_at_end": r.unanswered_at_end,
-            "sentiment_start": r.sentiment_start, "sentiment_worst": r.sentiment_worst,
-            "sentiment_end": r.sentiment_end, "category": r.category, "category_source": r.category_source,
-            "rule_hits": sum(len(m.rule_hits) for m in r.messages), "explanation": r.explanation,
-        })
-        for m in r.messages:
-            msg_rows.append({
-                "message_id": msg_ids[cid][m.seq], "conversation_id": cid, "model_version": version,
-                "sentiment_neg": m.sentiment_neg, "tone_risk": m.tone_risk, "relevance": m.relevance,
-                "wait_s": m.wait_s, "sla_breach": m.sla_breach, "rule_hits": "；".join(m.rule_hits),
-                "explanation": m.explanation,
-            })
+        conv_rows.append({"conversation_id": cid, "model_version": version, "content_hash": hashes[cid],
+                          "scored_at": now, **score_values(r)})
+        msg_rows.extend({"message_id": msg_ids[cid][m.seq], "conversation_id": cid, "model_version": version,
+                         **score_values(m)} for m in r.messages)
     if conv_rows:
         conn.execute(insert(_cs), conv_rows)
     if msg_rows:

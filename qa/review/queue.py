@@ -32,7 +32,6 @@ from sqlalchemy import (
 )
 
 from qa.analytics.filters import Filters, apply_to_conversations
-from qa.analytics.stats import RISK_HIGH, TONE_FLAG
 from qa.models import (
     Agent,
     Annotation,
@@ -45,14 +44,13 @@ from qa.models import (
     User,
 )
 from scoring.responsiveness import load_sla_rules, rule_for
+from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [
     "CSAT_LOW",
     "PAGE_SIZE",
     "REASONS",
-    "RELEVANCE_LOW",
     "SAMPLE_MODES",
-    "SENTIMENT_HIGH",
     "STATUS_DONE",
     "STATUS_TODO",
     "Neighbours",
@@ -69,8 +67,6 @@ __all__ = [
 ]
 
 PAGE_SIZE = 50
-SENTIMENT_HIGH = 0.7
-RELEVANCE_LOW = 0.3
 CSAT_LOW = 2
 STATUS_TODO, STATUS_DONE = "待审", "已完成"
 SAMPLE_MODES = {"ranked": "全部（按优先级）", "random": "随机抽样 n%", "quota": "每个坐席 k 条",

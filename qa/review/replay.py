@@ -16,7 +16,6 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from qa.analytics.stats import RISK_HIGH, TONE_FLAG
 from qa.errors import NotFoundError
 from qa.models import (
     Agent,
@@ -27,13 +26,8 @@ from qa.models import (
     Platform,
     Shop,
 )
-from qa.review.queue import (
-    RELEVANCE_LOW,
-    SENTIMENT_HIGH,
-    duration_text,
-    forbidden_phrase,
-    platform_sla,
-)
+from qa.review.queue import duration_text, forbidden_phrase, platform_sla
+from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [
     "ROLE_NAMES",
