@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.db import get_engine
-from qa.errors import HuifangError
+from qa.errors import USER_ERRORS
 
 __all__ = ["main"]
 
@@ -24,7 +24,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             reports = import_path(engine, Path(path))
-        except HuifangError as e:
+        except USER_ERRORS as e:
             print(f"错误：{e}", file=sys.stderr)
             failed += 1
             continue
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except HuifangError as e:
+    except USER_ERRORS as e:
         print(f"错误：{e}", file=sys.stderr)
         return 1
 

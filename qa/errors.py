@@ -6,7 +6,9 @@ Messages name the file, row, field and a fix, because the person reading them ha
 
 from __future__ import annotations
 
-__all__ = ["HuifangError", "ImportFormatError", "NotFoundError"]
+from scoring.errors import ScoringError
+
+__all__ = ["HuifangError", "ImportFormatError", "NotFoundError", "USER_ERRORS"]
 
 
 class HuifangError(Exception):
@@ -27,3 +29,7 @@ class ImportFormatError(HuifangError):
 
 class NotFoundError(HuifangError):
     """A conversation, list or user that does not exist (any more)."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (HuifangError, ScoringError)
+"""Every error whose message is meant for the user, from ``qa`` and from ``scoring``: what the edges catch."""

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import HuifangError
+from scoring.errors import ScoringError
 
 __all__ = ["DEFAULT_MODELS_DIR", "ModelMissingError", "save_artifact", "load_artifact", "artifacts_version"]
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
 
 
-class ModelMissingError(HuifangError):
+class ModelMissingError(ScoringError):
     """A model file is absent: the models were never trained or the folder is wrong."""
 
 

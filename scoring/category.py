@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from qa.errors import HuifangError
+from scoring.errors import ScoringError
 from scoring.features import TokenTfidf, ngrams
 from scoring.lexicon import category_keywords
 
@@ -61,13 +61,13 @@ class CategoryModel:
 
     @classmethod
     def fit(cls, token_lists: Sequence[Sequence[str]], labels: Sequence[str], C: float = 4.0) -> CategoryModel:
-        """Fit on tokenised conversations; classes with fewer than 5 examples are left out (HuifangError if < 2 remain)."""
+        """Fit on tokenised conversations; classes with fewer than 5 examples are left out (ScoringError if < 2 remain)."""
         counts: dict[str, int] = defaultdict(int)
         for lab in labels:
             counts[lab] += 1
         keep = [i for i, lab in enumerate(labels) if counts[lab] >= MIN_EXAMPLES_PER_CLASS]
         if len({labels[i] for i in keep}) < 2:
-            raise HuifangError("需要至少两个类别、每类至少 5 条已标注会话才能训练分类模型")
+            raise ScoringError("需要至少两个类别、每类至少 5 条已标注会话才能训练分类模型")
         docs = [_features(token_lists[i]) for i in keep]
         y = [labels[i] for i in keep]
         vec = TokenTfidf(min_df=1, max_features=50000)

@@ -11,7 +11,7 @@ All splits are seeded (``scoring.train.SEED``), so re-running reproduces the car
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,16 @@ from sklearn.model_selection import StratifiedKFold
 
 from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.datasets import Dialogue, load_reviews, load_stc3, load_waimai
+from scoring.fitting import (
+    SEED,
+    Log,
+    convs_with_turn_index,
+    fit_category,
+    fit_sentiment,
+    fit_stc3_models,
+    load_tone_labels,
+    relevance_pairs,
+)
 from scoring.metrics import binary_report
 from scoring.pipeline import Scorer
 from scoring.relevance import make_pairs
@@ -29,7 +39,6 @@ from scoring.tone import lexicon_risk
 
 __all__ = ["evaluate_sentiment", "evaluate_stc3", "evaluate_category", "evaluate_all", "format_report"]
 
-Log = Callable[[str], None]
 
 
 def _quiet(_: str) -> None:
@@ -85,13 +94,6 @@ def evaluate_stc3(
     log: Log = _quiet, n_splits: int = 5, max_dialogues: int | None = None,
 ) -> dict:
     """Dialogue-grouped cross-validation of relevance, tone and dissatisfaction (models refitted per fold)."""
-    from scoring.train import (
-        SEED,
-        convs_with_turn_index,
-        fit_stc3_models,
-        load_tone_labels,
-        relevance_pairs,
-    )
 
     tokenizer = tokenizer or get_tokenizer()
     memo = {} if memo is None else memo
@@ -151,7 +153,6 @@ def evaluate_stc3(
 
 def evaluate_category(examples: Sequence[tuple[str, str]], tokenizer: Tokenizer | None = None) -> dict:
     """5-fold stratified cross-validation accuracy and macro-F1 of the category model on labelled examples."""
-    from scoring.train import SEED, fit_category
 
     tokenizer = tokenizer or get_tokenizer()
     texts = [t for t, _ in examples]
@@ -173,7 +174,6 @@ def evaluate_all(shared_dir: Path, models_dir: Path | None = None, log: Log = pr
     """Recompute every card figure and compare with what the shipped artifacts record (``matches_card``)."""
     import json
 
-    from scoring.train import fit_sentiment
 
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     tokenizer, memo = get_tokenizer(), {}

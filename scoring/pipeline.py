@@ -1,22 +1,19 @@
 """Score conversations with every model in one batch: tokenise each message once, one predict per model.
 
 ``Scorer.load()`` reads the artifacts of data/models (JSON + .npz, no pickle); a loaded Scorer only reads its
-arrays, so one instance can serve many threads (e.g. Streamlit's ``st.cache_resource``). ``score_parallel``
-spreads a large batch over processes, each loading the Scorer once.
+arrays, so one instance can serve many threads. Spreading an archive over processes is ``qa.jobs.scoring``'s
+business (``huifang score``), the one parallel path.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from qa.ingest.normalize import is_placeholder
 from scoring.artifacts import (
     DEFAULT_MODELS_DIR,
     ModelMissingError,
@@ -36,11 +33,11 @@ from scoring.responsiveness import (
 )
 from scoring.schema import Conv, ConversationScore, MessageScore
 from scoring.sentiment import SentimentModel
-from scoring.text import Tokenizer, get_tokenizer
+from scoring.text import Tokenizer, get_tokenizer, is_placeholder
 from scoring.tone import ToneInputs, ToneModel
 
 __all__ = ["MODEL_NAMES", "models_version", "Scorer", "MessageBatch", "Signals", "compute_signals", "tone_inputs",
-           "conversation_signals", "score_parallel"]
+           "conversation_signals"]
 
 MODEL_NAMES = ("sentiment", "relevance", "tone", "dissatisfaction")
 LOCAL_MODELS = ("category", "csat_stage")  # learned from the archive itself: optional, not shipped
@@ -341,29 +338,3 @@ class Scorer:
             explanation="；".join(parts),
             messages=msgs,
         )
-
-
-_WORKER: Scorer | None = None
-
-
-def _init_worker(models_dir: str | None) -> None:
-    global _WORKER
-    _WORKER = Scorer.load(Path(models_dir) if models_dir else None)
-
-
-def _score_chunk(convs: list[Conv]) -> list[ConversationScore]:
-    assert _WORKER is not None
-    return _WORKER.score(convs)
-
-
-def score_parallel(
-    convs: Sequence[Conv], n_jobs: int | None = None, models_dir: Path | None = None, chunk_size: int = 2000,
-) -> list[ConversationScore]:
-    """Score a large batch on ``n_jobs`` processes (default: all cores), each loading the Scorer once."""
-    n_jobs = n_jobs or os.cpu_count() or 1
-    chunks = [list(convs[i : i + chunk_size]) for i in range(0, len(convs), chunk_size)]
-    if n_jobs == 1 or len(chunks) <= 1:
-        return Scorer.load(models_dir).score(convs)
-    with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
-                             initargs=(str(models_dir) if models_dir else None,)) as pool:
-        return [s for part in pool.map(_score_chunk, chunks) for s in part]

@@ -18,6 +18,7 @@ __all__ = [
     "LEXICON_DIR",
     "Tokenizer",
     "get_tokenizer",
+    "is_placeholder",
     "load_stopwords",
     "is_content_token",
     "normalize",
@@ -138,3 +139,12 @@ def is_content_token(token: str, stopwords: frozenset[str]) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in token) and not all(
         unicodedata.category(ch)[0] == "N" for ch in token
     )
+
+
+_PLACEHOLDERS = {"[图片]", "[表情]", "[视频]", "[语音]", "[文件]", "[商品]", "[订单]", "[链接]", "目前版本不支持该功能",
+                 "请在客户端查看原始聊天记录，网页版无法展示"}
+
+
+def is_placeholder(text: str) -> bool:
+    """True for messages with no text content (images, stickers, cards) — kept as messages, not errors."""
+    return text in _PLACEHOLDERS or (text.startswith("[") and text.endswith("]") and len(text) <= 6)

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from qa.errors import HuifangError
+from scoring.errors import ScoringError
 from qa.jobs.training import csat_stage_inputs, train_from_archive
 from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.dissatisfaction import RESPONSIVENESS_PRIOR
@@ -45,7 +45,7 @@ def test_stage_learns_that_slow_replies_dissatisfy_and_scorer_uses_it(models_dir
 
 
 def test_too_few_rated_conversations_is_a_clear_error(models_dir):
-    with pytest.raises(HuifangError, match="至少需要 300 个"):
+    with pytest.raises(ScoringError, match="至少需要 300 个"):
         train_csat_stage(np.zeros(10), np.zeros(10), np.zeros(10), np.full(10, 5.0), models_dir)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scoring.artifacts import DEFAULT_MODELS_DIR, ModelMissingError
-from scoring.pipeline import MODEL_NAMES, Scorer, score_parallel
+from scoring.pipeline import MODEL_NAMES, Scorer
 from scoring.schema import Conv, Msg
 
 
@@ -119,11 +119,3 @@ def test_given_category_is_kept(scorer: Scorer) -> None:
 def test_empty_and_bot_only_conversations(scorer: Scorer) -> None:
     out = scorer.score([Conv("e", []), Conv("b", [Msg("bot", "欢迎"), Msg("system", "会话结束")])])
     assert [s.replies for s in out] == [0, 0] and all(s.tone_risk is None for s in out)
-
-
-def test_parallel_scoring_matches_serial(scorer: Scorer, shipped: Path) -> None:
-    convs = [Conv(f"p{i}", [Msg("customer", f"第{i}次问，怎么还没发货"), Msg("agent", "亲，今天发")]) for i in range(30)]
-    serial = scorer.score(convs)
-    parallel = score_parallel(convs, n_jobs=2, chunk_size=10, models_dir=shipped)
-    assert [s.key for s in parallel] == [c.key for c in convs]
-    assert [s.dissatisfaction_risk for s in parallel] == [s.dissatisfaction_risk for s in serial]

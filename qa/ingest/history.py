@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from qa.errors import HuifangError
+from qa.errors import USER_ERRORS, HuifangError
 from qa.ingest.formats import format_name
 from qa.ingest.importer import ImportReport
 from qa.jobs.scoring import pending_count
@@ -73,7 +73,7 @@ def scorer_version() -> str:
     """The version of the models on disk, which stored scores are compared with to tell them stale."""
     try:
         return models_version()
-    except (HuifangError, OSError) as e:
+    except (*USER_ERRORS, OSError) as e:
         raise ScorerUnavailable(f"评分模型不可用（{type(e).__name__}: {e}）；请先在“模型”页或用 huifang train 训练模型") from e
 
 

@@ -31,7 +31,6 @@ __all__ = [
     "time_stamp",
     "parse_role",
     "parse_csat",
-    "is_placeholder",
     "canonical_platform",
 ]
 
@@ -305,15 +304,6 @@ def parse_csat(value: object) -> int | None:
     if n != int(n) or not 1 <= n <= 5:
         raise ValueError(f"满意度 {s} 超出 1–5")
     return int(n)
-
-
-_PLACEHOLDERS = {"[图片]", "[表情]", "[视频]", "[语音]", "[文件]", "[商品]", "[订单]", "[链接]", "目前版本不支持该功能",
-                 "请在客户端查看原始聊天记录，网页版无法展示"}
-
-
-def is_placeholder(text: str) -> bool:
-    """True for messages with no text content (images, stickers, cards) — kept as messages, not errors."""
-    return text in _PLACEHOLDERS or (text.startswith("[") and text.endswith("]") and len(text) <= 6)
 
 
 def open_text(stream: BinaryIO, file: str, sniff_bytes: int = 1 << 20) -> TextIO:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine, func, select
 
-from qa.errors import HuifangError
+from qa.errors import USER_ERRORS
 from qa.jobs.scoring import load_chunk
 from qa.models import Conversation, Message
 from scoring.pipeline import Scorer
@@ -62,14 +62,14 @@ def train_from_archive(engine: Engine, models_dir: Path | None = None,
     examples = category_examples(engine)
     try:
         metrics = train_category(examples, models_dir) if examples else None
-    except HuifangError as e:
+    except USER_ERRORS as e:
         echo(f"分类模型未训练（{e}），使用关键词规则")
     else:
         echo(f"分类模型：{len(examples):,} 个带分类的会话，5 折交叉验证 macro-F1 {metrics['macro_f1']:.3f}"
              if metrics else "分类模型未训练：没有带分类的会话，使用关键词规则")
     try:
         m = train_csat_stage(*csat_stage_inputs(engine, Scorer.load(models_dir)), models_dir)
-    except HuifangError as e:
+    except USER_ERRORS as e:
         echo(f"CSAT 响应阶段未拟合（{e}）")
     else:
         echo(f"CSAT 响应阶段：{m['rated']:,} 个带评价的会话；留出 30% 上 ROC-AUC "
