@@ -23,7 +23,7 @@ PAGES = {
 pg = st.navigation(PAGES)
 # Imported only now: the first run after the server starts shows Streamlit's own list of pages/ (common.py
 # included) until st.navigation replaces it, and this import (the database and scoring layers) takes seconds then.
-from pages.common import enter_frame, follow_deep_link  # noqa: E402
+from ui.frame import enter_frame, follow_deep_link  # noqa: E402
 
 follow_deep_link()
 enter_frame()

@@ -93,7 +93,8 @@ def main() -> None:
     times = []
     for cid in sample:
         t = time.perf_counter()
-        load_replay(engine, cid)
+        with engine.connect() as conn:
+            load_replay(conn, cid)
         times.append(time.perf_counter() - t)
     page_times = [_run("pages/replay.py", query={"c": ext[cid]})[0] for cid in sample[:20]]
     print(f"replay data (load_replay, 200 random): median {statistics.median(times) * 1000:.0f} ms, "

@@ -5,16 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import (
-    cached_query,
-    cached_query_with_reviews,
-    filter_sidebar,
-    open_queue,
-    open_replay,
-    require_frame,
-    selected,
-    trend_chart,
-)
+from ui.cache import cached, cached_with_reviews
+from ui.charts import selected, trend_chart
+from ui.filters import filter_sidebar
+from ui.frame import require_frame
+from ui.state import open_queue, open_replay
 from qa.analytics import dashboard as dash
 from qa.analytics.filters import Filters
 from qa.review import scorecards as sc
@@ -103,12 +98,12 @@ def case_list(df: pd.DataFrame, key: str) -> None:
 
 f = filter_sidebar()
 st.title("坐席")
-agents = cached_query(sc.agents_in_scope, f)
+agents = cached(sc.agents_in_scope, f)
 if agents.empty:
     st.info("所选范围内没有坐席的会话。请调整左侧筛选，或先在「数据」页导入聊天记录。")
     st.stop()
 agent = pick_agent(agents)
-card = cached_query_with_reviews(sc.scorecard, f, agent)
+card = cached_with_reviews(sc.scorecard, f, agent)
 st.caption(f"{f.with_(teams=()).describe()} · 对比：{card.team_label}（组内全部坐席的会话合计）")
 card_metrics(card)
 if st.button("查看该坐席的全部会话", key="ag_queue"):
@@ -118,7 +113,7 @@ st.subheader("每周趋势")
 agent_trend(f, card)
 
 st.subheader("可学习的会话")
-best, worst = cached_query(sc.extreme_conversations, f, agent)
+best, worst = cached(sc.extreme_conversations, f, agent)
 left, right = st.columns(2)
 with left:
     st.markdown("**风险最低（做得好）**")

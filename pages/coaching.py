@@ -6,16 +6,11 @@ from functools import partial
 
 import streamlit as st
 
-from pages.common import (
-    cached_query,
-    current_user,
-    engine,
-    flash,
-    int_text,
-    open_replay,
-    require_frame,
-    show_flash,
-)
+from ui.cache import cached, engine, read
+from ui.charts import int_text
+from ui.frame import require_frame
+from ui.state import flash, open_replay, show_flash
+from ui.user import current_user
 from qa.analytics.filters import dimension_values
 from qa.errors import HuifangError
 from qa.review.coaching import (
@@ -51,11 +46,11 @@ ITEM_COLUMNS = {
 user = current_user()
 st.title("培训清单")
 show_flash()
-lists = coaching_lists(engine())
+lists = read(coaching_lists)
 
 with st.expander("新建清单", expanded=lists.empty), st.form("new_list", clear_on_submit=True):
     name = st.text_input("名称", key="new_list_name", placeholder="例如 阿杰 · 售后语气")
-    agent = st.selectbox("坐席（可选）", cached_query(dimension_values, "agent"), index=None, key="new_list_agent",
+    agent = st.selectbox("坐席（可选）", cached(dimension_values, "agent"), index=None, key="new_list_agent",
                          placeholder="不针对某个坐席")
     topic = st.text_input("主题", key="new_list_topic", placeholder="例如 退货话术、首响超时")
     note = st.text_area("学习要点", key="new_list_note", placeholder="这份清单要学什么、注意什么")
@@ -102,7 +97,7 @@ with st.form(f"list_note_{list_id}"):
             flash("学习要点已保存")
             st.rerun()
 
-items = list_items(engine(), list_id)
+items = read(list_items, list_id)
 shown = items.fillna({"agent": "", "message_text": "", "added_by": ""}).assign(
     kind=items["kind"].map(KINDS), csat=int_text(items["csat"]))
 st.dataframe(shown, hide_index=True, column_order=list(ITEM_COLUMNS), column_config=ITEM_COLUMNS)
@@ -125,7 +120,7 @@ with st.expander("按会话号添加"):
     note = st.text_input("要点", key="coach_add_note")
     if st.button("添加", key="coach_add_go"):
         try:
-            add_item(engine(), list_id, resolve_conversation(engine(), key), kind=kind, note=note,
+            add_item(engine(), list_id, read(resolve_conversation, key), kind=kind, note=note,
                      user_id=user[0] if user else None)
         except HuifangError as e:
             st.error(str(e))
@@ -135,11 +130,11 @@ with st.expander("按会话号添加"):
 
 st.markdown("**导出**（含完整对话，可直接分享）")
 d1, d2, d3 = st.columns(3)
-d1.download_button("Markdown", partial(export_markdown, engine(), list_id), file_name=f"{chosen}.md",
+d1.download_button("Markdown", partial(read, export_markdown, list_id), file_name=f"{chosen}.md",
                    mime="text/markdown", key="coach_dl_md", icon=":material/description:")
-d2.download_button("HTML 网页", partial(export_html, engine(), list_id), file_name=f"{chosen}.html",
+d2.download_button("HTML 网页", partial(read, export_html, list_id), file_name=f"{chosen}.html",
                    mime="text/html", key="coach_dl_html", icon=":material/language:")
-d3.download_button("Excel", partial(export_excel, engine(), list_id), file_name=f"{chosen}.xlsx",
+d3.download_button("Excel", partial(read, export_excel, list_id), file_name=f"{chosen}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="coach_dl_xlsx",
                    icon=":material/table_view:")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import data_version_now, engine, require_frame
+from ui.cache import data_version_now, engine, read
+from ui.frame import require_frame
 from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.history import (
@@ -67,7 +68,7 @@ try:
 except ScorerUnavailable as e:
     st.warning(str(e))
 else:
-    status = scoring_status(engine(), version)
+    status = read(scoring_status, version)
     m = st.columns(4)
     m[0].metric("会话总数", f"{status.total:,}")
     m[1].metric("未评分", f"{status.unscored:,}")
@@ -85,11 +86,11 @@ else:
         st.success(f"已评分 {report.scored:,} 条会话、{report.messages:,} 条消息，用时 {report.seconds:.1f} 秒")
 
 st.subheader("导入记录")
-batches = past_imports(engine())
+batches = read(past_imports)
 if batches.empty:
     st.caption("还没有导入过文件。")
 else:
     st.dataframe(batches, hide_index=True, column_config=BATCH_COLUMNS)
     for b in batches[batches["rejected"] > 0].head(10).itertuples():
         with st.expander(f"批次 {b.id} · {b.file_name}：拒绝 {b.rejected:,} 行"):
-            st.dataframe(batch_rejections(engine(), b.id), hide_index=True, column_config=REJECTION_COLUMNS)
+            st.dataframe(read(batch_rejections, b.id), hide_index=True, column_config=REJECTION_COLUMNS)

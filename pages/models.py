@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import cached_query_with_reviews, filter_sidebar, require_frame
+from ui.cache import cached_with_reviews
+from ui.filters import filter_sidebar
+from ui.frame import require_frame
 from qa.analytics import model_quality as mq
 from qa.analytics.filters import Filters
 from qa.review.annotations import VERDICTS
@@ -53,7 +55,7 @@ def cards() -> None:
 
 def flag_agreement(f: Filters) -> None:
     """Model flag against reviewers' 不合格 verdicts."""
-    fa = cached_query_with_reviews(mq.flag_vs_verdict, f)
+    fa = cached_with_reviews(mq.flag_vs_verdict, f)
     st.markdown(f"**模型标记 vs 复核结论**：模型标记 = 预测不满意风险 ≥ {fa.threshold:.1f}；"
                 f"复核为“{mq.FAIL}”算阳性（“{'、'.join(v for v in VERDICTS if v != mq.FAIL)}”算阴性）。")
     too_few(fa.n, "复核结论")
@@ -67,7 +69,7 @@ def flag_agreement(f: Filters) -> None:
 
 def reviewer_agreement(f: Filters) -> None:
     """Reviewers against each other, on verdicts and on rubric scores."""
-    ra = cached_query_with_reviews(mq.reviewer_agreement, f)
+    ra = cached_with_reviews(mq.reviewer_agreement, f)
     st.markdown("**复核员之间**：同一会话由两位及以上复核员给出结论时，两两配对比较。")
     too_few(ra.verdict_n, "复核员配对")
     cols = st.columns(4)

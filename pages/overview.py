@@ -10,15 +10,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.common import (
-    axis_format,
-    cached_query,
-    filter_sidebar,
-    open_queue,
-    require_frame,
-    selected,
-    trend_chart,
-)
+from ui.cache import cached
+from ui.charts import axis_format, selected, trend_chart
+from ui.filters import filter_sidebar
+from ui.frame import require_frame
+from ui.state import open_queue
 from qa.analytics import dashboard as dash
 from qa.analytics.filters import Filters
 from scoring.schema import RISK_HIGH
@@ -174,7 +170,7 @@ def heatmap(f: Filters, cube: dash.Cube) -> None:
 
 f = filter_sidebar()
 st.title("总览")
-cube = cached_query(dash.cube, f)  # the page's one SQL aggregate; every figure below is a sum over it
+cube = cached(dash.cube, f)  # the page's one SQL aggregate; every figure below is a sum over it
 k = dash.kpis(cube) if cube is not None else None
 if k is None or not k.current["conversations"]:
     st.info("所选范围内没有会话。请调整左侧筛选，或先在「数据」页导入聊天记录。")

@@ -8,19 +8,12 @@ import zlib
 
 import streamlit as st
 
-from pages.common import (
-    cached_review_query,
-    current_user,
-    engine,
-    flash,
-    int_text,
-    open_replay,
-    remember_queue,
-    remembered_queue,
-    require_frame,
-    review_filter_sidebar,
-    show_flash,
-)
+from ui.cache import cached_with_reviews, engine, read
+from ui.charts import int_text
+from ui.filters import review_filter_sidebar
+from ui.frame import require_frame
+from ui.state import flash, open_replay, remember_queue, remembered_queue, show_flash
+from ui.user import current_user
 from qa.errors import HuifangError
 from qa.review.queue import (
     PAGE_SIZE,
@@ -93,7 +86,7 @@ if view == "我的队列":
     status = STATUSES[st.radio("状态", list(STATUSES), horizontal=True, key="queue_status")]
 
 query = QueueQuery(filters, mode, (rate or 10) / 100, int(quota or 5), int(seed), reviewer_id, status)
-total = cached_review_query(queue_count, query)
+total = cached_with_reviews(queue_count, query)
 pages = max(1, math.ceil(total / PAGE_SIZE))
 
 st.markdown(f"**共 {total:,} 条会话** · {query.describe_sample()} · 筛选：{filters.describe()}")
@@ -105,7 +98,7 @@ back_at = min(cursor.page, pages) if cursor is not None and cursor.query == quer
 # One pagination widget per query: a changed filter or sample starts again at page 1.
 page_key = f"queue_page_{zlib.crc32(repr(query).encode())}"
 page = st.pagination(pages, default=back_at, key=page_key) if pages > 1 else 1
-df = cached_review_query(queue_page, query, page)
+df = cached_with_reviews(queue_page, query, page)
 remember_queue(QueueCursor(query, page, tuple(int(i) for i in df["id"])))
 st.caption(f"第 {page} / {pages} 页，每页 {PAGE_SIZE} 条。点选一行即可回放，回放页可直接上一条/下一条。")
 event = st.dataframe(df.assign(csat=int_text(df["csat"])), key="queue_table", on_select="rerun",
@@ -117,7 +110,7 @@ if st.button("从本页第一条开始回放", key="queue_open_first", icon=":ma
     open_replay(int(df["id"].iloc[0]))
 
 with st.expander("分配给质检员"):
-    users = {name: uid for uid, name, _role in list_users(engine())}
+    users = {name: uid for uid, name, _role in read(list_users)}
     who = st.selectbox("质检员", list(users), key="assign_reviewer")
     limit = st.number_input(f"只分配前 N 条（0 = 全部 {total:,} 条）", 0, total, 0, key="assign_limit")
     if st.button("分配", key="assign_go", disabled=who is None):

@@ -8,18 +8,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.common import (
-    REPLAY_KEY,
-    cached_review_query,
-    current_user,
-    engine,
-    flash,
-    int_text,
-    remember_queue,
-    remembered_queue,
-    require_frame,
-    show_flash,
-)
+from ui.cache import cached_with_reviews, engine, read
+from ui.charts import int_text
+from ui.frame import require_frame
+from ui.state import REPLAY_KEY, flash, remember_queue, remembered_queue, show_flash
+from ui.user import current_user
 from qa.errors import HuifangError
 from qa.review.annotations import (
     MESSAGE_TAGS,
@@ -54,7 +47,7 @@ NEW_LIST = "＋ 新建清单…"
 def _open(key: str) -> None:
     """Callback of the lookup box: open the conversation typed in."""
     try:
-        st.session_state[REPLAY_KEY] = resolve_conversation(engine(), st.session_state[key])
+        st.session_state[REPLAY_KEY] = read(resolve_conversation, st.session_state[key])
     except HuifangError as e:
         flash(str(e), "error")
 
@@ -64,7 +57,7 @@ def _go(target: tuple[int, int]) -> None:
     cid, page = target
     cursor = remembered_queue()
     if cursor.page != page:
-        remember_queue(QueueCursor(cursor.query, page, tuple(page_ids(engine(), cursor.query, page))))
+        remember_queue(QueueCursor(cursor.query, page, tuple(read(page_ids, cursor.query, page))))
     st.session_state[REPLAY_KEY] = cid
 
 
@@ -126,7 +119,7 @@ asked = st.query_params.get("c")
 if asked and asked != st.session_state.get("_replay_url"):  # a shared link ?c=<会话号>
     st.session_state["_replay_url"] = asked
     try:
-        st.session_state[REPLAY_KEY] = resolve_conversation(engine(), asked)
+        st.session_state[REPLAY_KEY] = read(resolve_conversation, asked)
     except HuifangError as e:
         st.error(str(e))
 cid = st.session_state.get(REPLAY_KEY)
@@ -134,7 +127,7 @@ if cid is None:
     st.info("从“质检队列”点选一条会话，或在上面输入会话号。")
     st.stop()
 try:
-    rp = cached_review_query(load_replay, cid)
+    rp = cached_with_reviews(load_replay, cid)
 except HuifangError as e:
     st.error(str(e))
     st.stop()
@@ -143,14 +136,14 @@ st.query_params["c"] = st.session_state["_replay_url"] = h.external_id
 
 cursor = remembered_queue()
 if cursor is not None:
-    nb = neighbours(engine(), cursor.query, cursor.page, cursor.ids, cid)
+    nb = read(neighbours, cursor.query, cursor.page, cursor.ids, cid)
     if nb.position is not None:
         nav = look[1].columns(2)
         nav[0].button("上一条", key="replay_prev", icon=":material/arrow_back:", disabled=nb.prev is None,
                       on_click=_go, args=(nb.prev,), width="stretch")
         nav[1].button("下一条", key="replay_next", icon=":material/arrow_forward:", disabled=nb.next is None,
                       on_click=_go, args=(nb.next,), width="stretch")
-        look[1].caption(f"队列第 {nb.position} / {cached_review_query(queue_count, cursor.query):,} 条")
+        look[1].caption(f"队列第 {nb.position} / {cached_with_reviews(queue_count, cursor.query):,} 条")
 
 st.subheader(f"会话 {h.external_id}")
 facts = [h.platform, h.shop, f"坐席 {h.agent}" if h.agent else None, h.team, h.category,
@@ -191,7 +184,7 @@ with left:
 
 labels = {int(m.id): f"#{m.seq + 1} {ROLE_NAMES.get(m.role, m.role)}：{m.text[:24]}" for m in msgs.itertuples()}
 with right:
-    notes = list_annotations(engine(), cid)
+    notes = read(list_annotations, cid)
     st.markdown(f"**已有批注（{len(notes)}）**")
     if notes.empty:
         st.caption("还没有人评审这条会话。")
@@ -212,7 +205,7 @@ with right:
     # Prefill with this reviewer's earlier review (again after another page: widgets forget their state there).
     if st.session_state.get("_review_form_for") != (cid, uid) or "review_verdict" not in st.session_state:
         st.session_state["_review_form_for"] = (cid, uid)
-        mine = my_review(engine(), cid, uid) or Review()
+        mine = read(my_review, cid, uid) or Review()
         for i, item in enumerate(RUBRIC):
             st.session_state[f"rubric_{i}"] = mine.scores.get(item)
         st.session_state["review_verdict"] = mine.verdict
@@ -268,7 +261,7 @@ with right:
                 st.error(str(e))
 
     with st.expander("加入培训清单", expanded=False):
-        lists = coaching_lists(engine())
+        lists = read(coaching_lists)
         by_name = dict(zip(lists["name"], lists["id"], strict=True))
         target = st.selectbox("清单", [*by_name, NEW_LIST], key="coach_list_pick")
         if target == NEW_LIST:

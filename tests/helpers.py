@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 
@@ -16,6 +18,8 @@ from qa.ingest.records import (
     as_record,
 )
 from qa.models import Annotation, Conversation, Message, Ticket
+
+T = TypeVar("T")
 
 
 def jsonl(*conversations: dict) -> bytes:
@@ -56,3 +60,9 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(data)
     return path
+
+
+def read(engine: Engine, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(conn, *args, **kwargs)`` on a connection of ``engine``: how tests call qa's reads."""
+    with engine.connect() as conn:
+        return fn(conn, *args, **kwargs)

@@ -23,6 +23,7 @@ from qa.review.annotations import (
 from qa.review.queue import QueueQuery, assign
 from qa.review.replay import load_replay, resolve_conversation
 from qa.review.users import get_or_create_user
+from tests.helpers import read
 from tests.seed import seed_small
 
 
@@ -38,24 +39,24 @@ def test_vocabulary() -> None:
 
 
 def test_save_and_edit_own_review(seeded: Engine) -> None:
-    cid = resolve_conversation(seeded, "tm-3")
+    cid = read(seeded, resolve_conversation, "tm-3")
     wang = get_or_create_user(seeded, "王质检")
     review = Review({"响应及时": 2, "态度礼貌": 1, "解决问题": 3, "规范用语": 1}, "不合格", "首响超时且说了禁用语")
     save_review(seeded, cid, wang, review)
-    assert my_review(seeded, cid, wang) == review
-    df = list_annotations(seeded, cid)
+    assert read(seeded, my_review, cid, wang) == review
+    df = read(seeded, list_annotations, cid)
     assert list(zip(df["reviewer"], df["target"], df["rubric_item"].fillna("—"), df["score"].fillna(0),
                     df["verdict"].fillna(""), strict=True)) == [
         ("王质检", "整体", "响应及时", 2, ""), ("王质检", "整体", "态度礼貌", 1, ""), ("王质检", "整体", "解决问题", 3, ""),
         ("王质检", "整体", "规范用语", 1, ""), ("王质检", "整体", "—", 0, "不合格")]
     edited = Review({"响应及时": 3}, "需改进", "复核后改为需改进")
     save_review(seeded, cid, wang, edited)
-    assert my_review(seeded, cid, wang) == edited
-    assert len(list_annotations(seeded, cid)) == 2  # dropped rubric items are removed, not left behind
+    assert read(seeded, my_review, cid, wang) == edited
+    assert len(read(seeded, list_annotations, cid)) == 2  # dropped rubric items are removed, not left behind
     li = get_or_create_user(seeded, "李质检")
     save_review(seeded, cid, li, Review({"态度礼貌": 2}, "不合格"))
-    assert sorted(list_annotations(seeded, cid)["reviewer"]) == ["李质检", "李质检", "王质检", "王质检"]
-    assert my_review(seeded, cid, wang) == edited  # another reviewer's review does not touch mine
+    assert sorted(read(seeded, list_annotations, cid)["reviewer"]) == ["李质检", "李质检", "王质检", "王质检"]
+    assert read(seeded, my_review, cid, wang) == edited  # another reviewer's review does not touch mine
 
 
 @pytest.mark.parametrize(("review", "message"), [
@@ -66,30 +67,30 @@ def test_save_and_edit_own_review(seeded: Engine) -> None:
 ])
 def test_invalid_reviews_are_refused(seeded: Engine, review: Review, message: str) -> None:
     with pytest.raises(AnnotationError, match=message):
-        save_review(seeded, resolve_conversation(seeded, "tm-1"), 1, review)
-    assert list_annotations(seeded, resolve_conversation(seeded, "tm-1")).empty
+        save_review(seeded, read(seeded, resolve_conversation, "tm-1"), 1, review)
+    assert read(seeded, list_annotations, read(seeded, resolve_conversation, "tm-1")).empty
 
 
 def test_notes_on_single_messages(seeded: Engine) -> None:
-    cid = resolve_conversation(seeded, "tm-4")
+    cid = read(seeded, resolve_conversation, "tm-4")
     wang, li = get_or_create_user(seeded, "王质检"), get_or_create_user(seeded, "李质检")
-    second = int(load_replay(seeded, cid).messages["id"].iloc[1])
+    second = int(read(seeded, load_replay, cid).messages["id"].iloc[1])
     note = add_message_note(seeded, cid, second, wang, "  首响 10 分钟  ", ["超时", "超时", "推诿"])
-    df = list_annotations(seeded, cid)
+    df = read(seeded, list_annotations, cid)
     assert (df["target"].iloc[0], df["tags"].iloc[0], df["comment"].iloc[0]) == ("消息 #2", "超时，推诿", "首响 10 分钟")
     with pytest.raises(AnnotationError, match="只能修改或删除自己的批注"):
         update_message_note(seeded, note, li, "改掉", [])
     with pytest.raises(AnnotationError, match="只能修改或删除自己的批注"):
         delete_annotation(seeded, note, li)
     update_message_note(seeded, note, wang, "首响 10 分钟，远超 SLA", ["超时"])
-    assert list_annotations(seeded, cid)["comment"].iloc[0] == "首响 10 分钟，远超 SLA"
+    assert read(seeded, list_annotations, cid)["comment"].iloc[0] == "首响 10 分钟，远超 SLA"
     with pytest.raises(AnnotationError, match="请填写批注内容"):
         add_message_note(seeded, cid, second, wang, " ", [])
-    other = int(load_replay(seeded, resolve_conversation(seeded, "tm-1")).messages["id"].iloc[0])
+    other = int(read(seeded, load_replay, read(seeded, resolve_conversation, "tm-1")).messages["id"].iloc[0])
     with pytest.raises(NotFoundError, match="不属于会话"):
         add_message_note(seeded, cid, other, wang, "错的会话")
     delete_annotation(seeded, note, wang)
-    assert list_annotations(seeded, cid).empty
+    assert read(seeded, list_annotations, cid).empty
     with pytest.raises(NotFoundError):
         delete_annotation(seeded, note, wang)
 
@@ -97,7 +98,7 @@ def test_notes_on_single_messages(seeded: Engine) -> None:
 def test_verdict_completes_the_assignment_and_deleting_it_reopens(seeded: Engine) -> None:
     wang = get_or_create_user(seeded, "王质检")
     assign(seeded, QueueQuery(), wang, limit=1)  # tm-4
-    cid = resolve_conversation(seeded, "tm-4")
+    cid = read(seeded, resolve_conversation, "tm-4")
 
     def status() -> tuple[str, bool]:
         with seeded.connect() as conn:
@@ -108,19 +109,19 @@ def test_verdict_completes_the_assignment_and_deleting_it_reopens(seeded: Engine
     assert status() == ("待审", False)  # scores alone are not a finished review
     save_review(seeded, cid, wang, Review({"态度礼貌": 3}, "需改进"))
     assert status() == ("已完成", True)
-    verdict_id = int(list_annotations(seeded, cid).dropna(subset=["verdict"])["id"].iloc[0])
+    verdict_id = int(read(seeded, list_annotations, cid).dropna(subset=["verdict"])["id"].iloc[0])
     delete_annotation(seeded, verdict_id, wang)
     assert status() == ("待审", False)
 
 
 def test_review_version_changes_with_every_write(seeded: Engine) -> None:
-    cid = resolve_conversation(seeded, "dy-1")
+    cid = read(seeded, resolve_conversation, "dy-1")
     wang = get_or_create_user(seeded, "王质检")
-    seen = {review_version(seeded)}
+    seen = {read(seeded, review_version)}
     save_review(seeded, cid, wang, Review(verdict="合格"))
-    seen.add(review_version(seeded))
+    seen.add(read(seeded, review_version))
     save_review(seeded, cid, wang, Review(verdict="需改进"))
-    seen.add(review_version(seeded))
+    seen.add(read(seeded, review_version))
     assign(seeded, QueueQuery(), wang, limit=2)
-    seen.add(review_version(seeded))
+    seen.add(read(seeded, review_version))
     assert len(seen) == 4

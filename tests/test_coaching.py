@@ -25,7 +25,7 @@ from qa.review.coaching import (
 )
 from qa.review.replay import load_replay, resolve_conversation
 from qa.review.users import get_or_create_user
-from tests.helpers import conv, import_bytes, jsonl
+from tests.helpers import conv, import_bytes, jsonl, read
 from tests.seed import seed_small
 
 HOSTILE = '<script>alert("x")</script> **粗体** =HYPERLINK("http://evil")'
@@ -47,8 +47,8 @@ def test_lists_and_items(seeded: Engine) -> None:
         create_list(seeded, "阿杰 · 售后语气")
     with pytest.raises(NotFoundError, match="找不到坐席“无名”"):
         create_list(seeded, "另一个", agent="无名")
-    tm3, tm1 = resolve_conversation(seeded, "tm-3"), resolve_conversation(seeded, "tm-1")
-    second = int(load_replay(seeded, tm3).messages["id"].iloc[1])
+    tm3, tm1 = read(seeded, resolve_conversation, "tm-3"), read(seeded, resolve_conversation, "tm-1")
+    second = int(read(seeded, load_replay, tm3).messages["id"].iloc[1])
     add_item(seeded, lid, tm3, kind="bad", note="首响慢", message_id=second, user_id=trainer)
     add_item(seeded, lid, tm3, kind="bad", note="整段")  # the whole conversation is a different item
     add_item(seeded, lid, tm1, kind="good", note="及时礼貌")
@@ -58,40 +58,40 @@ def test_lists_and_items(seeded: Engine) -> None:
         add_item(seeded, lid, tm1, kind="ok")
     with pytest.raises(NotFoundError, match="不属于会话"):
         add_item(seeded, lid, tm1, kind="bad", message_id=second)
-    lists = coaching_lists(seeded)
+    lists = read(seeded, coaching_lists)
     assert list(lists.iloc[0][["name", "agent", "topic", "note", "items", "good", "bad", "created_by"]]) == [
         "阿杰 · 售后语气", "阿杰", "退货", "先道歉再解释", 3, 1, 2, "张培训"]
-    items = list_items(seeded, lid)
+    items = read(seeded, list_items, lid)
     assert list(items["external_id"]) == ["tm-3", "tm-3", "tm-1"]
     assert list(items["kind"]) == ["bad", "bad", "good"]
     assert items["seq"].iloc[0] == 1 and items["message_text"].iloc[0] == "亲，在的，请问有什么可以帮您"
     update_list(seeded, lid, note="注意首响", topic="首响")
-    assert list(coaching_lists(seeded).iloc[0][["topic", "note"]]) == ["首响", "注意首响"]
+    assert list(read(seeded, coaching_lists).iloc[0][["topic", "note"]]) == ["首响", "注意首响"]
     remove_item(seeded, int(items["id"].iloc[1]))
-    assert list(list_items(seeded, lid)["note"]) == ["首响慢", "及时礼貌"]
+    assert list(read(seeded, list_items, lid)["note"]) == ["首响慢", "及时礼貌"]
     delete_list(seeded, lid)
-    assert coaching_lists(seeded).empty
+    assert read(seeded, coaching_lists).empty
 
 
 def test_new_list_from_replay_is_one_transaction(seeded: Engine) -> None:
-    tm4 = resolve_conversation(seeded, "tm-4")
+    tm4 = read(seeded, resolve_conversation, "tm-4")
     with pytest.raises(CoachingError):
         add_to_new_list(seeded, "新清单", tm4, kind="meh")
-    assert coaching_lists(seeded).empty  # the failed item left no empty list behind
+    assert read(seeded, coaching_lists).empty  # the failed item left no empty list behind
     lid = add_to_new_list(seeded, "新清单", tm4, kind="bad", note="禁用语", agent="阿杰")
-    assert list(list_items(seeded, lid)["external_id"]) == ["tm-4"]
-    assert coaching_lists(seeded)["agent"].iloc[0] == "阿杰"
+    assert list(read(seeded, list_items, lid)["external_id"]) == ["tm-4"]
+    assert read(seeded, coaching_lists)["agent"].iloc[0] == "阿杰"
 
 
 def _list_with_hostile_item(engine: Engine) -> int:
     lid = create_list(engine, "反例<b>集</b>", note="第一行\n第二行", agent="阿杰")
-    add_item(engine, lid, resolve_conversation(engine, "evil-1"), kind="bad", note="<i>别这样</i>")
-    add_item(engine, lid, resolve_conversation(engine, "tm-1"), kind="good", note="好")
+    add_item(engine, lid, read(engine, resolve_conversation, "evil-1"), kind="bad", note="<i>别这样</i>")
+    add_item(engine, lid, read(engine, resolve_conversation, "tm-1"), kind="good", note="好")
     return lid
 
 
 def test_markdown_export(seeded: Engine) -> None:
-    md = export_markdown(seeded, _list_with_hostile_item(seeded))
+    md = read(seeded, export_markdown, _list_with_hostile_item(seeded))
     lines = md.splitlines()
     assert lines[:5] == ["# 培训清单：反例&lt;b&gt;集&lt;/b&gt;", "", "- 坐席：阿杰", "- 条目：2（好例 1，反例 1）", ""]
     assert "- 第一行" in lines and "- 第二行" in lines
@@ -104,7 +104,7 @@ def test_markdown_export(seeded: Engine) -> None:
 
 
 def test_html_export_is_self_contained_and_escaped(seeded: Engine) -> None:
-    page = export_html(seeded, _list_with_hostile_item(seeded))
+    page = read(seeded, export_html, _list_with_hostile_item(seeded))
     assert page.startswith("<!doctype html>") and page.endswith("</body></html>")
     assert "<title>培训清单：反例&lt;b&gt;集&lt;/b&gt;</title>" in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
@@ -114,7 +114,7 @@ def test_html_export_is_self_contained_and_escaped(seeded: Engine) -> None:
 
 
 def test_excel_export_has_items_and_transcripts_as_text(seeded: Engine) -> None:
-    wb = load_workbook(io.BytesIO(export_excel(seeded, _list_with_hostile_item(seeded))))
+    wb = load_workbook(io.BytesIO(read(seeded, export_excel, _list_with_hostile_item(seeded))))
     assert wb.sheetnames == ["条目", "对话", "说明"]
     items = [[c.value for c in row] for row in wb["条目"].iter_rows()]
     assert items[0][:4] == ["序号", "类型", "会话号", "平台"]

@@ -17,7 +17,7 @@ from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.review.replay import resolve_conversation
 from qa.review.users import list_users
 from tests.app_fixtures import seeded_app, start_app  # noqa: F401  (fixture)
-from tests.helpers import conv, jsonl
+from tests.helpers import conv, jsonl, read
 
 RANKED = ["tm-4", "tm-3", "dy-1", "jd-2", "jd-1", "tm-2", "tm-1", "dy-2"]
 
@@ -190,7 +190,7 @@ def test_review_is_saved_and_shown_to_the_next_viewer(seeded_app: Engine) -> Non
     at.button(key="FormSubmitter:review_form-保存评审").click().run()
     assert not at.exception
     assert "已保存 王质检 的评审（结论：不合格）" in _texts(at.success)
-    stored = list_annotations(seeded_app, resolve_conversation(seeded_app, "tm-3"))
+    stored = read(seeded_app, list_annotations, read(seeded_app, resolve_conversation, "tm-3"))
     assert sorted(stored["score"].dropna()) == [1, 1, 2, 3] and list(stored["verdict"].dropna()) == ["不合格"]
     assert "**已有批注（5）**" in _texts(at.markdown)
     assert at.segmented_control(key="review_verdict").value == "不合格"  # the form now edits this review
@@ -212,7 +212,7 @@ def test_review_is_saved_and_shown_to_the_next_viewer(seeded_app: Engine) -> Non
 
 def test_note_on_one_message_then_edit_and_delete(seeded_app: Engine) -> None:
     at = _replay(start_app(), "tm-4", "王质检")
-    cid = resolve_conversation(seeded_app, "tm-4")
+    cid = read(seeded_app, resolve_conversation, "tm-4")
     with seeded_app.connect() as conn:
         second = conn.scalar(select(Message.id).where(Message.conversation_id == cid, Message.seq == 1))
     at.selectbox(key="note_message").set_value(second)
@@ -220,13 +220,13 @@ def test_note_on_one_message_then_edit_and_delete(seeded_app: Engine) -> None:
     at.text_input(key="note_comment").input("首响 10 分钟")
     at.button(key="note_add").click().run()
     assert "已添加批注到 #2 客服" in _texts(at.success)
-    note = list_annotations(seeded_app, cid).iloc[0]
+    note = read(seeded_app, list_annotations, cid).iloc[0]
     assert (note["target"], note["tags"], note["comment"]) == ("消息 #2", "超时", "首响 10 分钟")
     at.text_input(key=f"note_edit_text_{note['id']}").input("首响 10 分钟，远超 SLA")
     at.button(key="note_update").click().run()
-    assert list_annotations(seeded_app, cid)["comment"].iloc[0] == "首响 10 分钟，远超 SLA"
+    assert read(seeded_app, list_annotations, cid)["comment"].iloc[0] == "首响 10 分钟，远超 SLA"
     at.button(key="note_delete").click().run()
-    assert "批注已删除" in _texts(at.success) and list_annotations(seeded_app, cid).empty
+    assert "批注已删除" in _texts(at.success) and read(seeded_app, list_annotations, cid).empty
 
 
 def test_the_signed_in_reviewer_follows_across_pages(seeded_app: Engine) -> None:
@@ -254,7 +254,7 @@ def test_add_to_a_new_coaching_list_from_replay(seeded_app: Engine) -> None:
     at.text_input(key="coach_note").input("说了禁用语")
     at.button(key="coach_add").click().run()
     assert "已作为反例加入培训清单“阿杰 · 反例”" in _texts(at.success)
-    lists = coaching_lists(seeded_app)
+    lists = read(seeded_app, coaching_lists)
     assert list(lists[["name", "agent", "items", "bad", "created_by"]].iloc[0]) == ["阿杰 · 反例", "阿杰", 1, 1, "张培训"]
     at.button(key="coach_add").click().run()  # a second time into the same (now selected) list is refused
     assert "这条会话（消息）已在该清单中" in _texts(at.error)
@@ -275,24 +275,24 @@ def test_coaching_page_create_add_remove_export(seeded_app: Engine) -> None:
     at.text_input(key="coach_add_note").input("20 秒首响")
     at.button(key="coach_add_go").click().run()
     assert "已添加会话 tm-1（好例）" in _texts(at.success)
-    lid = int(coaching_lists(seeded_app)["id"].iloc[0])
-    assert list(list_items(seeded_app, lid)[["external_id", "kind", "note"]].iloc[0]) == ["tm-1", "good", "20 秒首响"]
+    lid = int(read(seeded_app, coaching_lists)["id"].iloc[0])
+    assert list(read(seeded_app, list_items, lid)[["external_id", "kind", "note"]].iloc[0]) == ["tm-1", "good", "20 秒首响"]
     assert list(at.dataframe[1].value["external_id"]) == ["tm-1"]
     assert {"coach_dl_md", "coach_dl_html", "coach_dl_xlsx"} <= {b.key for b in at.download_button}
     at.text_input(key="coach_add_key").input("nope")
     at.button(key="coach_add_go").click().run()
     assert "找不到会话“nope”：请检查会话号，或先在“数据”页导入它" in _texts(at.error)
     at.button(key="coach_remove").click().run()
-    assert list_items(seeded_app, lid).empty
+    assert read(seeded_app, list_items, lid).empty
     at.checkbox(key="coach_delete_sure").check().run()
     at.button(key="coach_delete").click().run()
-    assert coaching_lists(seeded_app).empty
+    assert read(seeded_app, coaching_lists).empty
 
 
 def test_coaching_page_opens_an_item_in_replay(seeded_app: Engine) -> None:
     lid = create_list(seeded_app, "售后")
     from qa.review.coaching import add_item
-    add_item(seeded_app, lid, resolve_conversation(seeded_app, "jd-2"), kind="bad")
+    add_item(seeded_app, lid, read(seeded_app, resolve_conversation, "jd-2"), kind="bad")
     at = start_app("pages/coaching.py")
     at.button(key="coach_replay").click().run()
     at.switch_page("pages/replay.py")
@@ -320,11 +320,11 @@ def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatc
     rejected = at.dataframe[0].value
     assert list(rejected["file"]) == ["new.jsonl"] and list(rejected["row"]) == [2]
     assert [(m.label, m.value) for m in at.metric][:2] == [("会话总数", "9"), ("未评分", "1")]
-    batches = past_imports(seeded_app)
+    batches = read(seeded_app, past_imports)
     assert list(batches["file_name"][:2]) == ["new.jsonl", "seed.jsonl"]
     assert list(batches["format"][:2]) == ["JSONL 会话", "JSONL 会话"]
     assert list(batches["rejected"][:1]) == [1]
-    assert list(batch_rejections(seeded_app, int(batches["id"].iloc[0]))["row"]) == [2]
+    assert list(read(seeded_app, batch_rejections, int(batches["id"].iloc[0]))["row"]) == [2]
     assert any(e.label == f"批次 {batches['id'].iloc[0]} · new.jsonl：拒绝 1 行" for e in at.expander)
 
 
@@ -361,4 +361,4 @@ def test_a_new_reviewer_is_created_selected_and_kept(seeded_app: Engine) -> None
     at.run()
     at.text_input(key="replay_lookup").input("dy-2").run()
     assert "**整体评审**（赵新人）" in _texts(at.markdown)
-    assert "赵新人" in [name for _id, name, _role in list_users(seeded_app)]
+    assert "赵新人" in [name for _id, name, _role in read(seeded_app, list_users)]

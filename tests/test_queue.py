@@ -22,7 +22,7 @@ from qa.review.queue import (
     queue_page,
 )
 from qa.review.users import get_or_create_user
-from tests.helpers import conv, import_bytes, jsonl
+from tests.helpers import conv, import_bytes, jsonl, read
 from tests.seed import seed_small
 
 RANKED = ["tm-4", "tm-3", "dy-1", "jd-2", "jd-1", "tm-2", "tm-1", "dy-2"]
@@ -41,11 +41,11 @@ def _ext(engine: Engine, ids: list[int]) -> list[str]:
 
 
 def _page(engine: Engine, q: QueueQuery, page: int = 1, size: int = 50) -> list[str]:
-    return list(queue_page(engine, q, page, size)["external_id"])
+    return list(read(engine, queue_page, q, page, size)["external_id"])
 
 
 def test_ranking_priorities_and_reasons(seeded: Engine) -> None:
-    df = queue_page(seeded, QueueQuery(), 1)
+    df = read(seeded, queue_page, QueueQuery(), 1)
     assert list(df["external_id"]) == RANKED
     assert list(df["priority"]) == [2.6, 2.5, 1.6, 0.9, 0.3, 0.2, 0.1, 0.05]
     reasons = dict(zip(df["external_id"], df["reasons"], strict=True))
@@ -77,23 +77,23 @@ def test_ranking_priorities_and_reasons(seeded: Engine) -> None:
 def test_filters_narrow_the_queue(seeded: Engine, filters: Filters, expected: list[str]) -> None:
     q = QueueQuery(filters)
     assert _page(seeded, q) == expected
-    assert queue_count(seeded, q) == len(expected)
+    assert read(seeded, queue_count, q) == len(expected)
 
 
 def test_server_side_paging(seeded: Engine) -> None:
     q = QueueQuery()
-    assert queue_count(seeded, q) == 8
+    assert read(seeded, queue_count, q) == 8
     assert _page(seeded, q, 2, 3) == ["jd-2", "jd-1", "tm-2"]
     assert _page(seeded, q, 3, 3) == ["tm-1", "dy-2"]
     assert _page(seeded, q, 4, 3) == []
-    assert _ext(seeded, page_ids(seeded, q, 1, 3)) == ["tm-4", "tm-3", "dy-1"]
+    assert _ext(seeded, read(seeded, page_ids, q, 1, 3)) == ["tm-4", "tm-3", "dy-1"]
 
 
 def test_samples_are_seeded_and_identical_on_both_databases(seeded: Engine) -> None:
     random_half = QueueQuery(mode="random", rate=0.5, seed=7)
     assert _page(seeded, random_half) == ["tm-4", "dy-1", "jd-2", "tm-2", "dy-2"]
     assert _page(seeded, random_half) == _page(seeded, random_half)
-    assert queue_count(seeded, random_half) == 5
+    assert read(seeded, queue_count, random_half) == 5
     assert _page(seeded, QueueQuery(mode="quota", quota=1, seed=7)) == ["tm-4", "jd-2", "tm-2", "dy-2"]
     assert _page(seeded, QueueQuery(mode="risk", rate=0.5, seed=7)) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2"]
     assert random_half.describe_sample() == "随机 50% · 种子 7"
@@ -104,9 +104,9 @@ def test_samples_are_seeded_and_identical_on_both_databases(seeded: Engine) -> N
 
 def test_quota_takes_k_per_agent(seeded: Engine) -> None:
     for seed in range(1, 6):
-        df = queue_page(seeded, QueueQuery(mode="quota", quota=1, seed=seed), 1)
+        df = read(seeded, queue_page, QueueQuery(mode="quota", quota=1, seed=seed), 1)
         assert sorted(df["agent"]) == ["小李", "小王", "小美", "阿杰"]
-    assert queue_count(seeded, QueueQuery(mode="quota", quota=2, seed=1)) == 8
+    assert read(seeded, queue_count, QueueQuery(mode="quota", quota=2, seed=1)) == 8
 
 
 def test_risk_weighted_sample_keeps_every_risk_above_the_mean_at_full_rate(seeded: Engine) -> None:
@@ -119,11 +119,11 @@ def test_risk_weighted_sample_keeps_every_risk_above_the_mean_at_full_rate(seede
 def test_random_rate_is_respected_on_many_conversations(sqlite_engine: Engine) -> None:
     convs = [conv(f"c{i}", ("customer", "在吗", "2026-11-11T10:00:00")) for i in range(1000)]
     import_bytes(sqlite_engine, "many.jsonl", jsonl(*convs))
-    counts = [queue_count(sqlite_engine, QueueQuery(mode="random", rate=0.1, seed=s)) for s in (1, 2, 3)]
+    counts = [read(sqlite_engine, queue_count, QueueQuery(mode="random", rate=0.1, seed=s)) for s in (1, 2, 3)]
     assert all(70 <= n <= 130 for n in counts), counts
-    samples = [set(page_ids(sqlite_engine, QueueQuery(mode="random", rate=0.1, seed=s), 1, 200)) for s in (1, 2)]
+    samples = [set(read(sqlite_engine, page_ids, QueueQuery(mode="random", rate=0.1, seed=s), 1, 200)) for s in (1, 2)]
     assert len(samples[0] & samples[1]) < 40  # another seed is another sample, not a shifted copy
-    assert queue_count(sqlite_engine, QueueQuery(mode="random", rate=1.0, seed=1)) == 1000
+    assert read(sqlite_engine, queue_count, QueueQuery(mode="random", rate=1.0, seed=1)) == 1000
 
 
 def test_assign_my_queue_and_status(seeded: Engine) -> None:
@@ -136,40 +136,40 @@ def test_assign_my_queue_and_status(seeded: Engine) -> None:
     assert modes == ["按优先级"] * 3 + ["随机 50% · 种子 7"] * 3
     mine = QueueQuery(reviewer_id=wang, status="待审")
     assert _page(seeded, mine) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2", "dy-2"]
-    tm4 = page_ids(seeded, QueueQuery(), 1, 1)[0]
+    tm4 = read(seeded, page_ids, QueueQuery(), 1, 1)[0]
     save_review(seeded, tm4, wang, Review({"态度礼貌": 2}, "不合格", "语气差"))
-    assert queue_count(seeded, mine) == 5
+    assert read(seeded, queue_count, mine) == 5
     assert _page(seeded, QueueQuery(reviewer_id=wang, status="已完成")) == ["tm-4"]
-    assert queue_count(seeded, QueueQuery(reviewer_id=get_or_create_user(seeded, "李质检"))) == 0
-    df = queue_page(seeded, QueueQuery(), 1)
+    assert read(seeded, queue_count, QueueQuery(reviewer_id=get_or_create_user(seeded, "李质检"))) == 0
+    df = read(seeded, queue_page, QueueQuery(), 1)
     assert list(df["assigned"][:3]) == ["王质检·已完成", "王质检·待审", "王质检·待审"]
     assert list(df["reviewed"][:2]) == [True, False]
-    assert queue_count(seeded, QueueQuery(Filters(reviewed=False))) == 7
+    assert read(seeded, queue_count, QueueQuery(Filters(reviewed=False))) == 7
 
 
 def test_neighbours_cross_page_boundaries(seeded: Engine) -> None:
     q = QueueQuery()
-    page1, page2 = page_ids(seeded, q, 1, 3), page_ids(seeded, q, 2, 3)
+    page1, page2 = read(seeded, page_ids, q, 1, 3), read(seeded, page_ids, q, 2, 3)
     dy1, jd2 = page1[2], page2[0]
-    n = neighbours(seeded, q, 1, page1, dy1, page_size=3)
+    n = read(seeded, neighbours, q, 1, page1, dy1, page_size=3)
     assert (n.prev, n.next, n.position) == ((page1[1], 1), (jd2, 2), 3)
-    n = neighbours(seeded, q, 2, page2, jd2, page_size=3)
+    n = read(seeded, neighbours, q, 2, page2, jd2, page_size=3)
     assert (n.prev, n.position) == ((dy1, 1), 4)
-    first = neighbours(seeded, q, 1, page1, page1[0], page_size=3)
+    first = read(seeded, neighbours, q, 1, page1, page1[0], page_size=3)
     assert first.prev is None
-    page3 = page_ids(seeded, q, 3, 3)
-    last = neighbours(seeded, q, 3, page3, page3[-1], page_size=3)
+    page3 = read(seeded, page_ids, q, 3, 3)
+    last = read(seeded, neighbours, q, 3, page3, page3[-1], page_size=3)
     assert (last.next, last.position) == (None, 8)
-    assert neighbours(seeded, q, 1, page1, page3[0], page_size=3).position is None
+    assert read(seeded, neighbours, q, 1, page1, page3[0], page_size=3).position is None
 
 
 def test_a_late_reply_alone_is_not_a_forbidden_phrase(seeded: Engine) -> None:
-    jd2 = page_ids(seeded, QueueQuery(Filters(text="jd-2")), 1)[0]
+    jd2 = read(seeded, page_ids, QueueQuery(Filters(text="jd-2")), 1)[0]
     with seeded.begin() as conn:  # as the scorer stores it: one "超时:SLA" hit for the late first reply
         conn.execute(update(ConversationScore).where(ConversationScore.conversation_id == jd2).values(rule_hits=1))
         conn.execute(update(MessageScore).where(MessageScore.conversation_id == jd2, MessageScore.sla_breach.is_(True))
                      .values(rule_hits="超时:SLA"))
-    df = queue_page(seeded, QueueQuery(Filters(text="jd-2")), 1)
+    df = read(seeded, queue_page, QueueQuery(Filters(text="jd-2")), 1)
     assert list(df["reasons"]) == ["慢：首次响应 45 秒，超过 SLA 30 秒；预测不满 0.60"]
 
 

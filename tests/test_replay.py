@@ -17,7 +17,7 @@ from qa.review.replay import (
     message_html,
     resolve_conversation,
 )
-from tests.helpers import conv, import_bytes, jsonl
+from tests.helpers import conv, import_bytes, jsonl, read
 from tests.seed import seed_small
 
 
@@ -32,7 +32,7 @@ def seeded(engine: Engine) -> Engine:
 
 
 def test_header_and_messages(seeded: Engine) -> None:
-    rp = load_replay(seeded, resolve_conversation(seeded, "tm-3"))
+    rp = read(seeded, load_replay, read(seeded, resolve_conversation, "tm-3"))
     h = rp.header
     assert (h.external_id, h.platform, h.shop, h.agent, h.team, h.category, h.csat, h.message_count) == (
         "tm-3", "天猫", "某某官方旗舰店", "阿杰", "售后", "退货", 1, 4)
@@ -51,24 +51,24 @@ def test_header_and_messages(seeded: Engine) -> None:
 
 
 def test_jd_later_replies_have_no_sla(seeded: Engine) -> None:
-    m = load_replay(seeded, resolve_conversation(seeded, "jd-1")).messages
+    m = read(seeded, load_replay, read(seeded, resolve_conversation, "jd-1")).messages
     assert _values(m["sla_s"]) == [None, 30, None, None]
 
 
 def test_resolve_by_external_or_internal_id(seeded: Engine) -> None:
-    cid = resolve_conversation(seeded, "dy-1")
-    assert resolve_conversation(seeded, str(cid)) == cid
-    assert resolve_conversation(seeded, "  dy-1 ") == cid
+    cid = read(seeded, resolve_conversation, "dy-1")
+    assert read(seeded, resolve_conversation, str(cid)) == cid
+    assert read(seeded, resolve_conversation, "  dy-1 ") == cid
     with pytest.raises(NotFoundError, match="找不到会话“nope”"):
-        resolve_conversation(seeded, "nope")
+        read(seeded, resolve_conversation, "nope")
     with pytest.raises(NotFoundError, match="会话 99999 不存在"):
-        load_replay(seeded, 99999)
+        read(seeded, load_replay, 99999)
 
 
 def test_unscored_conversation_replays_without_scores(sqlite_engine: Engine) -> None:
     import_bytes(sqlite_engine, "one.jsonl", jsonl(conv("x-1", ("customer", "在吗", "2026-11-11T10:00:00"),
                                                         ("agent", "在的", None), ("system", "会话结束", None))))
-    rp = load_replay(sqlite_engine, resolve_conversation(sqlite_engine, "x-1"))
+    rp = read(sqlite_engine, load_replay, read(sqlite_engine, resolve_conversation, "x-1"))
     assert rp.header.risk is None
     assert header_badges(rp.header) == [("未评分", False)]
     assert rp.messages["wait_s"].isna().all()
@@ -114,7 +114,7 @@ def test_customer_left_bot_centred() -> None:
 
 
 def test_step_through_shows_the_first_messages(seeded: Engine) -> None:
-    m = load_replay(seeded, resolve_conversation(seeded, "tm-1")).messages
+    m = read(seeded, load_replay, read(seeded, resolve_conversation, "tm-1")).messages
     two = chat_html(m, 2)
     assert "#1 · " in two and "#2 · " in two and "#3 · " not in two
     assert chat_html(m).count("#") >= 4

@@ -1,4 +1,5 @@
-"""The hand-labelled tone set in ``data/labels``: its shape, and that every key points at a real helpdesk turn."""
+"""The labelled tone sets in ``data/labels``: their shape, the agreement of the two labellings, the probe set, and
+that every key points at a real reply (STC-3 helpdesk turn, JD pair line)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ CSV_PATH = LABELS_DIR / "stc3_tone_labels.csv"
 GUIDELINE_PATH = LABELS_DIR / "tone_guideline.md"
 STC3_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "stc3"
 
-COLUMNS = ["dialogue_id", "turn_index", "label", "bad", "note"]
+COLUMNS = ["dialogue_id", "turn_index", "label_a", "label_b", "label", "bad", "note"]
+JD_COLUMNS = ["line", "stratum", "label_a", "label_b", "label", "bad", "note"]
+JD_PATH = LABELS_DIR / "jd_tone_labels.csv"
+PROBE_PATH = LABELS_DIR / "tone_probe.csv"
+JDDC = Path(__file__).resolve().parents[2] / "shared" / "data" / "jddc" / "context_reply_pairs.jsonl"
 LABELS = {"polite", "neutral", "curt", "perfunctory", "blaming", "rude"}
 BAD_LABELS = {"curt", "perfunctory", "blaming", "rude"}
 
@@ -48,7 +53,67 @@ def test_keys_are_well_formed_and_unique(rows):
 
 
 def test_labels_are_in_the_label_set(rows):
-    assert {r["label"] for r in rows} <= LABELS
+    assert {r[k] for r in rows for k in ("label_a", "label_b", "label")} <= LABELS
+
+
+@pytest.fixture(scope="module")
+def jd_rows() -> list[dict[str, str]]:
+    with JD_PATH.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames == JD_COLUMNS
+        return list(reader)
+
+
+def _kappa(a: list[bool], b: list[bool]) -> float:
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    pa, pb = sum(a) / n, sum(b) / n
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    return (observed - expected) / (1 - expected)
+
+
+def test_every_reply_is_labelled_twice_and_disagreements_adjudicated(rows, jd_rows):
+    both = rows + jd_rows
+    assert len(both) >= 1500
+    for r in both:
+        if r["label_a"] == r["label_b"]:
+            assert r["label"] == r["label_a"]
+        else:
+            assert r["note"] == "adjudicated"
+    assert [r["bad"] == ("1" if r["label"] in BAD_LABELS else "0") for r in jd_rows].count(False) == 0
+
+
+@pytest.mark.parametrize("which", ["stc3", "jd"])
+def test_the_two_labellings_agree_on_bad(rows, jd_rows, which):
+    labelled = rows if which == "stc3" else jd_rows
+    kappa = _kappa([r["label_a"] in BAD_LABELS for r in labelled], [r["label_b"] in BAD_LABELS for r in labelled])
+    assert kappa >= 0.6
+
+
+def test_jd_sample_has_both_strata_and_unique_lines(jd_rows):
+    assert Counter(r["stratum"] for r in jd_rows) == {"uniform": 400, "suspicious": 600}
+    assert len({r["line"] for r in jd_rows}) == 1000
+
+
+def test_probe_set_covers_every_kind_half_subtle_in_held_out_contexts():
+    with PROBE_PATH.open(encoding="utf-8", newline="") as fh:
+        probe = list(csv.DictReader(fh))
+    assert len(probe) >= 240
+    kinds = Counter((r["kind"], r["subtle"]) for r in probe)
+    for kind in ("rude", "sarcastic", "blaming", "curt", "dismissive", "shifting"):
+        assert kinds[(kind, "1")] == kinds[(kind, "0")] >= 20
+    assert all((int(r["line"]) // 100) % 5 == 0 and r["bad_reply"] and r["good_reply"] for r in probe)
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not JDDC.is_file(), reason=f"JD pairs not found at {JDDC} (../shared is not part of the repository)")
+def test_jd_sample_script_reproduces_the_labelled_lines(jd_rows, monkeypatch):
+    spec = importlib.util.spec_from_file_location("_tone_make_jd_sample", LABELS_DIR / "make_jd_sample.py")
+    make_jd_sample = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, make_jd_sample)
+    spec.loader.exec_module(make_jd_sample)
+    sample = make_jd_sample.draw_sample(make_jd_sample.load_replies(JDDC))
+    assert {(str(r.line), stratum) for r, stratum in sample} == {(r["line"], r["stratum"]) for r in jd_rows}
 
 
 def test_bad_is_consistent_with_label(rows):

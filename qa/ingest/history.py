@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, func, select
 
 from qa.errors import USER_ERRORS, HuifangError
 from qa.ingest.formats import format_name
@@ -37,14 +37,13 @@ class ScorerUnavailable(HuifangError):
     """The scoring models cannot be loaded (not trained yet, or files missing)."""
 
 
-def past_imports(engine: Engine, limit: int = 200) -> pd.DataFrame:
+def past_imports(conn: Connection, limit: int = 200) -> pd.DataFrame:
     """The most recent imported files with what each added, merged and rejected, newest first."""
     b = ImportBatch
-    with engine.connect() as conn:
-        rows = conn.execute(select(b.id, b.file_name, b.format, b.imported_at, b.conversations_added,
-                                   b.conversations_merged, b.conversations_unchanged, b.messages_added,
-                                   b.tickets_added, b.tickets_updated, b.rejected)
-                            .order_by(b.id.desc()).limit(limit)).mappings().all()
+    rows = conn.execute(select(b.id, b.file_name, b.format, b.imported_at, b.conversations_added,
+                               b.conversations_merged, b.conversations_unchanged, b.messages_added,
+                               b.tickets_added, b.tickets_updated, b.rejected)
+                        .order_by(b.id.desc()).limit(limit)).mappings().all()
     df = pd.DataFrame(rows, columns=["id", "file_name", "format", "imported_at", "conversations_added",
                                      "conversations_merged", "conversations_unchanged", "messages_added",
                                      "tickets_added", "tickets_updated", "rejected"])
@@ -52,10 +51,9 @@ def past_imports(engine: Engine, limit: int = 200) -> pd.DataFrame:
     return df
 
 
-def batch_rejections(engine: Engine, batch_id: int) -> pd.DataFrame:
+def batch_rejections(conn: Connection, batch_id: int) -> pd.DataFrame:
     """The rejected rows stored with one import (file, row, field, reason)."""
-    with engine.connect() as conn:
-        stored = conn.scalar(select(ImportBatch.rejections).where(ImportBatch.id == batch_id))
+    stored = conn.scalar(select(ImportBatch.rejections).where(ImportBatch.id == batch_id))
     return _rejections(json.loads(stored or "[]"))
 
 
@@ -90,11 +88,10 @@ class ScoringStatus:
         return self.unscored + self.stale
 
 
-def scoring_status(engine: Engine, version: str) -> ScoringStatus:
+def scoring_status(conn: Connection, version: str) -> ScoringStatus:
     """Counts of conversations needing (re)scoring with models of ``version``, as the scoring job would see them."""
-    with engine.connect() as conn:
-        total = conn.scalar(select(func.count()).select_from(Conversation)) or 0
-        scored = conn.scalar(select(func.count()).select_from(ConversationScore)) or 0
-        pending = pending_count(conn, version)
+    total = conn.scalar(select(func.count()).select_from(Conversation)) or 0
+    scored = conn.scalar(select(func.count()).select_from(ConversationScore)) or 0
+    pending = pending_count(conn, version)
     unscored = total - scored
     return ScoringStatus(total, unscored, pending - unscored)

@@ -110,12 +110,11 @@ def _sync_assignment(conn: Connection, conversation_id: int, reviewer_id: int, n
                  .values(status="已完成" if has_verdict else "待审", done_at=now if has_verdict else None))
 
 
-def my_review(engine: Engine, conversation_id: int, reviewer_id: int) -> Review | None:
+def my_review(conn: Connection, conversation_id: int, reviewer_id: int) -> Review | None:
     """This reviewer's current review of the conversation (to prefill the form for editing), or None."""
     a = Annotation
-    with engine.connect() as conn:
-        rows = conn.execute(select(a.rubric_item, a.score, a.verdict, a.comment).where(
-            a.conversation_id == conversation_id, a.reviewer_id == reviewer_id, a.message_id.is_(None))).all()
+    rows = conn.execute(select(a.rubric_item, a.score, a.verdict, a.comment).where(
+        a.conversation_id == conversation_id, a.reviewer_id == reviewer_id, a.message_id.is_(None))).all()
     if not rows:
         return None
     scores = {r.rubric_item: int(r.score) for r in rows if r.rubric_item and r.score is not None}
@@ -173,15 +172,14 @@ def delete_annotation(engine: Engine, annotation_id: int, reviewer_id: int) -> N
         _sync_assignment(conn, row.conversation_id, reviewer_id, _now())
 
 
-def list_annotations(engine: Engine, conversation_id: int) -> pd.DataFrame:
+def list_annotations(conn: Connection, conversation_id: int) -> pd.DataFrame:
     """Every annotation on a conversation with reviewer, what it is on ("整体" or "消息 #n", 1-based), oldest first."""
     a = Annotation
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(a.id, a.reviewer_id, User.name.label("reviewer"), a.message_id, Message.seq.label("seq"),
-                   a.rubric_item, a.score, a.verdict, a.tags, a.comment, a.created_at, a.updated_at)
-            .join(User, User.id == a.reviewer_id).outerjoin(Message, Message.id == a.message_id)
-            .where(a.conversation_id == conversation_id).order_by(a.created_at, a.id)).mappings().all()
+    rows = conn.execute(
+        select(a.id, a.reviewer_id, User.name.label("reviewer"), a.message_id, Message.seq.label("seq"),
+               a.rubric_item, a.score, a.verdict, a.tags, a.comment, a.created_at, a.updated_at)
+        .join(User, User.id == a.reviewer_id).outerjoin(Message, Message.id == a.message_id)
+        .where(a.conversation_id == conversation_id).order_by(a.created_at, a.id)).mappings().all()
     columns = ["id", "reviewer_id", "reviewer", "message_id", "seq", "rubric_item", "score", "verdict", "tags",
                "comment", "created_at", "updated_at"]
     df = pd.DataFrame(rows, columns=columns).astype({"score": float})
@@ -189,10 +187,9 @@ def list_annotations(engine: Engine, conversation_id: int) -> pd.DataFrame:
     return df
 
 
-def review_version(engine: Engine) -> str:
+def review_version(conn: Connection) -> str:
     """Changes whenever an annotation or assignment is added, edited or removed: a cache key for review views."""
-    with engine.connect() as conn:
-        ann = conn.execute(select(func.count(), func.max(Annotation.id), func.max(Annotation.updated_at))).one()
-        ra = conn.execute(select(func.count(), func.max(ReviewAssignment.id), func.max(ReviewAssignment.done_at),
-                                 func.count(ReviewAssignment.done_at))).one()
+    ann = conn.execute(select(func.count(), func.max(Annotation.id), func.max(Annotation.updated_at))).one()
+    ra = conn.execute(select(func.count(), func.max(ReviewAssignment.id), func.max(ReviewAssignment.done_at),
+                             func.count(ReviewAssignment.done_at))).one()
     return "|".join(map(str, (*ann, *ra)))

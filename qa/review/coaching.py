@@ -102,7 +102,7 @@ def delete_list(engine: Engine, list_id: int) -> None:
         conn.execute(delete(CoachingList).where(CoachingList.id == list_id))
 
 
-def coaching_lists(engine: Engine) -> pd.DataFrame:
+def coaching_lists(conn: Connection) -> pd.DataFrame:
     """Every list with its agent, topic, note, item counts and author, newest first."""
     i = CoachingItem
     counts = (select(i.list_id, func.count().label("items"),
@@ -110,13 +110,12 @@ def coaching_lists(engine: Engine) -> pd.DataFrame:
                      func.sum(case((i.kind == "bad", 1), else_=0)).label("bad"))
               .group_by(i.list_id).subquery())
     cl = CoachingList
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(cl.id, cl.name, Agent.name.label("agent"), cl.topic, cl.note,
-                   func.coalesce(counts.c["items"], 0).label("items"), func.coalesce(counts.c.good, 0).label("good"),
-                   func.coalesce(counts.c.bad, 0).label("bad"), User.name.label("created_by"), cl.created_at)
-            .outerjoin(counts, counts.c.list_id == cl.id).outerjoin(Agent, Agent.id == cl.agent_id)
-            .outerjoin(User, User.id == cl.created_by).order_by(cl.created_at.desc(), cl.id.desc())).mappings().all()
+    rows = conn.execute(
+        select(cl.id, cl.name, Agent.name.label("agent"), cl.topic, cl.note,
+               func.coalesce(counts.c["items"], 0).label("items"), func.coalesce(counts.c.good, 0).label("good"),
+               func.coalesce(counts.c.bad, 0).label("bad"), User.name.label("created_by"), cl.created_at)
+        .outerjoin(counts, counts.c.list_id == cl.id).outerjoin(Agent, Agent.id == cl.agent_id)
+        .outerjoin(User, User.id == cl.created_by).order_by(cl.created_at.desc(), cl.id.desc())).mappings().all()
     return pd.DataFrame(rows, columns=["id", "name", "agent", "topic", "note", "items", "good", "bad", "created_by",
                                        "created_at"])
 
@@ -167,20 +166,19 @@ def remove_item(engine: Engine, item_id: int) -> None:
         conn.execute(delete(CoachingItem).where(CoachingItem.id == item_id))
 
 
-def list_items(engine: Engine, list_id: int) -> pd.DataFrame:
+def list_items(conn: Connection, list_id: int) -> pd.DataFrame:
     """A list's items with the conversation's dimensions and the chosen message, in the order they were added."""
     i, c, s = CoachingItem, Conversation, ConversationScore
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(i.id, i.kind, i.conversation_id, c.external_id, Platform.name.label("platform"),
-                   Shop.name.label("shop"), Agent.name.label("agent"), c.started_at, c.csat,
-                   s.dissatisfaction_risk.label("risk"), i.message_id, Message.seq.label("seq"),
-                   Message.text.label("message_text"), i.note, User.name.label("added_by"), i.added_at)
-            .join(c, c.id == i.conversation_id).outerjoin(s, s.conversation_id == c.id)
-            .outerjoin(Platform, Platform.id == c.platform_id).outerjoin(Shop, Shop.id == c.shop_id)
-            .outerjoin(Agent, Agent.id == c.agent_id).outerjoin(Message, Message.id == i.message_id)
-            .outerjoin(User, User.id == i.added_by)
-            .where(i.list_id == list_id).order_by(i.added_at, i.id)).mappings().all()
+    rows = conn.execute(
+        select(i.id, i.kind, i.conversation_id, c.external_id, Platform.name.label("platform"),
+               Shop.name.label("shop"), Agent.name.label("agent"), c.started_at, c.csat,
+               s.dissatisfaction_risk.label("risk"), i.message_id, Message.seq.label("seq"),
+               Message.text.label("message_text"), i.note, User.name.label("added_by"), i.added_at)
+        .join(c, c.id == i.conversation_id).outerjoin(s, s.conversation_id == c.id)
+        .outerjoin(Platform, Platform.id == c.platform_id).outerjoin(Shop, Shop.id == c.shop_id)
+        .outerjoin(Agent, Agent.id == c.agent_id).outerjoin(Message, Message.id == i.message_id)
+        .outerjoin(User, User.id == i.added_by)
+        .where(i.list_id == list_id).order_by(i.added_at, i.id)).mappings().all()
     return pd.DataFrame(rows, columns=["id", "kind", "conversation_id", "external_id", "platform", "shop", "agent",
                                        "started_at", "csat", "risk", "message_id", "seq", "message_text", "note",
                                        "added_by", "added_at"])
@@ -196,14 +194,14 @@ class _Export:
     replays: dict[int, Replay]
 
 
-def _export_data(engine: Engine, list_id: int) -> _Export:
-    lists = coaching_lists(engine)
+def _export_data(conn: Connection, list_id: int) -> _Export:
+    lists = coaching_lists(conn)
     row = lists[lists["id"] == list_id]
     if row.empty:
         raise NotFoundError(f"培训清单 {list_id} 不存在（可能已被删除）")
     info = row.iloc[0]
-    items = list_items(engine, list_id)
-    replays = {cid: load_replay(engine, cid) for cid in dict.fromkeys(items["conversation_id"])}
+    items = list_items(conn, list_id)
+    replays = {cid: load_replay(conn, cid) for cid in dict.fromkeys(items["conversation_id"])}
     return _Export(info["name"], info["agent"], info["topic"], info["note"], items, replays)
 
 
@@ -232,9 +230,9 @@ def _item_facts(item: pd.Series) -> str:
     return " · ".join(str(f) for f in facts if f is not None and not (isinstance(f, float) and pd.isna(f)))
 
 
-def export_markdown(engine: Engine, list_id: int) -> str:
+def export_markdown(conn: Connection, list_id: int) -> str:
     """The list as Markdown: what to learn, then each item with its note and escaped transcript."""
-    ex = _export_data(engine, list_id)
+    ex = _export_data(conn, list_id)
     out = [f"# 培训清单：{_md(ex.name)}", ""]
     if ex.agent:
         out.append(f"- 坐席：{_md(ex.agent)}")
@@ -265,9 +263,9 @@ _PAGE_STYLE = ("body{font-family:'Noto Sans CJK SC','PingFang SC','Microsoft YaH
                ".note{background:#fffbe6;border-left:4px solid #f0c36d;padding:.5em 1em}")
 
 
-def export_html(engine: Engine, list_id: int) -> str:
+def export_html(conn: Connection, list_id: int) -> str:
     """The list as one self-contained HTML page with the replay page's chat bubbles (all text escaped)."""
-    ex = _export_data(engine, list_id)
+    ex = _export_data(conn, list_id)
     e = html.escape
     facts = [f"坐席：{ex.agent}" if ex.agent else "", f"主题：{ex.topic}" if ex.topic else "", f"条目 {len(ex.items)}"]
     parts = [(f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>培训清单：{e(ex.name)}</title>"
@@ -304,9 +302,9 @@ def _write_sheet(ws: Worksheet, header: list[str], rows: list[list[object]], wid
     ws.freeze_panes = "A2"
 
 
-def export_excel(engine: Engine, list_id: int) -> bytes:
+def export_excel(conn: Connection, list_id: int) -> bytes:
     """The list as an .xlsx workbook: a sheet of items and a sheet of transcripts."""
-    ex = _export_data(engine, list_id)
+    ex = _export_data(conn, list_id)
     wb = Workbook()
     items = wb.active
     items.title = "条目"

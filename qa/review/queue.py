@@ -228,11 +228,10 @@ def _ranked(conn: Connection, q: QueueQuery) -> Select:
     return ranked
 
 
-def queue_count(engine: Engine, q: QueueQuery) -> int:
+def queue_count(conn: Connection, q: QueueQuery) -> int:
     """How many conversations the queue holds."""
-    with engine.connect() as conn:
-        ranked = _ranked(conn, q).subquery()
-        return conn.scalar(select(func.count()).select_from(ranked)) or 0
+    ranked = _ranked(conn, q).subquery()
+    return conn.scalar(select(func.count()).select_from(ranked)) or 0
 
 
 def _page_ids(conn: Connection, q: QueueQuery, page: int, page_size: int) -> list[tuple[int, float]]:
@@ -243,39 +242,37 @@ def _page_ids(conn: Connection, q: QueueQuery, page: int, page_size: int) -> lis
     return [(r.id, float(r.priority)) for r in rows]
 
 
-def page_ids(engine: Engine, q: QueueQuery, page: int, page_size: int = PAGE_SIZE) -> list[int]:
+def page_ids(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE_SIZE) -> list[int]:
     """Conversation ids on one page (1-based) of the queue, in queue order."""
-    with engine.connect() as conn:
-        return [cid for cid, _p in _page_ids(conn, q, page, page_size)]
+    return [cid for cid, _p in _page_ids(conn, q, page, page_size)]
 
 
 _PAGE_COLUMNS = ["id", "external_id", "started_at", "platform", "shop", "agent", "team", "category", "csat",
                  "risk", "priority", "reasons", "reviewed", "assigned"]
 
 
-def queue_page(engine: Engine, q: QueueQuery, page: int, page_size: int = PAGE_SIZE) -> pd.DataFrame:
+def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE_SIZE) -> pd.DataFrame:
     """One page of the queue with dimensions, scores and the human-readable reasons, in queue order."""
-    with engine.connect() as conn:
-        ranked = _page_ids(conn, q, page, page_size)
-        if not ranked:
-            return pd.DataFrame(columns=_PAGE_COLUMNS)
-        ids = [cid for cid, _p in ranked]
-        first_sla, later_sla = _sla_columns(conn)
-        rows = conn.execute(
-            select(_c.id, _c.external_id, _c.started_at, Platform.name.label("platform"), Shop.name.label("shop"),
-                   Agent.name.label("agent"), func.coalesce(_c.team, Agent.team).label("team"),
-                   func.coalesce(_c.category, _s.category).label("category"), _c.csat,
-                   _s.dissatisfaction_risk.label("risk"), _s.tone_risk, _s.relevance, _s.sentiment_worst,
-                   _s.first_response_s, _s.max_wait_s, first_sla.label("first_sla"), later_sla.label("reply_sla"),
-                   exists().where(Annotation.conversation_id == _c.id).label("reviewed"),
-                   *[_flag(r.test(first_sla, later_sla)).label(f"is_{r.key}") for r in REASONS])
-            .select_from(_c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id)
-                         .outerjoin(Platform.__table__, Platform.id == _c.platform_id)
-                         .outerjoin(Shop.__table__, Shop.id == _c.shop_id)
-                         .outerjoin(Agent.__table__, Agent.id == _c.agent_id))
-            .where(_c.id.in_(ids))).mappings().all()
-        phrases = _rule_phrases(conn, ids)
-        assigned = _assignments(conn, ids)
+    ranked = _page_ids(conn, q, page, page_size)
+    if not ranked:
+        return pd.DataFrame(columns=_PAGE_COLUMNS)
+    ids = [cid for cid, _p in ranked]
+    first_sla, later_sla = _sla_columns(conn)
+    rows = conn.execute(
+        select(_c.id, _c.external_id, _c.started_at, Platform.name.label("platform"), Shop.name.label("shop"),
+               Agent.name.label("agent"), func.coalesce(_c.team, Agent.team).label("team"),
+               func.coalesce(_c.category, _s.category).label("category"), _c.csat,
+               _s.dissatisfaction_risk.label("risk"), _s.tone_risk, _s.relevance, _s.sentiment_worst,
+               _s.first_response_s, _s.max_wait_s, first_sla.label("first_sla"), later_sla.label("reply_sla"),
+               exists().where(Annotation.conversation_id == _c.id).label("reviewed"),
+               *[_flag(r.test(first_sla, later_sla)).label(f"is_{r.key}") for r in REASONS])
+        .select_from(_c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id)
+                     .outerjoin(Platform.__table__, Platform.id == _c.platform_id)
+                     .outerjoin(Shop.__table__, Shop.id == _c.shop_id)
+                     .outerjoin(Agent.__table__, Agent.id == _c.agent_id))
+        .where(_c.id.in_(ids))).mappings().all()
+    phrases = _rule_phrases(conn, ids)
+    assigned = _assignments(conn, ids)
     df = pd.DataFrame(rows).set_index("id").loc[ids].reset_index()
     df["priority"] = [round(p, 2) for _cid, p in ranked]
     df["reviewed"] = df["reviewed"].astype(bool)
@@ -328,7 +325,7 @@ class Neighbours:
     position: int | None  # 1-based place in the queue; None when the conversation is not on the given page
 
 
-def neighbours(engine: Engine, q: QueueQuery, page: int, ids: Sequence[int], conversation_id: int,
+def neighbours(conn: Connection, q: QueueQuery, page: int, ids: Sequence[int], conversation_id: int,
                page_size: int = PAGE_SIZE) -> Neighbours:
     """Previous/next of ``conversation_id`` given the ids of its queue page; queries only at a page boundary."""
     if conversation_id not in ids:
@@ -337,10 +334,10 @@ def neighbours(engine: Engine, q: QueueQuery, page: int, ids: Sequence[int], con
     prev = (ids[i - 1], page) if i > 0 else None
     nxt = (ids[i + 1], page) if i + 1 < len(ids) else None
     if prev is None and page > 1:
-        before = page_ids(engine, q, page - 1, page_size)
+        before = page_ids(conn, q, page - 1, page_size)
         prev = (before[-1], page - 1) if before else None
     if nxt is None and len(ids) == page_size:
-        after = page_ids(engine, q, page + 1, page_size)
+        after = page_ids(conn, q, page + 1, page_size)
         nxt = (after[0], page + 1) if after else None
     return Neighbours(prev, nxt, (page - 1) * page_size + i + 1)
 

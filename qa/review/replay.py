@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, func, select
 
 from qa.errors import NotFoundError
 from qa.models import (
@@ -84,46 +84,44 @@ class Replay:
     messages: pd.DataFrame
 
 
-def resolve_conversation(engine: Engine, key: str | int) -> int:
+def resolve_conversation(conn: Connection, key: str | int) -> int:
     """The internal id of a conversation given its external id (as users know it) or its internal id."""
     text = str(key).strip()
     if not text:
         raise NotFoundError("请输入会话号")
-    with engine.connect() as conn:
-        ids = conn.scalars(select(Conversation.id).where(Conversation.external_id == text).limit(2)).all()
-        if len(ids) == 1:
-            return ids[0]
-        if text.isdigit() and conn.scalar(select(Conversation.id).where(Conversation.id == int(text))):
-            return int(text)
+    ids = conn.scalars(select(Conversation.id).where(Conversation.external_id == text).limit(2)).all()
+    if len(ids) == 1:
+        return ids[0]
+    if text.isdigit() and conn.scalar(select(Conversation.id).where(Conversation.id == int(text))):
+        return int(text)
     if len(ids) > 1:
         raise NotFoundError(f"会话号“{text}”在多个平台出现，请用内部 ID（队列中的 ID 列）打开")
     raise NotFoundError(f"找不到会话“{text}”：请检查会话号，或先在“数据”页导入它")
 
 
-def load_replay(engine: Engine, conversation_id: int) -> Replay:
+def load_replay(conn: Connection, conversation_id: int) -> Replay:
     """The header and scored messages of one conversation."""
     c, s = Conversation, ConversationScore
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(c.id, c.external_id, Platform.name.label("platform"), Shop.name.label("shop"),
-                   Agent.name.label("agent"), func.coalesce(c.team, Agent.team).label("team"),
-                   func.coalesce(c.category, s.category).label("category"), c.customer, c.order_id, c.started_at,
-                   c.ended_at, c.csat, c.message_count, s.dissatisfaction_risk.label("risk"), s.tone_risk,
-                   s.relevance, s.sentiment_worst, s.first_response_s, s.max_wait_s, s.replies, s.replies_in_sla,
-                   s.unanswered_at_end, func.coalesce(s.explanation, "").label("explanation"), s.model_version)
-            .select_from(c.__table__.outerjoin(s.__table__, s.conversation_id == c.id)
-                         .outerjoin(Platform.__table__, Platform.id == c.platform_id)
-                         .outerjoin(Shop.__table__, Shop.id == c.shop_id)
-                         .outerjoin(Agent.__table__, Agent.id == c.agent_id))
-            .where(c.id == conversation_id)).mappings().first()
-        if row is None:
-            raise NotFoundError(f"会话 {conversation_id} 不存在（可能已被删除）")
-        m, ms = Message, MessageScore
-        msgs = conn.execute(
-            select(m.id, m.seq, m.ts, m.role, m.sender, Agent.name.label("agent"), m.text, ms.sentiment_neg,
-                   ms.tone_risk, ms.relevance, ms.wait_s, ms.sla_breach, ms.rule_hits, ms.explanation)
-            .outerjoin(ms, ms.message_id == m.id).outerjoin(Agent, Agent.id == m.agent_id)
-            .where(m.conversation_id == conversation_id).order_by(m.seq)).mappings().all()
+    row = conn.execute(
+        select(c.id, c.external_id, Platform.name.label("platform"), Shop.name.label("shop"),
+               Agent.name.label("agent"), func.coalesce(c.team, Agent.team).label("team"),
+               func.coalesce(c.category, s.category).label("category"), c.customer, c.order_id, c.started_at,
+               c.ended_at, c.csat, c.message_count, s.dissatisfaction_risk.label("risk"), s.tone_risk,
+               s.relevance, s.sentiment_worst, s.first_response_s, s.max_wait_s, s.replies, s.replies_in_sla,
+               s.unanswered_at_end, func.coalesce(s.explanation, "").label("explanation"), s.model_version)
+        .select_from(c.__table__.outerjoin(s.__table__, s.conversation_id == c.id)
+                     .outerjoin(Platform.__table__, Platform.id == c.platform_id)
+                     .outerjoin(Shop.__table__, Shop.id == c.shop_id)
+                     .outerjoin(Agent.__table__, Agent.id == c.agent_id))
+        .where(c.id == conversation_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"会话 {conversation_id} 不存在（可能已被删除）")
+    m, ms = Message, MessageScore
+    msgs = conn.execute(
+        select(m.id, m.seq, m.ts, m.role, m.sender, Agent.name.label("agent"), m.text, ms.sentiment_neg,
+               ms.tone_risk, ms.relevance, ms.wait_s, ms.sla_breach, ms.rule_hits, ms.explanation)
+        .outerjoin(ms, ms.message_id == m.id).outerjoin(Agent, Agent.id == m.agent_id)
+        .where(m.conversation_id == conversation_id).order_by(m.seq)).mappings().all()
     first_sla, reply_sla = platform_sla(row["platform"])
     header = Header(**row, first_sla_s=first_sla, reply_sla_s=reply_sla)
     return Replay(header, _messages_frame(msgs, first_sla, reply_sla))

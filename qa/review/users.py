@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from qa.models import User
 
@@ -12,10 +12,9 @@ ROLES = {"qa": "质检", "trainer": "培训", "manager": "管理"}
 DEMO_USERS = [("王质检", "qa"), ("李质检", "qa"), ("张培训", "trainer"), ("陈经理", "manager")]
 
 
-def list_users(engine: Engine) -> list[tuple[int, str, str]]:
+def list_users(conn: Connection) -> list[tuple[int, str, str]]:
     """(id, name, role) of every user, by name."""
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(User.id, User.name, User.role).order_by(User.name))]
+    return [tuple(r) for r in conn.execute(select(User.id, User.name, User.role).order_by(User.name))]
 
 
 def get_or_create_user(engine: Engine, name: str, role: str = "qa") -> int:

@@ -1,7 +1,7 @@
 """The first page a fresh server serves shows the app's own navigation at once.
 
 Streamlit runs the first session's first script run the pages/-folder way: its sidebar lists every file in
-pages/ (common.py too, which is no page) until app.py calls st.navigation. app.py calls it before its slow
+pages/ until app.py calls st.navigation. app.py calls it before its slow
 imports, so that list is gone within a frame instead of staying up for the seconds those imports take.
 Its own module, so that `app_url` starts a server that has served nothing else.
 """
