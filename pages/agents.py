@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qa.analytics import dashboard as dash
+from qa.analytics.filters import Filters
+from qa.review import scorecards as sc
 from ui.cache import cached, cached_with_reviews
 from ui.charts import selected, trend_chart
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.state import open_queue, open_replay
-from qa.analytics import dashboard as dash
-from qa.analytics.filters import Filters
-from qa.review import scorecards as sc
 
 require_frame(__file__)
 

@@ -6,11 +6,6 @@ from functools import partial
 
 import streamlit as st
 
-from ui.cache import cached, engine, read
-from ui.charts import int_text
-from ui.frame import require_frame
-from ui.state import flash, open_replay, show_flash
-from ui.user import current_user
 from qa.analytics.filters import dimension_values
 from qa.errors import HuifangError
 from qa.review.coaching import (
@@ -27,6 +22,11 @@ from qa.review.coaching import (
     update_list,
 )
 from qa.review.replay import resolve_conversation
+from ui.cache import cached, engine, read
+from ui.charts import int_text
+from ui.frame import require_frame
+from ui.state import flash, open_replay, show_flash
+from ui.user import current_user
 
 require_frame(__file__)
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.cache import data_version_now, engine, read
-from ui.frame import require_frame
 from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
-from qa.ingest.history import (
+from qa.jobs.status import (
     ScorerUnavailable,
     batch_rejections,
     past_imports,
@@ -17,6 +15,8 @@ from qa.ingest.history import (
     scoring_status,
 )
 from qa.ingest.importer import import_stream
+from ui.cache import data_version_now, engine, read
+from ui.frame import require_frame
 
 require_frame(__file__)
 

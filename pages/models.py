@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.cache import cached_with_reviews
-from ui.filters import filter_sidebar
-from ui.frame import require_frame
 from qa.analytics import model_quality as mq
 from qa.analytics.filters import Filters
 from qa.review.annotations import VERDICTS
+from ui.cache import cached_with_reviews
+from ui.filters import filter_sidebar
+from ui.frame import require_frame
 
 require_frame(__file__)
 

@@ -10,14 +10,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from qa.analytics import dashboard as dash
+from qa.analytics.filters import Filters
+from scoring.schema import RISK_HIGH
 from ui.cache import cached
 from ui.charts import axis_format, selected, trend_chart
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.state import open_queue
-from qa.analytics import dashboard as dash
-from qa.analytics.filters import Filters
-from scoring.schema import RISK_HIGH
 
 require_frame(__file__)
 

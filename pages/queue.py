@@ -8,12 +8,6 @@ import zlib
 
 import streamlit as st
 
-from ui.cache import cached_with_reviews, engine, read
-from ui.charts import int_text
-from ui.filters import review_filter_sidebar
-from ui.frame import require_frame
-from ui.state import flash, open_replay, remember_queue, remembered_queue, show_flash
-from ui.user import current_user
 from qa.errors import HuifangError
 from qa.review.queue import (
     PAGE_SIZE,
@@ -27,6 +21,12 @@ from qa.review.queue import (
     queue_page,
 )
 from qa.review.users import list_users
+from ui.cache import cached_with_reviews, engine, read
+from ui.charts import int_text
+from ui.filters import review_filter_sidebar
+from ui.frame import require_frame
+from ui.state import flash, open_replay, remember_queue, remembered_queue, show_flash
+from ui.user import current_user
 
 require_frame(__file__)
 

@@ -8,11 +8,6 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.cache import cached_with_reviews, engine, read
-from ui.charts import int_text
-from ui.frame import require_frame
-from ui.state import REPLAY_KEY, flash, remember_queue, remembered_queue, show_flash
-from ui.user import current_user
 from qa.errors import HuifangError
 from qa.review.annotations import (
     MESSAGE_TAGS,
@@ -36,6 +31,11 @@ from qa.review.replay import (
     load_replay,
     resolve_conversation,
 )
+from ui.cache import cached_with_reviews, engine, read
+from ui.charts import int_text
+from ui.frame import require_frame
+from ui.state import REPLAY_KEY, flash, remember_queue, remembered_queue, show_flash
+from ui.user import current_user
 
 require_frame(__file__)
 

@@ -14,5 +14,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 python3 -m pip install -q -e ".[test]"
+echo "== ruff, import contracts, mypy"
+python3 -m ruff check .
+lint-imports --no-cache >/dev/null || lint-imports --no-cache
+python3 -m mypy
 export HUIFANG_TEST_PG_URL="${HUIFANG_TEST_PG_URL:-$(bash scripts/pg_test_server.sh)}"
 python3 -m pytest -q -n 2 "$@"

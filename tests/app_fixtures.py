@@ -1,6 +1,6 @@
 """Shared set-up for page tests: the whole app (app.py) run by AppTest against a temporary database.
 
-Use ``from tests.app_fixtures import seeded_app, start_app`` in a test module; ``seeded_app`` points the app at
+Registered as a pytest plugin by conftest, so ``seeded_app`` is a fixture everywhere; ``seeded_app`` points the app at
 a SQLite file holding tests/seed.py's eight conversations and yields an engine on the same file. ``add_reviews``
 adds two reviewers' known verdicts and rubric scores (REVIEWS) through the real save path.
 """

@@ -15,6 +15,7 @@ from qa.db import init_db, make_engine
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PG_URL = os.environ.get("HUIFANG_TEST_PG_URL")
+pytest_plugins = ["tests.app_fixtures"]  # seeded_app and the page-test helpers, for every test module
 
 
 def _fresh_pg_url() -> Iterator[str]:

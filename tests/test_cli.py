@@ -24,7 +24,7 @@ def test_import_prints_report_and_rejections(tmp_path, capsys):
 
 def test_import_unreadable_file_exits_nonzero(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'cli.db'}"
-    path = write(tmp_path, "x.csv", "a,b\n1,2\n".encode())
+    path = write(tmp_path, "x.csv", b"a,b\n1,2\n")
     assert main(["--db", db, "import", str(path), str(tmp_path / "missing.csv")]) == 1
     err = capsys.readouterr().err
     assert "错误：x.csv: 无法识别的表格" in err

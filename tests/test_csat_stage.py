@@ -5,10 +5,10 @@ import shutil
 import numpy as np
 import pytest
 
-from scoring.errors import ScoringError
 from qa.jobs.training import csat_stage_inputs, train_from_archive
 from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.dissatisfaction import RESPONSIVENESS_PRIOR
+from scoring.errors import ScoringError
 from scoring.pipeline import MODEL_NAMES, Scorer, models_version
 from scoring.train import train_csat_stage
 from tests.helpers import conv, import_bytes, jsonl

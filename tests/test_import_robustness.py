@@ -47,7 +47,7 @@ def test_bad_member_of_zip_names_itself_and_what_was_already_stored(engine):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
-        z.writestr("b.csv", "a,b\n1,2\n".encode())
+        z.writestr("b.csv", b"a,b\n1,2\n")
     with pytest.raises(ImportFormatError, match=r"export.zip/b.csv: 无法识别的表格.*之前的文件已导入：a.jsonl"):
         import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()))
     assert counts(engine)["conversations"] == 1

@@ -67,7 +67,7 @@ def test_missing_required_columns_changes_nothing(engine):
     with pytest.raises(ImportFormatError, match="缺少必需的列：会话ID"):
         import_bytes(engine, "bad.csv", "发送方,消息内容\n顾客,你好\n".encode())
     with pytest.raises(ImportFormatError, match="无法识别的表格"):
-        import_bytes(engine, "what.csv", "a,b\n1,2\n".encode())
+        import_bytes(engine, "what.csv", b"a,b\n1,2\n")
     assert counts(engine) == before
 
 

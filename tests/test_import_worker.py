@@ -126,7 +126,7 @@ def test_unreadable_layout_in_worker_is_a_clear_error_and_changes_nothing(sqlite
     import_bytes(sqlite_engine, "a.jsonl", jsonl(conv("keep", ("customer", "在吗", None))))
     before = counts(sqlite_engine)
     with pytest.raises(ImportFormatError, match="what.csv: 无法识别的表格"):
-        import_path(sqlite_engine, write(tmp_path, "what.csv", "a,b\n1,2\n".encode()))
+        import_path(sqlite_engine, write(tmp_path, "what.csv", b"a,b\n1,2\n"))
     with pytest.raises(ImportFormatError, match="无法解码"):
         lines = [json.dumps(conv(f"n{i}", ("customer", "你好", None)), ensure_ascii=False) for i in range(20_000)]
         import_path(sqlite_engine, write(tmp_path, "late.jsonl",

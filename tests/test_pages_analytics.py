@@ -12,10 +12,7 @@ from streamlit.testing.v1 import AppTest
 from qa.analytics import dashboard, model_quality
 from qa.analytics.filters import Filters
 from qa.models import Conversation
-from tests import app_fixtures
 from tests.app_fixtures import add_reviews, point_app_to, start_app
-
-seeded_app = app_fixtures.seeded_app  # the fixture, made visible to this module's tests
 
 LATE = Filters(start=date(2026, 11, 12), end=date(2026, 11, 13))
 

@@ -6,17 +6,17 @@ import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-import qa.ingest.history
+import qa.jobs.status
 import qa.jobs.scoring
 from qa.analytics.filters import Filters
-from qa.ingest.history import ScorerUnavailable, batch_rejections, past_imports
+from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
 from qa.jobs.scoring import ScoreRunReport
 from qa.models import Message
 from qa.review.annotations import list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.review.replay import resolve_conversation
 from qa.review.users import list_users
-from tests.app_fixtures import seeded_app, start_app  # noqa: F401  (fixture)
+from tests.app_fixtures import start_app
 from tests.helpers import conv, jsonl, read
 
 RANKED = ["tm-4", "tm-3", "dy-1", "jd-2", "jd-1", "tm-2", "tm-1", "dy-2"]
@@ -307,7 +307,7 @@ NEW = jsonl(conv("new-1", ("customer", "在吗", "2026-11-14T10:00:00"), ("agent
 
 
 def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qa.ingest.history, "scorer_version", lambda: "test")
+    monkeypatch.setattr(qa.jobs.status, "scorer_version", lambda: "test")
     at = start_app("pages/data.py")
     assert [(m.label, m.value) for m in at.metric] == [("会话总数", "8"), ("未评分", "0"), ("评分已过期", "0"),
                                                       ("已是最新", "8")]
@@ -329,7 +329,7 @@ def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatc
 
 
 def test_data_page_scores_now(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(qa.ingest.history, "scorer_version", lambda: "v2")
+    monkeypatch.setattr(qa.jobs.status, "scorer_version", lambda: "v2")
 
     def fake_score(engine: Engine, *, n_jobs: int, progress) -> ScoreRunReport:  # type: ignore[no-untyped-def]
         progress(8, 8)
@@ -347,7 +347,7 @@ def test_data_page_without_models(seeded_app: Engine, monkeypatch: pytest.Monkey
     def unavailable() -> str:
         raise ScorerUnavailable("评分模型不可用（FileNotFoundError: sentiment.json）")
 
-    monkeypatch.setattr(qa.ingest.history, "scorer_version", unavailable)
+    monkeypatch.setattr(qa.jobs.status, "scorer_version", unavailable)
     at = start_app("pages/data.py")
     assert not at.exception
     assert "评分模型不可用（FileNotFoundError: sentiment.json）" in _texts(at.warning)

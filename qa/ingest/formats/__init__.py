@@ -15,7 +15,6 @@ __all__ = ["FORMATS", "Format", "Sample", "detect", "format_name", "upload_exten
 
 _MODULES = (jsonl, chatlog, table, session_sheet)
 FORMATS: tuple[Format, ...] = tuple(f for module in _MODULES for f in module.FORMATS)
-_BY_CODE = {f.code: f for f in FORMATS}
 
 
 def detect(sample: Sample) -> Format:
@@ -30,8 +29,7 @@ def detect(sample: Sample) -> Format:
 
 def format_name(code: str) -> str:
     """What users call a stored format code (e.g. csv_tickets → CSV 工单表); an unknown code as it is."""
-    fmt = _BY_CODE.get(code)
-    return fmt.name if fmt else code
+    return next((f.name for f in FORMATS if f.code == code), code)
 
 
 def upload_extensions() -> list[str]:
