@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _generate(workdir: Path, messages: int) -> tuple[Path, Path, int]:
+def generate_archive(workdir: Path, messages: int) -> tuple[Path, Path, int]:
+    """The demo archive of ``messages`` messages as canonical JSONL and as a message-per-row CSV (made once)."""
     from huifang_demo.generate import generate_demo
 
     jsonl = workdir / "demo" / "conversations.jsonl"
@@ -165,7 +166,7 @@ def main() -> None:
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    jsonl, csv_path, n = _generate(workdir, args.messages)
+    jsonl, csv_path, n = generate_archive(workdir, args.messages)
     print(f"generated {n:,} messages in {time.perf_counter() - t0:.1f} s "
           f"(JSONL {jsonl.stat().st_size / 2**20:.0f} MB, CSV {csv_path.stat().st_size / 2**20:.0f} MB)")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}")

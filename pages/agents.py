@@ -9,7 +9,7 @@ from qa.analytics import dashboard as dash
 from qa.analytics.filters import Filters
 from qa.review import scorecards as sc
 from ui.cache import cached, cached_with_reviews
-from ui.charts import selected, trend_chart
+from ui.charts import score_label, selected, trend_chart
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.state import open_queue, open_replay
@@ -29,7 +29,7 @@ TEAM_COLUMNS = {
     "conversations": st.column_config.NumberColumn("会话", format="localized"),
     "risk_mean": st.column_config.NumberColumn("预测不满意", format="%.1f%%"),
     "sla_rate": st.column_config.NumberColumn("SLA 内回复率", format="%.1f%%"),
-    "first_response_s": st.column_config.NumberColumn("首次响应（秒）", format="%.0f"),
+    "first_response_s": st.column_config.NumberColumn(score_label("first_response_s"), format="%.0f"),
     "tone_flagged": st.column_config.NumberColumn("语气预警", format="localized"),
     "csat": st.column_config.NumberColumn("CSAT", format="%.2f"),
     "csat_n": st.column_config.NumberColumn("评价数", format="localized"),

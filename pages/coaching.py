@@ -23,7 +23,7 @@ from qa.review.coaching import (
 )
 from qa.review.replay import resolve_conversation
 from ui.cache import cached, engine, read
-from ui.charts import int_text
+from ui.charts import int_text, score_label
 from ui.frame import require_frame
 from ui.state import flash, open_replay, show_flash
 from ui.user import current_user
@@ -37,7 +37,7 @@ ITEM_COLUMNS = {
     "agent": st.column_config.TextColumn("坐席"),
     "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm"),
     "csat": st.column_config.TextColumn("CSAT"),
-    "risk": st.column_config.NumberColumn("不满风险", format="%.2f"),
+    "risk": st.column_config.NumberColumn(score_label("dissatisfaction_risk"), format="%.2f"),
     "message_text": st.column_config.TextColumn("重点消息"),
     "note": st.column_config.TextColumn("要点", width="large"),
     "added_by": st.column_config.TextColumn("添加人"),

@@ -6,6 +6,7 @@ import streamlit as st
 
 from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
+from qa.ingest.importer import import_stream
 from qa.jobs.status import (
     ScorerUnavailable,
     batch_rejections,
@@ -14,7 +15,6 @@ from qa.jobs.status import (
     scorer_version,
     scoring_status,
 )
-from qa.ingest.importer import import_stream
 from ui.cache import data_version_now, engine, read
 from ui.frame import require_frame
 

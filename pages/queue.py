@@ -22,7 +22,7 @@ from qa.review.queue import (
 )
 from qa.review.users import list_users
 from ui.cache import cached_with_reviews, engine, read
-from ui.charts import int_text
+from ui.charts import int_text, score_label
 from ui.filters import review_filter_sidebar
 from ui.frame import require_frame
 from ui.state import flash, open_replay, remember_queue, remembered_queue, show_flash
@@ -40,7 +40,7 @@ COLUMNS = {
     "platform": st.column_config.TextColumn("平台"),
     "category": st.column_config.TextColumn("分类"),
     "csat": st.column_config.TextColumn("CSAT"),
-    "risk": st.column_config.ProgressColumn("不满风险", min_value=0.0, max_value=1.0, format="%.2f"),
+    "risk": st.column_config.ProgressColumn(score_label("dissatisfaction_risk"), min_value=0.0, max_value=1.0, format="%.2f"),
     "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm"),
     "reviewed": st.column_config.CheckboxColumn("已复核"),
     "assigned": st.column_config.TextColumn("分配"),

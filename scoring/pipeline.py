@@ -57,7 +57,9 @@ class MessageBatch:
     @classmethod
     def build(cls, convs: Sequence[Conv], tokenizer: Tokenizer, memo: dict[str, list[str]] | None = None) -> MessageBatch:
         """Flatten and tokenise; bot/system messages and placeholders get no tokens."""
-        starts, roles, texts = [], [], []
+        starts: list[int] = []
+        roles: list[str] = []
+        texts: list[str] = []
         contexts: dict[int, list[int]] = {}
         for conv in convs:
             base = len(roles)
@@ -253,7 +255,7 @@ class Scorer:
                 out[k] = (cat, "rules", kw)
             else:
                 need_model.append(k)
-        if need_model:
+        if need_model and self.category is not None:
             docs = [[t for i in range(batch.starts[k], batch.starts[k + 1]) for t in batch.tokens[i]]
                     for k in need_model]
             cats, _, kws = self.category.predict(docs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 __all__ = ["Msg", "Conv", "MessageScore", "ConversationScore", "ScoreField", "score_fields", "score_values",
@@ -101,15 +102,21 @@ class ScoreField:
     flag: float | None
 
 
-def score_fields(cls: type[MessageScore] | type[ConversationScore]) -> list[ScoreField]:
+@cache
+def score_fields(cls: type[MessageScore] | type[ConversationScore]) -> tuple[ScoreField, ...]:
     """The score fields of ``cls`` in declaration order (not its key, sequence number or nested messages)."""
-    return [ScoreField(f.name, f.metadata["label"], f.metadata["flag"]) for f in fields(cls) if "label" in f.metadata]
+    return tuple(ScoreField(f.name, f.metadata["label"], f.metadata["flag"]) for f in fields(cls)
+                 if "label" in f.metadata)
+
+
+@cache
+def _names(cls: type[MessageScore] | type[ConversationScore]) -> tuple[str, ...]:
+    return tuple(f.name for f in score_fields(cls))
 
 
 def score_values(score: MessageScore | ConversationScore) -> dict[str, Any]:
     """``{field: value}`` of every score field, lists joined into text as they are stored and exported."""
-    out = {}
-    for f in score_fields(type(score)):
-        value = getattr(score, f.name)
-        out[f.name] = "；".join(value) if isinstance(value, list) else value
+    out = {name: getattr(score, name) for name in _names(type(score))}
+    if isinstance(score, MessageScore):  # the one list-valued field, kept as text
+        out["rule_hits"] = "；".join(score.rule_hits)
     return out

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-import qa.jobs.status
 import qa.jobs.scoring
+import qa.jobs.status
 from qa.analytics.filters import Filters
-from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
 from qa.jobs.scoring import ScoreRunReport
+from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
 from qa.models import Message
 from qa.review.annotations import list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items

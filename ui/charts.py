@@ -8,8 +8,9 @@ import altair as alt
 import pandas as pd
 
 from qa.analytics.dashboard import METRICS
+from scoring.schema import ConversationScore, MessageScore, score_fields
 
-__all__ = ["axis_format", "trend_chart", "selected", "int_text"]
+__all__ = ["axis_format", "trend_chart", "selected", "int_text", "score_label"]
 
 
 def axis_format(metric: str) -> str:
@@ -34,7 +35,7 @@ def trend_chart(df: pd.DataFrame, metric: str, title: str, peaks: pd.DataFrame |
         order = list(dict.fromkeys(df[series]))
         color = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="top"),
                           scale=alt.Scale(domain=order, range=["#1f77b4"] + ["#a0a7b4"] * (len(order) - 1)))
-    ticks = alt.Undefined
+    ticks: Any = alt.Undefined
     if weekly:  # one tick per Monday-started bucket (Vega's own week ticks fall on Sundays)
         ticks = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in sorted(set(data["x"]))]
     base = alt.Chart(data).encode(
@@ -56,7 +57,8 @@ def trend_chart(df: pd.DataFrame, metric: str, title: str, peaks: pd.DataFrame |
         layers.append(marks.mark_rule(color="#d62728", strokeDash=[4, 4]).encode(x="x:T"))
         layers.append(marks.mark_text(color="#d62728", align="left", dx=4, dy=-4, baseline="top")
                       .encode(x="x:T", y=alt.value(0), text="label:N"))
-    return alt.layer(*layers).properties(title=title, height=220)
+    chart: alt.LayerChart = alt.layer(*layers).properties(title=title, height=220)  # type: ignore[assignment]
+    return chart
 
 
 def selected(event: Any, param: str = "pick") -> dict | None:
@@ -68,3 +70,8 @@ def selected(event: Any, param: str = "pick") -> dict | None:
 def int_text(values: Any) -> list[str]:
     """Whole numbers as text, blank where missing: st.dataframe would print "None" in the cell."""
     return ["" if pd.isna(v) else f"{v:.0f}" for v in values]
+
+
+def score_label(name: str, level: type[ConversationScore] | type[MessageScore] = ConversationScore) -> str:
+    """The label a score field is declared with in ``scoring.schema`` (e.g. dissatisfaction_risk → 不满风险)."""
+    return next(f.label for f in score_fields(level) if f.name == name)

@@ -94,7 +94,8 @@ def review_filter_sidebar() -> Filters:
     with st.sidebar:
         options = sorted(set(cached(dimension_values, "agent")) | set(f.agents))
         agents = tuple(st.multiselect("坐席", options, key="flt_agents", placeholder="全部"))
-        lo, hi = st.slider("预测不满风险", 0.0, 1.0, step=0.05, key="flt_risk")
+        risk: tuple[float, float] = st.slider("预测不满风险", 0.0, 1.0, step=0.05, key="flt_risk")  # type: ignore[assignment]  # a range: its state is a pair
+        lo, hi = risk
         tone = st.slider("语气风险 ≥", 0.0, 1.0, step=0.05, key="flt_tone")
         relevance = st.slider("相关度 ≤", 0.0, 1.0, step=0.05, key="flt_relevance")
         first = st.number_input("首次响应 ≥（秒）", min_value=0, step=30, key="flt_first_response")
