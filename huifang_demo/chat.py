@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from huifang_demo.phrases import (
     AGENT_CLOSERS,
@@ -217,17 +217,17 @@ _SLOT_MAKERS: dict[str, Callable[[_Slots], object]] = {
     "colour2": lambda s: _pick(s.rng, s.product.colours),
     "height": lambda s: s.rng.randint(150, 186),
     "weight": lambda s: s.rng.randint(88, 185),
-    "size": lambda s: _sizes(s.product, s["height"], s["weight"])[0],
-    "size2": lambda s: _sizes(s.product, s["height"], s["weight"])[1],
-    "foot": lambda s: _foot_cm(s["size"]),
+    "size": lambda s: _sizes(s.product, cast(int, s["height"]), cast(int, s["weight"]))[0],
+    "size2": lambda s: _sizes(s.product, cast(int, s["height"]), cast(int, s["weight"]))[1],
+    "foot": lambda s: _foot_cm(cast(str, s["size"])),
     "length": lambda s: s.rng.randint(62, 78),
     "warranty": lambda s: _pick(s.rng, (1, 2, 3)),
     "timer": lambda s: _pick(s.rng, (2, 4, 8, 12)),
     "upgrade": lambda s: _pick(s.rng, ("静音电机", "智能控温", "内胆材质", "一键清洁")),
     "carrier": lambda s: _courier(s.rng, s.scene.platform),
-    "courier": lambda s: s["carrier"][0],
-    "tracking": lambda s: _tracking(s.rng, *s["carrier"][1:]),
-    "tracking2": lambda s: _tracking(s.rng, *s["carrier"][1:]),
+    "courier": lambda s: cast(tuple[str, str, int], s["carrier"])[0],
+    "tracking": lambda s: _tracking(s.rng, *cast(tuple[str, str, int], s["carrier"])[1:]),
+    "tracking2": lambda s: _tracking(s.rng, *cast(tuple[str, str, int], s["carrier"])[1:]),
     "city": lambda s: _pick(s.rng, PLACES)[1].rstrip("市"),
     "eta": lambda s: _pick(s.rng, ETAS),
     "order": lambda s: _order_id(s.rng, s.scene.platform),
@@ -246,8 +246,8 @@ _SLOT_MAKERS: dict[str, Callable[[_Slots], object]] = {
     "comp": lambda s: _pick(s.rng, (5, 10, 10, 15, 20, 30)),
     "diff": lambda s: s.rng.randint(1, 12) * 10,
     "promotion": _promotion,
-    "full": lambda s: s["promotion"][0],
-    "off": lambda s: s["promotion"][1],
+    "full": lambda s: cast(tuple[int, int], s["promotion"])[0],
+    "off": lambda s: cast(tuple[int, int], s["promotion"])[1],
     "sf_fee": lambda s: _pick(s.rng, (8, 10, 12, 15)),
     "presale_days": lambda s: _pick(s.rng, (3, 5, 7, 15)),
     "restock": lambda s: _day_text(s.scene.start.date() + timedelta(days=s.rng.randint(3, 15))),
@@ -650,6 +650,7 @@ class _Chat:
         """A ticket created when the agent registered it; closed hours or days later, or still open."""
         rng, intent, scene = self.rng, self.intent, self.scene
         created = self.ticket_at
+        assert created is not None  # finish() makes a ticket only where the agent registered one
         closed: datetime | None = created + timedelta(
             seconds=_log_normal(rng, intent.close_hours * 3600, 0.8, 600, 30 * 86400))
         if self.resolved:

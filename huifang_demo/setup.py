@@ -27,5 +27,5 @@ def load_demo(engine: Engine, out_dir: Path, *, conversations: int = 10_000, mes
     if score:
         from qa.jobs.scoring import score_database
 
-        report = score_database(engine)
-        echo(f"已评分 {report.scored:,} 个会话（{report.messages:,} 条消息），用时 {report.seconds:.1f} 秒")
+        run = score_database(engine)
+        echo(f"已评分 {run.scored:,} 个会话（{run.messages:,} 条消息），用时 {run.seconds:.1f} 秒")

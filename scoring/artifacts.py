@@ -31,7 +31,8 @@ def save_artifact(models_dir: Path, name: str, meta: dict, arrays: dict[str, np.
     )
     packed = {k: (v.astype(np.float32) if v.dtype.kind == "f" and v.dtype != np.float16 else v)
               for k, v in arrays.items()}
-    np.savez_compressed(models_dir / f"{name}.npz", **packed)
+    # numpy's stub checks a **dict against the keyword allow_pickle: bool as well as against **kwds: ArrayLike
+    np.savez_compressed(models_dir / f"{name}.npz", **packed)  # type: ignore[arg-type]
 
 
 def load_artifact(models_dir: Path, name: str) -> tuple[dict, dict[str, np.ndarray]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -33,7 +34,15 @@ __all__ = [
     "stage_probability",
 ]
 
-DISSAT_PARAMS = {"text_C": 2.0, "C": 0.3, "min_df": 2, "max_features": 40000}
+
+class _DissatParams(TypedDict):
+    text_C: float
+    C: float
+    min_df: int
+    max_features: int
+
+
+DISSAT_PARAMS: _DissatParams = {"text_C": 2.0, "C": 0.3, "min_df": 2, "max_features": 40000}
 RESPONSIVENESS_PRIOR = {"breach_share": 0.8, "unanswered_at_end": 0.5, "intercept": 0.0, "base": 1.0}
 DENSE_NAMES = [
     "text_logit", "sent_start", "sent_worst", "sent_end", "sent_mean", "sent_rise", "tone_max", "tone_mean",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
@@ -86,7 +87,7 @@ def evaluate_sentiment(
 
 
 def _fold_labels(labelled: Sequence[Dialogue], unlabelled: Sequence[Dialogue]) -> np.ndarray:
-    return np.array([int(d.dissatisfied) for d in labelled] + [2] * len(unlabelled))
+    return np.array([int(cast(bool, d.dissatisfied)) for d in labelled] + [2] * len(unlabelled))  # labelled: not None
 
 
 def evaluate_stc3(
@@ -176,6 +177,7 @@ def evaluate_all(shared_dir: Path, models_dir: Path | None = None, log: Log = pr
 
 
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+    memo: dict[str, list[str]]
     tokenizer, memo = get_tokenizer(), {}
     log("情绪模型：留一品类评估…")
     result = {"sentiment": evaluate_sentiment(shared_dir, tokenizer, memo, log)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 from sklearn.decomposition import TruncatedSVD
@@ -25,7 +26,17 @@ from scoring.text import is_content_token, load_stopwords
 
 __all__ = ["RELEVANCE_PARAMS", "content_tokens", "reply_contexts", "make_pairs", "RelevanceModel"]
 
-RELEVANCE_PARAMS = {"n_components": 96, "max_features": 12000, "ridge_alpha": 1.0, "C": 1.0, "negatives": 2}
+
+class _RelevanceParams(TypedDict):
+    n_components: int
+    max_features: int
+    ridge_alpha: float
+    C: float
+    negatives: int
+
+
+RELEVANCE_PARAMS: _RelevanceParams = {
+    "n_components": 96, "max_features": 12000, "ridge_alpha": 1.0, "C": 1.0, "negatives": 2}
 
 
 def content_tokens(tokens: Sequence[str]) -> list[str]:

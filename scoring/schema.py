@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 __all__ = ["Msg", "Conv", "MessageScore", "ConversationScore", "ScoreField", "score_fields", "score_values",
@@ -102,21 +101,19 @@ class ScoreField:
     flag: float | None
 
 
-@cache
+_FIELDS = {cls: tuple(ScoreField(f.name, f.metadata["label"], f.metadata["flag"]) for f in fields(cls)
+                      if "label" in f.metadata) for cls in (MessageScore, ConversationScore)}
+_NAMES = {cls: tuple(f.name for f in declared) for cls, declared in _FIELDS.items()}
+
+
 def score_fields(cls: type[MessageScore] | type[ConversationScore]) -> tuple[ScoreField, ...]:
     """The score fields of ``cls`` in declaration order (not its key, sequence number or nested messages)."""
-    return tuple(ScoreField(f.name, f.metadata["label"], f.metadata["flag"]) for f in fields(cls)
-                 if "label" in f.metadata)
-
-
-@cache
-def _names(cls: type[MessageScore] | type[ConversationScore]) -> tuple[str, ...]:
-    return tuple(f.name for f in score_fields(cls))
+    return _FIELDS[cls]
 
 
 def score_values(score: MessageScore | ConversationScore) -> dict[str, Any]:
     """``{field: value}`` of every score field, lists joined into text as they are stored and exported."""
-    out = {name: getattr(score, name) for name in _names(type(score))}
+    out = {name: getattr(score, name) for name in _NAMES[type(score)]}
     if isinstance(score, MessageScore):  # the one list-valued field, kept as text
         out["rule_hits"] = "；".join(score.rule_hits)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -19,7 +20,14 @@ from scoring.text import is_content_token, load_stopwords
 
 __all__ = ["SENTIMENT_PARAMS", "sentiment_features", "SentimentModel"]
 
-SENTIMENT_PARAMS = {"C": 4.0, "min_df": 2, "max_features": 60000}
+
+class _SentimentParams(TypedDict):
+    C: float
+    min_df: int
+    max_features: int
+
+
+SENTIMENT_PARAMS: _SentimentParams = {"C": 4.0, "min_df": 2, "max_features": 60000}
 
 
 def sentiment_features(tokens: Sequence[str]) -> list[str]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install everything the whole test suite needs on a fresh Debian machine, then run it.
+# Install everything the whole test suite needs on a fresh Debian machine, then check and run it.
 # System packages: chromium (end-to-end tests), fonts-noto-cjk (Chinese in screenshots), postgresql (the same
-# storage tests on PostgreSQL as on SQLite). Python packages: this project with its test extras.
+# storage tests on PostgreSQL as on SQLite). Python packages: this project with its test extras, in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -13,10 +13,10 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-python3 -m pip install -q -e ".[test]"
+. scripts/venv.sh "[test]"
 echo "== ruff, import contracts, mypy"
-python3 -m ruff check .
+python -m ruff check .
 lint-imports --no-cache >/dev/null || lint-imports --no-cache
-python3 -m mypy
+python -m mypy
 export HUIFANG_TEST_PG_URL="${HUIFANG_TEST_PG_URL:-$(bash scripts/pg_test_server.sh)}"
-python3 -m pytest -q -n 2 "$@"
+python -m pytest -q -n 2 "$@"

@@ -15,7 +15,8 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from qa.analytics.filters import Filters, apply_to_daily_stats, day_range
@@ -195,8 +196,9 @@ def format_change(key: str, delta: float | None, kind: str | None = None) -> str
 
 
 CUBE_DIMENSIONS = ("platform", "shop", "team", "category")
-_ID_DIMENSIONS = {"platform": (DailyStat.platform_id, Platform), "shop": (DailyStat.shop_id, Shop),
-                  "agent": (DailyStat.agent_id, Agent)}
+_ID_DIMENSIONS: dict[str, tuple[InstrumentedAttribute[int | None], type[Platform | Shop | Agent]]] = {
+    "platform": (DailyStat.platform_id, Platform), "shop": (DailyStat.shop_id, Shop),
+    "agent": (DailyStat.agent_id, Agent)}
 _TEXT_DIMENSIONS = {"team": DailyStat.team, "category": DailyStat.category}
 
 
@@ -251,7 +253,7 @@ def cube(conn: Connection, f: Filters, by: tuple[str, ...] = CUBE_DIMENSIONS, pr
     return Cube(period, df)
 
 
-def _frame(conn: Connection, query) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _frame(conn: Connection, query: Select) -> pd.DataFrame:
     result = conn.execute(query)
     df = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
     for name in SUMS:  # PostgreSQL returns NUMERIC sums as Decimal

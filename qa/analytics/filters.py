@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Connection, Select, and_, exists, func, or_, select
 
 from qa.models import (
     Agent,
@@ -138,7 +138,7 @@ def apply_to_daily_stats(query: Select, f: Filters) -> Select:
     return query.where(*conds) if conds else query
 
 
-def dimension_values(conn, column: str) -> list[str]:  # type: ignore[no-untyped-def]
+def dimension_values(conn: Connection, column: str) -> list[str]:
     """Distinct values offered in filter pickers: platform, shop, team, agent or category names."""
     sources = {
         "platform": select(Platform.name),
@@ -150,7 +150,7 @@ def dimension_values(conn, column: str) -> list[str]:  # type: ignore[no-untyped
     return sorted({v for v in conn.scalars(sources[column].distinct()) if v})
 
 
-def day_range(conn) -> tuple[date, date] | None:  # type: ignore[no-untyped-def]
+def day_range(conn: Connection) -> tuple[date, date] | None:
     """First and last day with conversations (the bounds of date pickers), or None for an empty archive."""
     lo, hi = conn.execute(select(func.min(DailyStat.day), func.max(DailyStat.day))).one()
     return None if lo is None else (lo, hi)

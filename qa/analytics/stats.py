@@ -7,8 +7,10 @@ a second, far less than one dashboard query over raw messages would.
 from __future__ import annotations
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Date,
+    Table,
     case,
     cast,
     delete,
@@ -24,7 +26,7 @@ from scoring.schema import RISK_HIGH, TONE_FLAG
 __all__ = ["rebuild_daily_stats", "data_version"]
 
 
-def _count_if(condition) -> object:  # type: ignore[no-untyped-def]
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
@@ -50,6 +52,7 @@ def rebuild_daily_stats(conn: Connection) -> int:
         .group_by(day, c.c.platform_id, c.c.shop_id, team, c.c.agent_id, category)
     )
     d = DailyStat.__table__
+    assert isinstance(d, Table)  # a declarative class's table
     columns = ["day", "platform_id", "shop_id", "team", "agent_id", "category", "conversations", "messages",
                "csat_n", "csat_sum", "csat_low", "scored", "risk_sum", "risk_high", "replies", "replies_in_sla",
                "first_response_n", "first_response_sum", "tone_flagged"]

@@ -216,7 +216,7 @@ def _large_cache(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         yield
         return
-    restore = f"PRAGMA cache_size={int(conn.exec_driver_sql('PRAGMA cache_size').scalar())}"
+    restore = f"PRAGMA cache_size={int(conn.exec_driver_sql('PRAGMA cache_size').scalar_one())}"
     conn.exec_driver_sql(f"PRAGMA cache_size={IMPORT_CACHE_KIB}")
     try:
         yield

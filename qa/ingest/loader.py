@@ -15,10 +15,12 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain, repeat
+from typing import Any, cast, overload
 
 from sqlalchemy import (
-    Column,
+    ColumnElement,
     Connection,
+    String,
     Table,
     bindparam,
     func,
@@ -43,9 +45,9 @@ from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 
 __all__ = ["LoadCounts", "Loader", "link_tickets"]
 
-_conv = Conversation.__table__
-_msg = Message.__table__
-_ticket = Ticket.__table__
+_conv = cast(Table, Conversation.__table__)
+_msg = cast(Table, Message.__table__)
+_ticket = cast(Table, Ticket.__table__)
 
 
 @dataclass
@@ -81,9 +83,13 @@ def _merge_order(existing: list[MsgKey], incoming: list[MsgKey]) -> list[MsgKey]
     return merged
 
 
-def _cut(value: str | None, column: Column) -> str | None:
+@overload
+def _cut(value: str, column: ColumnElement[Any]) -> str: ...
+@overload
+def _cut(value: str | None, column: ColumnElement[Any]) -> str | None: ...
+def _cut(value: str | None, column: ColumnElement[Any]) -> str | None:
     """Text cut to its column's width: PostgreSQL refuses a longer value where SQLite would keep it whole."""
-    return value[:column.type.length] if value else value
+    return value[:cast(String, column.type).length] if value else value
 
 
 def _fit(table: Table, values: dict[str, object]) -> dict[str, object]:
@@ -358,10 +364,12 @@ def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Ite
     mark = _mark(conn)
     values = ", ".join(f"NULLIF({mark}, '')" if c in empty_is_null else mark for c in columns)
     with closing(conn.connection.cursor()) as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})", rows)
+        # SQLAlchemy's DB-API stub asks for a Sequence; sqlite3 and psycopg take any iterable (rows stay lazy)
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})",
+                           rows)  # type: ignore[arg-type]
 
 
-def _fetch(conn: Connection, sql: str, params: Sequence[object]) -> list[tuple]:
+def _fetch(conn: Connection, sql: str, params: Sequence[object]) -> Sequence[tuple]:
     """Rows of ``sql`` through the DB-API cursor; each ``{0}`` in it is the dialect's placeholder."""
     with closing(conn.connection.cursor()) as cursor:
         cursor.execute(sql.format(_mark(conn)), params)
@@ -377,12 +385,13 @@ _RANK = {"unchanged": 0, "merged": 1, "added": 2}
 _META = ("category", "csat", "order_id", "customer", "team")  # filled on a stored conversation where empty
 
 
-def _stored(conn: Connection, keys: list[str]) -> dict[str, tuple]:
+def _stored(conn: Connection, keys: list[str]) -> dict[str, list[Any]]:
     """(id, content hash, *_META) of the stored conversations among ``keys`` (a batch's worth), by source key.
 
     Raw SQL: SQLAlchemy's rendering of a 2,000-value IN took half of each such query.
     """
     columns = ", ".join(("source_key", "id", "content_hash", *_META))
+    params: Sequence[object]
     if conn.dialect.name == "sqlite":
         where, params = f"source_key IN ({', '.join(['{0}'] * len(keys))})", keys
     else:

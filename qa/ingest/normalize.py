@@ -11,9 +11,9 @@ import io
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from qa.errors import ImportFormatError
@@ -128,7 +128,8 @@ def parse_time(value: object) -> datetime | None:
         dt = _from_number(value)
     else:
         try:  # canonical JSONL is the hot path; "+08:00" is already Shanghai wall-clock time
-            dt = datetime.fromisoformat(value[:-6] if value.endswith("+08:00") else value)  # type: ignore[union-attr]
+            text = cast(str, value)  # if not, AttributeError or TypeError below: the slow path takes it
+            dt = datetime.fromisoformat(text[:-6] if text.endswith("+08:00") else text)
         except (AttributeError, TypeError, ValueError):
             s = clean_text(value)
             if not s:
@@ -192,19 +193,19 @@ def stamps_at_once(values: Sequence[str | None]) -> list[str] | None:
         for run, end in _STAMP_RUNS:
             if run.fullmatch(joined):
                 try:
-                    all(map(datetime.fromisoformat, filter(None, values)))  # type: ignore[arg-type]
+                    all(map(datetime.fromisoformat, filter(None, values)))
                 except ValueError:
                     return None  # parse_stamp says which
                 if end == "\n" and "" in values:  # the replacement below would give the empty ones a fraction
-                    return [f"{v[:10]} {v[11:]}.000000" if v else "" for v in values]  # type: ignore[index]
+                    return [f"{v[:10]} {v[11:]}.000000" if v else "" for v in values]
                 stamps = joined.replace("T", " ").replace(end, ".000000\n").split("\n")[:-1]
                 if len(stamps) == len(values):  # belt and braces: a value holding a newline fails fromisoformat
                     return stamps
     return None
 
 
-_EPOCH_RANGE = (datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp(),
-                datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp())
+_EPOCH_RANGE = (datetime(2000, 1, 1, tzinfo=UTC).timestamp(),
+                datetime(2100, 1, 1, tzinfo=UTC).timestamp())
 
 
 def _from_number(value: float) -> datetime:
@@ -213,7 +214,7 @@ def _from_number(value: float) -> datetime:
         return datetime(1899, 12, 30) + timedelta(days=float(value))
     seconds = value / 1000 if 1e11 < value < 1e14 else value  # compared before dividing: an int may exceed a float
     if _EPOCH_RANGE[0] <= seconds < _EPOCH_RANGE[1]:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     raise ValueError(f"无法识别的时间“{str(value)[:40]}”（数字应为 Excel 日期或 2000–2099 年的 Unix 时间戳）")
 
 

@@ -13,8 +13,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import Connection, Engine, Select, delete, func, insert, or_, select
+from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, or_, select
 
 from qa.analytics.stats import rebuild_daily_stats
 from qa.db import make_engine
@@ -26,7 +27,7 @@ from scoring.schema import ConversationScore as ConvScore
 __all__ = ["ScoreRunReport", "load_chunk", "pending_ids", "pending_count", "score_database"]
 
 _c, _m, _p = Conversation.__table__, Message.__table__, Platform.__table__
-_cs, _ms = ConversationScore.__table__, MessageScore.__table__
+_cs, _ms = cast(Table, ConversationScore.__table__), cast(Table, MessageScore.__table__)
 
 
 @dataclass
@@ -78,7 +79,8 @@ def _write_chunk(conn: Connection, results: Sequence[ConvScore], msg_ids: dict[i
     conn.execute(delete(_ms).where(_ms.c.conversation_id.in_(ids)))
     conn.execute(delete(_cs).where(_cs.c.conversation_id.in_(ids)))
     now = datetime.now().replace(microsecond=0)
-    conv_rows, msg_rows = [], []
+    conv_rows: list[dict[str, object]] = []
+    msg_rows: list[dict[str, object]] = []
     for r in results:
         cid = int(r.key)
         conv_rows.append({"conversation_id": cid, "model_version": version, "content_hash": hashes[cid],

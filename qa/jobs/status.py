@@ -71,7 +71,7 @@ def scorer_version() -> str:
     """The version of the models on disk, which stored scores are compared with to tell them stale."""
     try:
         return models_version()
-    except (*USER_ERRORS, OSError) as e:
+    except USER_ERRORS + (OSError,) as e:
         raise ScorerUnavailable(f"评分模型不可用（{type(e).__name__}: {e}）；请先在“模型”页或用 huifang train 训练模型") from e
 
 

@@ -102,9 +102,9 @@ def save_review(engine: Engine, conversation_id: int, reviewer_id: int, review: 
 
 def _sync_assignment(conn: Connection, conversation_id: int, reviewer_id: int, now: datetime) -> None:
     """An assignment is done exactly when its reviewer has a verdict on the conversation."""
-    has_verdict = conn.scalar(select(func.count()).where(
+    has_verdict = conn.execute(select(func.count()).where(
         Annotation.conversation_id == conversation_id, Annotation.reviewer_id == reviewer_id,
-        Annotation.verdict.is_not(None))) > 0
+        Annotation.verdict.is_not(None))).scalar_one() > 0
     ra = ReviewAssignment
     conn.execute(update(ra).where(ra.conversation_id == conversation_id, ra.reviewer_id == reviewer_id)
                  .values(status="已完成" if has_verdict else "待审", done_at=now if has_verdict else None))

@@ -206,7 +206,7 @@ def _narrowed(query: Select, q: QueueQuery) -> Select:
 def _ranked(conn: Connection, q: QueueQuery) -> Select:
     """SELECT id, priority of the conversations in the queue (filters, "my queue" and the sample applied)."""
     first_sla, later_sla = _sla_columns(conn)
-    priority = func.coalesce(_s.dissatisfaction_risk, 0.0)
+    priority: ColumnElement[float] = func.coalesce(_s.dissatisfaction_risk, 0.0)
     for r in REASONS:
         if r.weight:
             priority = priority + r.weight * _flag(r.test(first_sla, later_sla))

@@ -14,7 +14,8 @@ DEMO_USERS = [("王质检", "qa"), ("李质检", "qa"), ("张培训", "trainer")
 
 def list_users(conn: Connection) -> list[tuple[int, str, str]]:
     """(id, name, role) of every user, by name."""
-    return [tuple(r) for r in conn.execute(select(User.id, User.name, User.role).order_by(User.name))]
+    rows = conn.execute(select(User.id, User.name, User.role).order_by(User.name))
+    return [(uid, name, role) for uid, name, role in rows]
 
 
 def get_or_create_user(engine: Engine, name: str, role: str = "qa") -> int:

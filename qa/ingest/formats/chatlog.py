@@ -357,6 +357,7 @@ def _parse_web(lines: Iterable[tuple[int, str]], c: Collector) -> None:
         elif time_line is not None:
             head = (no, time_line)
         else:
+            assert row is not None  # neither a date nor a time line
             m, content, sender = row
             _start_web(c, no, m, sender, day, content)
             c.close_message()

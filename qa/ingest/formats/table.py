@@ -7,10 +7,11 @@ place that knows them. Which kind of table a file is follows from its headers, n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from functools import lru_cache
 from itertools import repeat
 from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from qa.errors import ImportFormatError
 from qa.ingest.formats import arrow_csv
@@ -72,7 +73,7 @@ def _norm_header(h: object) -> str:
     return clean_text(h).lower().replace(" ", "").replace("（", "(").split("(")[0]
 
 
-def map_columns(headers: list[object]) -> dict[str, str]:
+def map_columns(headers: Sequence[object]) -> dict[str, str]:
     """Map canonical field names to the file's own header names (first match wins)."""
     found: dict[str, str] = {}
     for h in headers:
@@ -276,11 +277,11 @@ def _row_by_row(conv_id: str, rows: Sequence[int], columns: list[list[str]], fie
             conv = ConversationRecord(external_id=conv_id, source_row=row)
         _fill(conv, get, fill)
         if csat is not None:
-            conv.csat = csat
+            conv.csat = cast(int, csat)
         if role == "customer" and not conv.customer and sender:
             conv.customer = sender[:200]
         conv.messages.append(MessageRecord(role, get["text"], None, (agent or None) if role == "agent" else None,
-                                           sender or None, stamp or ""))
+                                           sender or None, cast("str | None", stamp) or ""))
     if conv is not None:
         yield conv
 
@@ -350,9 +351,10 @@ def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file
             return (get[field][:200] or None) if field in get else None
 
         yield TicketRecord(
-            external_id=ticket_id, category=text("category"), status=text("status"), created_at=created,
-            closed_at=closed, order_id=text("order_id"), conversation_id=text("conversation_id"),
-            outcome=text("outcome"), csat=csat, platform=text("platform"), shop=text("shop"), source_row=row,
+            external_id=ticket_id, category=text("category"), status=text("status"),
+            created_at=cast("datetime | None", created), closed_at=cast("datetime | None", closed),
+            order_id=text("order_id"), conversation_id=text("conversation_id"), outcome=text("outcome"),
+            csat=cast("int | None", csat), platform=text("platform"), shop=text("shop"), source_row=row,
         )
 
 
