@@ -119,7 +119,7 @@ def evaluate_stc3(
         rel_y.append(y)
         rel_p.append(models.relevance.predict(c, r))
 
-        scorer = Scorer(sentiment, models.relevance, models.tone, models.dissatisfaction, None, "cv", tokenizer)
+        scorer = Scorer([sentiment, models.relevance, models.tone], models.dissatisfaction, None, "cv", tokenizer)
         convs, maps = convs_with_turn_index(test)
         scores = scorer.score(convs)
         for d, conv, m, s in zip(test, convs, maps, scores):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring.batch import MessageBatch, reply_contexts
 from scoring.category import CategoryModel
 from scoring.datasets import (
     Dialogue,
@@ -18,22 +19,11 @@ from scoring.datasets import (
     load_waimai,
 )
 from scoring.dissatisfaction import DissatisfactionModel
-from scoring.pipeline import (
-    MessageBatch,
-    compute_signals,
-    conversation_signals,
-    tone_inputs,
-)
-from scoring.relevance import (
-    RELEVANCE_PARAMS,
-    RelevanceModel,
-    content_tokens,
-    make_pairs,
-    reply_contexts,
-)
+from scoring.pipeline import compute_signals, conversation_signals
+from scoring.relevance import RELEVANCE_PARAMS, RelevanceModel, content_tokens, make_pairs
 from scoring.sentiment import SentimentModel
 from scoring.text import Tokenizer
-from scoring.tone import ToneModel
+from scoring.tone import ToneModel, tone_inputs
 
 __all__ = ["TONE_LABELS", "SEED", "Log", "STC3Models", "fit_sentiment", "fit_stc3_models", "load_tone_labels",
            "relevance_pairs", "fit_category", "convs_with_turn_index"]
@@ -109,7 +99,7 @@ def fit_stc3_models(
 
     convs, maps = convs_with_turn_index(every)
     batch = MessageBatch.build(convs, tokenizer, memo)
-    sig = compute_signals(batch, sentiment, relevance, None)
+    sig = compute_signals(batch, [sentiment, relevance])
     by_key = {(d.id, raw): batch.starts[k] + m for k, d in enumerate(every) for raw, m in maps[k].items()}
     rows = [(by_key[(str(a), int(b))], int(bad), str(a)) for a, b, bad in
             tone_labels[["dialogue_id", "turn_index", "bad"]].itertuples(index=False)
@@ -117,10 +107,10 @@ def fit_stc3_models(
     idx = [i for i, _, _ in rows if batch.roles[i] == "agent" and batch.tokens[i]]
     keep = set(idx)
     rows = [row for row in rows if row[0] in keep]
-    tone = ToneModel.fit(tone_inputs(batch, sig.sentiment, sig.relevance, [i for i, _, _ in rows]),
+    tone = ToneModel.fit(tone_inputs(batch, sig, [i for i, _, _ in rows]),
                          np.array([b for _, b, _ in rows]), [g for _, _, g in rows], seed=seed)
 
-    sig = compute_signals(batch, sentiment, relevance, tone)
+    sig = compute_signals(batch, [sentiment, relevance, tone])
     conv_sigs = conversation_signals(batch, sig)[: len(labelled)]
     y_dis = np.array([d.dissatisfied for d in labelled], dtype=int)
     dissat = DissatisfactionModel.fit(conv_sigs, y_dis, seed=seed)

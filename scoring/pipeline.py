@@ -8,8 +8,7 @@ business (``huifang score``), the one parallel path.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +19,11 @@ from scoring.artifacts import (
     artifacts_version,
     load_artifact,
 )
+from scoring.batch import SCORED_ROLES, MessageBatch, MessageModel, Signals
 from scoring.category import CategoryModel, rule_category
 from scoring.dissatisfaction import ConvSignals, DissatisfactionModel
 from scoring.lexicon import forbidden_phrases
-from scoring.relevance import RelevanceModel, content_tokens, reply_contexts
+from scoring.relevance import RelevanceModel
 from scoring.responsiveness import (
     Responsiveness,
     load_sla_rules,
@@ -33,119 +33,41 @@ from scoring.responsiveness import (
 )
 from scoring.schema import Conv, ConversationScore, MessageScore
 from scoring.sentiment import SentimentModel
-from scoring.text import Tokenizer, get_tokenizer, is_placeholder
-from scoring.tone import ToneInputs, ToneModel
+from scoring.text import Tokenizer, get_tokenizer
+from scoring.tone import ToneModel
 
-__all__ = ["MODEL_NAMES", "models_version", "Scorer", "MessageBatch", "Signals", "compute_signals", "tone_inputs",
-           "conversation_signals"]
+__all__ = ["MESSAGE_MODELS", "MODEL_NAMES", "models_version", "Scorer", "compute_signals", "conversation_signals"]
 
-MODEL_NAMES = ("sentiment", "relevance", "tone", "dissatisfaction")
+MESSAGE_MODELS: tuple[tuple[str, Callable[[dict, dict[str, np.ndarray]], MessageModel]], ...] = (
+    ("sentiment", SentimentModel.from_state), ("relevance", RelevanceModel.from_state), ("tone", ToneModel.from_state))
+"""The message models in the order they run (each may read what the earlier ones wrote): artifact name, loader."""
+MODEL_NAMES = (*(name for name, _load in MESSAGE_MODELS), "dissatisfaction")
 LOCAL_MODELS = ("category", "csat_stage")  # learned from the archive itself: optional, not shipped
-_SCORED_ROLES = ("customer", "agent")
 
 
-@dataclass(slots=True)
-class MessageBatch:
-    """All messages of a batch of conversations, flattened; ``starts[k]`` is conversation k's first message."""
-
-    starts: list[int]
-    roles: list[str]
-    texts: list[str]
-    tokens: list[list[str]]
-    contexts: dict[int, list[int]]
-
-    @classmethod
-    def build(cls, convs: Sequence[Conv], tokenizer: Tokenizer, memo: dict[str, list[str]] | None = None) -> MessageBatch:
-        """Flatten and tokenise; bot/system messages and placeholders get no tokens."""
-        starts: list[int] = []
-        roles: list[str] = []
-        texts: list[str] = []
-        contexts: dict[int, list[int]] = {}
-        for conv in convs:
-            base = len(roles)
-            starts.append(base)
-            conv_roles = [m.role for m in conv.messages]
-            for i, ctx in reply_contexts(conv_roles).items():
-                contexts[base + i] = [base + j for j in ctx]
-            roles.extend(conv_roles)
-            texts.extend(m.text or "" for m in conv.messages)
-        starts.append(len(roles))
-        to_tokenize = [t if r in _SCORED_ROLES and t and not is_placeholder(t) else "" for r, t in zip(roles, texts)]
-        return cls(starts, roles, texts, tokenizer.tokenize_many(to_tokenize, memo), contexts)
-
-
-@dataclass(slots=True)
-class Signals:
-    """Message-level scores of a batch (NaN where not applicable) and the words behind them."""
-
-    sentiment: np.ndarray
-    sentiment_words: list[list[str]]
-    relevance: np.ndarray
-    shared_words: dict[int, list[str]]
-    tone: np.ndarray
-    tone_reasons: dict[int, list[str]] = field(default_factory=dict)
-
-
-def compute_signals(
-    batch: MessageBatch, sentiment: SentimentModel, relevance: RelevanceModel, tone: ToneModel | None,
-) -> Signals:
-    """Sentiment of every customer and agent message, relevance and tone of every agent message."""
-    n = len(batch.roles)
-    scored = [i for i in range(n) if batch.roles[i] in _SCORED_ROLES and batch.tokens[i]]
-    sent = np.full(n, np.nan)
-    words: list[list[str]] = [[] for _ in range(n)]
-    if scored:
-        p, w = sentiment.predict_explain([batch.tokens[i] for i in scored])
-        sent[scored] = p
-        for i, ws in zip(scored, w):
-            words[i] = ws
-
-    content = {i: content_tokens(batch.tokens[i]) for i in scored}
-    pairs = [i for i in batch.contexts if i in content]
-    ctx_tokens = [[w for j in batch.contexts[i] for w in content.get(j, ())] for i in pairs]
-    rel = np.full(n, np.nan)
-    shared: dict[int, list[str]] = {}
-    if pairs:
-        rel[pairs] = relevance.predict(ctx_tokens, [content[i] for i in pairs])
-        for i, ctx in zip(pairs, ctx_tokens):
-            ctx_set = set(ctx)
-            shared[i] = list(dict.fromkeys(w for w in content[i] if w in ctx_set))[:3]
-
-    tone_risk = np.full(n, np.nan)
-    reasons: dict[int, list[str]] = {}
-    agents = [i for i in scored if batch.roles[i] == "agent"]
-    if tone is not None and agents:
-        risk, why = tone.predict_explain(tone_inputs(batch, sent, rel, agents))
-        tone_risk[agents] = risk
-        reasons = dict(zip(agents, why))
-    return Signals(sent, words, rel, shared, tone_risk, reasons)
-
-
-def tone_inputs(batch: MessageBatch, sentiment: np.ndarray, relevance: np.ndarray, agents: list[int]) -> ToneInputs:
-    """Inputs of the tone model for the agent messages ``agents`` (global indices into ``batch``)."""
-    cust_neg = np.full(len(agents), np.nan)
-    for k, i in enumerate(agents):
-        ctx = [sentiment[j] for j in batch.contexts.get(i, ()) if not math.isnan(sentiment[j])]
-        if ctx:
-            cust_neg[k] = max(ctx)
-    return ToneInputs([batch.texts[i] for i in agents], [batch.tokens[i] for i in agents], sentiment[agents],
-                      relevance[agents], cust_neg)
+def compute_signals(batch: MessageBatch, models: Sequence[MessageModel]) -> Signals:
+    """Every message model's scores on ``batch``, in order."""
+    signals = Signals(len(batch.roles))
+    for model in models:
+        model.apply(batch, signals)
+    return signals
 
 
 def conversation_signals(batch: MessageBatch, sig: Signals) -> list[ConvSignals]:
     """Per-conversation inputs of the dissatisfaction model."""
+    sentiment, relevance, tone = (sig.column(f) for f in ("sentiment_neg", "relevance", "tone_risk"))
     out = []
     for k in range(len(batch.starts) - 1):
         idx = range(batch.starts[k], batch.starts[k + 1])
         cust = [i for i in idx if batch.roles[i] == "customer" and batch.tokens[i]]
         agent = [i for i in idx if batch.roles[i] == "agent" and batch.tokens[i]]
-        rel = sig.relevance[agent] if agent else np.zeros(0)
-        talk = [i for i in idx if batch.roles[i] in _SCORED_ROLES]
+        rel = relevance[agent] if agent else np.zeros(0)
+        talk = [i for i in idx if batch.roles[i] in SCORED_ROLES]
         out.append(ConvSignals(
             customer_tokens=[batch.tokens[i] for i in cust],
             agent_tokens=[batch.tokens[i] for i in agent],
-            sentiment=sig.sentiment[cust] if cust else np.zeros(0),
-            tone=np.nan_to_num(sig.tone[agent], nan=0.0) if agent else np.zeros(0),
+            sentiment=sentiment[cust] if cust else np.zeros(0),
+            tone=np.nan_to_num(tone[agent], nan=0.0) if agent else np.zeros(0),
             relevance=rel[~np.isnan(rel)],
             last_is_customer=bool(talk) and batch.roles[talk[-1]] == "customer",
             customer_chars=sum(len(batch.texts[i]) for i in cust),
@@ -172,7 +94,10 @@ class Scorer:
 
     Parameters
     ----------
-    sentiment, relevance, tone, dissatisfaction : fitted models
+    models : list of MessageModel
+        The message models (``MESSAGE_MODELS``), run in order on every batch.
+    dissatisfaction : DissatisfactionModel
+        The conversation stage, reading the message models' scores.
     category : CategoryModel or None
         None when no labelled conversations were available: keyword rules are used.
     version : str
@@ -180,13 +105,10 @@ class Scorer:
     """
 
     def __init__(
-        self, sentiment: SentimentModel, relevance: RelevanceModel, tone: ToneModel,
-        dissatisfaction: DissatisfactionModel, category: CategoryModel | None, version: str,
-        tokenizer: Tokenizer | None = None,
+        self, models: Sequence[MessageModel], dissatisfaction: DissatisfactionModel, category: CategoryModel | None,
+        version: str, tokenizer: Tokenizer | None = None,
     ) -> None:
-        self.sentiment = sentiment
-        self.relevance = relevance
-        self.tone = tone
+        self.models = list(models)
         self.dissatisfaction = dissatisfaction
         self.category = category
         self._version = version
@@ -197,16 +119,14 @@ class Scorer:
     def load(cls, models_dir: Path | None = None) -> Scorer:
         """Load all artifacts from ``models_dir`` (default data/models); the category model is optional."""
         d = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
-        sentiment = SentimentModel.from_state(*load_artifact(d, "sentiment"))
-        relevance = RelevanceModel.from_state(*load_artifact(d, "relevance"))
-        tone = ToneModel.from_state(*load_artifact(d, "tone"))
+        models = [load(*load_artifact(d, name)) for name, load in MESSAGE_MODELS]
         dissat = DissatisfactionModel.from_state(*load_artifact(d, "dissatisfaction"))
         category = None
         if (d / "category.json").exists():
             category = CategoryModel.from_state(*load_artifact(d, "category"))
         if (d / "csat_stage.json").exists():  # fitted on this archive's CSAT: replaces the prior weights
             dissat.responsiveness = dict(load_artifact(d, "csat_stage")[0]["weights"])
-        return cls(sentiment, relevance, tone, dissat, category, models_version(d))
+        return cls(models, dissat, category, models_version(d))
 
     @property
     def version(self) -> str:
@@ -215,7 +135,7 @@ class Scorer:
 
     def _prepare(self, convs: Sequence[Conv]) -> tuple:
         batch = MessageBatch.build(convs, self.tokenizer)
-        sig = compute_signals(batch, self.sentiment, self.relevance, self.tone)
+        sig = compute_signals(batch, self.models)
         conv_sigs = conversation_signals(batch, sig)
         timings = [measure(c.messages, rule_for(c.platform, self.sla_rules)) for c in convs]
         z, _feats, words = self.dissatisfaction.predict_base(conv_sigs)
@@ -266,24 +186,27 @@ class Scorer:
     def _message_scores(self, batch: MessageBatch, sig: Signals, k: int, timing: Responsiveness) -> list[MessageScore]:
         msgs = []
         base = batch.starts[k]
+        sentiment, relevance, tone = (sig.column(f) for f in ("sentiment_neg", "relevance", "tone_risk"))
+        words = sig.words
         platform = timing.rule.platform
         for seq, i in enumerate(range(base, batch.starts[k + 1])):
             role = batch.roles[i]
             ms = MessageScore(seq=seq)
             if role == "customer":
-                ms.sentiment_neg = _fmt(sig.sentiment[i])
+                ms.sentiment_neg = _fmt(sentiment[i])
                 if ms.sentiment_neg is not None:
                     ms.explanation = f"负面情绪 {ms.sentiment_neg:.2f}" + (
-                        "：" + "、".join(sig.sentiment_words[i]) if sig.sentiment_words[i] else "")
+                        "：" + "、".join(words["sentiment_neg"][i]) if words["sentiment_neg"].get(i) else "")
             elif role == "agent":
                 parts = []
-                ms.tone_risk = _fmt(sig.tone[i])
+                ms.tone_risk = _fmt(tone[i])
                 if ms.tone_risk is not None:
-                    parts.append(f"语气风险 {ms.tone_risk:.2f}（{'；'.join(sig.tone_reasons.get(i, []))}）")
+                    reasons = "；".join(words["tone_risk"].get(i, []))
+                    parts.append(f"语气风险 {ms.tone_risk:.2f}（{reasons}）")
                     ms.rule_hits.extend(f"禁用语:{h.phrase}" for h in forbidden_phrases().find(batch.texts[i]))
-                ms.relevance = _fmt(sig.relevance[i])
+                ms.relevance = _fmt(relevance[i])
                 if ms.relevance is not None:
-                    shared = sig.shared_words.get(i)
+                    shared = words["relevance"].get(i)
                     parts.append(f"相关度 {ms.relevance:.2f}" + (f"（与顾客共有词：{'、'.join(shared)}）" if shared else ""))
                 t = timing.replies.get(seq)
                 if t is not None:

@@ -20,11 +20,12 @@ import numpy as np
 from sklearn.decomposition import TruncatedSVD
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from scoring.batch import MessageBatch, Signals
 from scoring.features import TokenTfidf
 from scoring.linear import sigmoid
 from scoring.text import is_content_token, load_stopwords
 
-__all__ = ["RELEVANCE_PARAMS", "content_tokens", "reply_contexts", "make_pairs", "RelevanceModel"]
+__all__ = ["RELEVANCE_PARAMS", "content_tokens", "make_pairs", "RelevanceModel"]
 
 
 class _RelevanceParams(TypedDict):
@@ -43,27 +44,6 @@ def content_tokens(tokens: Sequence[str]) -> list[str]:
     """Tokens that carry topic: stop words, punctuation and bare numbers removed."""
     stop = load_stopwords()
     return [t for t in tokens if is_content_token(t, stop)]
-
-
-def reply_contexts(roles: Sequence[str]) -> dict[int, list[int]]:
-    """For each agent message, the customer messages it answers.
-
-    That is the customer messages since the previous agent message; an agent message that directly follows
-    another agent message continues the same answer and gets the same context. Agent messages before any
-    customer message (greetings) get none.
-    """
-    out: dict[int, list[int]] = {}
-    pending: list[int] = []
-    last: list[int] = []
-    for i, role in enumerate(roles):
-        if role == "customer":
-            pending.append(i)
-        elif role == "agent":
-            if pending:
-                last, pending = pending, []
-            if last:
-                out[i] = last
-    return out
 
 
 def make_pairs(
@@ -160,6 +140,21 @@ class RelevanceModel:
             return np.zeros(0)
         feats = (self._pair_features(contexts, replies) - self.mean) / self.scale
         return sigmoid(feats @ self.coef + self.intercept)
+
+    field = "relevance"
+
+    def apply(self, batch: MessageBatch, signals: Signals) -> None:
+        """Relevance of every agent message with words to the customer messages it answers, and the words both
+        share (the reason shown)."""
+        content = {i: content_tokens(batch.tokens[i]) for i in batch.scored()}
+        pairs = [i for i in batch.contexts if i in content and batch.roles[i] == "agent"]
+        if not pairs:
+            return
+        ctx_tokens = [[w for j in batch.contexts[i] for w in content.get(j, ())] for i in pairs]
+        signals.column(self.field)[pairs] = self.predict(ctx_tokens, [content[i] for i in pairs])
+        for i, ctx in zip(pairs, ctx_tokens):
+            ctx_set = set(ctx)
+            signals.words[self.field][i] = list(dict.fromkeys(w for w in content[i] if w in ctx_set))[:3]
 
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """For ``save_artifact``."""

@@ -14,6 +14,7 @@ from typing import TypedDict
 
 import numpy as np
 
+from scoring.batch import MessageBatch, Signals
 from scoring.features import ngrams
 from scoring.linear import LinearTextModel, sigmoid, top_terms
 from scoring.text import is_content_token, load_stopwords
@@ -69,6 +70,16 @@ class SentimentModel:
         p = sigmoid(self.model.decision(x))
         mask = self.model.term_mask(_explainable)
         return p, top_terms(x, self.model.coef, self.model.vectorizer.terms, k, mask, p >= 0.5)
+
+    field = "sentiment_neg"
+
+    def apply(self, batch: MessageBatch, signals: Signals) -> None:
+        """P(negative) of every customer and agent message with words, and the words behind it."""
+        scored = batch.scored()
+        if scored:
+            p, words = self.predict_explain([batch.tokens[i] for i in scored])
+            signals.column(self.field)[scored] = p
+            signals.words[self.field].update(zip(scored, words))
 
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """For ``save_artifact``."""

@@ -11,6 +11,7 @@ Two parts, combined:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,12 +19,13 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from scoring.batch import MessageBatch, Signals
 from scoring.features import ngrams
 from scoring.lexicon import courtesy_phrases, forbidden_phrases
 from scoring.linear import LinearTextModel, sigmoid, top_terms
 from scoring.text import is_content_token, load_stopwords
 
-__all__ = ["SEVERITY_FLOOR", "TONE_PARAMS", "ToneInputs", "ToneModel", "lexicon_risk", "tone_features"]
+__all__ = ["SEVERITY_FLOOR", "TONE_PARAMS", "ToneInputs", "ToneModel", "lexicon_risk", "tone_features", "tone_inputs"]
 
 SEVERITY_FLOOR = {2: 0.6, 3: 0.9}
 TONE_PARAMS = {"text_C": 1.0, "C": 0.5, "short_chars": 15}
@@ -43,6 +45,19 @@ class ToneInputs:
     reply_neg: np.ndarray
     relevance: np.ndarray
     customer_neg: np.ndarray
+
+
+def tone_inputs(batch: MessageBatch, signals: Signals, agents: list[int]) -> ToneInputs:
+    """Inputs of the tone model for the agent messages ``agents`` (indices into ``batch``): sentiment and relevance
+    come from the models that ran before."""
+    sentiment, relevance = signals.column("sentiment_neg"), signals.column("relevance")
+    cust_neg = np.full(len(agents), np.nan)
+    for k, i in enumerate(agents):
+        ctx = [sentiment[j] for j in batch.contexts.get(i, ()) if not math.isnan(sentiment[j])]
+        if ctx:
+            cust_neg[k] = max(ctx)
+    return ToneInputs([batch.texts[i] for i in agents], [batch.tokens[i] for i in agents], sentiment[agents],
+                      relevance[agents], cust_neg)
 
 
 def lexicon_risk(text: str) -> float:
@@ -159,6 +174,16 @@ class ToneModel:
                 r.append(("风险措辞：" if risk[i] >= 0.5 else "得体措辞：") + "、".join(words[i]))
             reasons.append(r)
         return risk, reasons
+
+    field = "tone_risk"
+
+    def apply(self, batch: MessageBatch, signals: Signals) -> None:
+        """Tone risk of every agent message with words, with the reasons a reviewer reads."""
+        agents = batch.scored("agent")
+        if agents:
+            risk, reasons = self.predict_explain(tone_inputs(batch, signals, agents))
+            signals.column(self.field)[agents] = risk
+            signals.words[self.field].update(zip(agents, reasons))
 
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """For ``save_artifact``."""
