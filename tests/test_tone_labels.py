@@ -8,6 +8,7 @@ import importlib.util
 import json
 import re
 import sys
+import types
 from collections import Counter
 from pathlib import Path
 
@@ -33,12 +34,27 @@ needs_stc3 = pytest.mark.skipif(
 )
 
 
+def _script(name: str, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """A sampling script of data/labels loaded as a module."""
+    spec = importlib.util.spec_from_file_location(f"_tone_{name}", LABELS_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look the module up in sys.modules while the class is being built.
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _read(path: Path, columns: list[str]) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames == columns
+        return list(reader)
+
+
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, str]]:
-    with CSV_PATH.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        assert reader.fieldnames == COLUMNS
-        return list(reader)
+    return _read(CSV_PATH, COLUMNS)
 
 
 def test_at_least_300_rows(rows):
@@ -58,10 +74,7 @@ def test_labels_are_in_the_label_set(rows):
 
 @pytest.fixture(scope="module")
 def jd_rows() -> list[dict[str, str]]:
-    with JD_PATH.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        assert reader.fieldnames == JD_COLUMNS
-        return list(reader)
+    return _read(JD_PATH, JD_COLUMNS)
 
 
 def _kappa(a: list[bool], b: list[bool]) -> float:
@@ -96,8 +109,7 @@ def test_jd_sample_has_both_strata_and_unique_lines(jd_rows):
 
 
 def test_probe_set_covers_every_kind_half_subtle_in_held_out_contexts():
-    with PROBE_PATH.open(encoding="utf-8", newline="") as fh:
-        probe = list(csv.DictReader(fh))
+    probe = _read(PROBE_PATH, ["line", "kind", "subtle", "bad_reply", "good_reply"])
     assert len(probe) >= 240
     kinds = Counter((r["kind"], r["subtle"]) for r in probe)
     for kind in ("rude", "sarcastic", "blaming", "curt", "dismissive", "shifting"):
@@ -108,10 +120,7 @@ def test_probe_set_covers_every_kind_half_subtle_in_held_out_contexts():
 @pytest.mark.real_data
 @pytest.mark.skipif(not JDDC.is_file(), reason=f"JD pairs not found at {JDDC} (../shared is not part of the repository)")
 def test_jd_sample_script_reproduces_the_labelled_lines(jd_rows, monkeypatch):
-    spec = importlib.util.spec_from_file_location("_tone_make_jd_sample", LABELS_DIR / "make_jd_sample.py")
-    make_jd_sample = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, make_jd_sample)
-    spec.loader.exec_module(make_jd_sample)
+    make_jd_sample = _script("make_jd_sample", monkeypatch)
     sample = make_jd_sample.draw_sample(make_jd_sample.load_replies(JDDC))
     assert {(str(r.line), stratum) for r, stratum in sample} == {(r["line"], r["stratum"]) for r in jd_rows}
 
@@ -159,11 +168,7 @@ def test_every_key_is_a_non_empty_helpdesk_turn(rows):
 @pytest.mark.real_data
 @needs_stc3
 def test_sample_script_reproduces_the_labelled_keys(rows, monkeypatch):
-    spec = importlib.util.spec_from_file_location("_tone_make_sample", LABELS_DIR / "make_sample.py")
-    make_sample = importlib.util.module_from_spec(spec)
-    # dataclasses look the module up in sys.modules while the class is being built.
-    monkeypatch.setitem(sys.modules, spec.name, make_sample)
-    spec.loader.exec_module(make_sample)
+    make_sample = _script("make_sample", monkeypatch)
     sample = make_sample.draw_sample(make_sample.load_turns(STC3_DIR))
     drawn = {(t.dialogue_id, str(t.turn_index)) for t, _ in sample}
     assert drawn == {(r["dialogue_id"], r["turn_index"]) for r in rows}

@@ -19,6 +19,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_sample import round_robin  # noqa: E402  (the same drawing as the STC-3 sample)
+
 __all__ = ["SEED", "N_UNIFORM", "N_SUSPICIOUS", "Reply", "default_path", "load_replies", "draw_sample"]
 
 SEED = 20261202
@@ -96,24 +99,13 @@ def draw_sample(
     """
     rng = random.Random(seed)
     uniform = rng.sample(replies, n_uniform)
-    taken = {r.line for r in uniform}
     pools = [
         [r for r in replies if r.short],
         [r for r in replies if r.no_courtesy],
         [r for r in replies if r.pushing],
         [r for r in replies if r.angry_context],
     ]
-    for pool in pools:
-        rng.shuffle(pool)
-    suspicious: list[Reply] = []
-    cursors = [0] * len(pools)
-    while len(suspicious) < n_suspicious and any(c < len(p) for c, p in zip(cursors, pools)):
-        for k, pool in enumerate(pools):
-            while cursors[k] < len(pool) and pool[cursors[k]].line in taken:
-                cursors[k] += 1
-            if cursors[k] < len(pool) and len(suspicious) < n_suspicious:
-                suspicious.append(pool[cursors[k]])
-                taken.add(pool[cursors[k]].line)
+    suspicious = round_robin(pools, n_suspicious, {r.line for r in uniform}, lambda r: r.line, rng)
     return [(r, "uniform") for r in uniform] + [(r, "suspicious") for r in suspicious]
 
 

@@ -19,8 +19,10 @@ import json
 import random
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = [
     "SEED",
@@ -31,8 +33,10 @@ __all__ = [
     "load_turns",
     "draw_sample",
     "labelling_order",
+    "round_robin",
 ]
 
+T = TypeVar("T")
 SEED = 20261124
 N_UNIFORM = 200
 N_SUSPICIOUS = 320
@@ -114,25 +118,29 @@ def draw_sample(
     """
     rng = random.Random(seed)
     uniform = rng.sample(turns, n_uniform)
-    taken = {t.key for t in uniform}
     pools = [
         [t for t in turns if t.short],
         [t for t in turns if t.no_courtesy],
         [t for t in turns if t.angry_prev],
     ]
+    suspicious = round_robin(pools, n_suspicious, {t.key for t in uniform}, lambda t: t.key, rng)
+    return [(t, "uniform") for t in uniform] + [(t, "suspicious") for t in suspicious]
+
+
+def round_robin(pools: list[list[T]], n: int, taken: set, key: Callable[[T], object], rng: random.Random) -> list[T]:
+    """``n`` items drawn from the shuffled ``pools`` in turn, skipping items already ``taken`` (updated)."""
     for pool in pools:
         rng.shuffle(pool)
-    suspicious: list[Turn] = []
-    cursors = [0, 0, 0]
-    while len(suspicious) < n_suspicious and any(c < len(p) for c, p in zip(cursors, pools)):
+    drawn: list[T] = []
+    cursors = [0] * len(pools)
+    while len(drawn) < n and any(c < len(p) for c, p in zip(cursors, pools)):
         for k, pool in enumerate(pools):
-            while cursors[k] < len(pool) and pool[cursors[k]].key in taken:
+            while cursors[k] < len(pool) and key(pool[cursors[k]]) in taken:
                 cursors[k] += 1
-            if cursors[k] < len(pool) and len(suspicious) < n_suspicious:
-                t = pool[cursors[k]]
-                suspicious.append(t)
-                taken.add(t.key)
-    return [(t, "uniform") for t in uniform] + [(t, "suspicious") for t in suspicious]
+            if cursors[k] < len(pool) and len(drawn) < n:
+                drawn.append(pool[cursors[k]])
+                taken.add(key(pool[cursors[k]]))
+    return drawn
 
 
 def labelling_order(sample: list[tuple[Turn, str]], seed: int = SEED) -> list[Turn]:
