@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from huifang_demo.generate import generate_demo
 from qa.ingest.importer import import_path
+from qa.jobs.scoring import score_database
 from qa.jobs.training import train_from_archive
 from qa.review.users import ensure_demo_users
 
@@ -18,14 +19,30 @@ __all__ = ["load_demo"]
 def load_demo(engine: Engine, out_dir: Path, *, conversations: int = 10_000, messages: int | None = None,
               seed: int = 7, score: bool = True, echo: Callable[[str], None] = print) -> None:
     """Write demo files to ``out_dir``, import each, create demo users, learn from the archive, then score everything."""
+    size = f"{messages:,} 条消息" if messages else f"{conversations:,} 个会话"
+    echo(f"[1/4] 生成演示数据（约 {size}）…")
     files = generate_demo(out_dir, conversations=conversations, messages=messages, seed=seed)
+    echo(f"[2/4] 通过正常导入流程载入 {len(files.paths)} 个文件…")
     for path in files.paths:
         for report in import_path(engine, path):
             echo(report.summary())
     ensure_demo_users(engine)
+    echo("[3/4] 从演示档案学习分类与满意度阶段…")
     train_from_archive(engine, echo=lambda line: echo(line + "（演示数据上的指标不代表真实效果）"))
     if score:
-        from qa.jobs.scoring import score_database
-
-        run = score_database(engine)
+        echo("[4/4] 为全部会话评分…")
+        run = score_database(engine, progress=_progress(echo))
         echo(f"已评分 {run.scored:,} 个会话（{run.messages:,} 条消息），用时 {run.seconds:.1f} 秒")
+
+
+def _progress(echo: Callable[[str], None]) -> Callable[[int, int], None]:
+    """Report scoring progress every tenth of the way."""
+    shown = [-1]
+
+    def report(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            echo(f"      {done:,} / {total:,}")
+
+    return report

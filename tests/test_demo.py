@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from huifang_demo.chat import PLATFORMS, ROSTER, TEAMS, agents_for
 from huifang_demo.generate import TICKET_COLUMNS, DemoFiles, generate_demo
+from huifang_demo.setup import load_demo
 from huifang_demo.phrases import FORBIDDEN, INTENTS
 from qa.ingest.importer import import_path
 from qa.ingest.records import ROLES
@@ -236,3 +237,11 @@ def test_demo_files_import_through_the_real_import_path(tmp_path: Path, sqlite_e
     with sqlite_engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Conversation)) == files.conversations
         assert conn.scalar(select(func.count()).select_from(Ticket)) == files.tickets
+
+
+def test_loading_the_demo_says_what_it_is_doing_at_each_step(engine, tmp_path: Path) -> None:
+    lines: list[str] = []
+    load_demo(engine, tmp_path / "demo", conversations=40, echo=lines.append)
+    steps = [line.split("]")[0] + "]" for line in lines if line.startswith("[")]
+    assert steps == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
+    assert any("/ 40" in line for line in lines) and lines[-1].startswith("已评分 40 个会话")

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from qa.errors import ImportFormatError
 from qa.ingest.formats.base import Format, Sample
 from qa.ingest.formats.table import map_columns, table_kind
 from qa.ingest.normalize import clean_text, parse_csat, parse_time
 from qa.ingest.records import Parsed, Rejection, SessionSheet
+
+if TYPE_CHECKING:  # pandas is imported where a sheet is read: a parse worker for a chat log should not pay for it
+    import pandas as pd
 
 __all__ = ["FORMATS", "SHEET_COLUMNS", "parse_session_sheet"]
 
@@ -76,6 +78,8 @@ def parse_session_sheet(df: pd.DataFrame, file: str) -> tuple[list[dict], list[R
 
 def _cell(value: object) -> object:
     """None for pandas' empty cells (NaN, NaT), a plain datetime for a Timestamp."""
+    import pandas as pd
+
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
@@ -159,6 +163,8 @@ def _is_session_sheet(sample: Sample) -> bool:
 
 
 def _parse(sample: Sample) -> Iterator[Parsed]:
+    import pandas as pd
+
     table = sample.table
     sessions, rejections = parse_session_sheet(pd.DataFrame([cells for _row, cells in table.rows],
                                                             columns=table.headers), sample.name)
