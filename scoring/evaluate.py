@@ -2,43 +2,57 @@
 
 - sentiment: leave-one-category-out over the 10 online-shopping categories (trained on the other 9), and the
   waimai corpus as an out-of-domain short-text test (trained on all 10 categories);
-- relevance, tone, dissatisfaction: 5-fold cross-validation split by DIALOGUE over STC-3 (labelled and unlabelled
-  dialogues together, stratified by the dissatisfaction label); in each fold all three models are refitted on
-  the training dialogues only and the held-out dialogues are scored through ``Scorer.score``;
+- tone: grouped 5-fold cross-validation over the real labelled replies (with the written training pairs), then
+  the shipped model once on the probe set written into held-out JD contexts;
+- relevance: fixed held-out JD blocks and STC-3 dialogues (``scoring.relevance_fit``), random and hard negatives;
+- dissatisfaction: 5-fold cross-validation over labelled STC-3 dialogues, stratified by the target, refitted per
+  fold and scored through ``Scorer.score``;
 - category: 5-fold stratified cross-validation on the labelled examples passed in.
-All splits are seeded (``scoring.train.SEED``), so re-running reproduces the card figures exactly.
+All splits are seeded (``scoring.fitting.SEED``), so re-running reproduces the card figures exactly.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from scoring.artifacts import DEFAULT_MODELS_DIR
-from scoring.datasets import Dialogue, load_reviews, load_stc3, load_waimai
+from scoring.batch import MessageModel
+from scoring.datasets import (
+    LABELS_DIR,
+    dialogue_to_conv,
+    labelled_chat_lines,
+    load_stc3,
+    sentiment_corpus,
+    tone_examples,
+    tone_probe,
+)
 from scoring.fitting import (
     SEED,
     Log,
-    convs_with_turn_index,
     fit_category,
-    fit_sentiment,
-    fit_stc3_models,
-    load_tone_labels,
-    relevance_pairs,
+    fit_dissatisfaction,
+    fit_tone,
+    tone_inputs_of,
 )
 from scoring.metrics import binary_report
 from scoring.pipeline import Scorer
-from scoring.relevance import make_pairs
-from scoring.sentiment import SentimentModel
+from scoring.relevance_fit import evaluate_relevance, fit_relevance
+from scoring.sentiment import ALWAYS_TRAINED, SentimentModel, corpus_weights, is_plain_question
 from scoring.text import Tokenizer, get_tokenizer
-from scoring.tone import lexicon_risk
+from scoring.tone import ToneModel, lexicon_risk
 
-__all__ = ["evaluate_sentiment", "evaluate_stc3", "evaluate_category", "evaluate_all", "format_report"]
+__all__ = ["evaluate_sentiment", "evaluate_dissatisfaction", "evaluate_tone", "evaluate_category", "evaluate_all",
+           "format_report"]
+
+BAD = {"curt", "perfunctory", "blaming", "rude"}
 
 
 
@@ -46,110 +60,147 @@ def _quiet(_: str) -> None:
     """Default logger for library calls: say nothing."""
 
 
+PLAIN_LINES = ("在吗", "亲在吗", "你好", "买了送什么", "这个有货吗", "什么时候发货", "发票怎么开", "我的手机支架呢？？")
+COMPLAINTS = ("太慢了", "不行", "骗子", "质量太差了，要退货", "怎么还没到，都一个星期了", "客服态度太差", "再不处理我就投诉了")
+
+
 def evaluate_sentiment(
     shared_dir: Path, tokenizer: Tokenizer | None = None, memo: dict | None = None, log: Log = _quiet,
-    categories: Sequence[str] | None = None, max_rows: int | None = None,
-) -> dict:
-    """Leave-one-category-out AUC/F1/calibration and the waimai out-of-domain test.
+    domains: Sequence[str] | None = None, max_rows: int | None = None, labels_dir: Path = LABELS_DIR,
+) -> tuple[dict, SentimentModel]:
+    """Leave-one-domain-out AUC (ten shopping categories, food delivery and the chat utterances, each held out in
+    turn), chat utterances held out by text hash, the shipped model on labelled real JD chat lines, and its
+    scores of a few plain lines and complaints; returns the figures and the model fitted on everything.
 
-    ``categories`` and ``max_rows`` restrict the run (for tests on a small real subsample).
+    ``domains`` and ``max_rows`` restrict the run (for tests on a small real subsample).
     """
     tokenizer = tokenizer or get_tokenizer()
-    memo = {} if memo is None else memo
-    reviews, waimai = load_reviews(shared_dir), load_waimai(shared_dir)
+    corpus = sentiment_corpus(shared_dir, is_plain_question)
     if max_rows:
-        reviews = reviews.sample(n=min(max_rows, len(reviews)), random_state=0).reset_index(drop=True)
-        waimai = waimai.sample(n=min(max_rows // 4, len(waimai)), random_state=0).reset_index(drop=True)
-    toks = tokenizer.tokenize_many(reviews["review"].tolist(), memo)
-    y = 1 - reviews["label"].to_numpy()
-    cats = reviews["cat"].to_numpy()
-    per_cat, pooled_y, pooled_p = {}, [], []
-    for cat in categories or sorted(set(cats)):
-        test = cats == cat
-        model = SentimentModel.fit([toks[i] for i in np.flatnonzero(~test)], y[~test])
-        p = model.predict([toks[i] for i in np.flatnonzero(test)])
-        per_cat[cat] = binary_report(y[test], p)
-        pooled_y.append(y[test])
-        pooled_p.append(p)
-        log(f"      留出 {cat}: AUC {per_cat[cat]['roc_auc']:.4f}")
-    model = SentimentModel.fit(toks, y)
-    p_w = model.predict(tokenizer.tokenize_many(waimai["review"].tolist(), memo))
-    waimai_report = binary_report(1 - waimai["label"].to_numpy(), p_w)
-    log(f"      外卖跨域: AUC {waimai_report['roc_auc']:.4f}")
-    aucs = [r["roc_auc"] for r in per_cat.values()]
-    return {
-        "loco_mean_auc": round(float(np.mean(aucs)), 4),
-        "loco_min_auc": round(float(np.min(aucs)), 4),
-        "loco_pooled": binary_report(np.concatenate(pooled_y), np.concatenate(pooled_p)),
-        "loco_per_category": per_cat,
-        "waimai_out_of_domain": waimai_report,
+        corpus = corpus.sample(n=min(max_rows, len(corpus)), random_state=0).reset_index(drop=True)
+    texts, y, domain = corpus["text"].tolist(), corpus["negative"].to_numpy(), corpus["domain"].to_numpy()
+    tokens = tokenizer.tokenize_many(texts, memo)
+    chars, words = SentimentModel.counts(texts, tokens)
+
+    weight = corpus_weights(domain)
+
+    def held_out(test: np.ndarray) -> dict:
+        model = SentimentModel.fit([], [], y[~test], counts=(chars[~test], words[~test]), explained=False,
+                                   sample_weight=weight[~test])
+        idx = np.flatnonzero(test)
+        return binary_report(y[test], model.predict([texts[k] for k in idx], [tokens[k] for k in idx]))
+
+    per_domain = {}
+    for name in domains or sorted(set(domain) - set(ALWAYS_TRAINED)):
+        per_domain[name] = held_out(domain == name)
+        log(f"      留出 {name}: AUC {per_domain[name]['roc_auc']:.4f}")
+    reviews = [r["roc_auc"] for name, r in per_domain.items() if name != "聊天"]
+    chat_test = np.array([d == "聊天" and int(hashlib.md5(t.encode()).hexdigest(), 16) % 5 == 0
+                          for d, t in zip(domain, texts)])
+    model = SentimentModel.fit(texts, tokens, y, counts=(chars, words), sample_weight=weight)
+    probe = list(PLAIN_LINES + COMPLAINTS)
+    scores = model.predict(probe, tokenizer.tokenize_many(probe))
+    figures = {
+        "loco_review_domains_mean_auc": round(float(np.mean(reviews)), 4) if reviews else None,
+        "loco_review_domains_min_auc": round(float(np.min(reviews)), 4) if reviews else None,
+        "loco_per_domain": per_domain,
+        "chat_held_out": held_out(chat_test) if chat_test.any() else None,
+        "plain_and_complaint_lines": {t: round(float(p), 3) for t, p in zip(probe, scores)},
+        "training_rows": {name: int((domain == name).sum()) for name in sorted(set(domain))},
     }
+    jd = labelled_chat_lines(shared_dir, labels_dir)
+    if jd is not None:
+        p = model.predict(jd["text"].tolist(), tokenizer.tokenize_many(jd["text"].tolist(), memo))
+        y_jd = jd["negative"].to_numpy()
+        figures["jd_labelled_customer_lines"] = {**binary_report(y_jd, p),
+                                                 "flagged_share": round(float((p >= 0.5).mean()), 4),
+                                                 "labelled_negative_share": round(float(y_jd.mean()), 4),
+                                                 "kappa": jd.attrs["kappa"]}
+    return figures, model
 
 
-def _fold_labels(labelled: Sequence[Dialogue], unlabelled: Sequence[Dialogue]) -> np.ndarray:
-    return np.array([int(cast(bool, d.dissatisfied)) for d in labelled] + [2] * len(unlabelled))  # labelled: not None
-
-
-def evaluate_stc3(
-    shared_dir: Path, sentiment: SentimentModel, tokenizer: Tokenizer | None = None, memo: dict | None = None,
-    log: Log = _quiet, n_splits: int = 5, max_dialogues: int | None = None,
+def evaluate_dissatisfaction(
+    shared_dir: Path, sentiment: SentimentModel, relevance: MessageModel, tone: ToneModel,
+    tokenizer: Tokenizer | None = None, memo: dict | None = None, log: Log = _quiet, n_splits: int = 5,
+    max_dialogues: int | None = None,
 ) -> dict:
-    """Dialogue-grouped cross-validation of relevance, tone and dissatisfaction (models refitted per fold)."""
-
+    """Cross-validation of the dissatisfaction model over labelled STC-3 dialogues, stratified by the target and
+    refitted per fold; the message models it reads stay fixed (none of them learned the S labels)."""
     tokenizer = tokenizer or get_tokenizer()
     memo = {} if memo is None else memo
-    labelled, unlabelled = load_stc3(shared_dir), load_stc3(shared_dir, labeled=False)
-    if max_dialogues:
-        labelled, unlabelled = labelled[:max_dialogues], unlabelled[: max_dialogues // 6]
-    every = labelled + unlabelled
-    y_fold = _fold_labels(labelled, unlabelled)
-    tone_labels = load_tone_labels()
-    tone_key = {(str(a), int(b)): int(bad) for a, b, bad in
-                tone_labels[["dialogue_id", "turn_index", "bad"]].itertuples(index=False)}
-    rel_y, rel_p, dis_y, dis_p, fold_auc = [], [], [], [], []
-    tone_y, tone_p, tone_lex = [], [], []
-    folds = StratifiedKFold(n_splits, shuffle=True, random_state=SEED).split(np.zeros(len(every)), y_fold)
+    labelled = load_stc3(shared_dir)[:max_dialogues]
+    y = np.array([int(cast(bool, d.dissatisfied)) for d in labelled])
+    models: list[MessageModel] = [sentiment, relevance, tone]
+    dis_y: list[int] = []
+    dis_p: list[float] = []
+    fold_auc = []
+    folds = StratifiedKFold(n_splits, shuffle=True, random_state=SEED).split(np.zeros(len(y)), y)
     for f, (tr, te) in enumerate(folds):
-        tr_l = [every[i] for i in tr if i < len(labelled)]
-        tr_u = [every[i] for i in tr if i >= len(labelled)]
-        models = fit_stc3_models(tr_l, tr_u, tone_labels, sentiment, tokenizer, memo, seed=SEED + f)
-        test = [every[i] for i in te]
-        ctx, rep, groups, _ = relevance_pairs(test, tokenizer, memo)
-        c, r, y = make_pairs(ctx, rep, groups, 1, np.random.default_rng(SEED + f))
-        rel_y.append(y)
-        rel_p.append(models.relevance.predict(c, r))
-
-        scorer = Scorer([sentiment, models.relevance, models.tone], models.dissatisfaction, None, "cv", tokenizer)
-        convs, maps = convs_with_turn_index(test)
-        scores = scorer.score(convs)
-        for d, conv, m, s in zip(test, convs, maps, scores):
-            if d.s_scores is not None:
-                dis_y.append(int(d.dissatisfied))
-                dis_p.append(s.dissatisfaction_risk)
-            for raw, k in m.items():
-                bad = tone_key.get((d.id, raw))
-                if bad is not None and s.messages[k].tone_risk is not None:
-                    tone_y.append(bad)
-                    tone_p.append(s.messages[k].tone_risk)
-                    tone_lex.append(lexicon_risk(conv.messages[k].text))
-        n_l = sum(1 for i in te if i < len(labelled))
-        fold_auc.append(binary_report(np.array(dis_y[-n_l:]), np.array(dis_p[-n_l:]))["roc_auc"])
+        dissat = fit_dissatisfaction([labelled[i] for i in tr], models, tokenizer, memo, seed=SEED + f)
+        scores = Scorer(models, dissat, None, "cv", tokenizer).score([dialogue_to_conv(labelled[i]) for i in te])
+        dis_y.extend(int(y[i]) for i in te)
+        dis_p.extend(s.dissatisfaction_risk for s in scores)
+        fold_auc.append(binary_report(y[te], np.array(dis_p[-len(te):]))["roc_auc"])
         log(f"      第 {f + 1}/{n_splits} 折：不满风险 AUC {fold_auc[-1]:.4f}")
-    tone_y_arr, tone_p_arr, lex_arr = np.array(tone_y), np.array(tone_p), np.array(tone_lex)
+    return {"cv_pooled": binary_report(np.array(dis_y), np.array(dis_p)),
+            "fold_auc": [round(a, 4) for a in fold_auc], "fold_auc_mean": round(float(np.mean(fold_auc)), 4)}
+
+
+def _kappas(labels_dir: Path) -> dict:
+    """Cohen's κ between the two independent labellings, on bad/fine and on the six labels."""
+    out = {}
+    for name in ("jd_tone_labels", "stc3_tone_labels"):
+        with (labels_dir / f"{name}.csv").open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        a, b = [r["label_a"] for r in rows], [r["label_b"] for r in rows]
+        out[name.split("_")[0]] = {
+            "n": len(rows), "kappa_bad": round(float(cohen_kappa_score([x in BAD for x in a], [x in BAD for x in b])), 4),
+            "kappa_labels": round(float(cohen_kappa_score(a, b)), 4),
+            "adjudicated": sum(x != y for x, y in zip(a, b))}
+    return out
+
+
+def evaluate_tone(shared_dir: Path, tokenizer: Tokenizer | None = None, memo: dict | None = None,
+                  labels_dir: Path = LABELS_DIR) -> tuple[dict, ToneModel]:
+    """Out-of-fold figures on the labelled real replies (grouped folds, the written training pairs in the same
+    folds), then the shipped model on the probe set it never saw; returns the figures and that model."""
+    tokenizer = tokenizer or get_tokenizer()
+    examples = tone_examples(shared_dir, labels_dir)
+    model, oof = fit_tone(examples, tokenizer, memo)
+    y, src = np.array(examples.y), np.array(examples.source)
+    real, fine = src != "synthetic", examples.fine()
+    flagged = oof >= 0
+    by_source = {}
+    for name in ("jd", "stc3"):
+        m = src == name
+        by_source[name] = {"roc_auc": round(float(roc_auc_score(y[m], oof[m])), 4),
+                           "false_alarms_on_fine": round(float(flagged[m & fine].mean()), 4),
+                           "caught_bad": round(float(flagged[m & (y == 1)].mean()), 4)}
+    lexicon = np.array([lexicon_risk(t) for t, r in zip(examples.texts, real) if r])
+    uniform = np.array([s == "uniform" for s in examples.stratum])
+    probe = tone_probe(shared_dir, labels_dir)
+    p = model.predict(tone_inputs_of(probe, tokenizer, memo))
+    py = np.array(probe.y)
+    kinds = np.array(probe.label)
+    subtle = np.array(probe.subtle)
+    caught = (p >= 0.5) & (py == 1)
     return {
-        "relevance": {"held_out_pairs": binary_report(np.concatenate(rel_y), np.concatenate(rel_p)),
-                      "negatives": "1 reply per true reply, drawn from other held-out dialogues"},
-        "tone": {
-            "model": {**binary_report(tone_y_arr, tone_p_arr),
-                      "accuracy": round(float(accuracy_score(tone_y_arr, tone_p_arr >= 0.5)), 4)},
-            "lexicon_only": {**binary_report(tone_y_arr, lex_arr),
-                             "accuracy": round(float(accuracy_score(tone_y_arr, lex_arr >= 0.5)), 4)},
-            "labels": int(len(tone_y_arr)),
-        },
-        "dissatisfaction": {"cv_pooled": binary_report(np.array(dis_y), np.array(dis_p)),
-                            "fold_auc": [round(a, 4) for a in fold_auc],
-                            "fold_auc_mean": round(float(np.mean(fold_auc)), 4)},
-    }
+        "real_out_of_fold": {**binary_report(y[real], 1 / (1 + np.exp(-oof[real]))),
+                             "false_alarms_on_fine": round(float(flagged[fine].mean()), 4),
+                             "caught_bad": round(float(flagged[real & (y == 1)].mean()), 4), "by_source": by_source,
+                             "lexicon_only_roc_auc": round(float(roc_auc_score(y[real], lexicon)), 4),
+                             "jd_uniform_flagged_share": round(float(flagged[uniform].mean()), 4),
+                             "jd_uniform_labelled_bad_share": round(float(y[uniform].mean()), 4)},
+        "probe": {"n_pairs": int(py.sum()), "roc_auc": round(float(roc_auc_score(py, p)), 4),
+                  "caught_bad": round(float(caught[py == 1].mean()), 4),
+                  "false_alarms_on_good": round(float((p[py == 0] >= 0.5).mean()), 4),
+                  "caught_by_kind": {k: round(float(caught[(py == 1) & (kinds == k)].mean()), 4)
+                                     for k in sorted(set(kinds))},
+                  "caught_obvious": round(float(caught[(py == 1) & ~subtle].mean()), 4),
+                  "caught_subtle": round(float(caught[(py == 1) & subtle].mean()), 4)},
+        "labellers": _kappas(labels_dir),
+        "training": {"real": int(real.sum()), "real_bad": int(y[real].sum()), "written_pairs": int((~real).sum() // 2)},
+    }, model
 
 
 def evaluate_category(examples: Sequence[tuple[str, str]], tokenizer: Tokenizer | None = None) -> dict:
@@ -179,11 +230,16 @@ def evaluate_all(shared_dir: Path, models_dir: Path | None = None, log: Log = pr
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     memo: dict[str, list[str]]
     tokenizer, memo = get_tokenizer(), {}
-    log("情绪模型：留一品类评估…")
-    result = {"sentiment": evaluate_sentiment(shared_dir, tokenizer, memo, log)}
-    log("STC-3 模型：按对话交叉验证…")
-    sentiment = fit_sentiment(shared_dir, tokenizer, memo)
-    result.update(evaluate_stc3(shared_dir, sentiment, tokenizer, memo, log))
+    log("情绪模型：留一领域评估…")
+    result: dict = {}
+    result["sentiment"], sentiment = evaluate_sentiment(shared_dir, tokenizer, memo, log)
+    log("语气模型：分组交叉验证与探针集…")
+    result["tone"], tone = evaluate_tone(shared_dir, tokenizer, memo)
+    log("相关度模型：训练并在留出的京东与 STC-3 对话上评估（数分钟）…")
+    relevance = fit_relevance(shared_dir, log)
+    result["relevance"] = evaluate_relevance(relevance, shared_dir)
+    log("不满风险：按对话交叉验证…")
+    result["dissatisfaction"] = evaluate_dissatisfaction(shared_dir, sentiment, relevance, tone, tokenizer, memo, log)
     for name in list(result):
         path = models_dir / f"{name}.json"
         if path.exists():
@@ -198,18 +254,20 @@ def format_report(result: dict) -> str:
     lines = []
     s = result.get("sentiment")
     if s:
-        lines.append(f"情绪 sentiment: 留一品类 AUC 均值 {s['loco_mean_auc']:.4f}（最低 {s['loco_min_auc']:.4f}），"
-                     f"macro-F1 {s['loco_pooled']['macro_f1']:.4f}，Brier {s['loco_pooled']['brier']:.4f}，"
-                     f"ECE {s['loco_pooled']['ece']:.4f}；外卖跨域 AUC {s['waimai_out_of_domain']['roc_auc']:.4f}")
+        chat = s.get("chat_held_out") or {}
+        lines.append(f"情绪 sentiment: 留一评论领域 AUC 均值 {s['loco_review_domains_mean_auc']:.4f}"
+                     f"（最低 {s['loco_review_domains_min_auc']:.4f}），聊天留出 AUC {chat.get('roc_auc', float('nan')):.4f}")
     r = result.get("relevance")
     if r:
-        lines.append(f"相关度 relevance: 留出对话 AUC {r['held_out_pairs']['roc_auc']:.4f}")
+        lines.append("相关度 relevance: " + "，".join(f"{k} AUC {v['roc_auc']:.4f}" for k, v in r.items()
+                                                    if isinstance(v, dict) and "roc_auc" in v))
     t = result.get("tone")
     if t:
-        m, lx = t["model"], t["lexicon_only"]
-        lines.append(f"语气 tone（{t['labels']} 条标注）: 模型 AUC {m['roc_auc']:.4f} / 准确率 {m['accuracy']:.4f} / "
-                     f"macro-F1 {m['macro_f1']:.4f}；仅词表 AUC {lx['roc_auc']:.4f} / 准确率 {lx['accuracy']:.4f} / "
-                     f"macro-F1 {lx['macro_f1']:.4f}")
+        r, pr = t["real_out_of_fold"], t["probe"]
+        kappa = "、".join(f"{k} κ {v['kappa_bad']:.2f}" for k, v in t["labellers"].items())
+        lines.append(f"语气 tone: 真实回复（交叉验证）AUC {r['roc_auc']:.4f}，合格回复误报 {r['false_alarms_on_fine']:.1%}；"
+                     f"探针集检出 {pr['caught_bad']:.1%}（隐晦 {pr['caught_subtle']:.1%}），AUC {pr['roc_auc']:.4f}；"
+                     f"两位标注者一致性 {kappa}")
     d = result.get("dissatisfaction")
     if d:
         p = d["cv_pooled"]

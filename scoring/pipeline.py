@@ -205,9 +205,11 @@ class Scorer:
                     parts.append(f"语气风险 {ms.tone_risk:.2f}（{reasons}）")
                     ms.rule_hits.extend(f"禁用语:{h.phrase}" for h in forbidden_phrases().find(batch.texts[i]))
                 ms.relevance = _fmt(relevance[i])
+                shared = words["relevance"].get(i)
                 if ms.relevance is not None:
-                    shared = words["relevance"].get(i)
                     parts.append(f"相关度 {ms.relevance:.2f}" + (f"（与顾客共有词：{'、'.join(shared)}）" if shared else ""))
+                elif shared:  # a template reply: neither relevant nor irrelevant
+                    parts.append("、".join(shared) + "，不计相关度")
                 t = timing.replies.get(seq)
                 if t is not None:
                     ms.wait_s = t.wait_s

@@ -1,173 +1,370 @@
-"""Relevance of an agent reply to what the customer just said (0..1), learned from real helpdesk dialogues.
+"""Relevance of an agent reply to what the customer just said: P(this reply answers the preceding turns), 0..1.
 
-Positives are the true helpdesk replies of STC-3 dialogues paired with the customer turn(s) they answer;
-negatives pair the same customer text with helpdesk replies drawn from *other* dialogues — fluent, polite,
-on-domain lines that simply do not answer this customer, which is what a canned or off-topic reply looks like.
+Why this design
+---------------
+A reply is relevant when its *content* follows from the customer's request, not when it repeats the customer's
+words ("买了送什么" → "购买这款即赠送手机支架一个哦" shares almost nothing). So the model learns, from real
+helpdesk dialogues, which reply vocabulary follows which request vocabulary: a low-rank bilinear score
+``s = (c U)·(r V)`` between a context vector ``c`` and a reply vector ``r``, trained to pick the true reply out of
+the other replies of a batch (in-batch softmax). It has to score a million agent messages in seconds, so every
+step is a sparse or dense matrix product over messages, never a Python step per token.
 
-Model: customer and reply texts are mapped to a latent semantic space (TF-IDF → truncated SVD, "LSA"); a ridge
-regression learns which reply topics follow which customer topics; a logistic regression combines the
-element-wise products in both spaces with word-overlap and length features. Everything is dense and small, so a
-batch of pairs is scored with a few matrix products.
+Message vector (built once per message)
+    The message's word tokens (the app's tokens) and its character bigrams, each hashed in numpy into 2^18
+    buckets (words: a polynomial hash computed with cumulative sums over the code points of the joined tokens;
+    bigrams: from adjacent code points; full-width → ASCII and lower-casing done on the code points). Only the
+    buckets frequent enough in training are kept (``buckets``, in column order), weighted (1 + log tf)·idf and
+    L2-normalised.
+Context
+    The sum of its messages' vectors, L2-normalised. Because ``c U = (Σ x_m) U / |c|``, the embeddings ``x U``,
+    ``x V``… are computed once per message and summed per context with a sparse membership matrix.
+Features of a (context, reply) pair, then a logistic regression (the combiner)
+    ``s_gen``: the general bilinear model (rank 64; JD reply pairs, consecutive JD turns, STC-3 Weibo helpdesk
+    pairs); ``s_stc``: a bilinear model of STC-3 pairs only (rank 32); ``s_last``: the general model on the last
+    context message alone; ``cos``: TF-IDF cosine; ``vmax``: the highest cosine, in the reply space ``V``, between
+    the reply and one context message (a same-company style cue); ``w``: the context contains "@" (Weibo style),
+    and ``w`` × each of those five. The combiner is fitted on calibration slices the bilinear models never saw.
+Templates
+    Greetings, "请稍等", "请问还有其他…帮到您", thanks and very frequent replies answer nothing in particular and
+    are neither relevant nor irrelevant: ``apply`` leaves them NaN (shown as n/a) with the reason "模板回复".
+
+Training and held-out evaluation are in ``scoring.relevance_fit``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TypedDict
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.decomposition import TruncatedSVD
-from sklearn.linear_model import LogisticRegression, Ridge
+import scipy.sparse as sp
 
 from scoring.batch import MessageBatch, Signals
-from scoring.features import TokenTfidf
+from scoring.errors import ScoringError
 from scoring.linear import sigmoid
-from scoring.text import is_content_token, load_stopwords
+from scoring.text import get_tokenizer, is_content_token, load_stopwords, normalize
 
-__all__ = ["RELEVANCE_PARAMS", "content_tokens", "make_pairs", "RelevanceModel"]
+__all__ = ["CONTEXT_MESSAGES", "FEATURES", "STATE_KIND", "TEMPLATE_REASON", "MessageVectorizer", "RelevanceModel",
+           "index_texts", "membership", "template_key"]
 
-
-class _RelevanceParams(TypedDict):
-    n_components: int
-    max_features: int
-    ridge_alpha: float
-    C: float
-    negatives: int
-
-
-RELEVANCE_PARAMS: _RelevanceParams = {
-    "n_components": 96, "max_features": 12000, "ridge_alpha": 1.0, "C": 1.0, "negatives": 2}
-
-
-def content_tokens(tokens: Sequence[str]) -> list[str]:
-    """Tokens that carry topic: stop words, punctuation and bare numbers removed."""
-    stop = load_stopwords()
-    return [t for t in tokens if is_content_token(t, stop)]
-
-
-def make_pairs(
-    contexts: Sequence[list[str]], replies: Sequence[list[str]], groups: Sequence[str], negatives: int,
-    rng: np.random.Generator,
-) -> tuple[list[list[str]], list[list[str]], np.ndarray]:
-    """True (context, reply) pairs plus ``negatives`` pairs per context with replies from other groups."""
-    ctx, rep, y = list(contexts), list(replies), [1] * len(contexts)
-    groups_arr = np.asarray(groups)
-    n = len(replies)
-    for i, c in enumerate(contexts):
-        drawn = 0
-        while drawn < negatives:
-            j = int(rng.integers(n))
-            if groups_arr[j] != groups_arr[i]:
-                ctx.append(c)
-                rep.append(replies[j])
-                y.append(0)
-                drawn += 1
-    return ctx, rep, np.asarray(y)
+STATE_KIND = "bilinear-relevance-2"
+CONTEXT_MESSAGES = 5  # customer messages of a context that the model reads (the last ones)
+FEATURES = ("s_gen", "s_stc", "s_last", "cos", "vmax")
+TEMPLATE_REASON = "模板回复"
+SHARED_WORDS = 3
+_NB = 1 << 18  # buckets per hashed space: character bigrams in [0, NB), words in [NB, 2 NB)
+_P = 1_000_003
+_P_INV = pow(_P, -1, 1 << 64)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint64(64 - 18)
+_KEEP_FULLWIDTH = np.array([ord(c) for c in "！？，；：（）"], dtype=np.uint32)
+_TEMPLATE_STRIP = re.compile(r"#e-s\[数字x\]|\[数字x\]|[\s,，。.!！?？~～、:：;；()（）/\\^_∩o]+")
+_TEMPLATE_PHRASES = re.compile(r"还有其他.{0,6}帮到您|请稍等|稍等|您好|你好|不客气|客气了|客气啦|再见|感谢您|谢谢|祝您|很高兴|"
+                               r"荣幸|为您服务|请问还有|马上为您|为您查询|正在为您|耐心等待|见谅|抱歉|在的|亲爱的|亲亲|亲|"
+                               r"小妹|妹子|生活愉快|工作顺利|愉快|哦|呢|哈|呀|啦|吧|哒|的|一下|好的|嗯嗯|嗯|恩")
+_TEMPLATE_REST = 4  # characters left after the courtesy and waiting phrases: a reply with fewer says nothing
 
 
-def _unit(a: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(a, axis=1, keepdims=True)
-    norms[norms == 0] = 1
-    return a / norms
+def template_key(reply: str) -> str:
+    """The reply normalised, with emoji codes, number placeholders, punctuation and spaces removed."""
+    return _TEMPLATE_STRIP.sub("", normalize(reply))
 
 
-@dataclass
-class RelevanceModel:
-    """P(reply answers the customer's text).
+def _codes(text: str) -> np.ndarray:
+    """UTF-32 code points of ``text``, folded like ``scoring.text.normalize`` (full-width → ASCII, lower case)."""
+    a = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).copy()
+    a[(a >= 0xFF01) & (a <= 0xFF5E) & ~np.isin(a, _KEEP_FULLWIDTH)] -= 0xFEE0
+    a[a == 0x3000] = 32
+    a[(a >= 65) & (a <= 90)] += 32
+    return a
+
+
+def _joined(items: Sequence[str], sep: str) -> str:
+    """``items`` joined by ``sep`` and ended by it, with ``sep`` removed from inside the items."""
+    text = sep.join(items) + sep
+    if text.count(sep) != len(items):
+        text = sep.join(t.replace(sep, " ") for t in items) + sep
+    return text
+
+
+def _bigram_buckets(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, bucket in [0, NB)) of every character bigram of each text; bigrams touching a space are dropped."""
+    a = _codes(_joined(texts, "\x00"))
+    ends = a == 0
+    row = np.cumsum(ends) - ends
+    left, right = a[:-1], a[1:]
+    ok = (left > 32) & (right > 32)
+    h = (left[ok].astype(np.uint64) * np.uint64(_P)) ^ right[ok].astype(np.uint64)
+    return row[:-1][ok].astype(np.int64), ((h * _GOLDEN) >> _SHIFT).astype(np.int64)
+
+
+def _word_buckets(tokens: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, bucket in [NB, 2 NB)) of every token: a polynomial hash of its folded code points, via cumsums."""
+    lens = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    flat = list(itertools.chain.from_iterable(tokens))
+    if not flat:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a = _codes(_joined(flat, "\x01")).astype(np.uint64)
+    powers = np.full(len(a), _P, dtype=np.uint64)
+    powers[0] = 1
+    powers = np.cumprod(powers)  # P^i mod 2^64
+    prefix = np.cumsum(a * powers)
+    ends = np.flatnonzero(a == 1)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    total = prefix[ends - 1] - np.where(starts > 0, prefix[np.maximum(starts - 1, 0)], np.uint64(0))
+    inverse = np.full(len(a), _P_INV, dtype=np.uint64)
+    inverse[0] = 1
+    inverse = np.cumprod(inverse)  # P^-i mod 2^64: shifts each token's sum back to position 0
+    h = ((total * inverse[starts]) ^ (ends - starts).astype(np.uint64)) * _GOLDEN >> _SHIFT
+    ok = (a[starts] > 32) & (ends > starts)
+    row = np.repeat(np.arange(len(tokens)), lens)
+    return row[ok], h[ok].astype(np.int64) + _NB
+
+
+def _buckets(tokens: Sequence[Sequence[str]], texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    word_rows, word_keys = _word_buckets(tokens)
+    bigram_rows, bigram_keys = _bigram_buckets(texts)
+    return np.concatenate([word_rows, bigram_rows]), np.concatenate([word_keys, bigram_keys])
+
+
+@dataclass(eq=False)
+class MessageVectorizer:
+    """Hashed words and character bigrams of a message, (1 + log tf)·idf, rows L2-normalised.
 
     Parameters
     ----------
-    vectorizer : TokenTfidf
-        Content-word TF-IDF shared by both sides.
-    components : ndarray of shape (n_components, n_features)
-        LSA projection.
-    mapping : ndarray of shape (n_components, n_components)
-        Ridge map from the customer's latent vector to the expected reply's.
-    mean, scale : ndarray
-        Standardisation of the pair features.
-    coef : ndarray
-    intercept : float
+    buckets : ndarray of int32
+        The kept hash buckets (bigrams below 2^18, words above), in column order.
+    idf : ndarray of float32
+        IDF of each column.
     """
 
-    vectorizer: TokenTfidf
-    components: np.ndarray
-    mapping: np.ndarray
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
+    buckets: np.ndarray
+    idf: np.ndarray
+    _column: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._column = np.full(2 * _NB, -1, np.int32)
+        self._column[self.buckets] = np.arange(len(self.buckets), dtype=np.int32)
 
     @classmethod
-    def fit(
-        cls, corpus: Sequence[Sequence[str]], contexts: Sequence[list[str]], replies: Sequence[list[str]],
-        y: np.ndarray, seed: int = 0,
-    ) -> RelevanceModel:
-        """Fit LSA on ``corpus`` (content tokens of all texts), the ridge map on true pairs, then the classifier."""
-        p = RELEVANCE_PARAMS
-        vec = TokenTfidf(min_df=2, max_features=p["max_features"]).fit(corpus)
-        svd = TruncatedSVD(n_components=p["n_components"], random_state=seed).fit(vec.transform(corpus))
-        components = svd.components_.astype(np.float32)
-        c_lat = _unit(np.asarray(vec.transform(contexts) @ components.T))
-        r_lat = _unit(np.asarray(vec.transform(replies) @ components.T))
-        pos = y == 1
-        ridge = Ridge(alpha=p["ridge_alpha"], fit_intercept=False).fit(c_lat[pos], r_lat[pos])
-        model = cls(vec, components, ridge.coef_.T.astype(np.float32), np.zeros(1), np.ones(1), np.zeros(1), 0.0)
-        feats = model._pair_features(contexts, replies)
-        model.mean, model.scale = feats.mean(axis=0), feats.std(axis=0) + 1e-6
-        lr = LogisticRegression(C=p["C"], max_iter=3000).fit((feats - model.mean) / model.scale, y)
-        model.coef, model.intercept = lr.coef_.ravel().astype(np.float32), float(lr.intercept_[0])
-        return model
+    def fit(cls, tokens: Sequence[Sequence[str]], texts: Sequence[str], min_df: int) -> MessageVectorizer:
+        """Keep the buckets found in at least ``min_df`` of the messages (give each distinct message once)."""
+        rows, keys = _buckets(tokens, texts)
+        df = np.bincount(np.unique(rows * (2 * _NB) + keys) % (2 * _NB), minlength=2 * _NB)
+        kept = np.flatnonzero(df >= min_df)
+        idf = np.log((1 + len(texts)) / (1 + df[kept])) + 1
+        return cls(kept.astype(np.int32), idf.astype(np.float32))
 
-    def _pair_features(self, contexts: Sequence[list[str]], replies: Sequence[list[str]]) -> np.ndarray:
-        xc, xr = self.vectorizer.transform(contexts), self.vectorizer.transform(replies)
-        c_lat = _unit(np.asarray(xc @ self.components.T))
-        r_lat = _unit(np.asarray(xr @ self.components.T))
-        mapped = _unit(c_lat @ self.mapping)
-        cos_tfidf = np.asarray(xc.multiply(xr).sum(axis=1)).ravel()
-        overlap = np.array([len(set(c) & set(r)) for c, r in zip(contexts, replies)], dtype=np.float32)
-        n_c = np.array([len(c) for c in contexts], dtype=np.float32)
-        n_r = np.array([len(r) for r in replies], dtype=np.float32)
-        dense = np.column_stack([
-            cos_tfidf, (c_lat * r_lat).sum(axis=1), (mapped * r_lat).sum(axis=1), np.log1p(overlap),
-            np.log1p(n_c), np.log1p(n_r), (n_r == 0).astype(np.float32),
-        ])
-        return np.hstack([dense, c_lat * r_lat, mapped * r_lat]).astype(np.float32)
+    @property
+    def dim(self) -> int:
+        """Number of columns."""
+        return len(self.buckets)
 
-    def predict(self, contexts: Sequence[list[str]], replies: Sequence[list[str]]) -> np.ndarray:
-        """Relevance in 0..1 per (customer content tokens, reply content tokens) pair."""
-        if not contexts:
-            return np.zeros(0)
-        feats = (self._pair_features(contexts, replies) - self.mean) / self.scale
-        return sigmoid(feats @ self.coef + self.intercept)
+    def transform(self, tokens: Sequence[Sequence[str]], texts: Sequence[str]) -> sp.csr_matrix:
+        """One row per message from its tokens and raw text."""
+        rows, keys = _buckets(tokens, texts)
+        cols = self._column[keys]
+        kept = cols >= 0
+        x = sp.csr_matrix((np.ones(int(kept.sum()), np.float32), (rows[kept], cols[kept])),
+                          shape=(len(texts), self.dim))
+        x.sum_duplicates()
+        x.data = (1.0 + np.log(x.data)) * self.idf[x.indices]
+        counts = np.diff(x.indptr)
+        norms = np.ones(len(texts), np.float32)
+        if x.nnz:
+            norms[counts > 0] = np.sqrt(np.add.reduceat(x.data ** 2, x.indptr[:-1][counts > 0]))
+        x.data /= np.repeat(norms, counts)
+        return x
+
+
+def membership(contexts: Sequence[Sequence[int]], n_messages: int) -> sp.csr_matrix:
+    """Pairs × messages, 1 where the message is in the pair's context (in the given order)."""
+    lens = np.fromiter(map(len, contexts), dtype=np.int64, count=len(contexts))
+    cols = np.fromiter(itertools.chain.from_iterable(contexts), dtype=np.int64, count=int(lens.sum()))
+    indptr = np.concatenate([[0], np.cumsum(lens)])
+    return sp.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(len(contexts), n_messages))
+
+
+def index_texts(contexts: Sequence[Sequence[str]], replies: Sequence[str]
+                ) -> tuple[list[str], list[list[int]], np.ndarray]:
+    """Distinct texts, each context as text ids (empty texts dropped) and each reply's text id."""
+    ids: dict[str, int] = {}
+    ctx_ids = [[ids.setdefault(t, len(ids)) for t in c if t] for c in contexts]
+    reply_ids = np.array([ids.setdefault(r, len(ids)) for r in replies], dtype=np.int64)
+    return list(ids), ctx_ids, reply_ids
+
+
+@dataclass(eq=False)
+class RelevanceModel:
+    """P(an agent reply answers the context it follows), from message vectors, two bilinear models and a combiner.
+
+    Parameters
+    ----------
+    vectorizer : MessageVectorizer
+        Hashed words and character bigrams of one message.
+    U, V : ndarray of shape (n_features, 64)
+        General bilinear model: context and reply projections (float16 precision, held as float32).
+    P, Q : ndarray of shape (n_features, 32)
+        STC-3 (Weibo helpdesk) bilinear model.
+    coef : ndarray of shape (11,)
+        Combiner weights over ``FEATURES``, the same five times the "@" indicator, and the indicator.
+    intercept : float
+        Combiner intercept.
+    template_keys : frozenset of str
+        ``template_key`` of replies frequent in training (3+ times): template replies besides the phrase rule.
+
+    Notes
+    -----
+    ``apply`` reads, for each agent message, the last ``CONTEXT_MESSAGES`` customer messages with words that it
+    answers (``MessageBatch.contexts``) plus the agent message before those (the previous answer, when it has
+    words), as the training contexts did. A reply whose customer messages have no words (only pictures or
+    stickers) is not scored.
+    """
+
+    vectorizer: MessageVectorizer
+    U: np.ndarray
+    V: np.ndarray
+    P: np.ndarray
+    Q: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    template_keys: frozenset[str]
 
     field = "relevance"
 
+    def is_template(self, reply: str) -> bool:
+        """True for a template reply: very short, frequent in training, or courtesy and waiting phrases with next
+        to nothing else ("亲，请您稍等哦", not "您好，电子发票在订单详情里申请")."""
+        key = template_key(reply)
+        return len(key) <= 2 or key in self.template_keys or len(_TEMPLATE_PHRASES.sub("", key)) < _TEMPLATE_REST
+
+    def features(self, tokens: Sequence[Sequence[str]], texts: Sequence[str], contexts: Sequence[Sequence[int]],
+                 replies: np.ndarray) -> np.ndarray:
+        """Combiner inputs of each (context message ids, reply message id) pair over the given messages."""
+        x = self.vectorizer.transform(tokens, texts)
+        xu, xv = np.asarray(x @ self.U), np.asarray(x @ self.V)
+        xp, xq = np.asarray(x @ self.P), np.asarray(x @ self.Q)
+        m = membership(contexts, len(texts))
+        has = np.diff(m.indptr) > 0
+        c = m @ x
+        norm = np.sqrt(np.asarray(c.multiply(c).sum(axis=1)).ravel())
+        norm[norm == 0] = 1
+        cos = np.asarray(c.multiply(x[replies]).sum(axis=1)).ravel() / norm
+        rv, rq = xv[replies], xq[replies]
+        s_gen = ((m @ xu) * rv).sum(axis=1) / norm
+        s_stc = ((m @ xp) * rq).sum(axis=1) / norm
+        last = np.array([ctx[-1] if ctx else 0 for ctx in contexts], dtype=np.int64)
+        s_last = np.where(has, (xu[last] * rv).sum(axis=1), 0.0)
+        vn = xv / np.maximum(np.linalg.norm(xv, axis=1, keepdims=True), 1e-6)
+        pair_of = np.repeat(np.arange(len(contexts)), np.diff(m.indptr))
+        sims = (vn[m.indices] * vn[replies][pair_of]).sum(axis=1)
+        vmax = np.zeros(len(contexts))
+        if has.any():
+            vmax[has] = np.maximum.reduceat(sims, m.indptr[:-1][has])
+        at = np.fromiter(("@" in t for t in texts), dtype=np.float32, count=len(texts))
+        w = (np.asarray(m @ at).ravel() > 0).astype(np.float32)
+        base = np.column_stack([s_gen, s_stc, s_last, cos, vmax])
+        return np.column_stack([base, w[:, None] * base, w]).astype(np.float32)
+
+    def score_messages(self, tokens: Sequence[Sequence[str]], texts: Sequence[str],
+                       contexts: Sequence[Sequence[int]], replies: np.ndarray) -> np.ndarray:
+        """P(relevant) of each (context message ids, reply message id) pair; each message is vectorised once."""
+        if not len(replies):
+            return np.zeros(0)
+        return sigmoid(self.features(tokens, texts, contexts, replies) @ self.coef + self.intercept)
+
+    def pair_features(self, contexts: Sequence[Sequence[str]], replies: Sequence[str]) -> np.ndarray:
+        """Combiner inputs of (context texts, reply text) pairs; each distinct text is tokenised once."""
+        texts, ctx_ids, reply_ids = index_texts(contexts, replies)
+        return self.features(get_tokenizer().tokenize_many(texts), texts, ctx_ids, reply_ids)
+
+    def predict(self, contexts: list[list[str]], replies: list[str]) -> np.ndarray:
+        """P(relevant) of each reply text after its context texts (oldest first); templates are not set apart."""
+        if not replies:
+            return np.zeros(0)
+        return sigmoid(self.pair_features(contexts, replies) @ self.coef + self.intercept)
+
     def apply(self, batch: MessageBatch, signals: Signals) -> None:
-        """Relevance of every agent message with words to the customer messages it answers, and the words both
-        share (the reason shown)."""
-        content = {i: content_tokens(batch.tokens[i]) for i in batch.scored()}
-        pairs = [i for i in batch.contexts if i in content and batch.roles[i] == "agent"]
+        """Relevance of every non-template agent reply with words to the customer messages it answers (and the
+        previous agent message), with up to three words the reply shares with the customer; templates get NaN."""
+        column = signals.column(self.field)
+        words = signals.words[self.field]
+        roles, texts, tokens = batch.roles, batch.texts, batch.tokens
+        is_template: dict[str, bool] = {}
+        prev_agent = _previous_agent(batch).tolist()
+        pairs: list[int] = []
+        customer: list[list[int]] = []
+        contexts: list[list[int]] = []
+        for i, ctx in batch.contexts.items():
+            if roles[i] != "agent" or not tokens[i]:
+                continue
+            template = is_template.get(texts[i])
+            if template is None:
+                template = is_template[texts[i]] = self.is_template(texts[i])
+            if template:
+                words[i] = [TEMPLATE_REASON]
+                continue
+            said = [j for j in ctx if tokens[j]][-CONTEXT_MESSAGES:]
+            if said:
+                before = prev_agent[said[0]]
+                pairs.append(i)
+                customer.append(said)
+                contexts.append([before, *said] if before >= 0 else said)
         if not pairs:
             return
-        ctx_tokens = [[w for j in batch.contexts[i] for w in content.get(j, ())] for i in pairs]
-        signals.column(self.field)[pairs] = self.predict(ctx_tokens, [content[i] for i in pairs])
-        for i, ctx in zip(pairs, ctx_tokens):
-            ctx_set = set(ctx)
-            signals.words[self.field][i] = list(dict.fromkeys(w for w in content[i] if w in ctx_set))[:3]
+        read = np.zeros(len(roles), bool)  # messages not read are vectorised as empty (no cost, no remapping)
+        read[pairs] = True
+        read[np.fromiter(itertools.chain.from_iterable(contexts), np.int64)] = True
+        keep = read.tolist()
+        column[pairs] = self.score_messages([t if k else [] for t, k in zip(tokens, keep)],
+                                            [t if k else "" for t, k in zip(texts, keep)], contexts, np.array(pairs))
+        stop = load_stopwords()
+        for i, said in zip(pairs, customer):
+            heard = set(tokens[said[0]]) if len(said) == 1 else set(itertools.chain.from_iterable(
+                tokens[j] for j in said))
+            words[i] = _first_shared(tokens[i], heard, stop)
 
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """For ``save_artifact``."""
-        meta, arrays = self.vectorizer.to_state()
-        return {"vectorizer": meta, "intercept": self.intercept}, {
-            **arrays, "components": self.components, "mapping": self.mapping, "mean": self.mean,
-            "scale": self.scale, "coef": self.coef,
-        }
+        """For ``save_artifact``: settings in JSON, buckets, IDF and coefficients as arrays, projections float16."""
+        meta = {"kind": STATE_KIND, "intercept": self.intercept, "features": list(FEATURES),
+                "context_messages": CONTEXT_MESSAGES, "template_keys": sorted(self.template_keys)}
+        arrays = {"buckets": self.vectorizer.buckets.astype(np.int32), "idf": self.vectorizer.idf.astype(np.float32),
+                  "coef": self.coef.astype(np.float32),
+                  **{name: getattr(self, name).astype(np.float16) for name in "UVPQ"}}
+        return meta, arrays
 
     @classmethod
     def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> RelevanceModel:
-        """From ``load_artifact``."""
-        return cls(
-            TokenTfidf.from_state(meta["vectorizer"], arrays), arrays["components"], arrays["mapping"],
-            arrays["mean"], arrays["scale"], arrays["coef"], float(meta["intercept"]),
-        )
+        """From ``load_artifact``; refuses the retired LSA format."""
+        if meta.get("kind") != STATE_KIND:
+            raise ScoringError("相关度模型文件是旧格式（LSA），请重新运行 `huifang train`。")
+        vectorizer = MessageVectorizer(arrays["buckets"].astype(np.int32), arrays["idf"].astype(np.float32))
+        U, V, P, Q = (arrays[name].astype(np.float32) for name in "UVPQ")
+        return cls(vectorizer, U, V, P, Q, arrays["coef"].astype(np.float32), float(meta["intercept"]),
+                   frozenset(meta["template_keys"]))
+
+
+def _previous_agent(batch: MessageBatch) -> np.ndarray:
+    """For each message, the index of the last agent message with words before it in its conversation, or -1."""
+    n = len(batch.roles)
+    if not n:
+        return np.zeros(0, np.int64)
+    is_agent = np.fromiter((r == "agent" and bool(t) for r, t in zip(batch.roles, batch.tokens)), bool, n)
+    last = np.maximum.accumulate(np.where(is_agent, np.arange(n), -1))
+    before = np.concatenate([[-1], last[:-1]])
+    conv_start = np.repeat(np.asarray(batch.starts[:-1]), np.diff(batch.starts))
+    return np.where(before >= conv_start, before, -1)
+
+
+def _first_shared(reply: Iterable[str], heard: set[str], stop: frozenset[str]) -> list[str]:
+    """Up to ``SHARED_WORDS`` content words of the reply that the customer used, in reply order."""
+    out: list[str] = []
+    for w in reply:
+        if w in heard and w not in out and is_content_token(w, stop):
+            out.append(w)
+            if len(out) == SHARED_WORDS:
+                break
+    return out

@@ -1,9 +1,10 @@
 """Train every model from the real data in ``shared/data`` and write artifacts + model cards to data/models.
 
 What is trained on what:
-- sentiment: online_shopping_10_cats (cleaned) + waimai_10k, all rows (evaluated leave-one-category-out);
-- relevance: STC-3 labelled + unlabelled dialogues, true replies vs replies of other dialogues;
-- tone: the real tone labels of STC-3 helpdesk replies (data/labels/stc3_tone_labels.csv);
+- sentiment: shopping and food-delivery reviews, chat utterances and plain JD questions (leave-one-domain-out);
+- relevance: real JD chats (held-out blocks kept out) + STC-3 dialogues, true next replies vs replies of others;
+- tone: real replies labelled twice and adjudicated (data/labels: JD and STC-3) + bad/good pairs written into
+  real JD contexts, calibrated on its out-of-fold scores, checked on the held-out probe set;
 - dissatisfaction: STC-3 labelled dialogues (S annotations);
 - category: the (text, category) examples passed in, from the database's labelled conversations.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,15 +24,14 @@ from scoring.datasets import (
     load_stc3,
 )
 from scoring.errors import ScoringError
-from scoring.evaluate import evaluate_category, evaluate_sentiment, evaluate_stc3
+from scoring.evaluate import evaluate_category, evaluate_dissatisfaction, evaluate_sentiment, evaluate_tone
 from scoring.fitting import (
     SEED,
     Log,
     fit_category,
-    fit_sentiment,
-    fit_stc3_models,
-    load_tone_labels,
+    fit_dissatisfaction,
 )
+from scoring.relevance_fit import evaluate_relevance, fit_relevance
 from scoring.text import Tokenizer, get_tokenizer
 
 __all__ = ["train_all", "train_category", "train_csat_stage"]
@@ -50,34 +51,40 @@ def train_all(
     memo: dict[str, list[str]]
     tokenizer, memo = get_tokenizer(), {}
     today = date.today().isoformat()
-    log("[1/4] 情绪模型：训练（online_shopping_10_cats + waimai_10k）…")
-    sentiment = fit_sentiment(shared_dir, tokenizer, memo)
-    log("      留一品类评估（10 折）与外卖跨域测试…")
-    sent_metrics = evaluate_sentiment(shared_dir, tokenizer, memo, log)
-    meta, arrays = sentiment.to_state()
-    save_artifact(models_dir, "sentiment", {**meta, "metrics": sent_metrics, "trained": today}, arrays)
-    write_card(models_dir, "sentiment", sent_metrics, today)
+    log("[1/5] 情绪模型：训练（购物评论、外卖评论、聊天语句、京东顾客的普通提问）…")
+    log("      留一领域评估（10 个购物品类、外卖、聊天），聊天留出，真实京东顾客消息…")
+    result: dict = {}
+    result["sentiment"], sentiment = evaluate_sentiment(shared_dir, tokenizer, memo, log)
+    _save(models_dir, "sentiment", sentiment, result["sentiment"], today)
 
-    log("[2/4] STC-3：相关度、语气、不满风险 — 训练…")
-    labelled, unlabelled = load_stc3(shared_dir), load_stc3(shared_dir, labeled=False)
-    tone_labels = load_tone_labels()
-    models = fit_stc3_models(labelled, unlabelled, tone_labels, sentiment, tokenizer, memo)
-    log("      按对话 5 折交叉验证（每折重新训练三个模型）…")
-    stc3_metrics = evaluate_stc3(shared_dir, sentiment, tokenizer, memo, log)
-    for name, model in (("relevance", models.relevance), ("tone", models.tone),
-                        ("dissatisfaction", models.dissatisfaction)):
-        meta, arrays = model.to_state()
-        save_artifact(models_dir, name, {**meta, "metrics": stc3_metrics[name], "trained": today}, arrays)
-        write_card(models_dir, name, stc3_metrics[name], today)
+    log("[2/5] 语气模型：真实标注回复 + 写作样本，分组 5 折交叉验证、校准，探针集检验…")
+    result["tone"], tone = evaluate_tone(shared_dir, tokenizer, memo)
+    _save(models_dir, "tone", tone, result["tone"], today)
 
-    result = {"sentiment": sent_metrics, **stc3_metrics}
-    log("[3/4] 分类模型…")
+    log("[3/5] 相关度模型：京东对话 + STC-3，训练（数分钟）并在留出的对话上评估…")
+    relevance = fit_relevance(shared_dir, log)
+    result["relevance"] = evaluate_relevance(relevance, shared_dir)
+    _save(models_dir, "relevance", relevance, result["relevance"], today)
+
+    log("      不满风险：STC-3 标注对话，按对话 5 折交叉验证（每折重新训练）…")
+    dissat = fit_dissatisfaction(load_stc3(shared_dir), [sentiment, relevance, tone], tokenizer, memo)
+    result["dissatisfaction"] = evaluate_dissatisfaction(shared_dir, sentiment, relevance, tone, tokenizer, memo, log)
+    _save(models_dir, "dissatisfaction", dissat, result["dissatisfaction"], today)
+
+    log("[4/5] 分类模型…")
     if category_examples:
         result["category"] = train_category(category_examples, models_dir, tokenizer)
     else:
         log("      没有已标注分类的会话：使用关键词规则。")
-    log("[4/4] 完成。模型目录：" + str(models_dir))
+    log("[5/5] 完成。模型目录：" + str(models_dir))
     return result
+
+
+def _save(models_dir: Path, name: str, model: Any, metrics: dict, today: str) -> None:
+    """Write a model's artifact (with its figures) and its card."""
+    meta, arrays = model.to_state()
+    save_artifact(models_dir, name, {**meta, "metrics": metrics, "trained": today}, arrays)
+    write_card(models_dir, name, metrics, today)
 
 
 def train_category(examples: Sequence[tuple[str, str]], models_dir: Path | None = None,

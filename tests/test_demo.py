@@ -16,8 +16,8 @@ from sqlalchemy import Engine, func, select
 
 from huifang_demo.chat import PLATFORMS, ROSTER, TEAMS, agents_for
 from huifang_demo.generate import TICKET_COLUMNS, DemoFiles, generate_demo
-from huifang_demo.setup import load_demo
 from huifang_demo.phrases import FORBIDDEN, INTENTS
+from huifang_demo.setup import load_demo
 from qa.ingest.importer import import_path
 from qa.ingest.records import ROLES
 from qa.models import Conversation, Ticket
@@ -241,7 +241,7 @@ def test_demo_files_import_through_the_real_import_path(tmp_path: Path, sqlite_e
 
 def test_loading_the_demo_says_what_it_is_doing_at_each_step(engine, tmp_path: Path) -> None:
     lines: list[str] = []
-    load_demo(engine, tmp_path / "demo", conversations=40, echo=lines.append)
+    load_demo(engine, tmp_path / "demo", conversations=300, echo=lines.append)
     steps = [line.split("]")[0] + "]" for line in lines if line.startswith("[")]
     assert steps == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
-    assert any("/ 40" in line for line in lines) and lines[-1].startswith("已评分 40 个会话")
+    assert any("/ 300" in line for line in lines) and lines[-1].startswith("已评分 300 个会话")

@@ -6,14 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from scoring.artifacts import DEFAULT_MODELS_DIR, load_artifact
 from scoring.evaluate import (
     evaluate_category,
+    evaluate_dissatisfaction,
     evaluate_sentiment,
-    evaluate_stc3,
     format_report,
 )
+from scoring.relevance import RelevanceModel
 from scoring.sentiment import SentimentModel
 from scoring.text import get_tokenizer
+from scoring.tone import ToneModel
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -27,25 +30,21 @@ def shared() -> Path:
     return SHARED
 
 
-def test_sentiment_leave_one_category_out_on_subsample(shared: Path) -> None:
-    r = evaluate_sentiment(shared, categories=["平板"], max_rows=4000)
-    assert set(r["loco_per_category"]) == {"平板"}
-    assert 0.7 < r["loco_mean_auc"] <= 1 and 0.6 < r["waimai_out_of_domain"]["roc_auc"] <= 1
-    assert 0 <= r["loco_pooled"]["ece"] <= 1
+def test_sentiment_leave_one_domain_out_on_subsample(shared: Path) -> None:
+    r, model = evaluate_sentiment(shared, domains=["平板"], max_rows=6000)
+    assert set(r["loco_per_domain"]) == {"平板"} and 0.7 < r["loco_review_domains_mean_auc"] <= 1
+    assert r["chat_held_out"]["roc_auc"] > 0.7 and 0 <= r["loco_per_domain"]["平板"]["ece"] <= 1
+    assert set(r["plain_and_complaint_lines"]) >= {"在吗", "骗子"} and model.coef.size
 
 
-def test_stc3_models_train_and_cross_validate_on_subsample(shared: Path) -> None:
-    from scoring.datasets import load_reviews
-
+def test_dissatisfaction_cross_validates_on_subsample(shared: Path) -> None:
     tok = get_tokenizer()
-    reviews = load_reviews(shared).sample(3000, random_state=0)
-    sentiment = SentimentModel.fit(tok.tokenize_many(reviews["review"].tolist()), 1 - reviews["label"].to_numpy())
-    r = evaluate_stc3(shared, sentiment, tok, n_splits=2, max_dialogues=600)
-    assert r["dissatisfaction"]["cv_pooled"]["n"] == 600
-    assert r["dissatisfaction"]["cv_pooled"]["roc_auc"] > 0.7
-    assert r["relevance"]["held_out_pairs"]["roc_auc"] > 0.6
-    assert r["tone"]["labels"] > 0
-    assert "不满风险" in format_report(r)
+    sentiment = SentimentModel.from_state(*load_artifact(DEFAULT_MODELS_DIR, "sentiment"))
+    tone = ToneModel.from_state(*load_artifact(DEFAULT_MODELS_DIR, "tone"))
+    relevance = RelevanceModel.from_state(*load_artifact(DEFAULT_MODELS_DIR, "relevance"))
+    r = evaluate_dissatisfaction(shared, sentiment, relevance, tone, tok, n_splits=2, max_dialogues=600)
+    assert r["cv_pooled"]["n"] == 600 and r["cv_pooled"]["roc_auc"] > 0.7
+    assert "不满风险" in format_report({"dissatisfaction": r})
 
 
 def test_category_cross_validation_on_labelled_examples() -> None:
