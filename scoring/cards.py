@@ -81,6 +81,16 @@ CARD_TEXT = {
         "are the fallback when no model exists.",
         "5-fold stratified cross-validation on those examples.",
     ),
+    "relevance_local": (
+        "Relevance learned from this shop's own conversations (used instead of the shipped model when it wins)",
+        "The archive's latest 20,000 conversations (`huifang train --from-db`): each agent reply after customer "
+        "messages with what it answers, against replies of other conversations; no labels needed. Same model and "
+        "recipe as the shipped relevance model, both scorers trained on the archive's pairs.",
+        "Conversations split by a hash of their id: 20% held out, 10% for the combiner, the rest trains. The "
+        "shipped and the adapted model are measured on the same held-out pairs (each true reply and one reply of "
+        "another conversation); the adapted model is used only when its ROC-AUC is higher by 0.005 ('in_use', "
+        "'reason'). The shipped model's own card stays the figure on real marketplace data it never saw.",
+    ),
     "csat_stage": (
         "Responsiveness stage of the dissatisfaction risk, fitted on the archive's own CSAT",
         "Conversations of the database with a CSAT and timestamps; dissatisfied = CSAT ≤ 2. Inputs: the STC-3 "
@@ -92,7 +102,7 @@ CARD_TEXT = {
 }
 
 
-LOCAL_CARDS = ("category", "csat_stage")  # learned from the archive, so measured on it, not on ../shared
+LOCAL_CARDS = ("category", "csat_stage", "relevance_local")  # learned from the archive, so measured on it, not on ../shared
 REPRODUCE_LOCAL = ("`huifang train --from-db` refits and re-measures it on the database's labelled conversations "
                    "(same seeded split); the figures change as the archive grows.")
 

@@ -130,13 +130,17 @@ class HashedTfidf:
         return token_ngram_matrix(docs, self.n_max, self.dim)
 
     def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Sublinear TF × IDF of ``counts``, rows L2-normalised."""
-        x = counts.copy()
-        x.data = np.log1p(x.data)
-        x = x.multiply(self.idf).tocsr()
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        """Sublinear TF × IDF of ``counts``, rows L2-normalised (in place on a copy of the data: no sparse
+        products, which cost more than the arithmetic on batches of a few messages)."""
+        data = np.log1p(counts.data) * self.idf[counts.indices]
+        squares = np.add.reduceat(data * data, counts.indptr[:-1]) if data.size else np.zeros(0)
+        lengths = np.diff(counts.indptr)
+        norms = np.zeros(counts.shape[0])
+        norms[lengths > 0] = np.sqrt(squares[lengths > 0])
         norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+        data /= np.repeat(norms, lengths)
+        return sp.csr_matrix((data.astype(np.float32), counts.indices.copy(), counts.indptr.copy()),
+                             shape=counts.shape)
 
     def transform(self, docs: Sequence[str] | Sequence[Sequence[str]]) -> sp.csr_matrix:
         """One normalised row per document."""

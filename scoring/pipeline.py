@@ -42,7 +42,14 @@ MESSAGE_MODELS: tuple[tuple[str, Callable[[dict, dict[str, np.ndarray]], Message
     ("sentiment", SentimentModel.from_state), ("relevance", RelevanceModel.from_state), ("tone", ToneModel.from_state))
 """The message models in the order they run (each may read what the earlier ones wrote): artifact name, loader."""
 MODEL_NAMES = (*(name for name, _load in MESSAGE_MODELS), "dissatisfaction")
-LOCAL_MODELS = ("category", "csat_stage")  # learned from the archive itself: optional, not shipped
+LOCAL_MODELS = ("category", "csat_stage", "relevance_local")  # learned from the archive itself: optional
+ADAPTED = {"relevance": "relevance_local"}  # a shipped model and the archive's own version, used when present
+
+
+def _adapted(models_dir: Path, name: str) -> str:
+    """The archive's own version of model ``name`` when one was promoted (``huifang train --from-db``)."""
+    local = ADAPTED.get(name)
+    return local if local and (models_dir / f"{local}.npz").exists() else name
 
 
 def compute_signals(batch: MessageBatch, models: Sequence[MessageModel]) -> Signals:
@@ -85,7 +92,7 @@ def models_version(models_dir: Path | None = None) -> str:
     missing = [n for n in MODEL_NAMES if not (d / f"{n}.json").exists() or not (d / f"{n}.npz").exists()]
     if missing:
         raise ModelMissingError(f"找不到模型 {'、'.join(missing)}（目录 {d}）。请先运行 `huifang train`。")
-    names = [*MODEL_NAMES, *(n for n in LOCAL_MODELS if (d / f"{n}.json").exists())]
+    names = [*MODEL_NAMES, *(n for n in LOCAL_MODELS if (d / f"{n}.npz").exists())]
     return artifacts_version(d, names)
 
 
@@ -119,7 +126,7 @@ class Scorer:
     def load(cls, models_dir: Path | None = None) -> Scorer:
         """Load all artifacts from ``models_dir`` (default data/models); the category model is optional."""
         d = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
-        models = [load(*load_artifact(d, name)) for name, load in MESSAGE_MODELS]
+        models = [load(*load_artifact(d, _adapted(d, name))) for name, load in MESSAGE_MODELS]
         dissat = DissatisfactionModel.from_state(*load_artifact(d, "dissatisfaction"))
         category = None
         if (d / "category.json").exists():

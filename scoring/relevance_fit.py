@@ -35,7 +35,8 @@ from scoring.relevance import MessageVectorizer, RelevanceModel, index_texts, me
 from scoring.text import get_tokenizer, normalize
 
 __all__ = ["RelevanceParams", "PairSet", "jd_pair_set", "stc_pair_set", "md5_bucket", "random_negatives",
-           "hard_negatives", "eval_pairs", "fit_bilinear", "fit_pairs", "fit_relevance", "evaluate_relevance"]
+           "hard_negatives", "eval_pairs", "fit_bilinear", "fit_pairs", "fit_relevance", "evaluate_relevance",
+           "adapt_relevance", "pair_set"]
 
 JD_TURNS = 5  # JD context turns read (JD marks no roles, so these are both sides' turns)
 Log = Callable[[str], None]
@@ -82,6 +83,12 @@ class PairSet:
         return list(zip(self.contexts, self.replies.tolist()))
 
 
+def pair_set(contexts: list[list[str]], replies: Sequence[str], groups: Sequence[object]) -> PairSet:
+    """A PairSet of (context texts, reply) pairs grouped by conversation."""
+    return PairSet(contexts, np.array(replies, dtype=object), np.array(groups, dtype=object),
+                   np.array([" ".join(c) for c in contexts], dtype=object))
+
+
 def jd_pair_set(rows: Sequence[dict]) -> PairSet:
     """JD pairs by line: the last ``JD_TURNS`` turns and the reply; the group is the block of 100 lines."""
     contexts = [list(r["context"][-JD_TURNS:]) for r in rows]
@@ -105,8 +112,7 @@ def stc_pair_set(dialogues: Sequence[Dialogue]) -> PairSet:
                 replies.append(text)
                 groups.append(d.id)
             prev_agent, pending = text, []
-    return PairSet(contexts, np.array(replies, dtype=object), np.array(groups, dtype=object),
-                   np.array([" ".join(c) for c in contexts], dtype=object))
+    return pair_set(contexts, replies, groups)
 
 
 def md5_bucket(key: str, m: int) -> int:
@@ -301,3 +307,41 @@ def evaluate_relevance(model: RelevanceModel, shared_dir: Path) -> dict:
                 out[f"{kind}_nontemplate"] = _auc(y[real], p[real])
     out["template_share_jd_test"] = round(float(template.mean()), 4)
     return out
+
+
+ADAPT_MIN_PAIRS = 2000
+ADAPT_MARGIN = 0.005
+
+
+def adapt_relevance(shipped: RelevanceModel, archive: PairSet, log: Log = print,
+                    params: RelevanceParams = RelevanceParams()) -> tuple[RelevanceModel | None, dict]:
+    """A relevance model learned from a shop's own conversations, and whether to use it instead of ``shipped``.
+
+    No labels are needed: each true next reply is a positive, a reply of another conversation a negative. The
+    archive is split by conversation (md5 of its group: 0 mod 5 held out, 1 mod 10 for the combiner, the rest
+    trains both scorers); the adapted model is returned only when its held-out ROC-AUC beats the shipped
+    model's on the same pairs by ``ADAPT_MARGIN``. The figures say which is in use and why.
+    """
+    test = np.array([md5_bucket(str(g), 5) == 0 for g in archive.groups], dtype=bool)
+    calibration = np.array([md5_bucket(str(g), 10) == 1 for g in archive.groups], dtype=bool) & ~test
+    train = ~test & ~calibration
+    figures: dict = {"archive_pairs": int(len(archive.replies)), "training_pairs": int(train.sum()),
+                     "held_out_pairs": int(test.sum())}
+    if train.sum() < ADAPT_MIN_PAIRS or test.sum() < 100 or calibration.sum() < 50:
+        return None, {**figures, "in_use": False,
+                      "reason": f"档案中的回复太少（训练 {int(train.sum())} 对，至少需要 {ADAPT_MIN_PAIRS} 对）"}
+    pairs = archive.take(train).pairs()
+    model = fit_pairs(pairs, pairs, _labelled(archive.take(calibration), np.random.default_rng(1)),
+                      archive.replies[~test].tolist(), params, log)
+    held_out = archive.take(test)
+    ci, ri, y = eval_pairs(held_out, hard=False)
+    contexts, replies = [held_out.contexts[i] for i in ci], held_out.replies[ri].tolist()
+    figures["shipped"] = _auc(y, shipped.predict(contexts, replies))
+    figures["adapted"] = _auc(y, model.predict(contexts, replies))
+    better = figures["adapted"]["roc_auc"] >= figures["shipped"]["roc_auc"] + ADAPT_MARGIN
+    figures["in_use"] = better
+    figures["reason"] = (f"留出会话上 ROC-AUC {figures['adapted']['roc_auc']:.3f}，高于随附模型的 "
+                         f"{figures['shipped']['roc_auc']:.3f}" if better else
+                         f"留出会话上 ROC-AUC {figures['adapted']['roc_auc']:.3f}，未高于随附模型的 "
+                         f"{figures['shipped']['roc_auc']:.3f}（需高出 {ADAPT_MARGIN}），继续使用随附模型")
+    return (model if better else None), figures

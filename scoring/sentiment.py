@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -146,8 +147,7 @@ class SentimentModel:
                         ) -> tuple[np.ndarray, list[list[str]]]:
         """P(negative) and, for a text at 0.5 or above, the words (never nouns) that pushed it there."""
         p = self.predict(texts, token_lists)
-        hidden = set(self.nouns) | load_stopwords()
-        strong = set(self.strong)
+        hidden, strong = self._word_sets
         dim = self.chars.dim
         reasons = []
         for prob, text, tokens in zip(p, texts, token_lists):
@@ -165,6 +165,11 @@ class SentimentModel:
                         picked.append(joined)
             reasons.append(picked)
         return p, reasons
+
+    @cached_property
+    def _word_sets(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(words never shown, words always explainable), made once per loaded model."""
+        return frozenset(self.nouns) | load_stopwords(), frozenset(self.strong)
 
     def apply(self, batch: MessageBatch, signals: Signals) -> None:
         """P(negative) of every customer message with words, and the words behind a negative one."""

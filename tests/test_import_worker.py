@@ -229,3 +229,9 @@ def test_an_orphaned_worker_exits_instead_of_blocking(tmp_path):
     except subprocess.TimeoutExpired:
         worker._proc.kill()
         pytest.fail("the worker kept running with nobody reading")
+
+
+def test_the_worker_is_started_with_the_folder_that_holds_the_package() -> None:
+    from qa.ingest import parse_worker
+
+    assert (Path(parse_worker._PACKAGE_ROOT) / "qa" / "ingest" / "parse_worker.py").is_file()

@@ -94,3 +94,15 @@ def test_flatten_metrics() -> None:
 ])
 def test_kappa_label(kappa: float | None, label: str) -> None:
     assert mq.kappa_label(kappa) == label
+
+
+def test_the_shipped_cards_are_found_where_the_models_are() -> None:
+    names = {card.name for card in mq.model_cards()}
+    assert {"sentiment", "relevance", "tone", "dissatisfaction"} <= names
+
+
+def test_the_models_page_says_which_relevance_model_is_in_use(tmp_path) -> None:
+    assert "随附模型" in mq.relevance_in_use(tmp_path)
+    (tmp_path / "relevance_local.json").write_text(
+        '{"metrics": {"in_use": true, "reason": "留出会话上 ROC-AUC 0.95"}}', encoding="utf-8")
+    assert mq.relevance_in_use(tmp_path) == "相关度：使用本店档案训练的模型（留出会话上 ROC-AUC 0.95）"

@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from qa.analytics.filters import Filters, apply_to_conversations
 from qa.models import Annotation, Conversation, ConversationScore
 from qa.review.annotations import RUBRIC_SCALE, VERDICTS
+from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.schema import RISK_HIGH
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "ModelCard",
     "ReviewerAgreement",
     "cards_version",
+    "relevance_in_use",
     "flag_vs_verdict",
     "flatten_metrics",
     "kappa_label",
@@ -40,7 +42,7 @@ __all__ = [
     "reviewer_agreement",
 ]
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
+MODELS_DIR = DEFAULT_MODELS_DIR
 MIN_N = 30  # below this many pairs a kappa swings by ±0.2 from one case: report it as 数据不足
 FAIL = VERDICTS[-1]
 _LEADING_COLUMNS = ("n", "positive_rate", "roc_auc", "accuracy", "macro_f1")
@@ -283,3 +285,13 @@ def reviewer_agreement(conn: Connection, f: Filters) -> ReviewerAgreement:
         score_kappa=score_kappa(s_pairs),
         by_item=pd.DataFrame(items, columns=["rubric_item", "pairs", "exact", "kappa"]),
     )
+
+
+def relevance_in_use(models_dir: Path | None = None) -> str:
+    """Which relevance model scores replies, and why: the shipped one, or the one learned from this archive."""
+    path = (models_dir or MODELS_DIR) / "relevance_local.json"
+    if not path.exists():
+        return "相关度：使用随附模型（尚未用本店档案训练；运行 `huifang train --from-db` 可训练并与之比较）"
+    figures = json.loads(path.read_text(encoding="utf-8")).get("metrics") or {}
+    which = "本店档案训练的模型" if figures.get("in_use") else "随附模型"
+    return f"相关度：使用{which}（{figures.get('reason', '')}）"

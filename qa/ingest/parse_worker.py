@@ -33,7 +33,7 @@ __all__ = ["PARALLEL_MIN_BYTES", "WorkerParse"]
 PARALLEL_MIN_BYTES = 8 * 2**20
 """Files from this size on are parsed in a worker; below it, starting one (~0.3 s) costs more than it saves."""
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the qa package
 
 
 def _send_all(path: str, name: str, out: BinaryIO) -> None:

@@ -1,8 +1,10 @@
 """Labelled examples the archive itself holds, and training the models that learn from them.
 
-Two models learn from a shop's own data rather than from ../shared: the category model (conversations whose
-category came from a ticket or the export) and the CSAT stage of the dissatisfaction risk (rated conversations
-with timestamps: how much slow replies add). Both are written beside the shipped models and kept out of git.
+Three models learn from a shop's own data rather than from ../shared: the category model (conversations whose
+category came from a ticket or the export), the CSAT stage of the dissatisfaction risk (rated conversations
+with timestamps: how much slow replies add) and an adapted relevance model (the shop's own replies against
+replies of other conversations, used only when it beats the shipped one on held-out conversations). All are
+written beside the shipped models and kept out of git.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from sqlalchemy import Engine, func, select
 from qa.errors import USER_ERRORS
 from qa.jobs.scoring import load_chunk
 from qa.models import Conversation, Message
+from scoring.batch import reply_contexts
 from scoring.pipeline import Scorer
+from scoring.relevance_fit import PairSet, pair_set
 
-__all__ = ["category_examples", "csat_stage_inputs", "train_from_archive"]
+__all__ = ["category_examples", "csat_stage_inputs", "archive_reply_pairs", "train_from_archive"]
 
 
 def category_examples(engine: Engine, limit: int = 50_000) -> list[tuple[str, str]]:
@@ -54,10 +58,35 @@ def csat_stage_inputs(engine: Engine, scorer: Scorer, chunk: int = 2000
     return tuple(np.concatenate(col) for col in zip(*parts))  # type: ignore[return-value]
 
 
+def archive_reply_pairs(engine: Engine, limit: int = 20_000, chunk: int = 2000) -> PairSet:
+    """Every agent reply of the archive's latest ``limit`` conversations with what it answers: the customer
+    messages since the previous agent message, and that message (as the shipped model reads them)."""
+    c = Conversation.__table__
+    contexts: list[list[str]] = []
+    replies: list[str] = []
+    groups: list[int] = []
+    with engine.connect() as conn:
+        ids = sorted(conn.scalars(select(c.c.id).order_by(c.c.id.desc()).limit(limit)))
+        for i in range(0, len(ids), chunk):
+            convs, _msg_ids, _hashes = load_chunk(conn, ids[i:i + chunk])
+            for conv in convs:
+                texts = [m.text for m in conv.messages]
+                roles = [m.role for m in conv.messages]
+                for j, said in reply_contexts(roles).items():
+                    before = [k for k in range(said[0]) if roles[k] == "agent" and texts[k]][-1:]
+                    context = [texts[k] for k in [*before, *said] if texts[k]]
+                    if context and texts[j]:
+                        contexts.append(context)
+                        replies.append(texts[j])
+                        groups.append(int(conv.key))
+    return pair_set(contexts, replies, groups)
+
+
 def train_from_archive(engine: Engine, models_dir: Path | None = None,
                        echo: Callable[[str], None] = print) -> None:
-    """Train the category model and the CSAT stage from the database; say what was skipped and why."""
-    from scoring.train import train_category, train_csat_stage
+    """Train the category model, the CSAT stage and the adapted relevance model from the database; say what was
+    skipped and why."""
+    from scoring.train import adapt_relevance_model, train_category, train_csat_stage
 
     examples = category_examples(engine)
     try:
@@ -75,3 +104,5 @@ def train_from_archive(engine: Engine, models_dir: Path | None = None,
         echo(f"CSAT 响应阶段：{m['rated']:,} 个带评价的会话；留出 30% 上 ROC-AUC "
              f"{m['held_out_prior']['roc_auc']:.3f}（默认权重）→ {m['held_out_fitted']['roc_auc']:.3f}（拟合）")
 
+    figures = adapt_relevance_model(archive_reply_pairs(engine), models_dir, log=lambda _line: None)
+    echo(f"相关度模型：{'使用本店档案训练的模型' if figures['in_use'] else '使用随附模型'}（{figures['reason']}）")
