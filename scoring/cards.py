@@ -17,7 +17,7 @@ CARD_TEXT = {
         "(data/labels/jd_sentiment_train_labels.csv, weighted 10×) and ~6,000 plain questions and greetings from "
         "the JD training blocks as not-negative "
         "(scoring.sentiment.is_plain_question: short, question-shaped, no complaint cue). Log-odds shifted from the "
-        "training share of negatives to a 25% prior; a plain question is held at 0.3. Explanations: the words "
+        "training share of negatives to a 25% prior; a plain question is held at 0.15. Explanations: the words "
         "weighing most towards negative, never stop words or nouns (jieba POS at training time) other than the "
         "300 most negative words.",
         "Leave-one-domain-out: each of the 10 shopping categories, 外卖 and 聊天 held out in turn, the model "

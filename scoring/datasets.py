@@ -68,11 +68,15 @@ def load_reviews(shared_dir: Path) -> pd.DataFrame:
 
 def load_waimai(shared_dir: Path) -> pd.DataFrame:
     """Food-delivery reviews (``label`` 1=positive, ``review``), cleaned like ``load_reviews``."""
-    df = pd.read_csv(shared_dir / "data" / "reviews" / "waimai_10k.csv")
-    df["review"] = _clean_review(df["review"])
-    df = df[df["review"] != ""]
-    labels_per_text = df.groupby("review")["label"].nunique()
-    df = df[~df["review"].isin(labels_per_text[labels_per_text > 1].index)].drop_duplicates("review")
+    return _cleaned(pd.read_csv(shared_dir / "data" / "reviews" / "waimai_10k.csv"), "review")
+
+
+def _cleaned(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Texts stripped of BOMs and blanks; each text once, and none whose copies disagree on the label."""
+    df[column] = _clean_review(df[column])
+    df = df[df[column] != ""]
+    labels_per_text = df.groupby(column)["label"].nunique()
+    df = df[~df[column].isin(labels_per_text[labels_per_text > 1].index)].drop_duplicates(column)
     return df.reset_index(drop=True)
 
 
@@ -202,12 +206,7 @@ def tone_probe(shared_dir: Path, labels_dir: Path = LABELS_DIR) -> ToneExamples:
 
 def load_chat_sentiment(shared_dir: Path) -> pd.DataFrame:
     """Short human–machine chat utterances (``label`` 1=positive, ``text``; automatic, noisy labels), cleaned."""
-    df = pd.read_csv(shared_dir / "data" / "chat_sentiment" / "chat_sentiment_auto_30k.csv")
-    df["text"] = _clean_review(df["text"])
-    df = df[df["text"] != ""]
-    labels_per_text = df.groupby("text")["label"].nunique()
-    df = df[~df["text"].isin(labels_per_text[labels_per_text > 1].index)].drop_duplicates("text")
-    return df.reset_index(drop=True)
+    return _cleaned(pd.read_csv(shared_dir / "data" / "chat_sentiment" / "chat_sentiment_auto_30k.csv"), "text")
 
 
 def jd_plain_questions(shared_dir: Path, is_plain: Callable[[str], bool]) -> list[str]:

@@ -33,18 +33,23 @@ def char_ngram_matrix(texts: Sequence[str], n_max: int, dim: int) -> sp.csr_matr
     """Counts of each text's character 1..n_max-grams, hashed into ``dim`` columns."""
     lens = np.fromiter((len(t) for t in texts), np.int64, len(texts))
     codes = np.frombuffer("\x00".join(texts).encode("utf-32-le"), np.uint32).astype(np.int64)
-    doc = np.repeat(np.arange(len(texts)), lens + 1)[: len(codes)]
+    return _rolling(codes, lens, n_max, dim)
+
+
+def _rolling(units: np.ndarray, lens: np.ndarray, n_max: int, dim: int) -> sp.csr_matrix:
+    """Counts of the 1..n_max-grams of ``units``: each document's units (code points or token hashes, never 0)
+    followed by a 0, ``lens`` units per document; a rolling polynomial hash, one numpy pass per n."""
+    doc = np.repeat(np.arange(len(lens)), lens + 1)[: len(units)]
     rows, cols = [], []
-    h = codes.copy()
-    valid = codes != 0
+    h = units.copy()
+    valid = units != 0
     for n in range(1, n_max + 1):
         if n > 1:
-            h = (h[:-1] * _BASE + codes[n - 1:]) % _PRIME
-            valid = valid[:-1] & (codes[n - 1:] != 0)
+            h = (h[:-1] * _BASE + units[n - 1:]) % _PRIME
+            valid = valid[:-1] & (units[n - 1:] != 0)
         rows.append(doc[: len(h)][valid])
         cols.append(_columns(h[valid], n, dim))
-    return _counts(np.concatenate(rows) if rows else np.zeros(0, np.int64),
-                   np.concatenate(cols) if cols else np.zeros(0, np.int64), len(texts), dim)
+    return _counts(np.concatenate(rows), np.concatenate(cols), len(lens), dim)
 
 
 def _token_hash(token: str, memo: dict[str, int]) -> int:
@@ -62,17 +67,7 @@ def token_ngram_matrix(token_lists: Sequence[Sequence[str]], n_max: int, dim: in
     flat = np.fromiter((_token_hash(t, memo) for tokens in token_lists for t in (*tokens, "\x00")),
                        np.int64, int(lens.sum()) + len(token_lists))
     flat[np.cumsum(lens + 1) - 1] = 0
-    doc = np.repeat(np.arange(len(token_lists)), lens + 1)
-    rows, cols = [], []
-    h = flat.copy()
-    valid = flat != 0
-    for n in range(1, n_max + 1):
-        if n > 1:
-            h = (h[:-1] * _BASE + flat[n - 1:]) % _PRIME
-            valid = valid[:-1] & (flat[n - 1:] != 0)
-        rows.append(doc[: len(h)][valid])
-        cols.append(_columns(h[valid], n, dim))
-    return _counts(np.concatenate(rows), np.concatenate(cols), len(token_lists), dim)
+    return _rolling(flat, lens, n_max, dim)
 
 
 def _counts(rows: np.ndarray, cols: np.ndarray, n_docs: int, dim: int) -> sp.csr_matrix:

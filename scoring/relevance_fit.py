@@ -331,8 +331,10 @@ def adapt_relevance(shipped: RelevanceModel, archive: PairSet, log: Log = print,
         return None, {**figures, "in_use": False,
                       "reason": f"档案中的回复太少（训练 {int(train.sum())} 对，至少需要 {ADAPT_MIN_PAIRS} 对）"}
     pairs = archive.take(train).pairs()
-    model = fit_pairs(pairs, pairs, _labelled(archive.take(calibration), np.random.default_rng(1)),
-                      archive.replies[~test].tolist(), params, log)
+    # Templates stay the shipped model's: a shop's own frequent replies are often specific answers (its quick
+    # phrases for a product), which a frequency rule over one archive would wrongly take for greetings.
+    model = fit_pairs(pairs, pairs, _labelled(archive.take(calibration), np.random.default_rng(1)), [], params, log)
+    model.template_keys = shipped.template_keys
     held_out = archive.take(test)
     ci, ri, y = eval_pairs(held_out, hard=False)
     contexts, replies = [held_out.contexts[i] for i in ci], held_out.replies[ri].tolist()

@@ -6,7 +6,7 @@ phrases an explanation can name. Trained on the review corpora (ten shopping cat
 short human–machine chat utterances, ~500 real JD customer lines labelled twice (weighted tenfold, or a hundred
 thousand review sentences would drown them), and plain questions and greetings taken from real JD chats (lines
 with no complaint cue, as not-negative), so that "在吗" or "这个有货吗" read as the neutral lines they are instead of
-the complaints such words open in reviews; a short question or greeting with no complaint cue is held at 0.3
+the complaints such words open in reviews; a short question or greeting with no complaint cue is held at 0.15
 whatever the n-grams say. The reviews are half negative and a service archive is not: the log-odds are shifted
 from the training share of negatives to a prior of 25% (``SENTIMENT_PARAMS["prior"]``). Explanations name the
 words that pushed a message towards negative, skipping stop words and nouns (jieba's part-of-speech tags, at
@@ -33,7 +33,7 @@ from scoring.text import load_stopwords
 
 __all__ = ["SENTIMENT_PARAMS", "ALWAYS_TRAINED", "SentimentModel", "corpus_weights", "is_plain_question"]
 
-SENTIMENT_PARAMS = {"C": 4.0, "dim": 2**19, "prior": 0.25, "plain_question_cap": 0.3, "strong_words": 300,
+SENTIMENT_PARAMS = {"C": 4.0, "dim": 2**19, "prior": 0.25, "plain_question_cap": 0.15, "strong_words": 300,
                     "labelled_chat_weight": 10.0}
 ALWAYS_TRAINED = ("提问", "京东标注")
 """Corpus domains that are never held out: they only teach the model what customer chat lines look like."""
