@@ -1,8 +1,13 @@
 """Huifang's entry point: the frame and the navigation; every page lives in pages/."""
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="回放 Huifang · 客服质检", page_icon=":material/headset_mic:", layout="wide")
+# The icon is a file the app serves itself: a Material icon name makes the browser fetch it from a font host,
+# which fails offline (and tells that host who opened the app).
+ICON = Path(__file__).parent / "data" / "assets" / "favicon.png"
+st.set_page_config(page_title="回放 Huifang · 客服质检", page_icon=str(ICON), layout="wide")
 
 PAGES = {
     "看板": [
@@ -21,8 +26,8 @@ PAGES = {
 }
 
 pg = st.navigation(PAGES)
-# Imported only now: the first run after the server starts shows Streamlit's own list of pages/ (common.py
-# included) until st.navigation replaces it, and this import (the database and scoring layers) takes seconds then.
+# Imported only after st.navigation: until it runs, the first run after the server starts shows Streamlit's own
+# list of the files in pages/, so nothing slow may come before it.
 from ui.frame import enter_frame, follow_deep_link  # noqa: E402
 
 follow_deep_link()

@@ -125,3 +125,13 @@ def test_review_version_changes_with_every_write(seeded: Engine) -> None:
     assign(seeded, QueueQuery(), wang, limit=2)
     seen.add(read(seeded, review_version))
     assert len(seen) == 4
+
+
+def test_assigning_skips_what_the_reviewer_has_already_reviewed(seeded: Engine) -> None:
+    wang = get_or_create_user(seeded, "王质检")
+    done = read(seeded, resolve_conversation, "tm-4")  # first in the queue
+    save_review(seeded, done, wang, Review({"态度礼貌": 3}, "合格"))
+    assert assign(seeded, QueueQuery(), wang, limit=3) == 2
+    with seeded.connect() as conn:
+        assigned = set(conn.scalars(select(ReviewAssignment.conversation_id)))
+    assert done not in assigned and len(assigned) == 2

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Connection, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from qa.models import (
     Agent,
@@ -109,8 +110,9 @@ def apply_to_conversations(query: Select, f: Filters) -> Select:
         conds.append(s.first_response_s >= f.min_first_response_s)
     if f.csat_max is not None:
         conds.append(c.csat <= f.csat_max)
-    if f.reviewed is not None:
-        reviewed = exists().where(Annotation.conversation_id == c.id)
+    if f.reviewed is not None:  # its own alias: the query may itself be over annotations (agent scorecards)
+        review = aliased(Annotation)
+        reviewed = exists().where(review.conversation_id == c.id)
         conds.append(reviewed if f.reviewed else ~reviewed)
     if f.text:
         conds.append(c.external_id == f.text.strip())

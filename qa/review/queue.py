@@ -343,7 +343,11 @@ def neighbours(conn: Connection, q: QueueQuery, page: int, ids: Sequence[int], c
 
 
 def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = None) -> int:
-    """Assign the queue's conversations (the top ``limit`` if given) to a reviewer; returns how many were new."""
+    """Assign the queue's conversations (the top ``limit`` if given) to a reviewer; returns how many were new.
+
+    Conversations the reviewer has already given a verdict are not assigned again: they would come back as
+    pending work that is done.
+    """
     now = datetime.now().replace(microsecond=0)
     with engine.begin() as conn:
         ranked = _ranked(conn, q).subquery()
@@ -351,8 +355,10 @@ def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = 
                   .limit(limit if limit else None)).subquery()
         already = exists().where(ReviewAssignment.conversation_id == chosen.c.id,
                                  ReviewAssignment.reviewer_id == reviewer_id)
+        reviewed = exists().where(Annotation.conversation_id == chosen.c.id, Annotation.reviewer_id == reviewer_id,
+                                  Annotation.verdict.is_not(None))
         rows = select(chosen.c.id, literal(reviewer_id), literal(STATUS_TODO), literal(q.describe_sample()),
-                      literal(now)).where(~already)
+                      literal(now)).where(~already, ~reviewed)
         added = conn.execute(insert(ReviewAssignment).from_select(
             ["conversation_id", "reviewer_id", "status", "sample_mode", "assigned_at"], rows)
             .returning(ReviewAssignment.id))  # psycopg reports no rowcount for INSERT … SELECT
