@@ -9,7 +9,7 @@ from qa.analytics import dashboard as dash
 from qa.analytics.filters import Filters
 from qa.review import scorecards as sc
 from ui.cache import cached, cached_with_reviews
-from ui.charts import score_label, selected, trend_chart
+from ui.charts import highlight_row, score_label, selected, trend_chart
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.state import open_queue, open_replay
@@ -24,6 +24,9 @@ REVIEW_METRICS = {  # key: (label, kind, worse when higher) for figures not in d
 CARD = ("risk_mean", "risk_high_share", "sla_rate", "first_response_s", "tone_flag_share", "csat",
         *REVIEW_METRICS)
 TREND_METRICS = ("risk_high_share", "sla_rate", "first_response_s", "csat", "tone_flag_share")
+TEAM_FORMATS = {"conversations": "{:,.0f}", "risk_mean": "{:.1f}%", "sla_rate": "{:.1f}%", "first_response_s": "{:.0f}",
+                "tone_flagged": "{:,.0f}", "csat": "{:.2f}", "csat_n": "{:,.0f}", "reviewed": "{:,.0f}",
+                "rubric_mean": "{:.2f}"}
 TEAM_COLUMNS = {
     "agent": st.column_config.TextColumn("坐席"),
     "conversations": st.column_config.NumberColumn("会话", format="localized"),
@@ -125,5 +128,5 @@ with right:
 st.subheader(f"{card.team_label} 组内对比")
 team = card.members
 shown = team[list(TEAM_COLUMNS)].assign(risk_mean=team["risk_mean"] * 100, sla_rate=team["sla_rate"] * 100)
-highlight = shown.style.apply(lambda r: ["background-color: #fff4d6" if r["agent"] == agent else ""] * len(r), axis=1)
+highlight = highlight_row(shown, "agent", agent, TEAM_FORMATS)
 st.dataframe(highlight, column_config=TEAM_COLUMNS, hide_index=True, key="ag_team", height=35 * (len(shown) + 1) + 3)

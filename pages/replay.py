@@ -228,7 +228,7 @@ with right:
 
     with st.expander("给单条消息批注", expanded=False):
         msg_id = st.selectbox("消息", list(labels), format_func=labels.get, key="note_message")
-        tags = st.multiselect("标签", MESSAGE_TAGS, key="note_tags")
+        tags = st.multiselect("标签", MESSAGE_TAGS, key="note_tags", placeholder="选择标签（可多选）")
         text = st.text_input("批注", key="note_comment")
         if st.button("添加批注", key="note_add"):
             try:
@@ -246,7 +246,7 @@ with right:
             row = own[own["id"] == chosen].iloc[0]
             new_text = st.text_input("批注内容", value=row.comment, key=f"note_edit_text_{chosen}")
             new_tags = st.multiselect("标签", MESSAGE_TAGS, default=[t for t in row.tags.split("，") if t in MESSAGE_TAGS],
-                                      key=f"note_edit_tags_{chosen}")
+                                      key=f"note_edit_tags_{chosen}", placeholder="选择标签（可多选）")
             b1, b2 = st.columns(2)
             try:
                 if b1.button("更新", key="note_update"):

@@ -163,3 +163,14 @@ def test_format_value_kind_override_and_change() -> None:
     assert dash.format_change("csat", -1 / 3) == "-0.33"
     assert dash.format_change("first_response_s", 68.75) == "+69 秒"
     assert dash.format_change("csat", None) is None
+
+
+def test_a_highlighted_table_shows_missing_figures_as_blank_cells() -> None:
+    import pandas as pd
+
+    from ui.charts import highlight_row
+
+    df = pd.DataFrame({"agent": ["小美", "阿强"], "rubric_mean": [4.25, float("nan")], "csat": [None, 4.5]})
+    html = highlight_row(df, "agent", "小美", {"rubric_mean": "{:.2f}", "csat": "{:.2f}"}).to_html()
+    assert "4.25" in html and "4.50" in html and "nan" not in html and "None" not in html
+    assert "#fff4d6" in html

@@ -34,3 +34,17 @@ def test_inherited_filters_render_on_every_page(seeded_app: Engine, name: str, r
         at.switch_page(page)
         at.run()
         assert not at.exception, (page, name, [e.value for e in at.exception])
+
+
+def test_every_multiselect_has_a_chinese_placeholder() -> None:
+    """Streamlit's own placeholder is English ("Choose options"): every multiselect in the pages sets its own."""
+    import ast
+    from pathlib import Path
+
+    missing = []
+    for path in [*Path("pages").glob("*.py"), *Path("ui").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "multiselect" and \
+                    not any(k.arg == "placeholder" for k in node.keywords):
+                missing.append(f"{path}:{node.lineno}")
+    assert missing == []

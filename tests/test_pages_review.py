@@ -62,7 +62,7 @@ def test_sidebar_filters_and_clear(seeded_app: Engine) -> None:
     at.multiselect(key="flt_platform").set_value(["京东"]).run()
     assert _queue_ids(at) == ["jd-2", "jd-1"]
     at.selectbox(key="flt_csat").set_value("≤ 2").run()
-    assert "**共 0 条会话** · 按优先级 · 筛选：2026-11-10 至 2026-11-13 · 平台：京东" in _texts(at.markdown)
+    assert "**共 0 条会话** · 按优先级 · 筛选：2026-11-10 至 2026-11-13 · 平台：京东 · CSAT ≤ 2" in _texts(at.markdown)
     assert "没有符合条件的会话：放宽侧边栏的筛选，或换一种抽样方式。" in _texts(at.info)
     at.button(key="flt_clear").click().run()
     assert not at.exception
@@ -77,7 +77,7 @@ def test_drill_down_filters_show_in_the_sidebar(seeded_app: Engine) -> None:
     assert _queue_ids(at) == ["dy-1"]
     assert at.multiselect(key="flt_platform").value == ["抖音"]
     assert at.slider(key="flt_risk").value == (0.5, 1.0)
-    assert "当前筛选：2026-11-10 至 2026-11-13 · 平台：抖音 · 风险 ≥ 0.50" in _texts(at.sidebar.caption)
+    assert "当前筛选：2026-11-10 至 2026-11-13 · 平台：抖音 · 不满风险 ≥ 0.50" in _texts(at.sidebar.caption)
     at.button(key="flt_clear").click().run()
     assert _queue_ids(at) == RANKED
 

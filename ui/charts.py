@@ -10,7 +10,7 @@ import pandas as pd
 from qa.analytics.dashboard import METRICS
 from scoring.schema import ConversationScore, MessageScore, score_fields
 
-__all__ = ["axis_format", "trend_chart", "selected", "int_text", "score_label"]
+__all__ = ["axis_format", "trend_chart", "selected", "int_text", "score_label", "highlight_row"]
 
 
 def axis_format(metric: str) -> str:
@@ -75,3 +75,13 @@ def int_text(values: Any) -> list[str]:
 def score_label(name: str, level: type[ConversationScore] | type[MessageScore] = ConversationScore) -> str:
     """The label a score field is declared with in ``scoring.schema`` (e.g. dissatisfaction_risk → 不满风险)."""
     return next(f.label for f in score_fields(level) if f.name == name)
+
+
+def highlight_row(df: pd.DataFrame, column: str, value: object, formats: dict[str, str]) -> Any:
+    """``df`` styled with the row whose ``column`` is ``value`` highlighted, numbers formatted, blanks blank.
+
+    A pandas Styler replaces st.dataframe's own number formats, and would print a missing figure as "nan" or
+    "None", so the formats are given here and missing values shown as empty cells.
+    """
+    return (df.style.apply(lambda r: ["background-color: #fff4d6" if r[column] == value else ""] * len(r), axis=1)
+            .format(formats, na_rep=""))

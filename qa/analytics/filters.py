@@ -59,10 +59,18 @@ class Filters:
                               ("坐席", self.agents), ("分类", self.categories)):
             if values:
                 parts.append(f"{label}：{'、'.join(values)}")
-        if self.min_risk is not None:
-            parts.append(f"风险 ≥ {self.min_risk:.2f}")
+        for label, value in (("不满风险 ≥", self.min_risk), ("不满风险 ≤", self.max_risk),
+                             ("语气风险 ≥", self.min_tone_risk), ("相关度 ≤", self.max_relevance)):
+            if value is not None:
+                parts.append(f"{label} {value:.2f}")
+        if self.min_first_response_s is not None:
+            parts.append(f"首次响应 ≥ {self.min_first_response_s:.0f} 秒")
+        if self.csat_max is not None:
+            parts.append(f"CSAT ≤ {self.csat_max}")
         if self.reviewed is not None:
             parts.append("已复核" if self.reviewed else "未复核")
+        if self.text:
+            parts.append(f"会话号：{self.text}")
         return " · ".join(parts) or "全部"
 
     def is_empty(self) -> bool:
