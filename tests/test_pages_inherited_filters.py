@@ -42,7 +42,8 @@ def test_every_multiselect_has_a_chinese_placeholder() -> None:
     from pathlib import Path
 
     missing = []
-    for path in [*Path("pages").glob("*.py"), *Path("ui").glob("*.py")]:
+    root = Path(__file__).resolve().parents[1]
+    for path in [*(root / "pages").glob("*.py"), *(root / "ui").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "multiselect" and \
                     not any(k.arg == "placeholder" for k in node.keywords):
