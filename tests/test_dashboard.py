@@ -174,3 +174,20 @@ def test_a_highlighted_table_shows_missing_figures_as_blank_cells() -> None:
     html = highlight_row(df, "agent", "小美", {"rubric_mean": "{:.2f}", "csat": "{:.2f}"}).to_html()
     assert "4.25" in html and "4.50" in html and "nan" not in html and "None" not in html
     assert "#fff4d6" in html
+
+
+@pytest.mark.parametrize("first, last, name, expected", [
+    (date(2026, 9, 1), date(2026, 11, 30), "近7天", (date(2026, 11, 24), date(2026, 11, 30))),
+    (date(2026, 9, 1), date(2026, 11, 30), "近30天", (date(2026, 11, 1), date(2026, 11, 30))),
+    (date(2026, 9, 1), date(2026, 11, 30), "双11 前后", (date(2026, 11, 1), date(2026, 11, 20))),
+    (date(2026, 9, 1), date(2026, 11, 30), "本月", (date(2026, 11, 1), date(2026, 11, 30))),
+    (date(2026, 9, 1), date(2026, 11, 30), "上月", (date(2026, 10, 1), date(2026, 10, 31))),
+    (date(2026, 9, 1), date(2026, 11, 30), "全部", (date(2026, 9, 1), date(2026, 11, 30))),
+    (date(2026, 11, 5), date(2026, 11, 8), "近30天", (date(2026, 11, 5), date(2026, 11, 8))),  # clipped
+    (date(2026, 12, 1), date(2027, 2, 10), "双11 前后", None),  # Double 11 2026 is before the archive
+    (date(2026, 12, 20), date(2027, 1, 5), "上月", (date(2026, 12, 20), date(2026, 12, 31))),
+])
+def test_date_presets(first: date, last: date, name: str, expected: tuple[date, date] | None) -> None:
+    presets = dash.date_presets(first, last)
+    got = presets.get(name)
+    assert (None if got is None else (got.start, got.end)) == expected

@@ -137,3 +137,15 @@ def test_models_page_shows_agreement_and_says_when_data_is_short(seeded_app: Eng
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("数据不足：只有 9 个复核结论") for w in warnings)
     assert any(w.startswith("数据不足：只有 4 个复核员配对") for w in warnings)
+
+
+def test_a_date_preset_sets_the_range_on_every_page(seeded_app: Engine) -> None:
+    at = start_app("pages/overview.py")
+    at.date_input(key="flt_dates").set_value((date(2026, 11, 12), date(2026, 11, 13))).run()
+    at.pills(key="flt_preset").set_value("近7天").run()  # the archive holds 11-10 to 11-13: all of it
+    assert not at.exception
+    assert at.date_input(key="flt_dates").value == (date(2026, 11, 10), date(2026, 11, 13))
+    assert at.pills(key="flt_preset").value is None  # a shortcut, not a state to keep
+    at.switch_page("pages/agents.py")
+    at.run()
+    assert at.session_state["filters"].start == date(2026, 11, 10)

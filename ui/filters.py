@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from qa.analytics.dashboard import default_period
+from qa.analytics.dashboard import Period, date_presets, default_period
 from qa.analytics.filters import Filters, day_range, dimension_values
 from ui.cache import cached
 from ui.state import session_filters, set_filters
@@ -28,6 +28,15 @@ def _sync_filter_widgets(f: Filters, bounds: tuple | None) -> None:
         st.session_state[f"flt_{dim}"] = list(getattr(f, field))
 
 
+def _apply_preset(presets: dict[str, Period]) -> None:
+    """A quick range chosen: it becomes the date range (the pill itself is only a shortcut, cleared again)."""
+    chosen = st.session_state.get("flt_preset")
+    if chosen in presets:
+        period = presets[chosen]
+        st.session_state["flt_dates"] = (period.start, period.end)
+    st.session_state["flt_preset"] = None
+
+
 def filter_sidebar() -> Filters:
     """Date range and platform/shop/team/category pickers in the sidebar; the choice is shared by every page.
 
@@ -43,6 +52,9 @@ def filter_sidebar() -> Filters:
         _sync_filter_widgets(f, bounds)
     with st.sidebar:
         st.subheader("筛选")
+        if bounds:
+            presets = date_presets(*bounds)
+            st.pills("快捷日期", list(presets), key="flt_preset", on_change=_apply_preset, args=(presets,))
         dates = st.date_input("日期范围", key="flt_dates", min_value=bounds[0] if bounds else None,
                               max_value=bounds[1] if bounds else None, format="YYYY-MM-DD")
         picks = {}

@@ -40,6 +40,7 @@ __all__ = [
     "compare",
     "cube",
     "default_period",
+    "date_presets",
     "drill_filters",
     "failure_heatmap",
     "format_change",
@@ -139,6 +140,24 @@ class Kpis:
 def default_period(first: date, last: date, days: int = DEFAULT_DAYS) -> Period:
     """The last ``days`` days of the archive (all of it when shorter): recent enough to act on."""
     return Period(max(first, last - timedelta(days=days - 1)), last)
+
+
+def date_presets(first: date, last: date) -> dict[str, Period]:
+    """The quick date ranges a manager picks instead of typing dates, relative to the archive's last day (an
+    archive is looked at after the fact), clipped to the archive; those outside it are left out."""
+    month = last.replace(day=1)
+    previous = (month - timedelta(days=1)).replace(day=1)
+    double_eleven = date(last.year if last >= date(last.year, 11, 1) else last.year - 1, 11, 1)
+    wanted = {
+        "近7天": Period(last - timedelta(days=6), last),
+        "近30天": Period(last - timedelta(days=29), last),
+        "双11 前后": Period(double_eleven, double_eleven + timedelta(days=19)),
+        "本月": Period(month, last),
+        "上月": Period(previous, month - timedelta(days=1)),
+        "全部": Period(first, last),
+    }
+    return {name: Period(max(p.start, first), min(p.end, last)) for name, p in wanted.items()
+            if p.start <= last and p.end >= first}
 
 
 def resolve_period(conn: Connection, f: Filters) -> Period | None:
