@@ -17,7 +17,8 @@ __all__ = ["load_demo"]
 
 
 def load_demo(engine: Engine, out_dir: Path, *, conversations: int = 10_000, messages: int | None = None,
-              seed: int = 7, score: bool = True, echo: Callable[[str], None] = print) -> None:
+              seed: int = 7, score: bool = True, echo: Callable[[str], None] = print,
+              models_dir: Path | None = None) -> None:
     """Write demo files to ``out_dir``, import each, create demo users, learn from the archive, then score everything."""
     size = f"{messages:,} 条消息" if messages else f"{conversations:,} 个会话"
     echo(f"[1/4] 生成演示数据（约 {size}）…")
@@ -28,10 +29,10 @@ def load_demo(engine: Engine, out_dir: Path, *, conversations: int = 10_000, mes
             echo(report.summary())
     ensure_demo_users(engine)
     echo("[3/4] 从演示档案学习分类与满意度阶段…")
-    train_from_archive(engine, echo=lambda line: echo(line + "（演示数据上的指标不代表真实效果）"))
+    train_from_archive(engine, models_dir, echo=lambda line: echo(line + "（演示数据上的指标不代表真实效果）"))
     if score:
         echo("[4/4] 为全部会话评分…")
-        run = score_database(engine, progress=_progress(echo))
+        run = score_database(engine, models_dir=models_dir, progress=_progress(echo))
         echo(f"已评分 {run.scored:,} 个会话（{run.messages:,} 条消息），用时 {run.seconds:.1f} 秒")
 
 

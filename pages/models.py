@@ -39,19 +39,27 @@ def cards() -> None:
         return
     for card in found:
         st.subheader(card.title)
-        st.caption(f"训练于 {card.trained or '未记录'} · 指标取自训练时记录的 {card.name}.json")
+        summary = mq.MODEL_SUMMARIES.get(card.name)
+        if summary:
+            st.markdown(summary[1])
+        st.caption(f"训练于 {card.trained or '未记录'} · 指标均在模型没有见过的真实数据上测得（{card.name}.json）")
         if card.headline:
             cols = st.columns(4)
             for i, (name, value) in enumerate(card.headline.items()):
-                cols[i % len(cols)].metric(name, f"{value:,.0f}" if float(value).is_integer() else f"{value:.4g}")
+                cols[i % len(cols)].metric(mq.term(name), f"{value:,.0f}" if float(value).is_integer() else f"{value:.4g}",
+                                           help=mq.TERMS.get(name, ("", None))[1] or None)
         for name, note in card.notes.items():
-            st.caption(f"{name}：{note}")
+            st.caption(f"{mq.term(name)}：{note}")
         if not card.metrics.empty:
-            st.dataframe(card.metrics, hide_index=True, key=f"md_metrics_{card.name}")
+            table = card.metrics.assign(evaluation=card.metrics["evaluation"].map(mq.evaluation_label))
+            st.dataframe(table.rename(columns={c: mq.term(c) for c in table.columns} | {"evaluation": "评估"}),
+                         hide_index=True, key=f"md_metrics_{card.name}")
         elif not card.headline:
             st.caption("该模型没有记录机器可读的指标。")
-        with st.expander("模型卡片全文"):
+        with st.expander("模型卡片全文（英文，供工程师复核）"):
             st.markdown(card.markdown)
+    with st.expander("指标说明"):
+        st.markdown("\n".join(f"- **{name}**：{why}" for name, why in mq.TERMS.values()))
 
 
 def flag_agreement(f: Filters) -> None:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import statistics
 from collections import Counter
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from huifang_demo.setup import load_demo
 from qa.ingest.importer import import_path
 from qa.ingest.records import ROLES
 from qa.models import Conversation, Ticket
+from scoring.artifacts import DEFAULT_MODELS_DIR
 
 CSAT_WORDS = {"非常满意", "满意", "一般", "不满意", "非常不满意", ""}
 KEYS = {"conversation_id", "platform", "shop", "category", "csat", "ticket_id", "order_id", "customer", "team",
@@ -241,7 +243,10 @@ def test_demo_files_import_through_the_real_import_path(tmp_path: Path, sqlite_e
 
 def test_loading_the_demo_says_what_it_is_doing_at_each_step(engine, tmp_path: Path) -> None:
     lines: list[str] = []
-    load_demo(engine, tmp_path / "demo", conversations=300, echo=lines.append)
+    models = tmp_path / "models"  # what the demo learns from its archive stays out of the shipped folder
+    shutil.copytree(DEFAULT_MODELS_DIR, models)
+    load_demo(engine, tmp_path / "demo", conversations=300, echo=lines.append, models_dir=models)
+    assert (models / "relevance_local.json").exists() and not (DEFAULT_MODELS_DIR / "relevance_local.json").exists()
     steps = [line.split("]")[0] + "]" for line in lines if line.startswith("[")]
     assert steps == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
     assert any("/ 300" in line for line in lines) and lines[-1].startswith("已评分 300 个会话")

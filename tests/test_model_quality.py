@@ -72,9 +72,13 @@ def test_model_cards_read_markdown_and_metrics(tmp_path: Path) -> None:
                     "negatives": "1 per reply", "waimai": {"n": 11987, "roc_auc": 0.92}},
     }), encoding="utf-8")
     (tmp_path / "tone.md").write_text("没有标题的卡片", encoding="utf-8")
+    (tmp_path / "extra.md").write_text("# Extra model\n\ntext", encoding="utf-8")
     cards = mq.model_cards(tmp_path)
-    assert [(c.name, c.title, c.trained) for c in cards] == [("sentiment", "情绪模型", "2026-11-24"),
-                                                             ("tone", "tone", None)]
+    # known models take their Chinese title; another card its own heading, or its name without one
+    assert [(c.name, c.title, c.trained) for c in cards] == [("extra", "Extra model", None),
+                                                             ("sentiment", "顾客情绪", "2026-11-24"),
+                                                             ("tone", "客服语气风险", None)]
+    cards = cards[1:]
     assert cards[0].headline == {"loco_mean_auc": 0.93}
     assert cards[0].notes == {"fold_auc": "[0.9, 0.92]", "negatives": "1 per reply"}
     assert list(cards[0].metrics.columns) == ["evaluation", "n", "roc_auc"]  # sizes first, whatever the file says
@@ -106,3 +110,18 @@ def test_the_models_page_says_which_relevance_model_is_in_use(tmp_path) -> None:
     (tmp_path / "relevance_local.json").write_text(
         '{"metrics": {"in_use": true, "reason": "留出会话上 ROC-AUC 0.95"}}', encoding="utf-8")
     assert mq.relevance_in_use(tmp_path) == "相关度：使用本店档案训练的模型（留出会话上 ROC-AUC 0.95）"
+
+
+@pytest.mark.parametrize("path, label", [("loco_per_domain.书籍", "留出领域：书籍"), ("probe", "探针集（留出语境）"),
+                                         ("probe.caught_by_kind", "探针集·各类检出率"), ("something.else", "something.else")])
+def test_evaluations_and_figures_have_chinese_names(path: str, label: str) -> None:
+    assert mq.evaluation_label(path) == label
+    assert mq.term("roc_auc") == "ROC-AUC" and mq.term("false_alarms_on_fine") == "误报率"
+    assert mq.term("unknown_key") == "unknown_key"
+
+
+def test_every_figure_the_shipped_cards_record_has_a_chinese_name() -> None:
+    # domain names (书籍, 酒店…) and example lines are data, not figures: only the ASCII keys need a name
+    missing = {leaf for card in mq.model_cards() for leaf in [*card.headline, *card.notes, *card.metrics.columns]
+               if leaf != "evaluation" and leaf.isascii() and mq.term(leaf) == leaf}
+    assert missing == set()

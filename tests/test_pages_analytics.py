@@ -117,14 +117,19 @@ def test_agent_page_opens_the_agents_conversations_in_the_queue(seeded_app: Engi
 def test_models_page_shows_agreement_and_says_when_data_is_short(seeded_app: Engine, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "sentiment.md").write_text("# 情绪模型\n\n顾客消息的负面概率。", encoding="utf-8")
-    (tmp_path / "sentiment.json").write_text('{"metrics": {"auc": 0.93, "held_out": {"n": 500, "auc": 0.9}}}',
-                                             encoding="utf-8")
+    (tmp_path / "sentiment.json").write_text(
+        '{"metrics": {"auc": 0.93, "held_out": {"n": 500, "auc": 0.9}, "chat_held_out": {"n": 9, "roc_auc": 0.98}}}',
+        encoding="utf-8")
     monkeypatch.setattr(model_quality, "MODELS_DIR", tmp_path)
     add_reviews(seeded_app)
     at = start_app("pages/models.py")
     assert not at.exception
-    assert at.main.subheader[0].value == "情绪模型"
-    assert at.dataframe[0].value.values.tolist() == [["held_out", 500, 0.9]]
+    assert at.main.subheader[0].value == "顾客情绪"  # the Chinese summary, not the English card's title
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["评估", "样本数", "ROC-AUC", "auc"]
+    assert table["评估"].tolist() == ["held_out", "聊天语句（留出）"]
+    assert "相关度：使用随附模型" in at.info[0].value
+    assert "指标说明" in [e.label for e in at.expander]
     shown = metrics(at)
     assert shown["auc"][0] == "0.93"
     assert shown["复核结论数 n"][0] == "9"

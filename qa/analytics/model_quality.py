@@ -33,6 +33,10 @@ __all__ = [
     "ModelCard",
     "ReviewerAgreement",
     "cards_version",
+    "term",
+    "evaluation_label",
+    "TERMS",
+    "MODEL_SUMMARIES",
     "relevance_in_use",
     "flag_vs_verdict",
     "flatten_metrics",
@@ -100,7 +104,92 @@ def metrics_table(metrics: dict) -> tuple[dict[str, float], dict[str, str], pd.D
 
 
 def _title(markdown: str, name: str) -> str:
+    if name in MODEL_SUMMARIES:
+        return MODEL_SUMMARIES[name][0]
     return next((line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("#")), name)
+
+
+MODEL_SUMMARIES: dict[str, tuple[str, str]] = {
+    "sentiment": ("顾客情绪", "每条顾客消息是负面（不满、抱怨）的概率；普通提问和问候最多 0.15。"),
+    "relevance": ("回复相关度", "客服回复是否回答了顾客刚说的话（0–1）；问候、请稍等等模板回复不计。"),
+    "relevance_local": ("本店档案训练的相关度", "用本店会话自己训练的相关度模型；只有在留出的会话上胜过随附模型时才使用。"),
+    "tone": ("客服语气风险", "质检主管会要求修改这条回复的概率（粗鲁、讽刺、推责、生硬、敷衍）；0.5 为预警线。"),
+    "dissatisfaction": ("会话不满风险", "顾客在会话结束时不满意的概率，综合情绪、语气、相关度与响应速度。"),
+    "category": ("会话分类", "按本店已有分类的会话训练的咨询类型模型；没有时使用关键词规则。"),
+    "csat_stage": ("满意度响应阶段", "用本店带评价的会话拟合“回复慢、结尾未回复”对不满风险的影响。"),
+}
+"""What each model is, in Chinese, for the Models page (the Markdown cards are the engineers' English record)."""
+
+TERMS: dict[str, tuple[str, str]] = {
+    "n": ("样本数", "参与评估的条数"),
+    "positive_rate": ("阳性比例", "样本中阳性（负面、不合格、真实回复等）所占比例"),
+    "roc_auc": ("ROC-AUC", "随机取一正一负，模型把正的排在前面的概率；0.5 为瞎猜，1 为完美"),
+    "macro_f1": ("macro-F1", "以 0.5 为界时两类 F1 的平均，兼顾查全与查准"),
+    "accuracy": ("准确率", "以 0.5 为界判断正确的比例"),
+    "brier": ("Brier", "概率与真实结果之差的平方均值，越小越好"),
+    "ece": ("ECE", "预测概率与实际比例的平均偏差（校准误差），越小越好"),
+    "false_alarms_on_fine": ("误报率", "人工判为合格的回复中被模型预警的比例"),
+    "false_alarms_on_good": ("误报率（好回复）", "同一语境下写的好回复被预警的比例"),
+    "caught_bad": ("检出率", "不合格回复中被模型预警（≥0.5）的比例"),
+    "caught_obvious": ("检出率（明显）", "明显粗鲁、生硬的不合格回复的检出率"),
+    "caught_subtle": ("检出率（隐晦）", "措辞客气但实质不当的回复的检出率"),
+    "kappa_bad": ("κ（合格/不合格）", "两位标注者在合格与否上的一致性，扣除偶然一致；0.6 以上为较好"),
+    "kappa_labels": ("κ（六类标签）", "两位标注者在六类语气标签上的一致性"),
+    "kappa": ("κ", "两位标注者的一致性，扣除偶然一致"),
+    "adjudicated": ("裁定数", "两位标注者不一致、由第三方裁定的条数"),
+    "flagged_share": ("预警比例", "模型判为负面（≥0.5）的比例"),
+    "labelled_negative_share": ("人工负面比例", "人工标注为负面的比例"),
+    "fold_auc_mean": ("各折 AUC 均值", "交叉验证各折 ROC-AUC 的平均"),
+    "loco_review_domains_mean_auc": ("留一领域 AUC 均值", "每次留出一个评论领域，其余训练，留出领域上的 AUC 平均"),
+    "loco_review_domains_min_auc": ("留一领域 AUC 最低", "表现最差的评论领域"),
+    "template_share_jd_test": ("模板回复比例", "京东留出回复中被判为模板（不计相关度）的比例"),
+    "jd_uniform_flagged_share": ("随机样本预警比例", "京东随机抽样回复中被预警的比例"),
+    "jd_uniform_labelled_bad_share": ("随机样本不合格比例", "京东随机抽样回复中人工判为不合格的比例"),
+    "lexicon_only_roc_auc": ("仅禁用语 AUC", "只用禁用语词表时的 ROC-AUC（对照）"),
+    "in_use": ("在用", "是否用它替代随附模型"),
+    "archive_pairs": ("档案回复数", "从本店档案中取出的回复对"),
+    "training_pairs": ("训练回复数", "用于训练的回复对"),
+    "held_out_pairs": ("留出回复数", "用于比较的留出回复对"),
+    "real": ("真实回复", "人工标注的真实回复条数"),
+    "real_bad": ("其中不合格", "人工标注为不合格的条数"),
+    "written_pairs": ("写作样本", "为训练写入真实语境的好/坏回复对数"),
+    "n_pairs": ("探针对数", "探针集中好/坏回复对的数量"),
+    "fold_auc": ("各折 AUC", "交叉验证每一折的 ROC-AUC"),
+    "folds": ("折数", "交叉验证的折数"),
+    "reason": ("原因", "为什么使用或不使用它"),
+    "rude": ("粗鲁", "探针集中粗鲁回复的检出率"),
+    "sarcastic": ("讽刺", "探针集中讽刺、挖苦回复的检出率"),
+    "blaming": ("指责顾客", "探针集中指责顾客回复的检出率"),
+    "curt": ("生硬", "探针集中生硬、光秃秃拒绝回复的检出率"),
+    "dismissive": ("敷衍", "探针集中套话敷衍回复的检出率"),
+    "shifting": ("推卸责任", "探针集中推卸责任回复的检出率"),
+}
+"""Chinese names of the figures the cards record, each with a one-line explanation."""
+
+_EVALUATIONS = {
+    "loco_per_domain": "留出领域", "chat_held_out": "聊天语句（留出）",
+    "jd_labelled_customer_lines": "京东顾客消息（人工标注，留出）", "real_out_of_fold": "真实回复（交叉验证）",
+    "real_out_of_fold.by_source": "真实回复·来源", "probe": "探针集（留出语境）", "probe.caught_by_kind": "探针集·各类检出率",
+    "labellers": "标注者一致性", "jd_random": "京东留出·随机负例", "jd_random_nontemplate": "京东留出·随机负例（不含模板）",
+    "jd_hard": "京东留出·同类话题负例", "jd_hard_nontemplate": "京东留出·同类话题负例（不含模板）",
+    "stc_random": "STC-3 留出·随机负例", "stc_hard": "STC-3 留出·同类话题负例", "cv_pooled": "五折交叉验证（合并）",
+    "shipped": "随附模型", "adapted": "本店档案模型", "training_rows": "训练条数", "plain_and_complaint_lines": "示例语句",
+}
+
+
+def term(key: str) -> str:
+    """The Chinese name of a recorded figure (the key itself when it has none)."""
+    return TERMS.get(key, (key, ""))[0]
+
+
+def evaluation_label(path: str) -> str:
+    """The Chinese name of an evaluation row, e.g. ``loco_per_domain.书籍`` → ``留出领域：书籍``."""
+    if path in _EVALUATIONS:
+        return _EVALUATIONS[path]
+    group, _, leaf = path.rpartition(".")
+    if group in _EVALUATIONS:
+        return f"{_EVALUATIONS[group]}：{_EVALUATIONS.get(leaf, leaf)}"
+    return path
 
 
 def model_cards(models_dir: Path | None = None) -> list[ModelCard]:
