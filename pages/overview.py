@@ -81,7 +81,12 @@ def trends(f: Filters, cube: dash.Cube) -> None:
         if point:
             row = df[df["period"] == point["period"]].iloc[0]
             drill(f, start=row["start"], end=row["end"])
-    st.caption("点击图中的点，查看该天/周的会话。红色虚线标出大促日。")
+    note = "点击图中的点，查看该天/周的会话。红色虚线标出大促日。"
+    if grain == "week":
+        cut = dash.partial_weeks(cube)
+        if cut:
+            note += "首尾不满一周的周（" + "、".join(f"{a:%m-%d}–{b:%m-%d}" for a, b in cut) + "）未画出，以免看似下降。"
+    st.caption(note)
 
 
 def breakdown(f: Filters, comparisons: dict[str, pd.DataFrame], metric: str) -> None:

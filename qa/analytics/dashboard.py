@@ -40,6 +40,7 @@ __all__ = [
     "compare",
     "cube",
     "default_period",
+    "partial_weeks",
     "date_presets",
     "drill_filters",
     "failure_heatmap",
@@ -313,8 +314,27 @@ def kpis(c: Cube) -> Kpis:
 
 
 def trend(c: Cube, grain: str = "day") -> pd.DataFrame:
-    """Sums and rates per day or week of the cube's period (see ``buckets`` for the columns)."""
-    return buckets(c.current(), c.period, grain)
+    """Sums and rates per day or week of the cube's period (see ``buckets`` for the columns).
+
+    By week, a first or last week that the period cuts short is left out when there is a whole week to show:
+    two days of a week look like a dip. ``partial_weeks`` says which were left out.
+    """
+    out = buckets(c.current(), c.period, grain)
+    if grain != "week" or out.empty:
+        return out
+    short = pd.to_datetime(out["end"]) - pd.to_datetime(out["start"]) < pd.Timedelta(days=6)
+    return out if short.all() else out[~short].reset_index(drop=True)
+
+
+def partial_weeks(c: Cube) -> list[tuple[date, date]]:
+    """The first and last weeks the period cuts short (what ``trend`` leaves out by week), as (start, end)."""
+    weeks = buckets(c.current(), c.period, "week")
+    if weeks.empty:
+        return []
+    short = pd.to_datetime(weeks["end"]) - pd.to_datetime(weeks["start"]) < pd.Timedelta(days=6)
+    if short.all():
+        return []
+    return list(zip(weeks.loc[short, "start"], weeks.loc[short, "end"]))
 
 
 def compare(c: Cube, dimension: str) -> pd.DataFrame:
@@ -352,6 +372,9 @@ def worsened(comparisons: dict[str, pd.DataFrame], metric: str, min_volume: int 
     out["change"] = out["current"] - out["previous"]
     worse = out["change"] if m.worse_when_higher else -out["change"]
     out = out[worse > 0].assign(_worse=worse[worse > 0])
+    # A platform with one shop (or a shop that is all of a team) is one thing under two names: list it once,
+    # under the dimension that comes first (platform before shop).
+    out = out.drop_duplicates(["previous", "current", "n_previous", "n_current"])
     out = out.sort_values(["_worse", "n_current"], ascending=[False, False]).head(limit)
     return out[columns].reset_index(drop=True)
 
