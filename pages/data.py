@@ -15,7 +15,7 @@ from qa.jobs.status import (
     scorer_version,
     scoring_status,
 )
-from ui.cache import data_version_now, engine, read
+from ui.cache import background_scoring, data_version_now, engine, read
 from ui.frame import require_frame
 
 require_frame(__file__)
@@ -34,6 +34,25 @@ BATCH_COLUMNS = {
 def _scorer_version() -> str:
     """The models' version, re-read at most every 30 seconds (loading them takes a moment)."""
     return scorer_version()
+
+
+@st.fragment(run_every=1.0)
+def scoring_progress() -> None:
+    """The background run's progress, redrawn every second while it runs; the page refreshes when it ends."""
+    now = background_scoring().progress()
+    if now.running:
+        share = now.done / now.total if now.total else 0.0
+        st.progress(share, text=f"后台评分中：已评分 {now.done:,} / {now.total:,} 条会话")
+        st.session_state["_scoring_seen_running"] = True
+        return
+    if st.session_state.pop("_scoring_seen_running", False):
+        data_version_now.clear()
+        st.rerun()  # the counters above were drawn before the run ended
+    if now.error:
+        st.error(f"评分中断：{now.error}。已评分的部分已保存，可点“重新评分”继续。")
+    elif now.report:
+        r = now.report
+        st.success(f"上次评分：已评分 {r.scored:,} 条会话、{r.messages:,} 条消息，用时 {r.seconds:.1f} 秒")
 
 
 st.title("数据导入与评分")
@@ -58,7 +77,8 @@ if submitted and files:
         st.dataframe(rejected, hide_index=True, column_config=REJECTION_COLUMNS)
     if reports:
         data_version_now.clear()
-        st.info("导入的会话还没有评分：在下方“评分”处点“立即评分”。")
+        if background_scoring().start(engine()):
+            st.info("已开始在后台为新导入的会话评分：可以离开本页，评分完成后各页自动更新。")
 elif submitted:
     st.warning("请先选择要导入的文件。")
 
@@ -75,15 +95,11 @@ else:
     m[2].metric("评分已过期", f"{status.stale:,}", help="会话内容变了，或模型更新后还没重新评分")
     m[3].metric("已是最新", f"{status.total - status.pending:,}")
     st.caption(f"当前模型版本 {version}")
-    if st.button(f"立即评分（{status.pending:,} 条）", key="score_now", disabled=status.pending == 0, type="primary"):
-        from qa.jobs.scoring import score_database
-
-        bar = st.progress(0.0, text="正在评分…")
-        report = score_database(engine(), n_jobs=1, progress=lambda done, total: bar.progress(
-            done / max(total, 1), text=f"已评分 {done:,} / {total:,} 条会话"))
-        data_version_now.clear()
-        bar.progress(1.0, text="完成")
-        st.success(f"已评分 {report.scored:,} 条会话、{report.messages:,} 条消息，用时 {report.seconds:.1f} 秒")
+    scoring_progress()
+    if st.button(f"重新评分（{status.pending:,} 条）", key="score_now", disabled=status.pending == 0,
+                 help="导入后会自动评分；模型更新后，或上次评分中断时，在这里补评") and \
+            background_scoring().start(engine()):
+        st.rerun()
 
 st.subheader("导入记录")
 batches = read(past_imports)

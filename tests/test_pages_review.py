@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
 import qa.jobs.scoring
 import qa.jobs.status
+import ui.cache
 from qa.analytics.filters import Filters
+from qa.jobs.background import BackgroundScoring
 from qa.jobs.scoring import ScoreRunReport
 from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
-from qa.models import Message
+from qa.models import ConversationScore, Message
 from qa.review.annotations import list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.review.replay import resolve_conversation
@@ -308,6 +312,8 @@ NEW = jsonl(conv("new-1", ("customer", "在吗", "2026-11-14T10:00:00"), ("agent
 
 def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(qa.jobs.status, "scorer_version", lambda: "test")
+    idle = BackgroundScoring(lambda engine, *, n_jobs, progress: ScoreRunReport("test", 0, 0, 0, 0.0))
+    monkeypatch.setattr(ui.cache, "background_scoring", lambda: idle)  # the counters below are the import's
     at = start_app("pages/data.py")
     assert [(m.label, m.value) for m in at.metric] == [("会话总数", "8"), ("未评分", "0"), ("评分已过期", "0"),
                                                       ("已是最新", "8")]
@@ -328,19 +334,45 @@ def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatc
     assert any(e.label == f"批次 {batches['id'].iloc[0]} · new.jsonl：拒绝 1 行" for e in at.expander)
 
 
-def test_data_page_scores_now(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_page_rescores_in_the_background_and_refreshes_its_counters(seeded_app: Engine,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(qa.jobs.status, "scorer_version", lambda: "v2")
+    release = threading.Event()
 
     def fake_score(engine: Engine, *, n_jobs: int, progress) -> ScoreRunReport:  # type: ignore[no-untyped-def]
+        progress(3, 8)
+        release.wait(10)
         progress(8, 8)
         return ScoreRunReport("v2", 8, 8, 32, 0.5)
 
-    monkeypatch.setattr(qa.jobs.scoring, "score_database", fake_score)
+    job = BackgroundScoring(fake_score)
+    monkeypatch.setattr(ui.cache, "background_scoring", lambda: job)
     at = start_app("pages/data.py")
     assert [(m.label, m.value) for m in at.metric] == [("会话总数", "8"), ("未评分", "0"), ("评分已过期", "8"),
                                                       ("已是最新", "0")]
     at.button(key="score_now").click().run()
-    assert "已评分 8 条会话、32 条消息，用时 0.5 秒" in _texts(at.success)
+    assert not at.exception and job.progress().running
+    assert "后台评分中：已评分 3 / 8 条会话" in [p.text for p in at.get("progress")]  # the page is not blocked
+    assert not job.start(seeded_app)  # one run at a time
+    release.set()
+    job.wait(10)
+    at.run()
+    assert "上次评分：已评分 8 条会话、32 条消息，用时 0.5 秒" in _texts(at.success)
+
+
+def test_an_import_starts_scoring_by_itself(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qa.jobs.status, "scorer_version", lambda: "test")
+    job = BackgroundScoring()
+    monkeypatch.setattr(ui.cache, "background_scoring", lambda: job)
+    at = start_app("pages/data.py")
+    at.file_uploader(key="import_files").set_value([("new.jsonl", NEW, "application/json")])
+    at.button(key="FormSubmitter:import_form-导入").click().run()
+    assert "已开始在后台为新导入的会话评分：可以离开本页，评分完成后各页自动更新。" in _texts(at.info)
+    job.wait(60)
+    report = job.progress().report
+    assert report is not None and report.scored == 9  # the seed's scores are another version's: all rescored
+    with seeded_app.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ConversationScore)) == 9
 
 
 def test_data_page_without_models(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

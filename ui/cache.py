@@ -16,9 +16,10 @@ from sqlalchemy import Engine
 
 from qa.analytics.stats import data_version
 from qa.db import get_engine
+from qa.jobs.background import BackgroundScoring
 from qa.review.annotations import review_version
 
-__all__ = ["engine", "read", "data_version_now", "cached", "cached_with_reviews"]
+__all__ = ["engine", "read", "data_version_now", "cached", "cached_with_reviews", "background_scoring"]
 
 T = TypeVar("T")
 
@@ -27,6 +28,12 @@ T = TypeVar("T")
 def engine() -> Engine:
     """The process-wide engine (DATABASE_URL or the embedded SQLite file), migrated once."""
     return get_engine()
+
+
+@st.cache_resource(show_spinner=False)
+def background_scoring() -> BackgroundScoring:
+    """The process's one background scoring run (shared by every session, like the engine)."""
+    return BackgroundScoring()
 
 
 def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
