@@ -4,6 +4,7 @@ import csv
 import io
 from datetime import datetime
 
+import pytest
 from sqlalchemy import insert, select
 
 from qa.cli import main
@@ -46,6 +47,22 @@ def test_export_annotations_csv(tmp_path, capsys):
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert [(r["conversation_id"], r["reviewer"], r["verdict"], r["comment"]) for r in rows] == [
         ("c1", "王质检", "不合格", "首响太慢")]
+
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\",\"点我\")", "+86 138", "-1", "@SUM(A1)", "\t=1"])
+def test_exported_cells_never_run_as_formulas(tmp_path, text):
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    main(["--db", db, "import", str(write(tmp_path, "a.jsonl", jsonl(conv(text, ("customer", "在吗", None)))))])
+    engine = get_engine(db)
+    uid = get_or_create_user(engine, "王质检")
+    with engine.begin() as conn:
+        t = datetime(2026, 11, 20, 10, 0)
+        conn.execute(insert(Annotation).values(conversation_id=conn.scalar(select(Conversation.id)), reviewer_id=uid,
+                                               comment=text, created_at=t, updated_at=t))
+    out = tmp_path / "ann.csv"
+    assert main(["--db", db, "export", "annotations", "--out", str(out)]) == 0
+    (row,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))
+    assert row["comment"] == "'" + text and row["conversation_id"] == "'" + text.strip()
 
 
 def test_score_file_writes_conversation_and_message_rows(tmp_path, capsys):

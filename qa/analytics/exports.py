@@ -19,7 +19,9 @@ from qa.models import (
 from scoring.schema import ConversationScore as ScoreSchema
 from scoring.schema import score_fields
 
-__all__ = ["annotations_query", "scores_query", "iter_rows"]
+__all__ = ["annotations_query", "scores_query", "iter_rows", "spreadsheet_safe"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def annotations_query() -> Select:
@@ -48,10 +50,19 @@ def scores_query() -> Select:
     )
 
 
+def spreadsheet_safe(value: object) -> object:
+    """Text that Excel would run as a formula (=, +, -, @ first: "=HYPERLINK(…)" typed by a customer) kept as
+    text with a leading apostrophe; everything else as it is."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def iter_rows(engine: Engine, query: Select, batch: int = 5000) -> Iterator[tuple]:
-    """The header, then rows, streamed so an export of 100,000 conversations stays small in memory."""
+    """The header, then rows, streamed so an export of 100,000 conversations stays small in memory; every cell
+    spreadsheet-safe, since these files are opened in Excel."""
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         yield tuple(result.keys())
         for row in result:
-            yield tuple(row)
+            yield tuple(map(spreadsheet_safe, row))
