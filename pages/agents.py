@@ -13,6 +13,7 @@ from ui.charts import highlight_row, score_label, selected, trend_chart
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.state import open_queue, open_replay
+from ui.text import plain
 
 require_frame(__file__)
 
@@ -107,7 +108,7 @@ if agents.empty:
     st.stop()
 agent = pick_agent(agents)
 card = cached_with_reviews(sc.scorecard, f, agent)
-st.caption(f"{f.with_(teams=()).describe()} · 对比：{card.team_label}（组内全部坐席的会话合计）")
+st.caption(f"{plain(f.with_(teams=()).describe())} · 对比：{plain(card.team_label)}（组内全部坐席的会话合计）")
 card_metrics(card)
 if st.button("查看该坐席的全部会话", key="ag_queue"):
     open_queue(dash.drill_filters(f.with_(teams=()), "agent", agent))
@@ -125,7 +126,7 @@ with right:
     st.markdown("**风险最高（需辅导）**")
     case_list(worst, "ag_worst")
 
-st.subheader(f"{card.team_label} 组内对比")
+st.subheader(f"{plain(card.team_label)} 组内对比")
 team = card.members
 shown = team[list(TEAM_COLUMNS)].assign(risk_mean=team["risk_mean"] * 100, sla_rate=team["sla_rate"] * 100)
 highlight = highlight_row(shown, "agent", agent, TEAM_FORMATS)

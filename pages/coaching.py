@@ -26,6 +26,7 @@ from ui.cache import cached, engine, read
 from ui.charts import int_text, score_label
 from ui.frame import require_frame
 from ui.state import flash, open_replay, show_flash
+from ui.text import plain
 from ui.user import current_user
 
 require_frame(__file__)
@@ -58,7 +59,7 @@ with st.expander("新建清单", expanded=lists.empty), st.form("new_list", clea
         try:
             create_list(engine(), name, note=note, topic=topic, agent=agent, user_id=user[0] if user else None)
         except HuifangError as e:
-            st.error(str(e))
+            st.error(plain(e))
         else:
             flash(f"已创建清单“{name.strip()}”")
             st.session_state["coach_list"] = name.strip()
@@ -82,7 +83,7 @@ st.session_state["_coach_list_kept"] = chosen
 list_id = int(by_name[chosen])
 info = lists[lists["id"] == list_id].iloc[0]
 
-st.subheader(chosen)
+st.subheader(plain(chosen))
 st.caption(" · ".join(x for x in (f"坐席 {info.agent}" if info.agent else "", f"主题 {info.topic}" if info.topic else "",
                                   f"好例 {info.good} · 反例 {info.bad}") if x))
 with st.form(f"list_note_{list_id}"):
@@ -92,7 +93,7 @@ with st.form(f"list_note_{list_id}"):
         try:
             update_list(engine(), list_id, note=new_note, topic=new_topic)
         except HuifangError as e:
-            st.error(str(e))
+            st.error(plain(e))
         else:
             flash("学习要点已保存")
             st.rerun()
@@ -123,7 +124,7 @@ with st.expander("按会话号添加"):
             add_item(engine(), list_id, read(resolve_conversation, key), kind=kind, note=note,
                      user_id=user[0] if user else None)
         except HuifangError as e:
-            st.error(str(e))
+            st.error(plain(e))
         else:
             flash(f"已添加会话 {key.strip()}（{KINDS[kind]}）")
             st.rerun()

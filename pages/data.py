@@ -17,6 +17,7 @@ from qa.jobs.status import (
 )
 from ui.cache import background_scoring, data_version_now, engine, read
 from ui.frame import require_frame
+from ui.text import plain
 
 require_frame(__file__)
 
@@ -68,7 +69,7 @@ if submitted and files:
             with st.spinner(f"正在导入 {upload.name}…"):
                 reports += import_stream(engine(), upload.name, upload)
         except HuifangError as e:  # unreadable file: nothing from it was stored
-            st.error(str(e))
+            st.error(plain(e))
     for report in reports:
         (st.warning if report.rejected else st.success)(report.summary())
     rejected = rejections_frame(reports)
@@ -108,5 +109,5 @@ if batches.empty:
 else:
     st.dataframe(batches, hide_index=True, column_config=BATCH_COLUMNS)
     for b in batches[batches["rejected"] > 0].head(10).itertuples():
-        with st.expander(f"批次 {b.id} · {b.file_name}：拒绝 {b.rejected:,} 行"):
+        with st.expander(f"批次 {b.id} · {plain(b.file_name)}：拒绝 {b.rejected:,} 行"):
             st.dataframe(read(batch_rejections, b.id), hide_index=True, column_config=REJECTION_COLUMNS)

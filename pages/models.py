@@ -10,6 +10,7 @@ from qa.review.annotations import VERDICTS
 from ui.cache import cached_with_reviews
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
+from ui.text import plain
 
 require_frame(__file__)
 
@@ -110,7 +111,7 @@ tab_cards, tab_agreement = st.tabs(["模型卡片", "与复核的一致性"])
 with tab_cards:
     cards()
 with tab_agreement:
-    st.caption(f"范围：{f.describe()}")
+    st.caption(f"范围：{plain(f.describe())}")
     flag_agreement(f)
     st.divider()
     reviewer_agreement(f)

@@ -18,6 +18,7 @@ from ui.charts import axis_format, selected, trend_chart
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.state import open_queue
+from ui.text import plain
 
 require_frame(__file__)
 
@@ -180,7 +181,7 @@ k = dash.kpis(cube) if cube is not None else None
 if k is None or not k.current["conversations"]:
     st.info("所选范围内没有会话。请调整左侧筛选，或先在「数据」页导入聊天记录。")
     st.stop()
-st.caption(f"{f.describe()} · 对比上一周期 {k.period.previous.start} 至 {k.period.previous.end}")
+st.caption(f"{plain(f.describe())} · 对比上一周期 {k.period.previous.start} 至 {k.period.previous.end}")
 kpi_row(k)
 
 st.subheader("趋势")

@@ -26,6 +26,7 @@ from ui.charts import int_text, score_label
 from ui.filters import review_filter_sidebar
 from ui.frame import require_frame
 from ui.state import flash, open_replay, remember_queue, remembered_queue, show_flash
+from ui.text import plain
 from ui.user import current_user
 
 require_frame(__file__)
@@ -89,7 +90,7 @@ query = QueueQuery(filters, mode, (rate or 10) / 100, int(quota or 5), int(seed)
 total = cached_with_reviews(queue_count, query)
 pages = max(1, math.ceil(total / PAGE_SIZE))
 
-st.markdown(f"**共 {total:,} 条会话** · {query.describe_sample()} · 筛选：{filters.describe()}")
+st.markdown(f"**共 {total:,} 条会话** · {query.describe_sample()} · 筛选：{plain(filters.describe())}")
 if total == 0:
     st.info("没有符合条件的会话：放宽侧边栏的筛选，或换一种抽样方式。")
     st.stop()
@@ -117,7 +118,7 @@ with st.expander("分配给质检员"):
         try:
             added = assign(engine(), query, users[who], int(limit) or None)
         except HuifangError as e:
-            st.error(str(e))
+            st.error(plain(e))
         else:
             flash(f"已分配 {added:,} 条新会话给 {who}（{query.describe_sample()}）；已分配过的未重复分配。")
             st.rerun()

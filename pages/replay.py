@@ -35,6 +35,7 @@ from ui.cache import cached_with_reviews, engine, read
 from ui.charts import int_text
 from ui.frame import require_frame
 from ui.state import REPLAY_KEY, flash, remember_queue, remembered_queue, show_flash
+from ui.text import plain
 from ui.user import current_user
 
 require_frame(__file__)
@@ -121,7 +122,7 @@ if asked and asked != st.session_state.get("_replay_url"):  # a shared link ?c=<
     try:
         st.session_state[REPLAY_KEY] = read(resolve_conversation, asked)
     except HuifangError as e:
-        st.error(str(e))
+        st.error(plain(e))
 cid = st.session_state.get(REPLAY_KEY)
 if cid is None:
     st.info("从“质检队列”点选一条会话，或在上面输入会话号。")
@@ -129,7 +130,7 @@ if cid is None:
 try:
     rp = cached_with_reviews(load_replay, cid)
 except HuifangError as e:
-    st.error(str(e))
+    st.error(plain(e))
     st.stop()
 h, msgs = rp.header, rp.messages
 st.query_params["c"] = st.session_state["_replay_url"] = h.external_id
@@ -145,14 +146,14 @@ if cursor is not None:
                       on_click=_go, args=(nb.next,), width="stretch")
         look[1].caption(f"队列第 {nb.position} / {cached_with_reviews(queue_count, cursor.query):,} 条")
 
-st.subheader(f"会话 {h.external_id}")
+st.subheader(f"会话 {plain(h.external_id)}")
 facts = [h.platform, h.shop, f"坐席 {h.agent}" if h.agent else None, h.team, h.category,
          f"{h.started_at:%Y-%m-%d %H:%M} – {h.ended_at:%H:%M}" if h.started_at and h.ended_at else None,
          f"{h.message_count} 条消息"]
-st.caption(" · ".join(str(f) for f in facts if f))
+st.caption(" · ".join(plain(f) for f in facts if f))
 st.markdown(" ".join(f":{'red' if bad else 'gray'}-badge[{label}]" for label, bad in header_badges(h)))
 if h.explanation:
-    st.caption(f"评分说明：{h.explanation}")
+    st.caption(f"评分说明：{plain(h.explanation)}")
 
 if msgs["ts"].notna().any():
     st.altair_chart(_timeline(msgs), width="stretch")
@@ -211,7 +212,7 @@ with right:
         st.session_state["review_verdict"] = mine.verdict
         st.session_state["review_comment"] = mine.comment
     with st.form("review_form"):
-        st.markdown(f"**整体评审**（{uname}）")
+        st.markdown(f"**整体评审**（{plain(uname)}）")
         scale = list(range(RUBRIC_SCALE[0], RUBRIC_SCALE[1] + 1))
         scores = {item: st.segmented_control(item, scale, key=f"rubric_{i}") for i, item in enumerate(RUBRIC)}
         verdict = st.segmented_control("结论", VERDICTS, key="review_verdict")
@@ -221,7 +222,7 @@ with right:
                 save_review(engine(), cid, uid, Review({k: v for k, v in scores.items() if v is not None},
                                                        verdict, comment))
             except HuifangError as e:
-                st.error(str(e))
+                st.error(plain(e))
             else:
                 flash(f"已保存 {uname} 的评审" + (f"（结论：{verdict}）" if verdict else ""))
                 st.rerun()
@@ -234,7 +235,7 @@ with right:
             try:
                 add_message_note(engine(), cid, msg_id, uid, text, tags)
             except HuifangError as e:
-                st.error(str(e))
+                st.error(plain(e))
             else:
                 flash(f"已添加批注到 {labels[msg_id].split('：')[0]}")
                 st.rerun()
@@ -258,7 +259,7 @@ with right:
                     flash("批注已删除")
                     st.rerun()
             except HuifangError as e:
-                st.error(str(e))
+                st.error(plain(e))
 
     with st.expander("加入培训清单", expanded=False):
         lists = read(coaching_lists)

@@ -11,6 +11,7 @@ from qa.analytics.dashboard import Period, date_presets, default_period
 from qa.analytics.filters import Filters, day_range, dimension_values
 from ui.cache import cached
 from ui.state import session_filters, set_filters
+from ui.text import plain
 
 __all__ = ["filter_sidebar", "review_filter_sidebar"]
 
@@ -122,6 +123,6 @@ def review_filter_sidebar() -> Filters:
     st.session_state[_SIDEBAR_SHOWN_KEY] = chosen  # so filter_sidebar does not take this run's choice as external
     st.session_state[_REVIEW_SHOWN_KEY] = chosen
     with st.sidebar:
-        st.caption(f"当前筛选：{chosen.describe()}")
+        st.caption(f"当前筛选：{plain(chosen.describe())}")
         st.button("清除筛选", key="flt_clear", on_click=_clear_filters)
     return chosen

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from qa.analytics.filters import Filters
+from ui.text import plain
 
 __all__ = ["session_filters", "set_filters", "open_replay", "open_queue", "REPLAY_KEY", "remember_queue",
            "remembered_queue", "flash", "show_flash"]
@@ -63,5 +64,5 @@ def flash(text: str, kind: str = "success") -> None:
 
 def show_flash() -> None:
     """Show and forget the messages queued by ``flash``."""
-    for kind, text in st.session_state.pop(FLASH_KEY, []):
-        {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(text)
+    for kind, text in st.session_state.pop(FLASH_KEY, []):  # they quote names people typed: shown as text
+        {"success": st.success, "error": st.error, "warning": st.warning}.get(kind, st.info)(plain(text))

@@ -1,0 +1,54 @@
+"""Imported and typed values are shown as text on every page, never as Markdown (issue #12.9: an image link in a
+conversation id or shop name made every viewer's browser fetch an outside URL; links were clickable)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Engine
+
+from qa.review.users import get_or_create_user
+from tests.app_fixtures import start_app
+from tests.helpers import conv, import_bytes, jsonl
+from ui.text import plain
+
+HOSTILE = "![r](http://evil.example/x.png)"
+LINK = "[点我](http://evil.example/login)"
+LIVE = re.compile(r"(?<!\\)!?(?<!\\)\[[^\]]*(?<!\\)\]\((?:https?:|//)")  # a link or image Markdown would render
+
+PAGES = ["pages/overview.py", "pages/agents.py", "pages/queue.py", "pages/replay.py", "pages/coaching.py",
+         "pages/data.py", "pages/models.py"]
+
+
+def test_plain_escapes_what_markdown_would_read() -> None:
+    assert plain(HOSTILE) == r"!\[r\](http\://evil.example/x.png)"
+    assert LIVE.search(HOSTILE) and not LIVE.search(plain(HOSTILE)) and not LIVE.search(plain(LINK))
+    assert plain("**粗体** :red[红] $x$ www.evil.com") == r"\*\*粗体\*\* :red\[红\] \$x\$ www\.evil.com"
+    assert plain("2026-11-10 至 2026-11-13 · 平台：天猫 · 10:00") == "2026-11-10 至 2026-11-13 · 平台：天猫 · 10:00"
+
+
+def _texts(at) -> list[str]:  # type: ignore[no-untyped-def]
+    found = []
+    for kind in ("markdown", "caption", "subheader", "title", "header", "error", "warning", "info", "success"):
+        found += [str(e.value) for e in getattr(at, kind)]
+    found += [e.label for e in at.expander]
+    return found
+
+
+def test_hostile_values_render_as_text_on_every_page(seeded_app: Engine) -> None:
+    import_bytes(seeded_app, "evil.jsonl", jsonl(conv(
+        HOSTILE, ("customer", f"看这个 {LINK}", "2026-11-12 10:00:00"), ("agent", "好的", "2026-11-12 10:00:30"),
+        platform=LINK, shop=HOSTILE, team=LINK, category=HOSTILE)))
+    get_or_create_user(seeded_app, LINK)
+    at = start_app()
+    at.session_state["replay_conversation_id"] = None
+    at.query_params["c"] = HOSTILE
+    for page in PAGES:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, page
+        # the replay's chat is one HTML block (text HTML-escaped): Markdown is not parsed inside it
+        live = [t for t in _texts(at) if LIVE.search(t) and not t.startswith("<div")]
+        assert live == [], (page, live)
+        if page == "pages/replay.py":  # the hostile conversation itself is on screen, as text
+            assert any(f"会话 {plain(HOSTILE)}" == t for t in _texts(at))
