@@ -17,6 +17,7 @@ from qa.jobs.status import (
 )
 from ui.cache import background_scoring, data_version_now, engine, read
 from ui.frame import require_frame
+from ui.state import flash, show_flash
 from ui.text import plain
 
 require_frame(__file__)
@@ -56,6 +57,7 @@ def scoring_progress() -> None:
         st.success(f"上次评分：已评分 {r.scored:,} 条会话、{r.messages:,} 条消息，用时 {r.seconds:.1f} 秒")
 
 
+LAST_IMPORT_KEY = "_last_import"
 st.title("数据导入与评分")
 
 with st.form("import_form", clear_on_submit=True):
@@ -63,25 +65,33 @@ with st.form("import_form", clear_on_submit=True):
                              accept_multiple_files=True, key="import_files")
     submitted = st.form_submit_button("导入", type="primary")
 if submitted and files:
-    reports = []
+    reports, errors = [], []
     for upload in files:
         try:
             with st.spinner(f"正在导入 {upload.name}…"):
                 reports += import_stream(engine(), upload.name, upload)
         except HuifangError as e:  # unreadable file: nothing from it was stored
-            st.error(plain(e))
-    for report in reports:
-        (st.warning if report.rejected else st.success)(report.summary())
-    rejected = rejections_frame(reports)
-    if not rejected.empty:
-        st.markdown(f"**被拒绝的行（{len(rejected):,}）**")
-        st.dataframe(rejected, hide_index=True, column_config=REJECTION_COLUMNS)
+            errors.append(str(e))
+    # kept for the runs that follow: the page reruns when background scoring ends, and the report must stay
+    st.session_state[LAST_IMPORT_KEY] = (errors, [(bool(r.rejected), r.summary()) for r in reports],
+                                         rejections_frame(reports))
     if reports:
         data_version_now.clear()
         if background_scoring().start(engine()):
-            st.info("已开始在后台为新导入的会话评分：可以离开本页，评分完成后各页自动更新。")
+            flash("已开始在后台为新导入的会话评分：可以离开本页，评分完成后各页自动更新。", "info")
+        st.rerun()
 elif submitted:
     st.warning("请先选择要导入的文件。")
+show_flash()
+if LAST_IMPORT_KEY in st.session_state:
+    errors, summaries, rejected = st.session_state[LAST_IMPORT_KEY]
+    for error in errors:
+        st.error(plain(error))
+    for had_rejections, summary in summaries:
+        (st.warning if had_rejections else st.success)(plain(summary))
+    if not rejected.empty:
+        st.markdown(f"**被拒绝的行（{len(rejected):,}）**")
+        st.dataframe(rejected, hide_index=True, column_config=REJECTION_COLUMNS)
 
 st.subheader("评分")
 try:

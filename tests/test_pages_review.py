@@ -369,6 +369,8 @@ def test_an_import_starts_scoring_by_itself(seeded_app: Engine, monkeypatch: pyt
     at.button(key="FormSubmitter:import_form-导入").click().run()
     assert "已开始在后台为新导入的会话评分：可以离开本页，评分完成后各页自动更新。" in _texts(at.info)
     job.wait(60)
+    at.run()  # the page reruns when scoring ends: the import's report stays on it
+    assert any(t.startswith("new.jsonl（JSONL 会话）") for t in _texts(at.warning))
     report = job.progress().report
     assert report is not None and report.scored == 9  # the seed's scores are another version's: all rescored
     with seeded_app.connect() as conn:
