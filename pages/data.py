@@ -38,7 +38,6 @@ def _scorer_version() -> str:
     return scorer_version()
 
 
-@st.fragment(run_every=1.0)
 def scoring_progress() -> None:
     """The background run's progress, redrawn every second while it runs; the page refreshes when it ends."""
     now = background_scoring().progress()
@@ -106,7 +105,8 @@ else:
     m[2].metric("评分已过期", f"{status.stale:,}", help="会话内容变了，或模型更新后还没重新评分")
     m[3].metric("已是最新", f"{status.total - status.pending:,}")
     st.caption(f"当前模型版本 {version}")
-    scoring_progress()
+    # a fragment on a timer only while a run goes on: an idle page is not redrawn every second
+    st.fragment(scoring_progress, run_every=1.0 if background_scoring().progress().running else None)()
     if st.button(f"重新评分（{status.pending:,} 条）", key="score_now", disabled=status.pending == 0,
                  help="导入后会自动评分；模型更新后，或上次评分中断时，在这里补评") and \
             background_scoring().start(engine()):

@@ -57,13 +57,7 @@ def load_reviews(shared_dir: Path) -> pd.DataFrame:
     A text that occurs more than once keeps one row when all its labels agree and is dropped when they
     conflict (the label is unknowable, and keeping both would leak between train and test folds).
     """
-    df = pd.read_csv(shared_dir / "data" / "reviews" / "online_shopping_10_cats.csv")
-    df["review"] = _clean_review(df["review"])
-    df = df[df["review"] != ""]
-    labels_per_text = df.groupby("review")["label"].nunique()
-    conflicting = labels_per_text[labels_per_text > 1].index
-    df = df[~df["review"].isin(conflicting)].drop_duplicates("review")
-    return df.reset_index(drop=True)
+    return _cleaned(pd.read_csv(shared_dir / "data" / "reviews" / "online_shopping_10_cats.csv"), "review")
 
 
 def load_waimai(shared_dir: Path) -> pd.DataFrame:

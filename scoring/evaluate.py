@@ -14,7 +14,6 @@ All splits are seeded (``scoring.fitting.SEED``), so re-running reproduces the c
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
@@ -44,7 +43,7 @@ from scoring.fitting import (
 )
 from scoring.metrics import binary_report
 from scoring.pipeline import Scorer
-from scoring.relevance_fit import evaluate_relevance, fit_relevance
+from scoring.relevance_fit import evaluate_relevance, fit_relevance, md5_bucket
 from scoring.sentiment import ALWAYS_TRAINED, SentimentModel, corpus_weights, is_plain_question
 from scoring.text import Tokenizer, get_tokenizer
 from scoring.tone import ToneModel, lexicon_risk
@@ -95,8 +94,7 @@ def evaluate_sentiment(
         per_domain[name] = held_out(domain == name)
         log(f"      留出 {name}: AUC {per_domain[name]['roc_auc']:.4f}")
     reviews = [r["roc_auc"] for name, r in per_domain.items() if name != "聊天"]
-    chat_test = np.array([d == "聊天" and int(hashlib.md5(t.encode()).hexdigest(), 16) % 5 == 0
-                          for d, t in zip(domain, texts)])
+    chat_test = np.array([d == "聊天" and md5_bucket(t, 5) == 0 for d, t in zip(domain, texts)])
     model = SentimentModel.fit(texts, tokens, y, counts=(chars, words), sample_weight=weight)
     probe = list(PLAIN_LINES + COMPLAINTS)
     scores = model.predict(probe, tokenizer.tokenize_many(probe))

@@ -10,7 +10,7 @@ of one text's n-grams again, so explanations can name the phrases behind the lar
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -140,6 +140,21 @@ class HashedTfidf:
     def transform(self, docs: Sequence[str] | Sequence[Sequence[str]]) -> sp.csr_matrix:
         """One normalised row per document."""
         return self.weigh(self.counts(docs))
+
+    def strongest(self, tokens: Sequence[str], coef: np.ndarray, k: int, keep: Callable[[str], bool],
+                  picked: Sequence[str] = ()) -> list[str]:
+        """The word n-grams of ``tokens`` weighing most towards the positive class (``coef`` over this block's
+        columns × IDF), joined without spaces, that ``keep`` accepts (it sees the n-gram with spaces) and that
+        neither hold nor sit inside one already picked; ``picked`` first, ``k`` in all at most."""
+        out = list(picked)
+        weighted = sorted(((coef[col] * self.idf[col], gram.replace(" ", ""), gram)
+                           for gram, col in ngram_ids(self.kind, tokens, self.n_max, self.dim)), reverse=True)
+        for weight, joined, gram in weighted:
+            if weight <= 0 or len(out) >= k:
+                break
+            if keep(gram) and not any(joined in p or p in joined for p in out):
+                out.append(joined)
+        return out
 
     def to_state(self, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
         """Settings and the IDF array, keyed by ``prefix`` so that several fit in one artifact."""

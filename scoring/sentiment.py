@@ -152,17 +152,12 @@ class SentimentModel:
         reasons = []
         for prob, text, tokens in zip(p, texts, token_lists):
             picked: list[str] = []
-            if prob >= 0.5 and _IMPATIENT.search(text):
-                picked.append("连续问号或感叹号")
             if prob >= 0.5:
-                weighted = sorted(((self.coef[dim + col] * self.words.idf[col], gram.replace(" ", ""), gram)
-                                   for gram, col in ngram_ids("token", tokens, 2, self.words.dim)), reverse=True)
-                for weight, joined, gram in weighted:
-                    if weight <= 0 or len(picked) >= k:
-                        break
-                    if all(_WORD.match(w) and w not in hidden for w in gram.split(" ")) and \
-                            (len(joined) >= 2 or joined in strong) and not any(joined in q or q in joined for q in picked):
-                        picked.append(joined)
+                cue = ["连续问号或感叹号"] if _IMPATIENT.search(text) else []
+                picked = self.words.strongest(
+                    tokens, self.coef[dim:dim + self.words.dim], k,
+                    lambda gram: all(_WORD.match(w) and w not in hidden for w in gram.split(" "))
+                    and (len(gram.replace(" ", "")) >= 2 or gram in strong), cue)
             reasons.append(picked)
         return p, reasons
 

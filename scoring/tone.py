@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from scoring.batch import MessageBatch, Signals
-from scoring.hashing import HashedTfidf, ngram_ids
+from scoring.hashing import HashedTfidf
 from scoring.lexicon import courtesy_phrases, forbidden_phrases
 from scoring.linear import sigmoid
 from scoring.schema import TONE_FLAG
@@ -59,8 +59,7 @@ class ToneInputs:
 def tone_inputs(batch: MessageBatch, agents: list[int]) -> ToneInputs:
     """Inputs for the agent messages ``agents`` (indices into ``batch``): the context is the last two customer
     messages the reply answers."""
-    last = CONTEXT_MESSAGES
-    contexts = [" ‖ ".join(batch.texts[j] for j in batch.contexts.get(i, ())[-last:]) for i in agents]
+    contexts = [" ‖ ".join(batch.texts[j] for j in batch.contexts.get(i, ())[-CONTEXT_MESSAGES:]) for i in agents]
     return ToneInputs([batch.texts[i] for i in agents], [batch.tokens[i] for i in agents], contexts)
 
 
@@ -105,15 +104,12 @@ class ToneModel:
     field = "tone_risk"
 
     @classmethod
-    def fit(cls, inp: ToneInputs, y_bad: np.ndarray, sample_weight: np.ndarray | None = None) -> ToneModel:
+    def fit(cls, inp: ToneInputs, y_bad: np.ndarray) -> ToneModel:
         """Fit on labelled replies (1 = bad); ``scoring.fitting.fit_tone`` then shifts the intercept to the flag line."""
-        dim = DIM
         texts = [normalize_reply(t) for t in inp.texts]
-        model = cls(HashedTfidf.fit(texts, "char", 3, dim), HashedTfidf.fit(inp.tokens, "token", 2, dim),
-                    HashedTfidf.fit([normalize_reply(c) for c in inp.contexts], "char", 2, dim), np.zeros(0), 0.0)
+        model = cls(HashedTfidf.fit(texts, "char", 3, DIM), HashedTfidf.fit(inp.tokens, "token", 2, DIM),
+                    HashedTfidf.fit([normalize_reply(c) for c in inp.contexts], "char", 2, DIM), np.zeros(0), 0.0)
         weight = np.where(y_bad == 1, TONE_PARAMS["positive_weight"], 1.0)
-        if sample_weight is not None:
-            weight = weight * sample_weight
         lr = LogisticRegression(C=TONE_PARAMS["C"], max_iter=5000, solver="liblinear")
         lr.fit(model._features(inp), y_bad, sample_weight=weight)
         model.coef, model.intercept = lr.coef_.ravel().astype(np.float32), float(lr.intercept_[0])
@@ -156,15 +152,8 @@ class ToneModel:
         """The reply's words and word pairs that weigh most towards the flag: whole words, never fragments of
         the character n-grams the model also reads."""
         offset = self.reply_chars.dim
-        weighted = [(self.coef[offset + col] * self.reply_words.idf[col], gram.replace(" ", ""))
-                    for gram, col in ngram_ids("token", tokens, 2, self.reply_words.dim)]
-        picked: list[str] = []
-        for weight, gram in sorted(weighted, reverse=True):
-            if weight <= 0 or len(picked) == k:
-                break
-            if _PHRASE.match(gram) and not any(gram in p or p in gram for p in picked):
-                picked.append(gram)
-        return picked
+        return self.reply_words.strongest(tokens, self.coef[offset:offset + self.reply_words.dim], k,
+                                          lambda gram: bool(_PHRASE.match(gram.replace(" ", ""))))
 
     def apply(self, batch: MessageBatch, signals: Signals) -> None:
         """Tone risk of every agent message with words, with the reasons a reviewer reads."""
