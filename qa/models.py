@@ -38,6 +38,7 @@ __all__ = [
     "ConversationScore",
     "Annotation",
     "ReviewAssignment",
+    "ModelLabel",
     "CoachingList",
     "CoachingItem",
     "DailyStat",
@@ -210,6 +211,24 @@ class Annotation(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ModelLabel(Base):
+    """A reviewer's judgement on whether a model's flag should be raised on one message (``flagged``), from a tag,
+    a rubric score or an explicit confirm/contradict; ``model_score`` is what the model said when it was given.
+    Read by ``huifang train --from-db`` and the Models page (see ``qa.review.labels``)."""
+
+    __tablename__ = "model_labels"
+    __table_args__ = (UniqueConstraint("reviewer_id", "message_id", "field"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    field: Mapped[str] = mapped_column(String(30), index=True)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    model_score: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ReviewAssignment(Base):

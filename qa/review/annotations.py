@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, up
 
 from qa.errors import HuifangError, NotFoundError
 from qa.models import Annotation, Conversation, Message, ReviewAssignment, User
+from qa.review.labels import sync_labels
 
 __all__ = [
     "MESSAGE_TAGS",
@@ -98,6 +99,7 @@ def save_review(engine: Engine, conversation_id: int, reviewer_id: int, review: 
         if dropped:
             conn.execute(delete(a).where(a.id.in_(dropped)))
         _sync_assignment(conn, conversation_id, reviewer_id, now)
+        sync_labels(conn, conversation_id, reviewer_id)
 
 
 def _sync_assignment(conn: Connection, conversation_id: int, reviewer_id: int, now: datetime) -> None:
@@ -137,9 +139,11 @@ def add_message_note(engine: Engine, conversation_id: int, message_id: int, revi
         owner = conn.scalar(select(Message.conversation_id).where(Message.id == message_id))
         if owner != conversation_id:
             raise NotFoundError(f"消息 {message_id} 不属于会话 {conversation_id}")
-        return conn.execute(insert(Annotation).values(
+        annotation_id = conn.execute(insert(Annotation).values(
             conversation_id=conversation_id, message_id=message_id, reviewer_id=reviewer_id, tags=tag_text,
             comment=comment, created_at=now, updated_at=now).returning(Annotation.id)).scalar_one()
+        sync_labels(conn, conversation_id, reviewer_id)
+        return annotation_id
 
 
 def _own(conn: Connection, annotation_id: int, reviewer_id: int) -> Row:
@@ -159,9 +163,10 @@ def update_message_note(engine: Engine, annotation_id: int, reviewer_id: int, co
     if not comment and not tag_text:
         raise AnnotationError("批注不能为空；要删除请点“删除”")
     with engine.begin() as conn:
-        _own(conn, annotation_id, reviewer_id)
+        row = _own(conn, annotation_id, reviewer_id)
         conn.execute(update(Annotation).where(Annotation.id == annotation_id)
                      .values(comment=comment, tags=tag_text, updated_at=_now()))
+        sync_labels(conn, row.conversation_id, reviewer_id)
 
 
 def delete_annotation(engine: Engine, annotation_id: int, reviewer_id: int) -> None:
@@ -170,6 +175,7 @@ def delete_annotation(engine: Engine, annotation_id: int, reviewer_id: int) -> N
         row = _own(conn, annotation_id, reviewer_id)
         conn.execute(delete(Annotation).where(Annotation.id == annotation_id))
         _sync_assignment(conn, row.conversation_id, reviewer_id, _now())
+        sync_labels(conn, row.conversation_id, reviewer_id)
 
 
 def list_annotations(conn: Connection, conversation_id: int) -> pd.DataFrame:
