@@ -34,7 +34,7 @@ def too_few(n: int, what: str) -> None:
 def cards() -> None:
     """Each model card: the figures recorded when it was trained, then the card's full text."""
     found = load_cards(mq.cards_version())
-    st.info(mq.relevance_in_use())
+    st.info("\n\n".join(mq.adapted_in_use()))
     if not found:
         st.info("data/models/ 下还没有模型卡片。运行 `huifang train` 训练模型后，这里会显示每个模型的说明和指标。")
         return

@@ -77,7 +77,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from scoring.train import train_all
 
     if args.from_db:
-        train_from_archive(get_engine(args.db), Path(args.models))
+        train_from_archive(get_engine(args.db), Path(args.models), Path(args.shared))
         return 0
     if not (Path(args.shared) / "data").is_dir():
         print(f"错误：找不到真实训练数据目录 {Path(args.shared) / 'data'}（用 --shared 指定）", file=sys.stderr)
@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", default=str(ROOT / "data" / "models"))
     s.add_argument("--no-db", action="store_true", help="不读取数据库中的分类样本")
     s.add_argument("--from-db", action="store_true",
-                   help="只用数据库训练：带分类的会话 → 分类模型；带 CSAT 的会话 → 不满风险的响应阶段（几秒钟）")
+                   help="从数据库学习：带分类的会话 → 分类模型；带 CSAT 的会话 → 不满风险的响应阶段；本店回复 → 相关度；"
+                        "复核员的确认/误报与标签 → 语气、情绪（各自在留出数据上更好才启用）")
     s.set_defaults(func=_cmd_train)
 
     s = sub.add_parser("evaluate", help="在留出的真实数据上评估模型并打印指标")

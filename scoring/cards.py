@@ -91,6 +91,27 @@ CARD_TEXT = {
         "another conversation); the adapted model is used only when its ROC-AUC is higher by 0.005 ('in_use', "
         "'reason'). The shipped model's own card stays the figure on real marketplace data it never saw.",
     ),
+    "tone_local": (
+        "Tone risk retrained with this shop's reviewer labels (used instead of the shipped model when it wins)",
+        "The shipped tone training data plus reviewers' labels from the database (qa.review.labels: tags "
+        "语气生硬/禁用语/推诿 = bad, 优秀话术 = fine, 态度礼貌 ≥ 4 against untagged flags = fine, 确认/误报 "
+        "presses), each counted three times, with the customer's last two lines as context. Same model and "
+        "recipe as the shipped tone model.",
+        "Reviewer labels split by a hash of their conversation id: 30% held out, never trained on. Both models "
+        "are measured on those held-out labels and on the shared probe set; the retrained model is used only "
+        "when it is higher by 0.005 on the reviewers' labels and not lower by more than 0.005 on the probe "
+        "('in_use', 'reason').",
+    ),
+    "sentiment_local": (
+        "Customer sentiment retrained with this shop's reviewer labels (used instead of the shipped model when it "
+        "wins)",
+        "The shipped sentiment corpus plus reviewers' 确认/误报 presses on customer lines from the database, "
+        "weighted like the labelled JD lines. Same model and recipe as the shipped sentiment model.",
+        "Reviewer labels split by a hash of their conversation id: 30% held out, never trained on. Both models "
+        "are measured on those held-out labels and on the 500 twice-labelled JD customer lines of held-out "
+        "blocks; the retrained model is used only when it is higher by 0.005 on the reviewers' labels and not "
+        "lower by more than 0.005 on the JD lines ('in_use', 'reason').",
+    ),
     "csat_stage": (
         "Responsiveness stage of the dissatisfaction risk, fitted on the archive's own CSAT",
         "Conversations of the database with a CSAT and timestamps; dissatisfied = CSAT ≤ 2. Inputs: the STC-3 "
@@ -102,7 +123,7 @@ CARD_TEXT = {
 }
 
 
-LOCAL_CARDS = ("category", "csat_stage", "relevance_local")  # learned from the archive, so measured on it, not on ../shared
+LOCAL_CARDS = ("category", "csat_stage", "relevance_local", "tone_local", "sentiment_local")  # learned from the archive, so measured on it, not on ../shared
 REPRODUCE_LOCAL = ("`huifang train --from-db` refits and re-measures it on the database's labelled conversations "
                    "(same seeded split); the figures change as the archive grows.")
 

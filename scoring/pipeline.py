@@ -42,8 +42,9 @@ MESSAGE_MODELS: tuple[tuple[str, Callable[[dict, dict[str, np.ndarray]], Message
     ("sentiment", SentimentModel.from_state), ("relevance", RelevanceModel.from_state), ("tone", ToneModel.from_state))
 """The message models in the order they run (each may read what the earlier ones wrote): artifact name, loader."""
 MODEL_NAMES = (*(name for name, _load in MESSAGE_MODELS), "dissatisfaction")
-LOCAL_MODELS = ("category", "csat_stage", "relevance_local")  # learned from the archive itself: optional
-ADAPTED = {"relevance": "relevance_local"}  # a shipped model and the archive's own version, used when present
+ADAPTED = {"relevance": "relevance_local", "tone": "tone_local", "sentiment": "sentiment_local"}
+"""A shipped model and the archive's own version (``huifang train --from-db``), used when its arrays are present."""
+LOCAL_MODELS = ("category", "csat_stage", *ADAPTED.values())  # learned from the archive itself: optional
 
 
 def _adapted(models_dir: Path, name: str) -> str:

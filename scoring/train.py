@@ -36,7 +36,7 @@ from scoring.relevance import RelevanceModel
 from scoring.relevance_fit import PairSet, RelevanceParams, adapt_relevance, evaluate_relevance, fit_relevance
 from scoring.text import Tokenizer, get_tokenizer
 
-__all__ = ["train_all", "train_category", "train_csat_stage", "adapt_relevance_model"]
+__all__ = ["train_all", "train_category", "train_csat_stage", "adapt_relevance_model", "save_adapted"]
 
 
 def train_all(
@@ -100,15 +100,22 @@ def adapt_relevance_model(archive: PairSet, models_dir: Path | None = None, log:
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     shipped = RelevanceModel.from_state(*load_artifact(models_dir, "relevance"))
     model, figures = adapt_relevance(shipped, archive, log, params)
-    today = date.today().isoformat()
-    if model is not None:
-        _save(models_dir, "relevance_local", model, figures, today)
-    else:  # figures and card only: the scorer uses an adapted model only where its arrays are
-        (models_dir / "relevance_local.npz").unlink(missing_ok=True)
-        (models_dir / "relevance_local.json").write_text(
-            json.dumps({"metrics": figures, "trained": today}, ensure_ascii=False), encoding="utf-8")
-        write_card(models_dir, "relevance_local", figures, today)
+    save_adapted(models_dir, "relevance_local", model, figures)
     return figures
+
+
+def save_adapted(models_dir: Path, name: str, model: Any | None, figures: dict) -> None:
+    """Write an archive-adapted model with its figures and card when it is to be used (``model`` and
+    ``figures["in_use"]``); otherwise only the figures and card, removing arrays an earlier run promoted (the
+    scorer uses an adapted model only where its arrays are)."""
+    today = date.today().isoformat()
+    if model is not None and figures.get("in_use", True):
+        _save(models_dir, name, model, figures, today)
+        return
+    (models_dir / f"{name}.npz").unlink(missing_ok=True)
+    (models_dir / f"{name}.json").write_text(
+        json.dumps({"metrics": figures, "trained": today}, ensure_ascii=False), encoding="utf-8")
+    write_card(models_dir, name, figures, today)
 
 
 def train_category(examples: Sequence[tuple[str, str]], models_dir: Path | None = None,

@@ -105,11 +105,16 @@ def test_the_shipped_cards_are_found_where_the_models_are() -> None:
     assert {"sentiment", "relevance", "tone", "dissatisfaction"} <= names
 
 
-def test_the_models_page_says_which_relevance_model_is_in_use(tmp_path) -> None:
-    assert "随附模型" in mq.relevance_in_use(tmp_path)
+def test_the_models_page_says_which_adapted_models_are_in_use(tmp_path) -> None:
+    assert all("随附模型" in line for line in mq.adapted_in_use(tmp_path))
     (tmp_path / "relevance_local.json").write_text(
         '{"metrics": {"in_use": true, "reason": "留出会话上 ROC-AUC 0.95"}}', encoding="utf-8")
-    assert mq.relevance_in_use(tmp_path) == "相关度：使用本店档案训练的模型（留出会话上 ROC-AUC 0.95）"
+    (tmp_path / "tone_local.json").write_text(
+        '{"metrics": {"in_use": false, "reason": "留出的复核标注太少"}}', encoding="utf-8")
+    relevance, tone, sentiment = mq.adapted_in_use(tmp_path)
+    assert relevance == "相关度：使用本店档案训练的模型（留出会话上 ROC-AUC 0.95）"
+    assert tone == "语气：使用随附模型（留出的复核标注太少）"
+    assert sentiment.startswith("顾客情绪：使用随附模型（尚未")
 
 
 @pytest.mark.parametrize("path, label", [("loco_per_domain.书籍", "留出领域：书籍"), ("probe", "探针集（留出语境）"),

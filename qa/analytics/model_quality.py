@@ -37,7 +37,7 @@ __all__ = [
     "evaluation_label",
     "TERMS",
     "MODEL_SUMMARIES",
-    "relevance_in_use",
+    "adapted_in_use",
     "flag_vs_verdict",
     "flatten_metrics",
     "kappa_label",
@@ -113,6 +113,8 @@ MODEL_SUMMARIES: dict[str, tuple[str, str]] = {
     "sentiment": ("顾客情绪", "每条顾客消息是负面（不满、抱怨）的概率；普通提问和问候最多 0.15。"),
     "relevance": ("回复相关度", "客服回复是否回答了顾客刚说的话（0–1）；问候、请稍等等模板回复不计。"),
     "relevance_local": ("本店档案训练的相关度", "用本店会话自己训练的相关度模型；只有在留出的会话上胜过随附模型时才使用。"),
+    "tone_local": ("结合复核标注的语气模型", "加入复核员标注重新训练的语气模型；只有在留出的复核标注上更好、且在共享留出集上不变差时才使用。"),
+    "sentiment_local": ("结合复核标注的情绪模型", "加入复核员标注重新训练的情绪模型；只有在留出的复核标注上更好、且在共享留出集上不变差时才使用。"),
     "tone": ("客服语气风险", "质检主管会要求修改这条回复的概率（粗鲁、讽刺、推责、生硬、敷衍）；0.5 为预警线。"),
     "dissatisfaction": ("会话不满风险", "顾客在会话结束时不满意的概率，综合情绪、语气、相关度与响应速度。"),
     "category": ("会话分类", "按本店已有分类的会话训练的咨询类型模型；没有时使用关键词规则。"),
@@ -157,6 +159,11 @@ TERMS: dict[str, tuple[str, str]] = {
     "fold_auc": ("各折 AUC", "交叉验证每一折的 ROC-AUC"),
     "folds": ("折数", "交叉验证的折数"),
     "reason": ("原因", "为什么使用或不使用它"),
+    "set": ("数据集", "比较所用的留出数据"),
+    "candidate": ("重训模型", "加入复核标注后重新训练的模型"),
+    "train": ("训练用", "用于训练的复核标注条数"),
+    "held_out": ("留出", "留出比较、不参与训练的复核标注条数"),
+    "held_out_flag_right": ("留出中应预警", "留出的复核标注中，复核员认为应当预警的条数"),
     "rude": ("粗鲁", "探针集中粗鲁回复的检出率"),
     "sarcastic": ("讽刺", "探针集中讽刺、挖苦回复的检出率"),
     "blaming": ("指责顾客", "探针集中指责顾客回复的检出率"),
@@ -173,7 +180,8 @@ _EVALUATIONS = {
     "labellers": "标注者一致性", "jd_random": "京东留出·随机负例", "jd_random_nontemplate": "京东留出·随机负例（不含模板）",
     "jd_hard": "京东留出·同类话题负例", "jd_hard_nontemplate": "京东留出·同类话题负例（不含模板）",
     "stc_random": "STC-3 留出·随机负例", "stc_hard": "STC-3 留出·同类话题负例", "cv_pooled": "五折交叉验证（合并）",
-    "shipped": "随附模型", "adapted": "本店档案模型", "training_rows": "训练条数", "plain_and_complaint_lines": "示例语句",
+    "shipped": "随附模型", "adapted": "本店档案模型", "reviewer_labels": "复核标注",
+    "shared_held_out": "共享留出集（ROC-AUC）", "reviewers_held_out": "留出的复核标注（ROC-AUC）", "training_rows": "训练条数", "plain_and_complaint_lines": "示例语句",
 }
 
 
@@ -376,11 +384,20 @@ def reviewer_agreement(conn: Connection, f: Filters) -> ReviewerAgreement:
     )
 
 
-def relevance_in_use(models_dir: Path | None = None) -> str:
-    """Which relevance model scores replies, and why: the shipped one, or the one learned from this archive."""
-    path = (models_dir or MODELS_DIR) / "relevance_local.json"
-    if not path.exists():
-        return "相关度：使用随附模型（尚未用本店档案训练；运行 `huifang train --from-db` 可训练并与之比较）"
-    figures = json.loads(path.read_text(encoding="utf-8")).get("metrics") or {}
-    which = "本店档案训练的模型" if figures.get("in_use") else "随附模型"
-    return f"相关度：使用{which}（{figures.get('reason', '')}）"
+ADAPTED_NAMES = {"relevance_local": ("相关度", "本店档案训练的模型", "用本店档案训练并与之比较"),
+                 "tone_local": ("语气", "结合复核标注重新训练的模型", "用复核员的确认/误报与标签重新训练并与之比较"),
+                 "sentiment_local": ("顾客情绪", "结合复核标注重新训练的模型", "用复核员的确认/误报重新训练并与之比较")}
+
+
+def adapted_in_use(models_dir: Path | None = None) -> list[str]:
+    """For each model with an archive-adapted version: which one scores messages, and why."""
+    lines = []
+    for name, (what, adapted, how) in ADAPTED_NAMES.items():
+        path = (models_dir or MODELS_DIR) / f"{name}.json"
+        if not path.exists():
+            lines.append(f"{what}：使用随附模型（尚未{how}；运行 `huifang train --from-db`）")
+            continue
+        figures = json.loads(path.read_text(encoding="utf-8")).get("metrics") or {}
+        which = adapted if figures.get("in_use") else "随附模型"
+        lines.append(f"{what}：使用{which}（{figures.get('reason', '')}）")
+    return lines

@@ -1,10 +1,12 @@
 """Labelled examples the archive itself holds, and training the models that learn from them.
 
-Three models learn from a shop's own data rather than from ../shared: the category model (conversations whose
+Models that learn from a shop's own data rather than from ../shared: the category model (conversations whose
 category came from a ticket or the export), the CSAT stage of the dissatisfaction risk (rated conversations
-with timestamps: how much slow replies add) and an adapted relevance model (the shop's own replies against
-replies of other conversations, used only when it beats the shipped one on held-out conversations). All are
-written beside the shipped models and kept out of git.
+with timestamps: how much slow replies add), an adapted relevance model (the shop's own replies against
+replies of other conversations, used only when it beats the shipped one on held-out conversations), and tone
+and sentiment retrained with the reviewers' labels (``qa.review.labels``; promoted only when better on their
+held-out labels and no worse on the shared held-out sets, ``scoring.reviewed``). All are written beside the
+shipped models and kept out of git.
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ from sqlalchemy import Engine, func, select
 from qa.errors import USER_ERRORS
 from qa.jobs.scoring import load_chunk
 from qa.models import Conversation, Message
+from qa.review.labels import labelled_messages
+from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.batch import reply_contexts
 from scoring.pipeline import Scorer
 from scoring.relevance_fit import PairSet, pair_set
+from scoring.reviewed import ReviewerLabels, learn_sentiment, learn_tone
 
-__all__ = ["category_examples", "csat_stage_inputs", "archive_reply_pairs", "train_from_archive"]
+__all__ = ["category_examples", "csat_stage_inputs", "archive_reply_pairs", "reviewer_labels", "learn_from_reviewers",
+           "train_from_archive"]
+
+REVIEWED = (("tone", "tone_risk", learn_tone), ("sentiment", "sentiment_neg", learn_sentiment))
+"""The models reviewers' labels retrain: artifact name, the score reviewers judge, how to refit it."""
 
 
 def category_examples(engine: Engine, limit: int = 50_000) -> list[tuple[str, str]]:
@@ -82,10 +91,41 @@ def archive_reply_pairs(engine: Engine, limit: int = 20_000, chunk: int = 2000) 
     return pair_set(contexts, replies, groups)
 
 
-def train_from_archive(engine: Engine, models_dir: Path | None = None,
+def reviewer_labels(engine: Engine, field: str) -> ReviewerLabels:
+    """The messages reviewers labelled for ``field`` (majority of reviewers), as training input."""
+    with engine.connect() as conn:
+        df = labelled_messages(conn, field)
+    return ReviewerLabels(df["text"].tolist(), df["context"].tolist(), df["flagged"].to_numpy(dtype=int),
+                          df["conversation_id"].tolist())
+
+
+def learn_from_reviewers(engine: Engine, shared_dir: Path, models_dir: Path | None = None,
+                         echo: Callable[[str], None] = print) -> dict[str, dict]:
+    """Retrain tone and sentiment with the reviewers' labels; each is promoted only when it wins (see
+    ``scoring.reviewed``). Needs ../shared: the candidate is the shipped recipe plus the labels."""
+    from scoring.train import save_adapted
+
+    models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+    if not (shared_dir / "data").is_dir():
+        echo(f"复核标注未用于训练：找不到共享训练数据 {shared_dir / 'data'}（用 --shared 指定）")
+        return {}
+    out = {}
+    for name, field, learn in REVIEWED:
+        labels = reviewer_labels(engine, field)
+        if len(labels.y) == 0:
+            echo(f"{name}：还没有复核标注（在回放页对预警点“确认/误报”，或给消息打语气类标签）")
+            continue
+        model, figures = learn(shared_dir, models_dir, labels)
+        save_adapted(models_dir, f"{name}_local", model, figures)
+        echo(f"{name}：{len(labels.y)} 条复核标注；{figures['reason']}")
+        out[name] = figures
+    return out
+
+
+def train_from_archive(engine: Engine, models_dir: Path | None = None, shared_dir: Path | None = None,
                        echo: Callable[[str], None] = print) -> None:
-    """Train the category model, the CSAT stage and the adapted relevance model from the database; say what was
-    skipped and why."""
+    """Train the category model, the CSAT stage and the adapted relevance model from the database, and retrain
+    tone and sentiment with the reviewers' labels when ``shared_dir`` is given; say what was skipped and why."""
     from scoring.train import adapt_relevance_model, train_category, train_csat_stage
 
     examples = category_examples(engine)
@@ -106,3 +146,5 @@ def train_from_archive(engine: Engine, models_dir: Path | None = None,
 
     figures = adapt_relevance_model(archive_reply_pairs(engine), models_dir, log=lambda _line: None)
     echo(f"相关度模型：{'使用本店档案训练的模型' if figures['in_use'] else '使用随附模型'}（{figures['reason']}）")
+    if shared_dir is not None:
+        learn_from_reviewers(engine, shared_dir, models_dir, echo)

@@ -149,18 +149,23 @@ def my_feedback(conn: Connection, conversation_id: int, reviewer_id: int) -> dic
 
 
 def label_summary(conn: Connection) -> pd.DataFrame:
-    """Per model and source: labels given, and how many confirmed or contradicted the flag as it was then."""
+    """Per model and source: labels given, and how many confirmed or contradicted the flag as it was then (labels
+    on messages not yet scored count as given, neither confirming nor contradicting)."""
     ml = ModelLabel
     rows = conn.execute(select(ml.field, ml.source, ml.flagged, ml.model_score)).all()
     df = pd.DataFrame(rows, columns=["field", "source", "flagged", "model_score"])
     if df.empty:
         return pd.DataFrame(columns=["模型", "来源", "标注", "确认", "纠正", "确认率"])
-    df["agrees"] = [FLAGS[f].raised(s) == bool(g) for f, s, g in zip(df["field"], df["model_score"], df["flagged"])]
-    out = df.groupby(["field", "source"]).agg(n=("agrees", "size"), agrees=("agrees", "sum")).reset_index()
+    scored = df["model_score"].notna()
+    df["agrees"] = [scored_ and FLAGS[f].raised(s) == bool(g)
+                    for f, s, g, scored_ in zip(df["field"], df["model_score"], df["flagged"], scored)]
+    df["scored"] = scored
+    out = df.groupby(["field", "source"]).agg(n=("agrees", "size"), scored=("scored", "sum"),
+                                              agrees=("agrees", "sum")).reset_index()
     names = {"feedback": "确认/误报", "tag": "消息标签", "rubric": "态度礼貌评分"}
     return pd.DataFrame({"模型": [FLAGS[f].name for f in out["field"]], "来源": out["source"].map(names),
-                         "标注": out["n"], "确认": out["agrees"], "纠正": out["n"] - out["agrees"],
-                         "确认率": (out["agrees"] / out["n"]).round(3)})
+                         "标注": out["n"], "确认": out["agrees"], "纠正": out["scored"] - out["agrees"],
+                         "确认率": (out["agrees"] / out["scored"].where(out["scored"] > 0)).round(3)})
 
 
 def labelled_messages(conn: Connection, field: str) -> pd.DataFrame:
