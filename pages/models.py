@@ -7,6 +7,7 @@ import streamlit as st
 from qa.analytics import model_quality as mq
 from qa.analytics.filters import Filters
 from qa.review.annotations import VERDICTS
+from qa.review.labels import label_summary
 from ui.cache import cached_with_reviews
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
@@ -115,3 +116,12 @@ with tab_agreement:
     flag_agreement(f)
     st.divider()
     reviewer_agreement(f)
+    st.divider()
+    st.markdown("**复核员对模型预警的判断**：回放页的“确认/误报”、语气与相关类标签、态度礼貌评分（全部会话，不受筛选影响）。"
+                "`huifang train --from-db` 用这些标注重新训练语气与情绪模型，更好才启用（见“模型卡片”顶部）。")
+    summary = cached_with_reviews(label_summary)
+    if summary.empty:
+        st.caption("还没有复核标注。")
+    else:
+        st.dataframe(summary, hide_index=True, key="md_labels",
+                     column_config={"确认率": st.column_config.NumberColumn("确认率", format="percent")})

@@ -23,6 +23,7 @@ from qa.review.annotations import (
     update_message_note,
 )
 from qa.review.coaching import KINDS, add_item, add_to_new_list, coaching_lists
+from qa.review.labels import FLAGS, my_feedback, raised_flags, record_feedback
 from qa.review.queue import QueueCursor, neighbours, page_ids, queue_count
 from qa.review.replay import (
     ROLE_NAMES,
@@ -260,6 +261,29 @@ with right:
                     st.rerun()
             except HuifangError as e:
                 st.error(plain(e))
+
+    flags = raised_flags(msgs)
+    with st.expander(f"模型预警复核（{len(flags)}）", expanded=False):
+        st.caption("模型在这些消息上预警。点“确认”或“误报”：这些判断会在 `huifang train --from-db` 时用来改进模型"
+                   "（只有在留出数据上更好才会启用）。给消息打“语气生硬”“答非所问”“优秀话术”等标签也会被采用。")
+        if not flags:
+            st.caption("这条会话没有模型预警。")
+        given = read(my_feedback, cid, uid)
+        for message_id, seq, field, score in flags:
+            row = st.columns([3, 1, 1], vertical_alignment="center")
+            verdict = given.get((message_id, field))
+            mark = "" if verdict is None else ("（已确认）" if verdict else "（已标为误报）")
+            said = msgs.loc[msgs["id"] == message_id, "text"].iloc[0][:30]
+            row[0].markdown(f"#{seq + 1} {FLAGS[field].name} {score:.2f}{mark}：{plain(said)}")
+            for col, agrees, label in ((row[1], True, "确认"), (row[2], False, "误报")):
+                if col.button(label, key=f"flag_{message_id}_{field}_{int(agrees)}", disabled=verdict is agrees):
+                    try:
+                        record_feedback(engine(), message_id, uid, field, agrees)
+                    except HuifangError as e:
+                        st.error(plain(e))
+                    else:
+                        flash(f"已记录：#{seq + 1} {FLAGS[field].name} {label}")
+                        st.rerun()
 
     with st.expander("加入培训清单", expanded=False):
         lists = read(coaching_lists)

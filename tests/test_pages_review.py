@@ -18,6 +18,7 @@ from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
 from qa.models import ConversationScore, Message
 from qa.review.annotations import list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items
+from qa.review.labels import my_feedback
 from qa.review.replay import resolve_conversation
 from qa.review.users import list_users
 from tests.app_fixtures import start_app
@@ -396,3 +397,23 @@ def test_a_new_reviewer_is_created_selected_and_kept(seeded_app: Engine) -> None
     at.text_input(key="replay_lookup").input("dy-2").run()
     assert "**整体评审**（赵新人）" in _texts(at.markdown)
     assert "赵新人" in [name for _id, name, _role in read(seeded_app, list_users)]
+
+
+def test_a_reviewer_confirms_or_contradicts_the_models_flags_in_the_replay(seeded_app: Engine) -> None:
+    # tm-4: both replies carry a tone flag (0.85), the customer's lines a negative-sentiment one (0.90)
+    at = _replay(start_app(), "tm-4", "王质检")
+    cid = read(seeded_app, resolve_conversation, "tm-4")
+    with seeded_app.connect() as conn:
+        first_reply = conn.scalar(select(Message.id).where(Message.conversation_id == cid, Message.seq == 1))
+    assert any(e.label == "模型预警复核（4）" for e in at.expander)
+    at.button(key=f"flag_{first_reply}_tone_risk_0").click().run()
+    assert "已记录：#2 语气风险 误报" in _texts(at.success)
+    assert at.button(key=f"flag_{first_reply}_tone_risk_0").disabled
+    assert any("#2 语气风险 0.85（已标为误报）" in text for text in _texts(at.markdown))
+    with seeded_app.connect() as conn:
+        assert my_feedback(conn, cid, dict((n, i) for i, n, _r in list_users(conn))["王质检"]) == {
+            (first_reply, "tone_risk"): False}
+    models = start_app("pages/models.py")
+    assert not models.exception, models.exception
+    table = models.dataframe[-1].value  # the last table of the agreement tab (AppTest finds no dataframe by key)
+    assert table[["模型", "来源", "标注", "纠正"]].values.tolist() == [["语气风险", "确认/误报", 1, 1]]

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
 
 from qa.errors import HuifangError, NotFoundError
-from qa.models import Annotation, Conversation, Message, ReviewAssignment, User
+from qa.models import Annotation, Conversation, Message, ModelLabel, ReviewAssignment, User
 from qa.review.labels import sync_labels
 
 __all__ = [
@@ -194,8 +194,10 @@ def list_annotations(conn: Connection, conversation_id: int) -> pd.DataFrame:
 
 
 def review_version(conn: Connection) -> str:
-    """Changes whenever an annotation or assignment is added, edited or removed: a cache key for review views."""
+    """Changes whenever an annotation, assignment or model label is added, edited or removed: a cache key for
+    review views."""
     ann = conn.execute(select(func.count(), func.max(Annotation.id), func.max(Annotation.updated_at))).one()
+    labels = conn.execute(select(func.count(), func.max(ModelLabel.id))).one()
     ra = conn.execute(select(func.count(), func.max(ReviewAssignment.id), func.max(ReviewAssignment.done_at),
                              func.count(ReviewAssignment.done_at))).one()
-    return "|".join(map(str, (*ann, *ra)))
+    return "|".join(map(str, (*ann, *ra, *labels)))

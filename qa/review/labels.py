@@ -27,8 +27,8 @@ from qa.errors import HuifangError, NotFoundError
 from qa.models import Annotation, Message, MessageScore, ModelLabel
 from scoring.schema import RELEVANCE_LOW, SENTIMENT_HIGH, TONE_FLAG
 
-__all__ = ["FLAGS", "TAG_LABELS", "Flag", "label_summary", "labelled_messages", "my_feedback", "record_feedback",
-           "sync_labels"]
+__all__ = ["FLAGS", "TAG_LABELS", "Flag", "label_summary", "labelled_messages", "my_feedback", "raised_flags",
+           "record_feedback", "sync_labels"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,18 @@ def record_feedback(engine: Engine, message_id: int, reviewer_id: int, field: st
             message_id=message_id, conversation_id=row.conversation_id, reviewer_id=reviewer_id, field=field,
             flagged=flag.raised(row.score) == agrees, model_score=row.score, source="feedback",
             created_at=datetime.now()))
+
+
+def raised_flags(messages: pd.DataFrame) -> list[tuple[int, int, str, float]]:
+    """(message id, seq, field, score) of every flag raised in a replay's messages, in chat order: what a reviewer
+    is asked to confirm or contradict."""
+    out = []
+    for row in messages.itertuples():
+        for flag in FLAGS.values():
+            score = getattr(row, flag.field)
+            if row.role == flag.role and pd.notna(score) and flag.raised(score):
+                out.append((int(row.id), int(row.seq), flag.field, float(score)))
+    return out
 
 
 def my_feedback(conn: Connection, conversation_id: int, reviewer_id: int) -> dict[tuple[int, str], bool]:
