@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
 
+from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
 from qa.models import Annotation, Conversation, Message, ReviewAssignment, User
 
@@ -74,6 +75,7 @@ def _check_review(review: Review) -> None:
         raise AnnotationError("评审是空的：请至少打一项分、选择结论或写评语")
 
 
+@retry_when_busy
 def save_review(engine: Engine, conversation_id: int, reviewer_id: int, review: Review) -> None:
     """Create or replace this reviewer's rubric scores and verdict on a conversation (editing replaces earlier ones)."""
     _check_review(review)
@@ -126,6 +128,7 @@ def _clean_tags(tags: list[str] | tuple[str, ...]) -> str:
     return "，".join(dict.fromkeys(t.strip() for t in tags if t.strip()))[:500]
 
 
+@retry_when_busy
 def add_message_note(engine: Engine, conversation_id: int, message_id: int, reviewer_id: int, comment: str,
                      tags: list[str] | tuple[str, ...] = ()) -> int:
     """Store a comment and/or tags on one message of a conversation; returns the annotation id."""
@@ -152,6 +155,7 @@ def _own(conn: Connection, annotation_id: int, reviewer_id: int) -> Row:
     return row
 
 
+@retry_when_busy
 def update_message_note(engine: Engine, annotation_id: int, reviewer_id: int, comment: str,
                         tags: list[str] | tuple[str, ...] = ()) -> None:
     """Edit the reviewer's own note on a message."""
@@ -164,6 +168,7 @@ def update_message_note(engine: Engine, annotation_id: int, reviewer_id: int, co
                      .values(comment=comment, tags=tag_text, updated_at=_now()))
 
 
+@retry_when_busy
 def delete_annotation(engine: Engine, annotation_id: int, reviewer_id: int) -> None:
     """Delete one of the reviewer's own annotations (deleting the verdict reopens their assignment)."""
     with engine.begin() as conn:
