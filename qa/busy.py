@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from qa.errors import DatabaseBusyError
 
@@ -66,18 +67,19 @@ def report_busy(engine: Engine) -> None:
 
 
 def retry_when_busy(write: Callable[P, R]) -> Callable[P, R]:
-    """Run ``write`` again while the database is busy, with exponential pauses (0.1 s up to 5 s, jittered), for
-    at most ``write_wait_seconds()`` in all; then raise DatabaseBusyError saying how long it waited."""
+    """Run ``write`` again while the database is busy, after random pauses of growing length (up to 0.1 s, 0.2 s,
+    0.4 s … 5 s: writers that met the same lock do not all come back at once), for at most ``write_wait_seconds()``
+    in all; then raise DatabaseBusyError saying how long it waited."""
 
     @functools.wraps(write)
     def waiting(*args: P.args, **kwargs: P.kwargs) -> R:
-        wait_s = write_wait_seconds()
+        wait_s, started = write_wait_seconds(), time.monotonic()
         retrying = Retrying(retry=retry_if_exception_type(DatabaseBusyError), stop=stop_after_delay(wait_s),
-                            wait=wait_exponential_jitter(initial=0.1, max=5), reraise=True)
+                            wait=wait_random_exponential(multiplier=0.1, max=5), reraise=True)
         try:
             return retrying(write, *args, **kwargs)
         except DatabaseBusyError:
-            raise DatabaseBusyError(f"数据库正忙（可能正在导入数据），已等待约 {wait_s:.0f} 秒仍无法写入；"
+            raise DatabaseBusyError(f"数据库正忙（可能正在导入数据），已等待 {time.monotonic() - started:.0f} 秒仍无法写入；"
                                     "这次的修改没有保存，请稍后再试") from None
 
     return waiting
