@@ -86,7 +86,7 @@ _CARD = re.compile(r"(?<![0-9A-Za-z/=._])(\d(?:[ \-]?\d){15,18})(?![0-9])")
 _PHONE = re.compile(rf"(?<![0-9A-Za-z+/=._])((?:\+|00)?86{_SEP})?(1[3-9]\d){_SEP}(\d{{4}}){_SEP}(\d{{4}})(?![0-9])")
 
 _CN_NUM = "一二三四五六七八九十百零〇两"
-_ROAD_NUMBER = re.compile(rf"[\u4e00-\u9fff](?:路|街|大道|大街|巷|弄|胡同)\s?([0-9{_CN_NUM}]+(?:[-－][0-9]+)?)\s?[号弄]")
+_ROAD_NUMBER = re.compile(rf"(?<=[\u4e00-\u9fff])(?:路|街|大道|大街|巷|弄|胡同)\s?([0-9{_CN_NUM}]+(?:[-－][0-9]+)?)\s?[号弄]")
 _BUILDING = re.compile(r"(?<![0-9A-Za-z第])(\d{1,4}|[A-Za-z]\d{0,3})\s?(?:号楼|号院|栋|幢|单元)|(?<![0-9])(\d{2,5})\s?室")
 _UNIT = re.compile(rf"[0-9A-Za-z{_CN_NUM}]+\s?(?:号楼|号院|号|栋|幢|单元|室|楼|层|座|户)(?:[0-9A-Za-z]+(?![号栋幢单元室楼层座户]))?")
 _ADMIN = re.compile(r"(?:省|自治区|(?<![超菜夜集门股])市|自治州|(?<![小社园校景厂矿片营商学])区|县|旗|盟)")
@@ -167,28 +167,29 @@ def _mask_address(text: str) -> str:
     still reads; without one, the road or estate name is kept and the numbers from there on are masked. The mask
     ends after the last unit of the address (1203室, 501), so what the customer writes after it stays.
     """
+    numbers = sorted((m.start(1) if m[1] is not None else m.start(2), m.start())
+                     for pattern in (_ROAD_NUMBER, _BUILDING) for m in pattern.finditer(text))
+    if not numbers:  # most texts the first look lets through: a date (3号), a size (42号)
+        return text
     out: list[str] = []
     done = 0
     for run in _ADDRESS_RUN.finditer(text):
-        segment = run[0]
-        triggers = [(m.start(1) if m[1] is not None else m.start(2), m.start())
-                    for pattern in (_ROAD_NUMBER, _BUILDING) for m in pattern.finditer(segment)]
-        if not triggers:
+        inside = [(number, at) for number, at in numbers if run.start() <= at < run.end()]
+        if not inside:
             continue
-        number_at, trigger_at = min(triggers)
-        admin = [m.end() for m in _ADMIN.finditer(segment, max(0, trigger_at - _ADMIN_REACH), trigger_at + 1)]
+        number_at, at = inside[0]
+        admin = [m.end() for m in _ADMIN.finditer(text, max(run.start(), at - _ADMIN_REACH), at)]
         begin = admin[-1] if admin else number_at
-        while begin < len(segment) and segment[begin] == " ":
+        while begin < run.end() and text[begin] == " ":
             begin += 1
         end = begin
-        for unit in _UNIT.finditer(segment, begin):
+        for unit in _UNIT.finditer(text, begin, run.end()):
             if unit.start() - end > _UNIT_GAP and end > begin:
                 break
             end = unit.end()
-        if end <= begin:
-            continue
-        out += [text[done:run.start() + begin], "****"]
-        done = run.start() + end
+        if end > begin:
+            out += [text[done:begin], "****"]
+            done = end
     return "".join(out) + text[done:] if out else text
 
 
@@ -203,6 +204,10 @@ def mask_text(text: str, kinds: Collection[str] = ALL_KINDS) -> str:
     """``text`` with the personal data of ``kinds`` masked; idempotent (masked text is never masked again)."""
     if not kinds or not text or _CANDIDATE.search(text) is None:
         return text
+    return _apply(text, kinds)
+
+
+def _apply(text: str, kinds: Collection[str]) -> str:
     for kind, rule in _RULES:
         if kind in kinds:
             text = rule(text)
@@ -224,7 +229,7 @@ def mask_texts(texts: Sequence[str], kinds: Collection[str] = ALL_KINDS) -> list
         return out
     ends = list(accumulate(len(t) + 1 for t in out))
     for i in {bisect_right(ends, m.start()) for m in _CANDIDATE.finditer(joined, first.start())}:
-        out[i] = mask_text(out[i], kinds)
+        out[i] = _apply(out[i], kinds)
     return out
 
 
