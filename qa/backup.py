@@ -64,6 +64,8 @@ def backup(engine: Engine, path: Path) -> BackupReport:
     path = Path(path)
     if not path.parent.is_dir():
         raise BackupError(f"备份目录 {path.parent} 不存在")
+    if _is_the_database(engine, path):
+        raise BackupError(f"{path} 就是当前的数据库文件：请把备份写到别的文件")
     partial = path.with_name(f".{path.name}.partial")
     try:
         if engine.dialect.name == "sqlite":
@@ -81,6 +83,8 @@ def restore(engine: Engine, path: Path, *, force: bool = False) -> BackupReport:
     path = Path(path)
     if not path.is_file():
         raise BackupError(f"找不到备份文件 {path}")
+    if _is_the_database(engine, path):
+        raise BackupError(f"{path} 就是当前的数据库文件，不是备份")
     with open(path, "rb") as f:
         head = f.read(len(_SQLITE_MAGIC))
     kind = "sqlite" if head.startswith(_SQLITE_MAGIC) else "postgresql" if head.startswith(_PG_MAGIC) else None
@@ -103,6 +107,12 @@ def restore(engine: Engine, path: Path, *, force: bool = False) -> BackupReport:
     engine.dispose()  # pooled connections may hold the old schema's state
     init_db(engine)  # a backup made by an older Huifang is brought up to this version
     return BackupReport(path, path.stat().st_size, archive_counts(engine))
+
+
+def _is_the_database(engine: Engine, path: Path) -> bool:
+    """Whether ``path`` is the SQLite file ``engine`` works on (a backup written there would replace it)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    return bool(database) and database != ":memory:" and Path(database).resolve() == path.resolve()
 
 
 # -- SQLite ------------------------------------------------------------------------------------------------------

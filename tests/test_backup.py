@@ -139,6 +139,11 @@ def test_what_is_not_a_backup_changes_nothing(sqlite_engine: Engine, tmp_path: P
         restore(sqlite_engine, tmp_path / "foreign.db", force=True)
     with pytest.raises(BackupError, match="找不到备份文件"):
         restore(sqlite_engine, tmp_path / "missing.db")
+    live = Path(str(sqlite_engine.url.database))
+    with pytest.raises(BackupError, match="就是当前的数据库文件：请把备份写到别的文件"):
+        backup(sqlite_engine, live)
+    with pytest.raises(BackupError, match="就是当前的数据库文件，不是备份"):
+        restore(sqlite_engine, live, force=True)
     assert _archive(sqlite_engine) == before
     with sqlite_engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM conversations")) == 2

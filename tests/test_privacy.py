@@ -154,6 +154,18 @@ def test_a_file_parsed_in_the_worker_process_is_masked_alike(engine: Engine, mon
     assert _texts(engine) == MASKED_CHAT + RAW_CHAT
 
 
+@pytest.mark.parametrize("in_worker", [False, True])
+def test_a_setting_naming_no_kind_stops_the_import_with_its_message(sqlite_engine: Engine, in_worker: bool,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upload in the app reads HUIFANG_MASK: a typo there is said plainly, and nothing is stored unmasked."""
+    if in_worker:
+        monkeypatch.setattr("qa.ingest.parse_worker.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setenv(SETTING, "phone,adress")
+    with pytest.raises(PrivacySettingError, match="未知的脱敏类型“adress”"):
+        import_bytes(sqlite_engine, "a.jsonl", jsonl(CHAT))
+    assert counts(sqlite_engine)["messages"] == 0
+
+
 def _annotated_archive(engine: Engine) -> int:
     """A conversation stored unmasked (as before masking existed) with a reviewer's note quoting a phone number."""
     with pytest.MonkeyPatch.context() as mp:

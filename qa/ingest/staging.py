@@ -1,6 +1,7 @@
 """Parsed records made ready to store: keys, message identities and content hashes, in column batches.
 
-Everything here is a pure function of the file, so it runs wherever the parsing runs — in a parse worker for a
+Everything here is a pure function of the file (and of the masking setting, ``qa.ingest.privacy``: texts are
+masked here, before they are hashed), so it runs wherever the parsing runs — in a parse worker for a
 large file — and the process holding the database transaction only looks up ids and inserts. A batch keeps its
 messages as columns (one list per field) because that is what the loader hands to ``executemany`` without a
 Python step per message, and what crosses a process boundary as a few joined strings instead of a million
