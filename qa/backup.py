@@ -112,7 +112,7 @@ def restore(engine: Engine, path: Path, *, force: bool = False) -> BackupReport:
 def _is_the_database(engine: Engine, path: Path) -> bool:
     """Whether ``path`` is the SQLite file ``engine`` works on (a backup written there would replace it)."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
-    return bool(database) and database != ":memory:" and Path(database).resolve() == path.resolve()
+    return database not in (None, "", ":memory:") and Path(str(database)).resolve() == path.resolve()
 
 
 # -- SQLite ------------------------------------------------------------------------------------------------------
