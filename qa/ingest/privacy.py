@@ -88,7 +88,7 @@ _PHONE = re.compile(rf"(?<![0-9A-Za-z+/=._])((?:\+|00)?86{_SEP})?(1[3-9]\d){_SEP
 _CN_NUM = "一二三四五六七八九十百零〇两"
 _ROAD_NUMBER = re.compile(rf"(?<=[\u4e00-\u9fff])(?:路|街|大道|大街|巷|弄|胡同)\s?([0-9{_CN_NUM}]+(?:[-－][0-9]+)?)\s?[号弄]")
 _BUILDING = re.compile(r"(?<![0-9A-Za-z第])(\d{1,4}|[A-Za-z]\d{0,3})\s?(?:号楼|号院|栋|幢|单元)|(?<![0-9])(\d{2,5})\s?室")
-_UNIT = re.compile(rf"[0-9A-Za-z{_CN_NUM}]+\s?(?:号楼|号院|号|栋|幢|单元|室|楼|层|座|户)(?:[0-9A-Za-z]+(?![号栋幢单元室楼层座户]))?")
+_UNIT = re.compile(rf"[0-9A-Za-z{_CN_NUM}]+\s?(?:号楼|号院|号库|号铺|号|栋|幢|单元|室|楼|层|座|户|铺)(?:[0-9A-Za-z]+(?![号栋幢单元室楼层座户铺]))?")
 _ADMIN = re.compile(r"(?:省|自治区|(?<![超菜夜集门股])市|自治州|(?<![小社园校景厂矿片营商学])区|县|旗|盟)")
 _ADDRESS_RUN = re.compile(r"[\u4e00-\u9fff0-9A-Za-z#\-－—()（） ]+")
 _ADMIN_REACH = 16  # most characters between a district and the house number it holds ("三墩镇西园八路")
