@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from qa.ingest.importer import import_path
+    from qa.ingest.privacy import KINDS, SETTING, import_kinds, parse_kinds
 
+    if args.no_mask or args.mask is not None:  # through the environment, so a parse worker masks alike
+        os.environ[SETTING] = ",".join(sorted(frozenset() if args.no_mask else parse_kinds(args.mask))) or "off"
+    kinds = import_kinds()
+    print("脱敏：" + ("、".join(v for k, v in KINDS.items() if k in kinds) if kinds else "关闭（消息原文入库）"),
+          file=sys.stderr)
     engine = get_engine(args.db)
     failed = 0
     for path in args.files:
@@ -102,12 +109,28 @@ def _cmd_export(args: argparse.Namespace) -> int:
     try:
         writer = csv.writer(out)
         n = -1
-        for n, row in enumerate(iter_rows(get_engine(args.db), query)):
+        for n, row in enumerate(iter_rows(get_engine(args.db), query, mask=not args.unmasked)):
             writer.writerow(row)
     finally:
         if out is not sys.stdout:
             out.close()
-    print(f"已导出 {max(n, 0):,} 行 → {args.out}", file=sys.stderr)
+    print(f"已导出 {max(n, 0):,} 行 → {args.out}" + ("（未脱敏：含个人信息，请妥善保管）" if args.unmasked else ""),
+          file=sys.stderr)
+    return 0
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from qa.backup import backup
+
+    print(f"已备份 {backup(get_engine(args.db), Path(args.path)).summary()}")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from qa.backup import restore
+
+    print(f"已恢复 {restore(get_engine(args.db), Path(args.path), force=args.force).summary()}")
+    print("如果应用正在运行，请重启它，以免页面显示缓存的旧数据", file=sys.stderr)
     return 0
 
 
@@ -119,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("import", help="导入聊天记录、消息表、工单表（CSV/XLSX/JSONL/TXT/LOG/ZIP）")
     s.add_argument("files", nargs="+")
     s.add_argument("--show-rejections", type=int, default=20, help="最多打印多少条被拒绝的行")
+    s.add_argument("--mask", metavar="KINDS", default=None,
+                   help="消息文本中要脱敏的个人信息：all（默认）或 phone,id_card,bank_card,address,email 中的几项"
+                        "（默认取 HUIFANG_MASK 环境变量）")
+    s.add_argument("--no-mask", action="store_true", help="不脱敏，消息原文入库（导出时仍会脱敏）")
     s.set_defaults(func=_cmd_import)
 
     s = sub.add_parser("demo", help="生成演示数据并通过正常导入流程载入、评分")
@@ -157,7 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="导出批注或评分为 CSV")
     s.add_argument("what", choices=["annotations", "scores"])
     s.add_argument("--out", default="-")
+    s.add_argument("--unmasked", action="store_true", help="导出原文，不隐藏手机号、身份证号等个人信息（仅限管理员）")
     s.set_defaults(func=_cmd_export)
+
+    s = sub.add_parser("backup", help="备份整个数据库到文件（应用运行时也可以；SQLite 在线备份，PostgreSQL 用 pg_dump）")
+    s.add_argument("path")
+    s.set_defaults(func=_cmd_backup)
+
+    s = sub.add_parser("restore", help="用备份文件替换整个数据库（数据库不是空的时需要 --force）")
+    s.add_argument("path")
+    s.add_argument("--force", action="store_true", help="覆盖已有数据")
+    s.set_defaults(func=_cmd_restore)
     return p
 
 

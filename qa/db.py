@@ -20,6 +20,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from qa.busy import report_busy
+
 __all__ = ["DEFAULT_DB_PATH", "database_url", "make_engine", "get_engine", "init_db", "session_scope"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +52,8 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """A new engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout."""
+    """A new engine for ``url``; SQLite connections get WAL, foreign keys and a busy timeout, and a database
+    busy for longer raises DatabaseBusyError (``qa.busy``)."""
     url = database_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -58,8 +61,10 @@ def make_engine(url: str | None = None) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    report_busy(engine)
+    return engine
 
 
 @lru_cache(maxsize=8)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from scoring.errors import ScoringError
 
-__all__ = ["HuifangError", "ImportFormatError", "NotFoundError", "USER_ERRORS"]
+__all__ = ["HuifangError", "ImportFormatError", "NotFoundError", "DatabaseBusyError", "USER_ERRORS"]
 
 
 class HuifangError(Exception):
@@ -29,6 +29,10 @@ class ImportFormatError(HuifangError):
 
 class NotFoundError(HuifangError):
     """A conversation, list or user that does not exist (any more)."""
+
+
+class DatabaseBusyError(HuifangError):
+    """Another transaction (an import, usually) holds the database for longer than a write would wait."""
 
 
 USER_ERRORS: tuple[type[Exception], ...] = (HuifangError, ScoringError)

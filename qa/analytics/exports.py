@@ -1,4 +1,8 @@
-"""Annotations and scores as flat tables, for CSV export and for people who live in Excel."""
+"""Annotations and scores as flat tables, for CSV export and for people who live in Excel.
+
+Files leave the building: free text in them is masked (``qa.ingest.privacy``) whatever the import did — data
+imported before masking existed, or with masking off, is masked here too — unless an admin asks otherwise.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine, Select, select
 
+from qa.ingest.privacy import ALL_KINDS, mask_text
 from qa.models import (
     Agent,
     Annotation,
@@ -19,9 +24,12 @@ from qa.models import (
 from scoring.schema import ConversationScore as ScoreSchema
 from scoring.schema import score_fields
 
-__all__ = ["annotations_query", "scores_query", "iter_rows", "spreadsheet_safe"]
+__all__ = ["annotations_query", "scores_query", "iter_rows", "spreadsheet_safe", "FREE_TEXT"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FREE_TEXT = frozenset({"message_text", "comment"})
+"""Columns of what someone wrote, where personal data can be; identifiers (a conversation id) stay as they are,
+so an export still joins with the platform's records."""
 
 
 def annotations_query() -> Select:
@@ -58,11 +66,18 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def iter_rows(engine: Engine, query: Select, batch: int = 5000) -> Iterator[tuple]:
+def iter_rows(engine: Engine, query: Select, batch: int = 5000, *, mask: bool = True) -> Iterator[tuple]:
     """The header, then rows, streamed so an export of 100,000 conversations stays small in memory; every cell
-    spreadsheet-safe, since these files are opened in Excel."""
+    spreadsheet-safe, since these files are opened in Excel, and personal data in free text masked unless
+    ``mask`` is False."""
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-        yield tuple(result.keys())
+        header = tuple(result.keys())
+        yield header
+        masked = [i for i, name in enumerate(header) if name in FREE_TEXT] if mask else []
         for row in result:
-            yield tuple(map(spreadsheet_safe, row))
+            cells = list(row)
+            for i in masked:
+                if isinstance(cells[i], str):
+                    cells[i] = mask_text(cells[i], ALL_KINDS)
+            yield tuple(map(spreadsheet_safe, cells))

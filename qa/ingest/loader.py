@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from qa.ingest.normalize import canonical_platform, time_stamp
+from qa.ingest.privacy import comparable
 from qa.ingest.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
 from qa.ingest.session_match import MATCH_WINDOW, match_sessions
 from qa.ingest.staging import (
@@ -256,8 +257,9 @@ class Loader:
         stored = self.conn.execute(
             select(_msg.c.id, _msg.c.ts, _msg.c.role, _msg.c.text, _msg.c.agent_id)
             .where(_msg.c.conversation_id == conv_id).order_by(_msg.c.seq)).all()
-        stored_keys = message_keys([(time_stamp(r.ts), r.role, r.text) for r in stored])
-        incoming = list(zip(message_keys(messages), messages))
+        # texts compared masked: the same message stored before masking, or with other kinds masked, is no new one
+        stored_keys = message_keys([(time_stamp(r.ts), r.role, comparable(r.text)) for r in stored])
+        incoming = list(zip(message_keys([(m[0], m[1], comparable(m[2])) for m in messages]), messages))
         known = set(stored_keys)
         fresh = [(k, m) for k, m in incoming if k not in known]
         if not fresh:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from qa.errors import ImportFormatError
+from qa.errors import HuifangError, ImportFormatError
 from qa.ingest.detect import parse_file
 from qa.ingest.records import Rejection
 from qa.ingest.staging import Batch, stage_batches
@@ -58,7 +58,7 @@ def _send_all(path: str, name: str, out: BinaryIO) -> None:
             for batch in stage_batches(parsed.records, name):
                 pending.put(("batch", batch))
             pending.put(("done", parsed.late))
-    except (ImportFormatError, UnicodeDecodeError) as e:
+    except (HuifangError, UnicodeDecodeError) as e:  # a file that cannot be read, a masking setting that names no kind
         pending.put(("error", e))
     except BaseException:  # anything else is a bug: carry its traceback to the importing process
         pending.put(("error", RuntimeError(f"解析进程出错：\n{traceback.format_exc()}")))

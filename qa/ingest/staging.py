@@ -1,6 +1,7 @@
 """Parsed records made ready to store: keys, message identities and content hashes, in column batches.
 
-Everything here is a pure function of the file, so it runs wherever the parsing runs — in a parse worker for a
+Everything here is a pure function of the file (and of the masking setting, ``qa.ingest.privacy``: texts are
+masked here, before they are hashed), so it runs wherever the parsing runs — in a parse worker for a
 large file — and the process holding the database transaction only looks up ids and inserts. A batch keeps its
 messages as columns (one list per field) because that is what the loader hands to ``executemany`` without a
 Python step per message, and what crosses a process boundary as a few joined strings instead of a million
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from qa.ingest.normalize import canonical_platform
+from qa.ingest.privacy import import_kinds, mask_texts
 from qa.ingest.records import (
     ConversationColumns,
     ConversationRecord,
@@ -155,11 +157,14 @@ def _columns(rec: ConversationRecord | ConversationColumns) -> tuple[Conversatio
             [(m.agent or "") if m.role == "agent" else "" for m in msgs], [(m.sender or "")[:200] for m in msgs])
 
 
-def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: Batch) -> Batch:
-    """Lay the pending conversations out as the batch's columns."""
+def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: Batch,
+           mask: frozenset[str]) -> Batch:
+    """Lay the pending conversations out as the batch's columns, their texts masked (before hashing: a file
+    imported again hashes, and so deduplicates, the same)."""
     cols = batch.messages
     for key, rec in pending.items():
         r, stamps, roles, texts, agents, senders = _columns(rec)
+        texts = mask_texts(texts, mask)
         start = len(cols.texts)
         cols.stamps += stamps
         cols.roles += roles
@@ -175,8 +180,13 @@ def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: 
     return batch
 
 
-def stage_batches(records: Iterable[Parsed], file: str) -> Iterator[Batch]:
-    """Group a file's records into batches of up to CHUNK conversations or tickets, staged and deduplicated."""
+def stage_batches(records: Iterable[Parsed], file: str, mask: frozenset[str] | None = None) -> Iterator[Batch]:
+    """Group a file's records into batches of up to CHUNK conversations or tickets, staged and deduplicated.
+
+    Message texts have the personal data of the ``mask`` kinds masked (``qa.ingest.privacy``); by default what
+    ``HUIFANG_MASK`` chooses, every kind when it is unset.
+    """
+    mask = import_kinds() if mask is None else mask
     batch = Batch()
     pending: dict[str, ConversationRecord | ConversationColumns] = {}
     limit = FIRST_CHUNK
@@ -193,7 +203,7 @@ def stage_batches(records: Iterable[Parsed], file: str) -> Iterator[Batch]:
                 continue
             pending[key] = rec
             if len(pending) >= limit:
-                yield _close(pending, batch)
+                yield _close(pending, batch, mask)
                 batch, pending, limit = Batch(), {}, CHUNK
         elif isinstance(rec, Rejection):
             batch.rejections.append(rec)
@@ -204,6 +214,6 @@ def stage_batches(records: Iterable[Parsed], file: str) -> Iterator[Batch]:
             if len(batch.tickets) >= CHUNK:
                 yield batch
                 batch = Batch()
-    _close(pending, batch)
+    _close(pending, batch, mask)
     if batch.conversations or batch.tickets or batch.rejections or batch.sessions is not None:
         yield batch

@@ -18,6 +18,7 @@ from typing import cast
 from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, or_, select
 
 from qa.analytics.stats import rebuild_daily_stats
+from qa.busy import retry_when_busy
 from qa.db import make_engine
 from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
 from scoring.pipeline import Scorer
@@ -146,11 +147,17 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
     finally:
         if pool is not None:
             pool.shutdown()
-    with engine.begin() as conn:
-        rebuild_daily_stats(conn)
+    _rebuild_stats(engine)
     return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds())
 
 
+@retry_when_busy
+def _rebuild_stats(engine: Engine) -> None:
+    with engine.begin() as conn:
+        rebuild_daily_stats(conn)
+
+
+@retry_when_busy
 def _run_batch(engine: Engine, batch: list[int], version: str,
                score: Callable[[list[Conv]], list[ConvScore]]) -> int:
     with engine.connect() as conn:

@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
 
+from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
 from qa.models import Annotation, Conversation, Message, ModelLabel, ReviewAssignment, User
 from qa.review.labels import sync_labels
@@ -75,6 +76,7 @@ def _check_review(review: Review) -> None:
         raise AnnotationError("评审是空的：请至少打一项分、选择结论或写评语")
 
 
+@retry_when_busy
 def save_review(engine: Engine, conversation_id: int, reviewer_id: int, review: Review) -> None:
     """Create or replace this reviewer's rubric scores and verdict on a conversation (editing replaces earlier ones)."""
     _check_review(review)
@@ -128,6 +130,7 @@ def _clean_tags(tags: list[str] | tuple[str, ...]) -> str:
     return "，".join(dict.fromkeys(t.strip() for t in tags if t.strip()))[:500]
 
 
+@retry_when_busy
 def add_message_note(engine: Engine, conversation_id: int, message_id: int, reviewer_id: int, comment: str,
                      tags: list[str] | tuple[str, ...] = ()) -> int:
     """Store a comment and/or tags on one message of a conversation; returns the annotation id."""
@@ -156,6 +159,7 @@ def _own(conn: Connection, annotation_id: int, reviewer_id: int) -> Row:
     return row
 
 
+@retry_when_busy
 def update_message_note(engine: Engine, annotation_id: int, reviewer_id: int, comment: str,
                         tags: list[str] | tuple[str, ...] = ()) -> None:
     """Edit the reviewer's own note on a message."""
@@ -169,6 +173,7 @@ def update_message_note(engine: Engine, annotation_id: int, reviewer_id: int, co
         sync_labels(conn, row.conversation_id, reviewer_id)
 
 
+@retry_when_busy
 def delete_annotation(engine: Engine, annotation_id: int, reviewer_id: int) -> None:
     """Delete one of the reviewer's own annotations (deleting the verdict reopens their assignment)."""
     with engine.begin() as conn:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
@@ -21,7 +21,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
+from qa.ingest.privacy import mask_text
 from qa.models import (
     Agent,
     CoachingItem,
@@ -79,6 +81,7 @@ def _create_list(conn: Connection, name: str, note: str, topic: str, agent: str 
         created_at=_now()).returning(CoachingList.id)).scalar_one()
 
 
+@retry_when_busy
 def create_list(engine: Engine, name: str, *, note: str = "", topic: str = "", agent: str | None = None,
                 user_id: int | None = None) -> int:
     """A new named list, optionally for one agent; returns its id."""
@@ -86,6 +89,7 @@ def create_list(engine: Engine, name: str, *, note: str = "", topic: str = "", a
         return _create_list(conn, name, note, topic, agent, user_id)
 
 
+@retry_when_busy
 def update_list(engine: Engine, list_id: int, *, note: str, topic: str) -> None:
     """Change what a list is about and what to learn from it."""
     with engine.begin() as conn:
@@ -95,6 +99,7 @@ def update_list(engine: Engine, list_id: int, *, note: str, topic: str) -> None:
         raise NotFoundError(f"培训清单 {list_id} 不存在（可能已被删除）")
 
 
+@retry_when_busy
 def delete_list(engine: Engine, list_id: int) -> None:
     """Delete a list and its items (the conversations themselves stay)."""
     with engine.begin() as conn:
@@ -144,6 +149,7 @@ def _add_item(conn: Connection, list_id: int, conversation_id: int, kind: str, n
         raise CoachingError("这条会话（消息）已在该清单中") from None
 
 
+@retry_when_busy
 def add_item(engine: Engine, list_id: int, conversation_id: int, *, kind: str, note: str = "",
              message_id: int | None = None, user_id: int | None = None) -> int:
     """Add a conversation (or one message of it) to a list as a good or bad example; returns the item id."""
@@ -151,6 +157,7 @@ def add_item(engine: Engine, list_id: int, conversation_id: int, *, kind: str, n
         return _add_item(conn, list_id, conversation_id, kind, note, message_id, user_id)
 
 
+@retry_when_busy
 def add_to_new_list(engine: Engine, name: str, conversation_id: int, *, kind: str, note: str = "",
                     message_id: int | None = None, agent: str | None = None, user_id: int | None = None) -> int:
     """Create a list and put its first item in, in one transaction (the replay page's "新建清单"); returns the list id."""
@@ -160,6 +167,7 @@ def add_to_new_list(engine: Engine, name: str, conversation_id: int, *, kind: st
         return list_id
 
 
+@retry_when_busy
 def remove_item(engine: Engine, item_id: int) -> None:
     """Take one item off its list."""
     with engine.begin() as conn:
@@ -200,9 +208,15 @@ def _export_data(conn: Connection, list_id: int) -> _Export:
     if row.empty:
         raise NotFoundError(f"培训清单 {list_id} 不存在（可能已被删除）")
     info = row.iloc[0]
-    items = list_items(conn, list_id)
+    items = _masked(list_items(conn, list_id), "message_text", "note")  # files leave the building: masked
     replays = {cid: load_replay(conn, cid) for cid in dict.fromkeys(items["conversation_id"])}
+    replays = {cid: replace(rp, messages=_masked(rp.messages, "text")) for cid, rp in replays.items()}
     return _Export(info["name"], info["agent"], info["topic"], info["note"], items, replays)
+
+
+def _masked(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``frame`` with personal data in the text ``columns`` masked (``qa.ingest.privacy``)."""
+    return frame.assign(**{c: [mask_text(v) if isinstance(v, str) else v for v in frame[c]] for c in columns})
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|>~])")

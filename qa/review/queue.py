@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 
 from qa.analytics.filters import Filters, apply_to_conversations
+from qa.busy import retry_when_busy
 from qa.models import (
     Agent,
     Annotation,
@@ -342,6 +343,7 @@ def neighbours(conn: Connection, q: QueueQuery, page: int, ids: Sequence[int], c
     return Neighbours(prev, nxt, (page - 1) * page_size + i + 1)
 
 
+@retry_when_busy
 def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = None) -> int:
     """Assign the queue's conversations (the top ``limit`` if given) to a reviewer; returns how many were new.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from qa.busy import retry_when_busy
 from qa.models import User
 
 __all__ = ["ROLES", "DEMO_USERS", "list_users", "get_or_create_user", "ensure_demo_users"]
@@ -18,6 +19,7 @@ def list_users(conn: Connection) -> list[tuple[int, str, str]]:
     return [(uid, name, role) for uid, name, role in rows]
 
 
+@retry_when_busy
 def get_or_create_user(engine: Engine, name: str, role: str = "qa") -> int:
     """The id of the user called ``name``, created on first use (names are how reviewers know each other)."""
     name = name.strip()[:100]
