@@ -23,6 +23,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 
+from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
 from qa.models import Annotation, Message, MessageScore, ModelLabel
 from scoring.schema import RELEVANCE_LOW, SENTIMENT_HIGH, TONE_FLAG
@@ -119,6 +120,7 @@ def sync_labels(conn: Connection, conversation_id: int, reviewer_id: int) -> Non
         conn.execute(insert(ml), values)
 
 
+@retry_when_busy
 def record_feedback(engine: Engine, message_id: int, reviewer_id: int, field: str, agrees: bool) -> None:
     """Store a reviewer's 确认 (``agrees``) or 误报 on a model's flag of one message, replacing their earlier label."""
     flag = FLAGS.get(field)
