@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from qa.models import Conversation, ConversationScore, Message
-from qa.program import autoqa, reviews, store
+from qa.program import autoqa, calibration, reviews, store
 from qa.program.agreement import agreement_figures, auto_agreement
 from qa.program.checks import Evidence
 from qa.program.scorecard import Criterion, Rating, Scorecard, Section
@@ -82,7 +82,10 @@ def test_agreement_by_hand(db: Engine) -> None:
         reviews.save_review(db, conv[ext], v, {"fast": Rating(value), "tone": tone.get(ext, Rating(4)),
                                                "forbidden": Rating(0), "solved": Rating(3)}, "王质检",
                             proposals={"fast": shown[ext]} if ext in shown else None)
-    table = read(db, auto_agreement).set_index("key")
+    session = calibration.create_session(db, "校准", v, [conv["tm-1"]], ["李质检", "王质检"], "陈经理")
+    calibration.submit_review(db, session, conv["tm-1"], {"fast": Rating(0), "tone": Rating(1),
+                                                         "forbidden": Rating(2), "solved": Rating(1)}, "李质检")
+    table = read(db, auto_agreement).set_index("key")  # the calibration review above is not counted
     assert table.loc["fast", ["criterion", "check", "n", "proposed"]].tolist() == ["首次响应及时", "first_response", 8, 4]
     assert table.loc["fast", "agree_share"] == pytest.approx(0.75)
     assert table.loc["fast", "kappa"] == pytest.approx(7 / 15)
