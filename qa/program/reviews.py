@@ -26,7 +26,7 @@ from qa.models import (
     ScorecardVersion,
     User,
 )
-from qa.program.errors import ScorecardError
+from qa.program.errors import DisputeError
 from qa.program.people import user_id
 from qa.program.scorecard import Rating, ScoreResult, check_ratings, score_review
 from qa.program.store import StoredScorecard, load_version
@@ -101,7 +101,7 @@ def write_review(conn: Connection, conversation_id: int, version_id: int, rating
     else:
         review_id, dispute = existing
         if dispute is not None:
-            raise ScorecardError(f"这条评审已被申诉（{dispute}），不能再修改：由质检主管在申诉中维持或改分")
+            raise DisputeError(f"这条评审已被申诉（{dispute}），不能再修改：由质检主管在申诉中维持或改分")
         conn.execute(update(r).where(r.id == review_id).values(**values, acknowledged_by=None, acknowledged_at=None))
     write_items(conn, review_id, ratings, proposals)
     return review_id
