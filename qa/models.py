@@ -47,6 +47,7 @@ __all__ = [
     "ScorecardReview",
     "ScorecardReviewItem",
     "AutoQaCheck",
+    "AutoQaScore",
     "CalibrationSession",
     "CalibrationConversation",
     "CalibrationReviewer",
@@ -372,6 +373,18 @@ class AutoQaCheck(Base):
     evidence: Mapped[str] = mapped_column(Text, default="[]")
     basis: Mapped[str] = mapped_column(String(200))
     checked_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AutoQaScore(Base):
+    """A conversation's automatic score: its scorecard's formula over the criteria auto-QA can fill."""
+
+    __tablename__ = "auto_qa_scores"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("scorecard_versions.id"))
+    score: Mapped[float | None] = mapped_column(Float, index=True)
+    fatal_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    criteria: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CalibrationSession(Base):

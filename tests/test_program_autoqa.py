@@ -11,6 +11,7 @@ from qa.program import autoqa, calibration, reviews, store
 from qa.program.agreement import agreement_figures, auto_agreement
 from qa.program.checks import Evidence
 from qa.program.scorecard import Criterion, Rating, Scorecard, Section
+from qa.program.selection import SelectionRule
 from tests.helpers import read
 from tests.seed import seed_small
 
@@ -53,6 +54,26 @@ def test_job_stores_every_check_and_runs_incrementally(db: Engine) -> None:
     assert read(db, autoqa.pending_auto_qa) == [conv["dy-1"]]
     assert autoqa.run_auto_qa(db).checked == 1
     assert autoqa.run_auto_qa(db, everything=True).checked == 8
+
+
+def test_automatic_score_follows_scorecards_and_rules(db: Engine) -> None:
+    autoqa.run_auto_qa(db)
+    conv = ids(db)
+    none_yet = read(db, autoqa.auto_score, conv["tm-1"])
+    assert none_yet is not None and none_yet.scorecard is None and none_yet.score is None  # no scorecard applies
+    store.create_scorecard(db, CARD, "陈经理")
+    store.save_selection_rules(db, [SelectionRule("售后")], "陈经理")
+    assert len(read(db, autoqa.pending_auto_qa)) == 8  # new scorecards and rules: every conversation again
+    autoqa.run_auto_qa(db)
+    # filled: first response (yes/no), tone (1–5: pass 5, fail 1) and 禁用语 (0 times); 解决问题 is left out.
+    # tm-1 passes both scored items → 100; jd-2 is late for 京东 (45 s > 30 s) → (0 + 100)/2 = 50;
+    # tm-3 is late and its tone is flagged → 0
+    got = {ext: read(db, autoqa.auto_score, conv[ext]) for ext in ("tm-1", "jd-2", "tm-3")}
+    assert {ext: a.score for ext, a in got.items() if a} == {"tm-1": 100.0, "jd-2": 50.0, "tm-3": 0.0}
+    tm1 = got["tm-1"]
+    assert tm1 is not None and tm1.criteria == 3 and tm1.scorecard is not None and tm1.scorecard.card.name == "售后"
+    assert read(db, autoqa.pending_auto_qa) == []
+    assert read(db, autoqa.auto_score, 999999) is None
 
 
 def test_proposals_for_a_scorecard(db: Engine) -> None:

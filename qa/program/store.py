@@ -35,8 +35,10 @@ from qa.program.selection import SelectionRule, choose
 __all__ = [
     "DEFAULT_SCORECARDS_DIR",
     "StoredScorecard",
+    "active_scorecards",
     "choose_scorecard",
     "conversation_facts",
+    "facts_select",
     "create_scorecard",
     "install_default_scorecards",
     "list_scorecards",
@@ -209,27 +211,37 @@ def save_selection_rules(engine: Engine, rules: Sequence[SelectionRule], actor: 
             conn.execute(insert(ScorecardRule), rows)
 
 
-def conversation_facts(conn: Connection, conversation_id: int) -> tuple[str | None, str | None, str | None]:
-    """(team, category, platform) of a conversation as the rules see them: the agent's team and the model's
-    category fill what the import left empty."""
+def facts_select() -> Select:
+    """(id, team, category, platform) of conversations as the rules see them: the agent's team and the model's
+    category fill what the import left empty. Add a ``where`` on ``Conversation.id``."""
     c = Conversation
-    row = conn.execute(
-        select(func.coalesce(c.team, Agent.team), func.coalesce(c.category, ConversationScore.category),
-               Platform.name)
-        .outerjoin(Agent, Agent.id == c.agent_id).outerjoin(ConversationScore, ConversationScore.conversation_id == c.id)
-        .outerjoin(Platform, Platform.id == c.platform_id).where(c.id == conversation_id)).first()
+    return (select(c.id, func.coalesce(c.team, Agent.team).label("team"),
+                   func.coalesce(c.category, ConversationScore.category).label("category"),
+                   Platform.name.label("platform"))
+            .outerjoin(Agent, Agent.id == c.agent_id).outerjoin(ConversationScore, ConversationScore.conversation_id == c.id)
+            .outerjoin(Platform, Platform.id == c.platform_id))
+
+
+def conversation_facts(conn: Connection, conversation_id: int) -> tuple[str | None, str | None, str | None]:
+    """(team, category, platform) of one conversation as the rules see them."""
+    row = conn.execute(facts_select().where(Conversation.id == conversation_id)).first()
     if row is None:
         raise NotFoundError(f"会话 {conversation_id} 不存在（可能已被删除）")
-    return row[0], row[1], row[2]
+    return row.team, row.category, row.platform
+
+
+def active_scorecards(conn: Connection) -> dict[str, StoredScorecard]:
+    """The latest version of every active scorecard, by name."""
+    ids = conn.execute(select(ScorecardRecord.name, ScorecardRecord.id).where(ScorecardRecord.active.is_(True)))
+    return {name: load_scorecard(conn, sid) for name, sid in ids}
 
 
 def choose_scorecard(conn: Connection, conversation_id: int) -> StoredScorecard | None:
     """The latest version of the scorecard the rules give this conversation; None when no rule matches."""
     team, category, platform = conversation_facts(conn, conversation_id)
-    active = {name: sid for name, sid in conn.execute(
-        select(ScorecardRecord.name, ScorecardRecord.id).where(ScorecardRecord.active.is_(True)))}
+    active = active_scorecards(conn)
     name = choose(selection_rules(conn), team, category, platform, available=active)
-    return None if name is None else load_scorecard(conn, active[name])
+    return None if name is None else active[name]
 
 
 # ---------------------------------------------------------------- demo scorecards

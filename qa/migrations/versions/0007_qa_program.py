@@ -1,5 +1,5 @@
 """the QA program: versioned scorecards and their selection rules, scorecard reviews with per-criterion values,
-automatic QA check results, calibration sessions, disputes
+automatic QA check results and scores, calibration sessions, disputes
 
 Revision ID: 0007
 Revises: 0002
@@ -77,6 +77,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('conversation_id', 'check_name')
     )
+    op.create_table('auto_qa_scores',
+    sa.Column('conversation_id', sa.Integer(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=True),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('fatal_failed', sa.Boolean(), nullable=False),
+    sa.Column('criteria', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['version_id'], ['scorecard_versions.id'], ),
+    sa.PrimaryKeyConstraint('conversation_id')
+    )
+    with op.batch_alter_table('auto_qa_scores', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_auto_qa_scores_score'), ['score'], unique=False)
+
     op.create_table('calibration_conversations',
     sa.Column('session_id', sa.Integer(), nullable=False),
     sa.Column('conversation_id', sa.Integer(), nullable=False),
@@ -160,6 +173,10 @@ def downgrade() -> None:
     op.drop_table('scorecard_reviews')
     op.drop_table('calibration_reviewers')
     op.drop_table('calibration_conversations')
+    with op.batch_alter_table('auto_qa_scores', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_auto_qa_scores_score'))
+
+    op.drop_table('auto_qa_scores')
     op.drop_table('auto_qa_checks')
     op.drop_table('calibration_sessions')
     op.drop_table('scorecard_versions')
