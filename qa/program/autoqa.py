@@ -132,8 +132,9 @@ def _load(conn: Connection, ids: Sequence[int], fingerprint: str) -> dict[int, _
                                ms.relevance, ms.sentiment_neg).outerjoin(ms, ms.message_id == m.id)
                         .where(m.conversation_id.in_(ids)).order_by(m.conversation_id, m.seq)).all()
     by_conv = {cid: list(group) for cid, group in groupby(rows, key=lambda r: r.conversation_id)}
+    slas = {platform: platform_sla(platform) for platform in {h.platform for h in heads}}
     return {h.id: _Loaded(h.basis, (h.team, h.category, h.platform),
-                          _lines(by_conv.get(h.id, ()), *platform_sla(h.platform))) for h in heads}
+                          _lines(by_conv.get(h.id, ()), *slas[h.platform])) for h in heads}
 
 
 def propose_all(card: Scorecard, results: Mapping[str, CheckResult]) -> dict[str, Proposal]:

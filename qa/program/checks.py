@@ -10,7 +10,7 @@ flag line. Phrases come from the lexicons QA leads edit (``data/lexicon/``), thr
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 from qa.program.scorecard import Criterion, Rating
 from qa.review.queue import duration_text
@@ -242,9 +242,12 @@ def reviewer_passed(criterion: Criterion, value: float) -> bool:
     return criterion.normalised(value) >= 50
 
 
+_EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
+
+
 def evidence_to_json(evidence: Sequence[Evidence]) -> list[dict]:
-    """Evidence as stored (JSON-ready dicts)."""
-    return [asdict(e) for e in evidence]
+    """Evidence as stored (JSON-ready dicts; not ``asdict``, whose deep copies cost a third of a run)."""
+    return [{name: getattr(e, name) for name in _EVIDENCE_FIELDS} for e in evidence]
 
 
 def evidence_from_json(items: Sequence[Mapping]) -> tuple[Evidence, ...]:
