@@ -196,3 +196,10 @@ def test_calibration_reviews_do_not_count_for_agents(db: Engine) -> None:
     assert mine is not None and mine.score == 100 and mine.session_id is None
     in_session = read(db, reviews.my_review, conv["tm-3"], "王质检", sid)
     assert in_session is not None and in_session.score == 0
+
+
+def test_no_pairs_no_figures() -> None:
+    empty = calibration_results(CARD, [])
+    assert empty.overall_alpha is None and empty.overall_within is None and empty.reviewers.empty
+    alone = calibration_results(CARD, [ReviewScores(1, "A", r(1, 5))])
+    assert alone.overall_alpha is None and alone.reviewers["reviews"].tolist() == [0]
