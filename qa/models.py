@@ -42,6 +42,17 @@ __all__ = [
     "CoachingList",
     "CoachingItem",
     "DailyStat",
+    "ScorecardRecord",
+    "ScorecardVersion",
+    "ScorecardRule",
+    "ScorecardReview",
+    "ScorecardReviewItem",
+    "AutoQaCheck",
+    "AutoQaScore",
+    "CalibrationSession",
+    "CalibrationConversation",
+    "CalibrationReviewer",
+    "Dispute",
 ]
 
 
@@ -294,3 +305,149 @@ class DailyStat(Base):
     first_response_n: Mapped[int] = mapped_column(Integer)
     first_response_sum: Mapped[float] = mapped_column(Float)
     tone_flagged: Mapped[int] = mapped_column(Integer)
+
+
+# ---------------------------------------------------------------- the QA program (qa/program/)
+
+
+class ScorecardRecord(Base):
+    """A named scorecard (售前, 售后, 评价回复…); what it contains lives in its versions."""
+
+    __tablename__ = "scorecards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ScorecardVersion(Base):
+    """One immutable version of a scorecard as JSON: editing makes a new one, reviews keep theirs."""
+
+    __tablename__ = "scorecard_versions"
+    __table_args__ = (UniqueConstraint("scorecard_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecards.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ScorecardRule(Base):
+    """One line of the ordered list that picks a conversation's scorecard; empty fields match anything."""
+
+    __tablename__ = "scorecard_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecards.id", ondelete="CASCADE"))
+    team: Mapped[str | None] = mapped_column(String(100))
+    category: Mapped[str | None] = mapped_column(String(50))
+    platform: Mapped[str | None] = mapped_column(String(50))
+
+
+class ScorecardReview(Base):
+    """A reviewer's review of a conversation on one scorecard version; ``score`` is computed, and final after a
+    dispute. A review in a calibration session (``session_id``) never counts in agents' scores."""
+
+    __tablename__ = "scorecard_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("scorecard_versions.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calibration_sessions.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    fatal_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ScorecardReviewItem(Base):
+    """One criterion of a review: the value or N/A, the automatic proposal shown at the time, a comment."""
+
+    __tablename__ = "scorecard_review_items"
+    review_id: Mapped[int] = mapped_column(ForeignKey("scorecard_reviews.id", ondelete="CASCADE"), primary_key=True)
+    criterion_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    na: Mapped[bool] = mapped_column(Boolean, default=False)
+    proposed: Mapped[float | None] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class AutoQaCheck(Base):
+    """An automatic check's result on a conversation (kept apart from reviews), with its evidence as JSON."""
+
+    __tablename__ = "auto_qa_checks"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    check_name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")
+    basis: Mapped[str] = mapped_column(String(200))
+    checked_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AutoQaScore(Base):
+    """A conversation's automatic score: its scorecard's formula over the criteria auto-QA can fill."""
+
+    __tablename__ = "auto_qa_scores"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("scorecard_versions.id"))
+    score: Mapped[float | None] = mapped_column(Float, index=True)
+    fatal_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    criteria: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CalibrationSession(Base):
+    """Reviewers scoring the same conversations blind on one scorecard version, to measure their agreement."""
+
+    __tablename__ = "calibration_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version_id: Mapped[int] = mapped_column(ForeignKey("scorecard_versions.id"))
+    benchmark_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CalibrationConversation(Base):
+    __tablename__ = "calibration_conversations"
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("calibration_sessions.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CalibrationReviewer(Base):
+    __tablename__ = "calibration_reviewers"
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("calibration_sessions.id", ondelete="CASCADE"), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class Dispute(Base):
+    """An agent's dispute (申诉) of a review and its resolution; every step says who and when."""
+
+    __tablename__ = "disputes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("scorecard_reviews.id", ondelete="CASCADE"), unique=True)
+    opened_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    score_before: Mapped[float | None] = mapped_column(Float)
+    score_after: Mapped[float | None] = mapped_column(Float)
+    ratings_before: Mapped[str] = mapped_column(Text, default="{}")
