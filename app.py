@@ -22,6 +22,7 @@ PAGES = {
     "管理": [
         st.Page("pages/data.py", title="数据", icon=":material/upload_file:"),
         st.Page("pages/models.py", title="模型", icon=":material/model_training:"),
+        st.Page("pages/alerts.py", title="预警", icon=":material/notifications:"),
     ],
 }
 

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from qa.db import get_engine
 from qa.errors import USER_ERRORS
 
@@ -45,7 +47,21 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 print(f"  拒绝：{r}")
             if report.rejected > args.show_rejections:
                 print(f"  ……另有 {report.rejected - args.show_rejections:,} 行被拒绝（完整列表见“数据”页或 --show-rejections）")
+    from qa.program.alerts import run_alerts
+
+    _print_alerts(engine, run_alerts(engine).new)
     return 1 if failed else 0
+
+
+def _print_alerts(engine: Engine, new: int) -> None:
+    """New alert firings after an import or scoring run, so a nightly job's log shows them too."""
+    from qa.program.alerts import recent_events
+
+    if not new:
+        return
+    with engine.connect() as conn:
+        for message in recent_events(conn, new)["message"]:
+            print(f"预警：{message}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -62,10 +78,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\r已评分 {done:,}/{total:,} 个会话", end="", file=sys.stderr, flush=True)
 
-    report = score_database(get_engine(args.db), n_jobs=args.jobs, rescore_all=args.all, progress=progress)
+    engine = get_engine(args.db)
+    report = score_database(engine, n_jobs=args.jobs, rescore_all=args.all, progress=progress)
     print(file=sys.stderr)
     print(f"模型版本 {report.model_version}：待评分 {report.pending:,} 个会话，已评分 {report.scored:,} 个"
           f"（{report.messages:,} 条消息），用时 {report.seconds:.1f} 秒")
+    _print_alerts(engine, report.alerts)
     return 0
 
 

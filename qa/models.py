@@ -451,3 +451,45 @@ class Dispute(Base):
     score_before: Mapped[float | None] = mapped_column(Float)
     score_after: Mapped[float | None] = mapped_column(Float)
     ratings_before: Mapped[str] = mapped_column(Text, default="{}")
+
+
+# ---------------------------------------------------------------- alerts (qa/program/alerts.py)
+
+
+class AlertRuleRecord(Base):
+    """A manager's alert rule: a metric over a dimension, a threshold or week-on-week factor, a webhook."""
+
+    __tablename__ = "alert_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    metric: Mapped[str | None] = mapped_column(String(30))
+    dimension: Mapped[str | None] = mapped_column(String(20))
+    value: Mapped[str | None] = mapped_column(String(200))
+    threshold: Mapped[float] = mapped_column(Float)
+    window_days: Mapped[int] = mapped_column(Integer, default=7)
+    min_volume: Mapped[int] = mapped_column(Integer, default=30)
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AlertEvent(Base):
+    """One firing of a rule for one subject and window; (rule, key) is unique so a firing is sent once."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (UniqueConstraint("rule_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    current: Mapped[float | None] = mapped_column(Float)
+    previous: Mapped[float | None] = mapped_column(Float)
+    volume: Mapped[int] = mapped_column(Integer, default=0)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    fired_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    delivery_error: Mapped[str] = mapped_column(Text, default="")

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, 
 from qa.analytics.stats import rebuild_daily_stats
 from qa.busy import retry_when_busy
 from qa.db import make_engine
+from qa.program.alerts import run_alerts
 from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
 from scoring.pipeline import Scorer
 from scoring.schema import Conv, Msg, score_values
@@ -40,6 +41,7 @@ class ScoreRunReport:
     scored: int
     messages: int
     seconds: float
+    alerts: int = 0  # new alert firings after the run (see qa.program.alerts)
 
 
 def _pending(query: Select, version: str) -> Select:
@@ -148,7 +150,8 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
         if pool is not None:
             pool.shutdown()
     _rebuild_stats(engine)
-    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds())
+    fired = run_alerts(engine).new
+    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), fired)
 
 
 @retry_when_busy
