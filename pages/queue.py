@@ -8,7 +8,9 @@ import zlib
 
 import streamlit as st
 
+from qa.analytics.exports import frame_csv, frames_excel
 from qa.errors import HuifangError
+from qa.program.reports import conversation_report, review_report
 from qa.review.queue import (
     PAGE_SIZE,
     SAMPLE_MODES,
@@ -122,3 +124,14 @@ with st.expander("分配给质检员"):
         else:
             flash(f"已分配 {added:,} 条新会话给 {who}（{query.describe_sample()}）；已分配过的未重复分配。")
             st.rerun()
+
+with st.expander("导出当前筛选"):
+    st.caption(f"按侧边栏的筛选（{plain(filters.describe())}）导出，不受抽样影响；消息与评语中的手机号等个人信息已脱敏。")
+    stamp = f"{filters.start or ''}_{filters.end or ''}".strip("_") or "全部"
+    for label, report, name in (("会话报表", conversation_report, "会话报表"), ("复核明细", review_report, "复核明细")):
+        left, right = st.columns(2)
+        left.download_button(f"{label}（CSV）", lambda r=report: frame_csv(read(r, filters)),
+                             file_name=f"{name}_{stamp}.csv", mime="text/csv", key=f"export_{name}_csv")
+        right.download_button(f"{label}（Excel）", lambda r=report, n=name: frames_excel({n: read(r, filters)}),
+                              file_name=f"{name}_{stamp}.xlsx", key=f"export_{name}_xlsx",
+                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -119,9 +119,30 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_report(args: argparse.Namespace) -> int:
+    """The QA program's reports (the queue page's 导出 buttons) for all conversations; .xlsx by the file name."""
+    from qa.analytics.exports import frame_csv, frames_excel
+    from qa.analytics.filters import Filters
+    from qa.program.reports import conversation_report, review_report
+
+    with get_engine(args.db).connect() as conn:
+        df = (conversation_report if args.what == "conversations" else review_report)(conn, Filters())
+    mask = not args.unmasked
+    data = frames_excel({args.what: df}, mask=mask) if args.out.endswith(".xlsx") else frame_csv(df, mask=mask)
+    if args.out == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        Path(args.out).write_bytes(data)
+    print(f"已导出 {len(df):,} 行 → {args.out}" + ("（未脱敏：含个人信息，请妥善保管）" if args.unmasked else ""),
+          file=sys.stderr)
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from qa.analytics.exports import annotations_query, iter_rows, scores_query
 
+    if args.what in ("conversations", "reviews"):
+        return _cmd_export_report(args)
     query = annotations_query() if args.what == "annotations" else scores_query()
     out = open(args.out, "w", newline="", encoding="utf-8-sig") if args.out != "-" else sys.stdout
     try:
@@ -199,9 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", default=str(ROOT / "data" / "models"))
     s.set_defaults(func=_cmd_evaluate)
 
-    s = sub.add_parser("export", help="导出批注或评分为 CSV")
-    s.add_argument("what", choices=["annotations", "scores"])
-    s.add_argument("--out", default="-")
+    s = sub.add_parser("export", help="导出批注、评分、会话报表或复核明细为 CSV（会话报表与复核明细可用 .xlsx）")
+    s.add_argument("what", choices=["annotations", "scores", "conversations", "reviews"])
+    s.add_argument("--out", default="-", help="文件名；以 .xlsx 结尾时会话报表与复核明细写成 Excel")
     s.add_argument("--unmasked", action="store_true", help="导出原文，不隐藏手机号、身份证号等个人信息（仅限管理员）")
     s.set_defaults(func=_cmd_export)
 

@@ -101,3 +101,35 @@ def test_export_scores_csv(tmp_path):
     tm4 = next(r for r in rows if r["conversation_id"] == "tm-4")
     assert (tm4["platform"], tm4["agent"], tm4["category"], float(tm4["dissatisfaction_risk"])) == (
         "天猫", "阿杰", "退货", 0.9)
+
+
+def test_export_conversation_report_csv_and_excel(tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from tests.seed import seed_small
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    seed_small(get_engine(db))
+    out = tmp_path / "report.csv"
+    assert main(["--db", db, "export", "conversations", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [r["会话号"] for r in rows][:2] == ["tm-1", "tm-2"] and len(rows) == 8
+    assert "已导出 8 行" in capsys.readouterr().err
+    xlsx = tmp_path / "reviews.xlsx"
+    assert main(["--db", db, "export", "reviews", "--out", str(xlsx)]) == 0
+    assert next(load_workbook(xlsx).active.iter_rows(max_row=1, values_only=True))[:3] == ("复核号", "会话号", "坐席")
+
+
+def test_alerts_after_import_are_printed(tmp_path, capsys):
+    from qa.program.alerts import AlertRule, add_rule
+    from tests.seed import seed_small
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = get_engine(db)
+    seed_small(engine)
+    add_rule(engine, AlertRule("退货不满", "threshold", "risk_high_share", "category", "退货", 0.3, min_volume=1),
+             "陈经理")
+    path = write(tmp_path, "a.jsonl", jsonl(conv("c1", ("customer", "在吗", None))))
+    assert main(["--db", db, "import", str(path)]) == 0
+    assert "预警：【退货不满】分类 退货 的高风险会话占比近 7 天为 100.0%，高于预警线 30.0%（2 个已评分会话）" in \
+        capsys.readouterr().out

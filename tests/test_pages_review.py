@@ -417,3 +417,11 @@ def test_a_reviewer_confirms_or_contradicts_the_models_flags_in_the_replay(seede
     assert not models.exception, models.exception
     table = models.dataframe[-1].value  # the last table of the agreement tab (AppTest finds no dataframe by key)
     assert table[["模型", "来源", "标注", "纠正"]].values.tolist() == [["语气风险", "确认/误报", 1, 1]]
+
+
+def test_queue_offers_exports_of_the_current_filters(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py")
+    assert not at.exception
+    buttons = [b.proto.label for b in at.get("download_button")]
+    assert buttons == ["会话报表（CSV）", "会话报表（Excel）", "复核明细（CSV）", "复核明细（Excel）"]
+    assert any("按侧边栏的筛选（2026-11-10 至 2026-11-13）导出" in c.value for c in at.caption)

@@ -6,8 +6,12 @@ imported before masking existed, or with masking off, is masked here too — unl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Iterator, Mapping
 
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlalchemy import Engine, Select, select
 
 from qa.ingest.privacy import ALL_KINDS, mask_text
@@ -24,10 +28,11 @@ from qa.models import (
 from scoring.schema import ConversationScore as ScoreSchema
 from scoring.schema import score_fields
 
-__all__ = ["annotations_query", "scores_query", "iter_rows", "spreadsheet_safe", "FREE_TEXT"]
+__all__ = ["annotations_query", "scores_query", "iter_rows", "spreadsheet_safe", "FREE_TEXT", "frame_csv",
+           "frames_excel"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-FREE_TEXT = frozenset({"message_text", "comment"})
+FREE_TEXT = frozenset({"message_text", "comment", "评语", "评分项评语"})
 """Columns of what someone wrote, where personal data can be; identifiers (a conversation id) stay as they are,
 so an export still joins with the platform's records."""
 
@@ -81,3 +86,38 @@ def iter_rows(engine: Engine, query: Select, batch: int = 5000, *, mask: bool = 
                 if isinstance(cells[i], str):
                     cells[i] = mask_text(cells[i], ALL_KINDS)
             yield tuple(map(spreadsheet_safe, cells))
+
+
+def _safe_frame(df: pd.DataFrame, mask: bool) -> pd.DataFrame:
+    """The frame as it may leave the building: free text masked, formula-leading cells kept as text."""
+    out = df.copy()
+    for name in out.columns:
+        if pd.api.types.is_numeric_dtype(out[name]) or pd.api.types.is_datetime64_any_dtype(out[name]):
+            continue
+        column = out[name]
+        if mask and name in FREE_TEXT:
+            column = column.map(lambda v: mask_text(v, ALL_KINDS) if isinstance(v, str) else v)
+        out[name] = column.map(spreadsheet_safe)
+    return out
+
+
+def frame_csv(df: pd.DataFrame, *, mask: bool = True) -> bytes:
+    """A CSV that Excel opens in Chinese (UTF-8 with BOM), safe as ``iter_rows`` makes it."""
+    return _safe_frame(df, mask).to_csv(index=False).encode("utf-8-sig")
+
+
+def frames_excel(sheets: Mapping[str, pd.DataFrame], *, mask: bool = True) -> bytes:
+    """An .xlsx with one sheet per frame (bold header, frozen first row), safe as ``iter_rows`` makes it."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, df in sheets.items():
+        ws = wb.create_sheet(title[:31])
+        ws.append([str(c) for c in df.columns])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in _safe_frame(df, mask).itertuples(index=False):
+            ws.append([None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in row])
+        ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

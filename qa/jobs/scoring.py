@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, 
 from qa.analytics.stats import rebuild_daily_stats
 from qa.busy import retry_when_busy
 from qa.db import make_engine
-from qa.program.alerts import run_alerts
 from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
+from qa.program.alerts import run_alerts
 from scoring.pipeline import Scorer
 from scoring.schema import Conv, Msg, score_values
 from scoring.schema import ConversationScore as ConvScore

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from qa.analytics.dashboard import DIMENSIONS, METRICS, MIN_VOLUME, compare, cube, format_value, kpis
 from qa.analytics.filters import Filters, day_range
 from qa.busy import retry_when_busy
-from qa.models import AlertEvent, AlertRuleRecord, Agent, Conversation, ScorecardReview
+from qa.models import Agent, AlertEvent, AlertRuleRecord, Conversation, ScorecardReview
 from qa.program.errors import ProgramError
 from qa.program.people import user_id
 
