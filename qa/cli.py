@@ -41,10 +41,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
             continue
         for report in reports:
             print(report.summary())
-            for r in report.rejections[: args.show_rejections]:
+            shown = report.rejections[: args.show_rejections]
+            for r in shown:
                 print(f"  拒绝：{r}")
-            if report.rejected > args.show_rejections:
-                print(f"  ……另有 {report.rejected - args.show_rejections:,} 行被拒绝（完整列表见“数据”页或 --show-rejections）")
+            if report.rejected > len(shown):
+                more = "（前 1,000 条见“数据”页或 --show-rejections）" if len(report.rejections) > len(shown) else ""
+                print(f"  ……另有 {report.rejected - len(shown):,} 条被拒绝未列出{more}")
     return 1 if failed else 0
 
 
