@@ -121,6 +121,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_delete(args: argparse.Namespace) -> int:
+    from qa.ingest.removal import delete_conversations
+
+    print(delete_conversations(get_engine(args.db), args.conversation).summary())
+    return 0
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from qa.backup import backup
 
@@ -188,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="-")
     s.add_argument("--unmasked", action="store_true", help="导出原文，不隐藏手机号、身份证号等个人信息（仅限管理员）")
     s.set_defaults(func=_cmd_export)
+
+    s = sub.add_parser("delete", help="删除会话及其消息、评分、批注等（如误导入的 9999 年会话）；不可撤销")
+    s.add_argument("--conversation", action="append", required=True, metavar="ID",
+                   help="数据库 ID、来源键“平台|会话ID”或文件里的会话ID；可重复给出")
+    s.set_defaults(func=_cmd_delete)
 
     s = sub.add_parser("backup", help="备份整个数据库到文件（应用运行时也可以；SQLite 在线备份，PostgreSQL 用 pg_dump）")
     s.add_argument("path")
