@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -147,8 +146,9 @@ def _extracted(archive: zipfile.ZipFile, info: zipfile.ZipInfo, member: str
                         out = os.fdopen(fd, "w+b")
                         out.write(held.getbuffer())  # type: ignore[attr-defined]
                     out.write(block)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as e:
-            # RuntimeError: zipfile's word for a password it was not given
+        except ImportFormatError:
+            raise
+        except Exception as e:  # a bad CRC, a broken stream, offsets out of the file: this member, not the others
             raise ImportFormatError(member, f"无法解压（{type(e).__name__}: {str(e)[:200]}）") from None
         out.flush()
         out.seek(0)

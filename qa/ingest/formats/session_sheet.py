@@ -172,5 +172,10 @@ def _parse(sample: Sample) -> Iterator[Parsed]:
     yield SessionSheet(sessions)
 
 
-FORMATS = tuple(Format(f"{kind}_jd_sessions", "京东会话明细表", extensions, _is_session_sheet, _parse)
+def _is_sheet_of(kind: str) -> Callable[[Sample], bool]:
+    """A session sheet in this kind of file: a workbook is recorded as xlsx, a text file as csv."""
+    return lambda sample: sample.excel == (kind == "xlsx") and _is_session_sheet(sample)
+
+
+FORMATS = tuple(Format(f"{kind}_jd_sessions", "京东会话明细表", extensions, _is_sheet_of(kind), _parse)
                 for kind, extensions in (("csv", (".csv",)), ("xlsx", (".xlsx", ".xlsm"))))
