@@ -11,7 +11,6 @@ import io
 
 import pytest
 
-from qa.errors import ImportFormatError
 from qa.ingest.detect import parse_file
 from qa.ingest.formats import arrow_csv
 from qa.ingest.normalize import clean_cells, clean_text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import Connection, Engine, Select, Table, delete, or_, select, update
 
@@ -45,7 +46,7 @@ def delete_conversations(engine: Engine, ids_or_keys: Iterable[int | str]) -> Re
         found = _resolve(conn, names)
         rows: dict[str, int] = {}
         ids = select(Conversation.id).where(Conversation.id.in_([i for i, _ in found]))
-        _delete(conn, Conversation.__table__, ids, rows)
+        _delete(conn, cast(Table, Conversation.__table__), ids, rows)
         rows.pop(Conversation.__tablename__, None)
         rebuild_daily_stats(conn)
     return Removal([key for _, key in found], rows)
