@@ -248,3 +248,12 @@ def test_a_rejection_log_keeps_the_first_rows_whatever_the_order_they_come_in() 
     total = RejectionLog(keep=5)
     total.extend(log)
     assert total.count == 6 and len(total) == 3
+
+
+def test_a_session_sheet_number_that_is_not_finite_is_rejected_by_field(engine: Engine) -> None:
+    data = ("咨询时间,顾客,客服,平均响应时间(S),满意度\n2026-10-07 10:00:00,jd_user01,小李,inf,满意\n"
+            "9999-10-07 10:00:00,jd_user02,小李,12,满意\n").encode()
+    report = import_bytes(engine, "s.csv", data)
+    found = [(r.row, r.field, r.reason) for r in report.rejections]
+    assert (2, "平均响应时间(S)", "“inf”不是有限的数，已留空") in found
+    assert (3, "咨询时间", "时间“9999-10-07 10:00:00”不在 2000–2100 年之间；该行未导入") in found

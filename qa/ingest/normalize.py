@@ -26,6 +26,8 @@ __all__ = [
     "clean_text",
     "clean_cells",
     "parse_time",
+    "TimeOutOfRange",
+    "YEARS",
     "parse_stamp",
     "parse_stamps",
     "stamps_at_once",
@@ -151,8 +153,13 @@ YEARS = (2000, 2100)
 date range there and break the charts (issue #12), so it is reported like any other bad time."""
 
 
-def _out_of_range(value: object) -> ValueError:
-    return ValueError(f"时间“{str(value)[:40]}”不在 {YEARS[0]}–{YEARS[1]} 年之间")
+class TimeOutOfRange(ValueError):
+    """A time that was read but falls outside ``YEARS``: its message says so, where a caller would otherwise say
+    the time could not be read."""
+
+
+def _out_of_range(value: object) -> TimeOutOfRange:
+    return TimeOutOfRange(f"时间“{str(value)[:40]}”不在 {YEARS[0]}–{YEARS[1]} 年之间")
 
 
 def time_stamp(ts: datetime | None) -> str:
