@@ -257,3 +257,11 @@ def test_a_session_sheet_number_that_is_not_finite_is_rejected_by_field(engine: 
     found = [(r.row, r.field, r.reason) for r in report.rejections]
     assert (2, "平均响应时间(S)", "“inf”不是有限的数，已留空") in found
     assert (3, "咨询时间", "时间“9999-10-07 10:00:00”不在 2000–2100 年之间；该行未导入") in found
+
+
+def test_the_cli_says_how_many_rejections_it_did_not_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "many.jsonl", (GOOD + "".join(f"not json {i}\n" for i in range(25))).encode())
+    assert main(["--db", f"sqlite:///{tmp_path / 'h.db'}", "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("  拒绝：many.jsonl 第") == 20
+    assert "  ……另有 5 条被拒绝未列出（前 1,000 条见“数据”页或 --show-rejections）" in out
