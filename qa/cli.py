@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _cmd_import(args: argparse.Namespace) -> int:
     from qa.ingest.importer import import_path
     from qa.ingest.privacy import KINDS, SETTING, import_kinds, parse_kinds
+    from qa.ingest.rejections import KEPT_REJECTIONS
 
     if args.no_mask or args.mask is not None:  # through the environment, so a parse worker masks alike
         os.environ[SETTING] = ",".join(sorted(frozenset() if args.no_mask else parse_kinds(args.mask))) or "off"
@@ -45,7 +46,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
             for r in shown:
                 print(f"  拒绝：{r}")
             if report.rejected > len(shown):
-                more = "（前 1,000 条见“数据”页或 --show-rejections）" if len(report.rejections) > len(shown) else ""
+                more = (f"（前 {KEPT_REJECTIONS:,} 条见“数据”页或 --show-rejections）"
+                        if len(report.rejections) > len(shown) else "")
                 print(f"  ……另有 {report.rejected - len(shown):,} 条被拒绝未列出{more}")
     return 1 if failed else 0
 
