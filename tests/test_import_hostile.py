@@ -265,3 +265,24 @@ def test_the_cli_says_how_many_rejections_it_did_not_list(tmp_path: Path, capsys
     out = capsys.readouterr().out
     assert out.count("  拒绝：many.jsonl 第") == 20
     assert "  ……另有 5 条被拒绝未列出（前 1,000 条见“数据”页或 --show-rejections）" in out
+
+
+def test_a_chat_log_line_that_raises_is_its_rejection(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.ingest.formats import chatlog
+
+    place = chatlog._place_body
+
+    def fragile(c: object, spec: object, no: int, line: str) -> None:
+        if line == "炸":
+            raise OverflowError("date value out of range")
+        place(c, spec, no, line)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chatlog, "_place_body", fragile)
+    log = (Path(__file__).parent / "fixtures" / "chatlogs" / "jd.log").read_text(encoding="utf-8")
+    expected = import_bytes(engine, "a.log", log.encode()).counts.conversations_added
+    lines = log.split("\n")
+    lines.insert(3, "炸")  # after the first message's body, as line 4
+    report = import_bytes(engine, "b.log", "\n".join(lines).encode())
+    assert [(r.row, r.reason) for r in report.rejections] == [
+        (4, "无法读取（OverflowError: date value out of range）；已跳过")]
+    assert report.counts.conversations_unchanged == expected
