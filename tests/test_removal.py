@@ -77,7 +77,7 @@ def test_the_cli_deletes_a_conversation(tmp_path: Path, capsys: pytest.CaptureFi
     url = f"sqlite:///{tmp_path / 'h.db'}"
     assert main(["--db", url, "import", str(_write(tmp_path))]) == 0
     assert main(["--db", url, "delete", "--conversation", "bad"]) == 0
-    assert "已删除 1 个会话：京东|bad（连同 messages 2 行）" in capsys.readouterr().out
+    assert "已删除 1 个会话：京东|bad（连同 消息 2 条）" in capsys.readouterr().out
     assert main(["--db", url, "delete", "--conversation", "bad"]) == 1
     assert "错误：找不到会话“bad”" in capsys.readouterr().err
     assert counts(make_engine(url))["conversations"] == 1

@@ -21,6 +21,13 @@ from qa.models import Base, Conversation
 __all__ = ["Removal", "delete_conversations"]
 
 
+_NAMES = {"messages": "消息", "message_scores": "消息评分", "conversation_scores": "会话评分", "annotations": "批注",
+          "model_labels": "模型标签", "review_assignments": "复核分配", "coaching_items": "辅导清单条目",
+          "scorecard_reviews": "评分卡复核", "scorecard_review_items": "评分卡复核项", "disputes": "申诉",
+          "auto_qa_checks": "自动质检结果", "auto_qa_scores": "自动质检得分", "calibration_conversations": "校准会话"}
+"""What users call the tables whose rows go with a conversation; a table not named here is shown as it is."""
+
+
 @dataclass(frozen=True)
 class Removal:
     """What a removal took away: the conversations (by source key) and the dependent rows, per table."""
@@ -29,7 +36,7 @@ class Removal:
     rows: dict[str, int]
 
     def summary(self) -> str:
-        others = "，".join(f"{table} {n:,} 行" for table, n in sorted(self.rows.items()) if n)
+        others = "，".join(f"{_NAMES.get(table, table)} {n:,} 条" for table, n in sorted(self.rows.items()) if n)
         return f"已删除 {len(self.conversations):,} 个会话：{'、'.join(self.conversations)}" + (
             f"（连同 {others}）" if others else "")
 
