@@ -6,7 +6,8 @@ import streamlit as st
 
 from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
-from qa.ingest.importer import import_stream
+from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
+from qa.ingest.rejections import KEPT_REJECTIONS
 from qa.jobs.status import (
     ScorerUnavailable,
     batch_rejections,
@@ -63,6 +64,9 @@ with st.form("import_form", clear_on_submit=True):
     files = st.file_uploader("上传聊天记录、消息表或工单表（可多选；zip 内的每个文件分别导入）", type=upload_extensions(),
                              accept_multiple_files=True, key="import_files")
     submitted = st.form_submit_button("导入", type="primary")
+st.caption(f"单个文件最大 {st.get_option('server.maxUploadSize'):,} MB，更大的文件请用命令行 huifang import 导入；"
+           f"zip 中的每个文件解压后最大 {ZIP_MEMBER_MAX_BYTES // 2**20:,} MB、压缩比不超过 {ZIP_MAX_RATIO} 倍；"
+           f"每个文件的被拒绝行全部计数，列出前 {KEPT_REJECTIONS:,} 条。")
 if submitted and files:
     reports, errors = [], []
     for upload in files:

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _cmd_import(args: argparse.Namespace) -> int:
     from qa.ingest.importer import import_path
     from qa.ingest.privacy import KINDS, SETTING, import_kinds, parse_kinds
+    from qa.ingest.rejections import KEPT_REJECTIONS
 
     if args.no_mask or args.mask is not None:  # through the environment, so a parse worker masks alike
         os.environ[SETTING] = ",".join(sorted(frozenset() if args.no_mask else parse_kinds(args.mask))) or "off"
@@ -43,10 +44,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
             continue
         for report in reports:
             print(report.summary())
-            for r in report.rejections[: args.show_rejections]:
+            shown = report.rejections[: args.show_rejections]
+            for r in shown:
                 print(f"  拒绝：{r}")
-            if report.rejected > args.show_rejections:
-                print(f"  ……另有 {report.rejected - args.show_rejections:,} 行被拒绝（完整列表见“数据”页或 --show-rejections）")
+            if report.rejected > len(shown):
+                more = (f"（前 {KEPT_REJECTIONS:,} 条见“数据”页或 --show-rejections）"
+                        if len(report.rejections) > len(shown) else "")
+                print(f"  ……另有 {report.rejected - len(shown):,} 条被拒绝未列出{more}")
     from qa.program.alerts import run_alerts
 
     _print_alerts(engine, run_alerts(engine).new)
@@ -158,6 +162,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_delete(args: argparse.Namespace) -> int:
+    from qa.ingest.removal import delete_conversations
+
+    print(delete_conversations(get_engine(args.db), args.conversation).summary())
+    return 0
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from qa.backup import backup
 
@@ -225,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="-", help="文件名；以 .xlsx 结尾时会话报表与复核明细写成 Excel")
     s.add_argument("--unmasked", action="store_true", help="导出原文，不隐藏手机号、身份证号等个人信息（仅限管理员）")
     s.set_defaults(func=_cmd_export)
+
+    s = sub.add_parser("delete", help="删除会话及其消息、评分、批注等（如误导入的 9999 年会话）；不可撤销")
+    s.add_argument("--conversation", action="append", required=True, metavar="ID",
+                   help="数据库 ID、来源键“平台|会话ID”或文件里的会话ID；可重复给出")
+    s.set_defaults(func=_cmd_delete)
 
     s = sub.add_parser("backup", help="备份整个数据库到文件（应用运行时也可以；SQLite 在线备份，PostgreSQL 用 pg_dump）")
     s.add_argument("path")

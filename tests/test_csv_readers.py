@@ -11,7 +11,6 @@ import io
 
 import pytest
 
-from qa.errors import ImportFormatError
 from qa.ingest.detect import parse_file
 from qa.ingest.formats import arrow_csv
 from qa.ingest.normalize import clean_cells, clean_text
@@ -146,14 +145,15 @@ def test_a_demo_archive_reads_the_same_both_ways(tmp_path, monkeypatch: pytest.M
     assert len(fast[0]) == len({c["conversation_id"] for c in conversations}) > 200
 
 
-def test_an_overlong_cell_stops_the_file_with_its_row() -> None:
-    """Most often an unclosed quote that swallows the rest of the file: nothing is imported, and the message says
-    from which row (the csv module cannot read on past such a cell)."""
+def test_an_overlong_cell_is_its_row_rejected_and_the_rows_after_it_are_read() -> None:
+    """Most often an unclosed quote that swallows the rest of the file (issue #12): its row is reported, and the
+    lines after it are read again as rows of their own."""
     data = (HEADER + ROWS[0] + '\na,2026-11-11 10:00:01,顾客,,"' + "长" * 200_000 + "\n" + ROWS[1] + "\n").encode()
     assert not _taken(data)
     parsed = parse_file("t.csv", io.BytesIO(data))
-    with pytest.raises(ImportFormatError, match="第 3 行起有超过 131,072 个字符的单元格"):
-        list(parsed.records)
+    records = list(parsed.records)
+    assert [m.text for r in records for m in r.materialize().messages] == ["在吗", "在的 亲"]
+    assert [(r.row, r.reason[:15]) for r in parsed.late] == [(3, "有超过 131,072 个字符")]
 
 
 @pytest.mark.parametrize("cells", [

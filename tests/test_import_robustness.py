@@ -43,14 +43,17 @@ def test_zip_imports_each_member(engine):
                                                                          ("export.zip/b.csv", 1)]
 
 
-def test_bad_member_of_zip_names_itself_and_what_was_already_stored(engine):
+def test_bad_member_of_zip_is_reported_and_the_members_after_it_are_imported(engine):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
         z.writestr("b.csv", b"a,b\n1,2\n")
-    with pytest.raises(ImportFormatError, match=r"export.zip/b.csv: 无法识别的表格.*之前的文件已导入：a.jsonl"):
-        import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()))
-    assert counts(engine)["conversations"] == 1
+        z.writestr("c.jsonl", jsonl(conv("z3", ("customer", "发货了吗", None))))
+    reports = import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()))
+    assert [(r.file, r.counts.conversations_added, r.rejected) for r in reports] == [
+        ("export.zip/a.jsonl", 1, 0), ("export.zip/b.csv", 0, 1), ("export.zip/c.jsonl", 1, 0)]
+    assert reports[1].summary().startswith("export.zip/b.csv：未导入，无法识别的表格")
+    assert counts(engine)["conversations"] == 2
 
 
 def test_bad_zip_is_a_clear_error(engine):

@@ -153,7 +153,7 @@ def test_a_database_failure_stops_the_worker_and_rolls_back(sqlite_engine, tmp_p
 
     monkeypatch.setattr("qa.ingest.loader.Loader.add_conversations", fail)
     lines = [json.dumps(conv(f"n{i}", ("customer", "你好", None)), ensure_ascii=False) for i in range(10_000)]
-    with pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(ImportFormatError, match="无法读取（RuntimeError: disk full）；整个文件未导入"):
         import_path(sqlite_engine, write(tmp_path, "big.jsonl", ("\n".join(lines) + "\n").encode()))
     assert counts(sqlite_engine) == before
     assert _children() == children

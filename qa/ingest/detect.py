@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from qa.ingest.formats import Sample, detect
-from qa.ingest.records import Parsed, Rejection
+from qa.ingest.records import Parsed
+from qa.ingest.rejections import RejectionLog
 
 __all__ = ["ParsedFile", "parse_file"]
 
@@ -24,7 +25,7 @@ class ParsedFile:
 
     format: str
     records: Iterable[Parsed]
-    late: list[Rejection] = field(default_factory=list)
+    late: RejectionLog = field(default_factory=RejectionLog)
 
 
 def parse_file(name: str, stream: BinaryIO) -> ParsedFile:

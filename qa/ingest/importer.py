@@ -22,22 +22,29 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from qa.analytics.stats import rebuild_daily_stats
-from qa.errors import ImportFormatError
+from qa.errors import HuifangError, ImportFormatError
 from qa.ingest import parse_worker
 from qa.ingest.detect import ParsedFile, parse_file
 from qa.ingest.formats import format_name
 from qa.ingest.loader import LoadCounts, Loader, link_tickets
 from qa.ingest.parse_worker import WorkerParse
 from qa.ingest.records import Rejection
+from qa.ingest.rejections import RejectionLog
 from qa.ingest.staging import Batch, stage_batches
 from qa.models import ImportBatch
 
-__all__ = ["ImportReport", "import_path", "import_stream", "MAX_STORED_REJECTIONS"]
+__all__ = ["ImportReport", "import_path", "import_stream", "ZIP_MEMBER_MAX_BYTES", "ZIP_MAX_RATIO"]
 
-MAX_STORED_REJECTIONS = 10_000
+ZIP_MEMBER_MAX_BYTES = 1 << 30
+"""The most a zip member may expand to (1 GiB): what one file of a single upload may reasonably hold. Counted as
+the member is decompressed, never trusted from its header: a 7.9 MB zip once expanded to 3.2 GB (issue #12)."""
+ZIP_MAX_RATIO = 200
+"""How many times its compressed size a member may expand to once past ``_RATIO_FROM`` bytes; chat text
+compresses 5–20 times, a zip bomb a thousand."""
+_RATIO_FROM = 16 << 20
 IMPORT_CACHE_KIB = -256 * 1024  # SQLite's cache_size in KiB when negative
 
 
@@ -53,7 +60,14 @@ class ImportReport:
     rejected: int = 0
     seen_before: bool = False
 
+    @classmethod
+    def unreadable(cls, name: str, reason: str) -> ImportReport:
+        """The report of a zip member that could not be read at all: nothing from it stored, the others go on."""
+        return cls(name, "", None, LoadCounts(), [Rejection(name, None, None, reason)], 1)
+
     def summary(self) -> str:
+        if self.batch_id is None:
+            return f"{self.file}：未导入，{self.rejections[0].reason}"
         c = self.counts
         parts = [f"{self.file}（{format_name(self.format)}）："]
         if c.conversations_added or c.conversations_merged or c.conversations_unchanged:
@@ -62,6 +76,8 @@ class ImportReport:
         if c.tickets_added or c.tickets_updated:
             parts.append(f"新增工单 {c.tickets_added:,}，更新工单 {c.tickets_updated:,}")
         parts.append(f"拒绝 {self.rejected:,} 行")
+        if self.rejected > len(self.rejections):
+            parts.append(f"（只列出前 {len(self.rejections):,} 条，另有 {self.rejected - len(self.rejections):,} 条被拒绝未列出）")
         if self.seen_before:
             parts.append("（此文件之前已导入过，重复内容未再写入）")
         return " ".join(parts)
@@ -83,22 +99,75 @@ def import_stream(engine: Engine, name: str, stream: BinaryIO) -> list[ImportRep
 
 
 def _import_zip(engine: Engine, name: str, stream: BinaryIO) -> Iterator[ImportReport]:
+    """Each member imported on its own; a member that cannot be read is reported and the others go on."""
     try:
         archive = zipfile.ZipFile(stream)
-    except zipfile.BadZipFile:
+        members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise ImportFormatError(name, "不是有效的 zip 压缩包") from None
-    members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX")]
     if not members:
         raise ImportFormatError(name, "压缩包里没有文件")
-    for done, m in enumerate(members):
+    for m in members:
         member = f"{name}/{m.filename}"
-        with archive.open(m) as inner:
-            try:
-                yield _import_one(engine, member, io.BytesIO(inner.read()))
-            except ImportFormatError as e:  # each member is its own transaction: say what is already stored
-                stored = "、".join(x.filename for x in members[:done])
-                raise ImportFormatError(
-                    member, e.reason + (f"。压缩包中在它之前的文件已导入：{stored}" if stored else "")) from None
+        try:
+            with _extracted(archive, m, member) as (inner, path):
+                report = _import_one(engine, member, inner, path)
+        except ImportFormatError as e:
+            report = ImportReport.unreadable(member, e.reason)
+        yield report
+
+
+@contextmanager
+def _extracted(archive: zipfile.ZipFile, info: zipfile.ZipInfo, member: str
+               ) -> Iterator[tuple[BinaryIO, Path | None]]:
+    """A member decompressed, in memory when small, else to a temporary file that is removed afterwards.
+
+    Its size and ratio are checked from its header first and then counted as it streams, so a member that
+    lies about its size is stopped at the limit, not read to the end; a bad CRC shows only at the end.
+    """
+    if info.flag_bits & 0x1:
+        raise ImportFormatError(member, "文件已加密，无法读取；请解压后直接上传")
+    if info.compress_type not in _COMPRESSIONS:
+        raise ImportFormatError(member, f"压缩方式（编号 {info.compress_type}，如 Deflate64）不受支持；"
+                                        "请用普通 zip（Deflate）重新压缩，或解压后直接上传")
+    _check_size(info.file_size, info.compress_size, member)
+    spooled: Path | None = None
+    out: BinaryIO = io.BytesIO()
+    try:
+        try:
+            with archive.open(info) as inner:
+                size = 0
+                for block in iter(lambda: inner.read(1 << 20), b""):
+                    size += len(block)
+                    _check_size(size, info.compress_size, member)
+                    if spooled is None and size > parse_worker.PARALLEL_MIN_BYTES:  # to disk, parsed by a worker
+                        fd, name = tempfile.mkstemp(prefix="huifang-import-", suffix=Path(info.filename).suffix)
+                        spooled, held = Path(name), out
+                        out = os.fdopen(fd, "w+b")
+                        out.write(held.getbuffer())  # type: ignore[attr-defined]
+                    out.write(block)
+        except ImportFormatError:
+            raise
+        except Exception as e:  # a bad CRC, a broken stream, offsets out of the file: this member, not the others
+            raise ImportFormatError(member, f"无法解压（{type(e).__name__}: {str(e)[:200]}）") from None
+        out.flush()
+        out.seek(0)
+        yield out, spooled
+    finally:
+        out.close()
+        if spooled is not None:
+            spooled.unlink(missing_ok=True)
+
+
+_COMPRESSIONS = frozenset((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA))
+
+
+def _check_size(size: int, compressed: int, member: str) -> None:
+    """Raise ImportFormatError when a member is (or claims to be) past the size or the ratio limit."""
+    if size > ZIP_MEMBER_MAX_BYTES:
+        raise ImportFormatError(member, f"解压后超过 {ZIP_MEMBER_MAX_BYTES / 2**20:,.0f} MB，未读取；请拆分后再压缩上传")
+    if size > _RATIO_FROM and size > ZIP_MAX_RATIO * max(compressed, 1):
+        raise ImportFormatError(member, f"压缩比超过 {ZIP_MAX_RATIO} 倍（疑似压缩炸弹），未读取")
 
 
 def _hash(stream: BinaryIO) -> str:
@@ -112,7 +181,7 @@ def _hash(stream: BinaryIO) -> str:
 class _Source(Protocol):
     """A file being parsed, here or in a worker: its layout, then its staged batches, then late rejections."""
 
-    late: list[Rejection]
+    late: RejectionLog
 
     def wait_format(self) -> str: ...
 
@@ -124,7 +193,7 @@ class _LocalParse:
 
     def __init__(self, name: str, stream: BinaryIO) -> None:
         self.name, self.stream = name, stream
-        self.late: list[Rejection] = []
+        self.late = RejectionLog()
         self._parsed: ParsedFile | None = None
 
     def wait_format(self) -> str:
@@ -160,6 +229,18 @@ def _source(name: str, stream: BinaryIO, path: Path | None) -> Iterator[_Source]
 
 
 def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None = None) -> ImportReport:
+    """One file in one transaction. Whatever it raises that no check foresaw makes it a file that cannot be read:
+    the transaction is rolled back and the caller goes on with the next file (issue #12). A database that fails
+    (locked, gone) and running out of memory are not the file's fault and are not disguised as such."""
+    try:
+        return _store(engine, name, stream, path)
+    except (HuifangError, OperationalError, MemoryError):
+        raise
+    except Exception as e:
+        raise ImportFormatError(name, f"无法读取（{type(e).__name__}: {str(e)[:200]}）；整个文件未导入") from e
+
+
+def _store(engine: Engine, name: str, stream: BinaryIO, path: Path | None) -> ImportReport:
     with _source(name, stream, path) as source:
         digest = _hash(stream)  # while a worker, if any, starts and detects the layout
         fmt = source.wait_format()
@@ -169,7 +250,7 @@ def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None =
                 file_name=name[:500], content_hash=digest, format=fmt, imported_at=datetime.now(),
             ).returning(ImportBatch.id)).scalar_one()
             loader = Loader(conn, batch_id)
-            rejections: list[Rejection] = []
+            rejections = RejectionLog()
             try:
                 with _gc_paused(), _large_cache(conn):
                     for batch in source.batches():
@@ -178,14 +259,14 @@ def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None =
                 raise ImportFormatError(
                     name, f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近），可能混用了编码；整个文件未导入") from None
             rejections.extend(source.late)
-            rejections.sort(key=lambda r: (r.row is None, r.row or 0))
+            kept = rejections.kept
             link_tickets(conn)
             rebuild_daily_stats(conn)
             conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
-                **asdict(loader.counts), rejected=len(rejections),
-                rejections=json.dumps([asdict(r) for r in rejections[:MAX_STORED_REJECTIONS]], ensure_ascii=False),
+                **asdict(loader.counts), rejected=rejections.count,
+                rejections=json.dumps([asdict(r) for r in kept], ensure_ascii=False),
             ))
-    return ImportReport(name, fmt, batch_id, loader.counts, rejections, len(rejections), seen)
+    return ImportReport(name, fmt, batch_id, loader.counts, kept, rejections.count, seen)
 
 
 @contextmanager
@@ -227,7 +308,7 @@ def _large_cache(conn: Connection) -> Iterator[None]:
     conn.exec_driver_sql(restore)
 
 
-def _apply(loader: Loader, name: str, batch: Batch, rejections: list[Rejection]) -> None:
+def _apply(loader: Loader, name: str, batch: Batch, rejections: RejectionLog) -> None:
     rejections.extend(batch.rejections)
     if batch.sessions is not None:
         rejections.extend(loader.attach_session_sheet(batch.sessions, name))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ __all__ = [
     "clean_text",
     "clean_cells",
     "parse_time",
+    "TimeOutOfRange",
+    "YEARS",
     "parse_stamp",
     "parse_stamps",
     "stamps_at_once",
@@ -123,8 +126,8 @@ def parse_time(value: object) -> datetime | None:
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value != value:  # NaN
-            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"时间不能是 {value}（不是有限的数）")
         dt = _from_number(value)
     else:
         try:  # canonical JSONL is the hot path; "+08:00" is already Shanghai wall-clock time
@@ -135,10 +138,28 @@ def parse_time(value: object) -> datetime | None:
             if not s:
                 return None
             dt = _parse_time_text(s)
+    if not YEARS[0] - 1 <= dt.year <= YEARS[1] + 1:  # checked before converting: 9999-12-31Z + 8 h overflows
+        raise _out_of_range(value)
     if dt.tzinfo is not None:
         dt = (dt.replace(tzinfo=None) if dt.utcoffset() == _CST_OFFSET
               else dt.astimezone(SHANGHAI).replace(tzinfo=None))
+    if not YEARS[0] <= dt.year <= YEARS[1]:
+        raise _out_of_range(value)
     return dt.replace(microsecond=0) if dt.microsecond else dt
+
+
+YEARS = (2000, 2100)
+"""The years a chat or ticket time may fall in. A stray year-9999 or year-1 time would move every user's default
+date range there and break the charts (issue #12), so it is reported like any other bad time."""
+
+
+class TimeOutOfRange(ValueError):
+    """A time that was read but falls outside ``YEARS``: its message says so, where a caller would otherwise say
+    the time could not be read."""
+
+
+def _out_of_range(value: object) -> TimeOutOfRange:
+    return TimeOutOfRange(f"时间“{str(value)[:40]}”不在 {YEARS[0]}–{YEARS[1]} 年之间")
 
 
 def time_stamp(ts: datetime | None) -> str:
@@ -157,7 +178,8 @@ def parse_stamp(value: object) -> str:
     of large imports, and slicing them is several times cheaper than formatting the parsed datetime.
     """
     if type(value) is str and (len(value) == 19 or (len(value) == 25 and value.endswith("+08:00"))) \
-            and value[10] in "T " and value[4] == value[7] == "-" and value[13] == value[16] == ":":
+            and value[10] in "T " and value[4] == value[7] == "-" and value[13] == value[16] == ":" \
+            and (value[:2] == "20" or value[:4] == "2100"):
         try:
             datetime.fromisoformat(value[:19])  # validates; with the separators checked, the digits are canonical
         except ValueError:
@@ -167,7 +189,7 @@ def parse_stamp(value: object) -> str:
     return time_stamp(parse_time(value))
 
 
-_DAY_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+_DAY_TIME = r"(?:20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
 _STAMP_RUNS = ((re.compile(rf"(?:(?:{_DAY_TIME}\+08:00)?\n)+"), "+08:00\n"), (re.compile(rf"(?:(?:{_DAY_TIME})?\n)+"), "\n"))
 """A run of values in one of the two layouts, each on its line; an empty line is a message with no time."""
 
@@ -291,8 +313,8 @@ def parse_csat(value: object) -> int | None:
     """
     if value is None:
         return None
-    if isinstance(value, float) and value != value:
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"满意度不能是 {value}（不是有限的数）")
     s = clean_text(value)
     if not s or s in ("-", "—", "未评价", "无"):
         return None
@@ -302,6 +324,8 @@ def parse_csat(value: object) -> int | None:
         n = float(s)
     except ValueError:
         raise ValueError(f"无法识别的满意度“{s[:20]}”（应为 1–5 或 非常满意/满意/一般/不满意/非常不满意）") from None
+    if not math.isfinite(n):
+        raise ValueError(f"满意度不能是 {s[:20]}（不是有限的数）")
     if n != int(n) or not 1 <= n <= 5:
         raise ValueError(f"满意度 {s} 超出 1–5")
     return int(n)

@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from qa.errors import HuifangError, ImportFormatError
 from qa.ingest.detect import parse_file
-from qa.ingest.records import Rejection
+from qa.ingest.rejections import RejectionLog
 from qa.ingest.staging import Batch, stage_batches
 
 __all__ = ["PARALLEL_MIN_BYTES", "WorkerParse"]
@@ -60,8 +60,9 @@ def _send_all(path: str, name: str, out: BinaryIO) -> None:
             pending.put(("done", parsed.late))
     except (HuifangError, UnicodeDecodeError) as e:  # a file that cannot be read, a masking setting that names no kind
         pending.put(("error", e))
-    except BaseException:  # anything else is a bug: carry its traceback to the importing process
-        pending.put(("error", RuntimeError(f"解析进程出错：\n{traceback.format_exc()}")))
+    except Exception as e:  # anything else: the file cannot be read (issue #12); its traceback goes to stderr
+        traceback.print_exc()
+        pending.put(("error", ImportFormatError(name, f"无法读取（{type(e).__name__}: {str(e)[:200]}）；整个文件未导入")))
     pending.put(None)
     writer.join()
 
@@ -74,7 +75,7 @@ class WorkerParse:
 
     def __init__(self, path: Path, name: str) -> None:
         self.name = name
-        self.late: list[Rejection] = []
+        self.late = RejectionLog()
         self._finished = False
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
         self._proc = subprocess.Popen([sys.executable, "-m", "qa.ingest.parse_worker", str(path), name],
@@ -93,7 +94,7 @@ class WorkerParse:
             if kind == "batch":
                 yield payload  # type: ignore[misc]
             elif kind == "done":
-                self.late.extend(payload)  # type: ignore[arg-type]
+                self.late = payload  # type: ignore[assignment]
                 self._finished = True
                 return
             else:

@@ -28,6 +28,7 @@ from qa.ingest.records import (
     TicketRecord,
     as_record,
 )
+from qa.ingest.rejections import unexpected
 
 __all__ = ["CHUNK", "Batch", "MessageColumns", "StagedConversation", "StagedMessage", "MsgKey", "conversation_key",
            "message_keys", "content_hash", "stage_batches"]
@@ -158,13 +159,19 @@ def _columns(rec: ConversationRecord | ConversationColumns) -> tuple[Conversatio
 
 
 def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: Batch,
-           mask: frozenset[str]) -> Batch:
+           mask: frozenset[str], file: str) -> Batch:
     """Lay the pending conversations out as the batch's columns, their texts masked (before hashing: a file
     imported again hashes, and so deduplicates, the same)."""
     cols = batch.messages
     for key, rec in pending.items():
         r, stamps, roles, texts, agents, senders = _columns(rec)
-        texts = mask_texts(texts, mask)
+        try:
+            texts = mask_texts(texts, mask)
+            digest = content_hash(stamps, roles, texts)
+            _storable(r, agents, senders)
+        except Exception as e:  # e.g. a lone surrogate from a JSON escape: the conversation, not the file (#12)
+            batch.rejections.append(unexpected(file, r.source_row, e, f"会话 {r.external_id[:40]} "))
+            continue
         start = len(cols.texts)
         cols.stamps += stamps
         cols.roles += roles
@@ -176,8 +183,15 @@ def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: 
         batch.conversations.append(StagedConversation(
             key, r.external_id, r.platform, r.shop, r.customer, r.category, r.csat, r.order_id, r.team,
             start, len(cols.texts), tuple(named), named.most_common(1)[0][0] if named else None,
-            min(timed, default=""), max(timed, default=""), content_hash(stamps, roles, texts)))
+            min(timed, default=""), max(timed, default=""), digest))
     return batch
+
+
+def _storable(r: ConversationRecord, agents: list[str], senders: list[str]) -> None:
+    """Raise UnicodeEncodeError for text no database can store (a lone surrogate), before the loader meets it
+    inside the file's transaction. Message texts, stamps and roles are checked by ``content_hash``."""
+    fields = (r.external_id, r.platform, r.shop, r.customer, r.category, r.order_id, r.team, r.ticket_id)
+    "\x1f".join((*filter(None, fields), *agents, *senders)).encode()
 
 
 def stage_batches(records: Iterable[Parsed], file: str, mask: frozenset[str] | None = None) -> Iterator[Batch]:
@@ -203,10 +217,13 @@ def stage_batches(records: Iterable[Parsed], file: str, mask: frozenset[str] | N
                 continue
             pending[key] = rec
             if len(pending) >= limit:
-                yield _close(pending, batch, mask)
+                yield _close(pending, batch, mask, file)
                 batch, pending, limit = Batch(), {}, CHUNK
         elif isinstance(rec, Rejection):
             batch.rejections.append(rec)
+            if len(batch.rejections) >= CHUNK:  # a file of bad lines is passed on as it goes, not held whole
+                yield Batch(rejections=batch.rejections)
+                batch.rejections = []
         elif isinstance(rec, SessionSheet):
             batch.sessions = rec.sessions
         else:
@@ -214,6 +231,6 @@ def stage_batches(records: Iterable[Parsed], file: str, mask: frozenset[str] | N
             if len(batch.tickets) >= CHUNK:
                 yield batch
                 batch = Batch()
-    _close(pending, batch, mask)
+    _close(pending, batch, mask, file)
     if batch.conversations or batch.tickets or batch.rejections or batch.sessions is not None:
         yield batch

@@ -14,7 +14,8 @@ from typing import BinaryIO, TextIO
 from qa.errors import ImportFormatError
 from qa.ingest.formats.spreadsheet import Rows, read_csv_rows, read_excel_rows
 from qa.ingest.normalize import open_text
-from qa.ingest.records import Parsed, Rejection
+from qa.ingest.records import Parsed
+from qa.ingest.rejections import RejectionLog
 
 __all__ = ["Format", "Sample", "Table", "EXCEL_EXTENSIONS", "HEAD_CHARS"]
 
@@ -41,7 +42,7 @@ class Sample:
     def __init__(self, name: str, stream: BinaryIO) -> None:
         self.name = name
         self.stream = stream
-        self.late: list[Rejection] = []
+        self.late = RejectionLog()
 
     @cached_property
     def excel(self) -> bool:

@@ -29,6 +29,7 @@ from qa.ingest.formats.chatlog_assemble import assemble
 from qa.ingest.formats.chatlog_collect import RELATIVE_DAYS, Collector, numbered_lines
 from qa.ingest.normalize import clean_text
 from qa.ingest.records import ConversationRecord, Rejection
+from qa.ingest.rejections import unexpected
 
 __all__ = ["FORMATS", "LAYOUTS", "SAMPLE_LINES", "detect_chatlog", "parse_chatlog"]
 
@@ -242,27 +243,36 @@ def _parse_headed(lines: Iterable[tuple[int, str]], c: Collector, spec: _Headed)
     for no, line in lines:
         if not line:
             continue
-        if pending is not None:
-            m = spec.bare_stamp.fullmatch(line) if spec.bare_stamp else None
-            if m is not None:
-                _start(c, pending[0], pending[1], m)
-                pending = None
-                continue
-            _place_body(c, spec, *pending)
+        try:
+            pending = _headed_line(c, spec, no, line, pending)
+        except Exception as e:  # one line, not the file (issue #12)
+            c.reject(no, unexpected(c.file, no, e).reason)
             pending = None
-        if _decoration(c, spec, no, line):
-            continue
-        head = spec.head(line)
-        if head is not None:
-            _start(c, no, head[0], head[1], head[2])
-        elif spec.date_lines and (line in RELATIVE_DAYS or _DATE_LINE.fullmatch(line)):
-            continue
-        elif spec.bare_stamp is not None and len(line) <= _MAX_NICK and _is_name(line):
-            pending = (no, line)
-        else:
-            _place_body(c, spec, no, line)
     if pending is not None:
         _place_body(c, spec, *pending)
+
+
+def _headed_line(c: Collector, spec: _Headed, no: int, line: str, pending: tuple[int, str] | None
+                 ) -> tuple[int, str] | None:
+    """Place one non-empty line; returns the line when it may be a nick whose time is on the next line."""
+    if pending is not None:
+        m = spec.bare_stamp.fullmatch(line) if spec.bare_stamp else None
+        if m is not None:
+            _start(c, pending[0], pending[1], m)
+            return None
+        _place_body(c, spec, *pending)
+    if _decoration(c, spec, no, line):
+        return None
+    head = spec.head(line)
+    if head is not None:
+        _start(c, no, head[0], head[1], head[2])
+    elif spec.date_lines and (line in RELATIVE_DAYS or _DATE_LINE.fullmatch(line)):
+        pass
+    elif spec.bare_stamp is not None and len(line) <= _MAX_NICK and _is_name(line):
+        return no, line
+    else:
+        _place_body(c, spec, no, line)
+    return None
 
 
 def _decoration(c: Collector, spec: _Headed, no: int, line: str) -> bool:
@@ -340,27 +350,30 @@ def _parse_web(lines: Iterable[tuple[int, str]], c: Collector) -> None:
     for no, line in lines:
         if not line:
             continue
-        row = _web_row(line) if "\t" in line else None
-        date_line = _DATE_LINE.fullmatch(line)
-        time_line = _WEB_TIME.fullmatch(line) if row is None else None
-        if row is None and date_line is None and time_line is None:
-            if head is None:
-                c.reject(no, _NO_HEADER)
+        try:
+            row = _web_row(line) if "\t" in line else None
+            date_line = _DATE_LINE.fullmatch(line)
+            time_line = _WEB_TIME.fullmatch(line) if row is None else None
+            if row is None and date_line is None and time_line is None:
+                if head is None:
+                    c.reject(no, _NO_HEADER)
+                else:
+                    buffer.append((no, line))
+                continue
+            flush()
+            if date_line is not None:
+                day = _date_of(date_line)
+                if day is None:
+                    c.reject(no, f"日期“{line}”无效", "时间")
+            elif time_line is not None:
+                head = (no, time_line)
             else:
-                buffer.append((no, line))
-            continue
-        flush()
-        if date_line is not None:
-            day = _date_of(date_line)
-            if day is None:
-                c.reject(no, f"日期“{line}”无效", "时间")
-        elif time_line is not None:
-            head = (no, time_line)
-        else:
-            assert row is not None  # neither a date nor a time line
-            m, content, sender = row
-            _start_web(c, no, m, sender, day, content)
-            c.close_message()
+                assert row is not None  # neither a date nor a time line
+                m, content, sender = row
+                _start_web(c, no, m, sender, day, content)
+                c.close_message()
+        except Exception as e:  # one line, not the file (issue #12)
+            c.reject(no, unexpected(c.file, no, e).reason)
     flush()
 
 

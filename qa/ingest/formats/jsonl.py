@@ -34,6 +34,7 @@ from qa.ingest.records import (
     MessageRecord,
     Rejection,
 )
+from qa.ingest.rejections import unexpected
 
 __all__ = ["FORMATS", "parse_jsonl", "looks_like_jsonl"]
 
@@ -56,10 +57,19 @@ def parse_jsonl(lines: Iterable[str], file: str) -> Iterator[ConversationColumns
             yield Rejection(file, lineno, None, f"该行超过 {MAX_LINE_CHARS:,} 个字符，已跳过")
             continue
         try:
-            fast = _fast(_decode(line), lineno)
-        except (msgspec.DecodeError, ValueError):  # ValidationError is a DecodeError; ValueError: a time or CSAT
-            fast = None
-        yield _careful(line, lineno, file) if fast is None else fast
+            record = _line(line, lineno, file)
+        except Exception as e:  # whatever one line raises is that line's rejection (issue #12)
+            record = unexpected(file, lineno, e)
+        yield record
+
+
+def _line(line: str, lineno: int, file: str) -> ConversationColumns | ConversationRecord | Rejection:
+    """One line read the fast way, else the careful way."""
+    try:
+        fast = _fast(_decode(line), lineno)
+    except (msgspec.DecodeError, ValueError):  # ValidationError is a DecodeError; ValueError: a time or CSAT
+        fast = None
+    return _careful(line, lineno, file) if fast is None else fast
 
 
 def _careful(line: str, lineno: int, file: str) -> ConversationRecord | Rejection:

@@ -6,6 +6,7 @@ customer, since the sheet carries no session id that the log also has.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -13,8 +14,9 @@ from typing import TYPE_CHECKING
 from qa.errors import ImportFormatError
 from qa.ingest.formats.base import Format, Sample
 from qa.ingest.formats.table import map_columns, table_kind
-from qa.ingest.normalize import clean_text, parse_csat, parse_time
+from qa.ingest.normalize import TimeOutOfRange, clean_text, parse_csat, parse_time
 from qa.ingest.records import Parsed, Rejection, SessionSheet
+from qa.ingest.rejections import unexpected
 
 if TYPE_CHECKING:  # pandas is imported where a sheet is read: a parse worker for a chat log should not pay for it
     import pandas as pd
@@ -69,7 +71,11 @@ def parse_session_sheet(df: pd.DataFrame, file: str) -> tuple[list[dict], list[R
     rejections: list[Rejection] = []
     for position, record in enumerate(df.to_dict("records")):
         row_no = position + 2
-        row, problems = _row({key: _cell(record[col]) for key, col in columns.items()})
+        try:
+            row, problems = _row({key: _cell(record[col]) for key, col in columns.items()})
+        except Exception as e:  # one row, not the file (issue #12)
+            rejections.append(unexpected(file, row_no, e))
+            continue
         rejections.extend(Rejection(file, row_no, column, reason) for column, reason in problems)
         if row is not None:
             rows.append({"row": row_no, **row})
@@ -92,9 +98,10 @@ def _row(values: dict) -> tuple[dict | None, list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
     try:
         start = parse_time(values["start"])
-    except ValueError:
+    except ValueError as e:
         shown = clean_text(values["start"])[:40]
-        return None, [(SHEET_COLUMNS["start"], f"无法识别的咨询时间“{shown}”（应为 2026-10-07 10:00:00 这类格式）；该行未导入")]
+        why = str(e) if isinstance(e, TimeOutOfRange) else f"无法识别的咨询时间“{shown}”（应为 2026-10-07 10:00:00 这类格式）"
+        return None, [(SHEET_COLUMNS["start"], f"{why}；该行未导入")]
     customer = _text(values["customer"])
     if start is None or customer is None:
         empty = SHEET_COLUMNS["start"] if start is None else SHEET_COLUMNS["customer"]
@@ -131,9 +138,12 @@ def _text(value: object) -> str | None:
 
 def _float(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ValueError(f"“{text[:20]}”不是数字") from None
+    if not math.isfinite(value):
+        raise ValueError(f"“{text[:20]}”不是有限的数")
+    return value
 
 
 def _int(text: str) -> int:
@@ -146,7 +156,7 @@ def _int(text: str) -> int:
 def _response(text: str) -> float | datetime | None:
     """Seconds when the sheet gives a number, the time itself when it gives a time."""
     try:
-        return float(text)
+        return _float(text)
     except ValueError:
         return parse_time(text)
 
@@ -172,5 +182,10 @@ def _parse(sample: Sample) -> Iterator[Parsed]:
     yield SessionSheet(sessions)
 
 
-FORMATS = tuple(Format(f"{kind}_jd_sessions", "京东会话明细表", extensions, _is_session_sheet, _parse)
+def _is_sheet_of(kind: str) -> Callable[[Sample], bool]:
+    """A session sheet in this kind of file: a workbook is recorded as xlsx, a text file as csv."""
+    return lambda sample: sample.excel == (kind == "xlsx") and _is_session_sheet(sample)
+
+
+FORMATS = tuple(Format(f"{kind}_jd_sessions", "京东会话明细表", extensions, _is_sheet_of(kind), _parse)
                 for kind, extensions in (("csv", (".csv",)), ("xlsx", (".xlsx", ".xlsm"))))

@@ -41,6 +41,7 @@ from qa.ingest.records import (
     Rejection,
     TicketRecord,
 )
+from qa.ingest.rejections import unexpected
 
 __all__ = ["FORMATS", "COLUMN_ALIASES", "map_columns", "table_kind", "parse_message_rows", "parse_message_blocks",
            "parse_ticket_rows", "require_message_columns", "unknown_table"]
@@ -139,9 +140,9 @@ def parse_message_rows(headers: list[str], rows: Rows, cols: dict[str, str], fil
             group = open_[conv_id] = []
         group.append((row, pick(cells)))  # fields: at least the id, the text and what tells the role
         if last is not None and last.get(conv_id) == row:
-            yield from _conversation(conv_id, *_by_column(open_.pop(conv_id)), fields, cols, file)
+            yield from _contained(conv_id, *_by_column(open_.pop(conv_id)), fields, cols, file)
     for conv_id, group in open_.items():
-        yield from _conversation(conv_id, *_by_column(group), fields, cols, file)
+        yield from _contained(conv_id, *_by_column(group), fields, cols, file)
 
 
 def _by_column(group: list[tuple[int, tuple[str, ...]]]) -> tuple[Sequence[int], list[list[str]]]:
@@ -176,7 +177,11 @@ def parse_message_blocks(blocks: Iterable[ColumnBlock], cols: dict[str, str], fi
             complete = last[conv_id] <= rows[stop - 1]
             group = open_.get(conv_id)
             if group is None and complete and parsed is not None:
-                yield _assemble(conv_id, rows[start], col, parsed, start, stop)
+                try:
+                    assembled: _Parsed = _assemble(conv_id, rows[start], col, parsed, start, stop)
+                except Exception as e:  # one conversation's rows, not the file (issue #12)
+                    assembled = unexpected(file, rows[start], e, f"会话 {conv_id[:40]}（{stop - start:,} 行）")
+                yield assembled
                 continue
             if group is None:
                 group = open_[conv_id] = ([], [[] for _ in fields])
@@ -184,9 +189,18 @@ def parse_message_blocks(blocks: Iterable[ColumnBlock], cols: dict[str, str], fi
             for held, column in zip(group[1], columns):
                 held.extend(column[start:stop])
             if complete:
-                yield from _conversation(conv_id, *open_.pop(conv_id), fields, cols, file)
+                yield from _contained(conv_id, *open_.pop(conv_id), fields, cols, file)
     for conv_id, (rows, columns) in open_.items():
-        yield from _conversation(conv_id, rows, columns, fields, cols, file)
+        yield from _contained(conv_id, rows, columns, fields, cols, file)
+
+
+def _contained(conv_id: str, rows: Sequence[int], columns: list[list[str]], fields: list[str],
+               cols: dict[str, str], file: str) -> list[_Parsed]:
+    """``_conversation``, or the rejection of its rows when it raises what no check foresaw (issue #12)."""
+    try:
+        return list(_conversation(conv_id, rows, columns, fields, cols, file))
+    except Exception as e:
+        return [unexpected(file, rows[0], e, f"会话 {conv_id[:40]}（{len(rows):,} 行）")]
 
 
 def _conversation(conv_id: str, rows: Sequence[int], columns: list[list[str]], fields: list[str],
@@ -337,25 +351,32 @@ def parse_ticket_rows(headers: list[str], rows: Rows, cols: dict[str, str], file
                       ) -> Iterator[TicketRecord | Rejection]:
     """One TicketRecord per valid row; a row without an id, or with an unreadable time or CSAT, is reported."""
     for row, get in _by_field(headers, rows, cols):
-        ticket_id = get["ticket_id"][:200]
-        if not ticket_id:
-            yield Rejection(file, row, cols["ticket_id"], "工单号为空")
-            continue
-        (created, closed, csat), problem = _parse_fields(
-            get, cols, {"created_at": parse_time, "closed_at": parse_time, "csat": parse_csat}, file, row)
-        if problem:
-            yield problem
-            continue
+        try:
+            ticket = _ticket(get, cols, file, row)
+        except Exception as e:  # one row, not the file (issue #12)
+            ticket = unexpected(file, row, e)
+        yield ticket
 
-        def text(field: str) -> str | None:
-            return (get[field][:200] or None) if field in get else None
 
-        yield TicketRecord(
-            external_id=ticket_id, category=text("category"), status=text("status"),
-            created_at=cast("datetime | None", created), closed_at=cast("datetime | None", closed),
-            order_id=text("order_id"), conversation_id=text("conversation_id"), outcome=text("outcome"),
-            csat=cast("int | None", csat), platform=text("platform"), shop=text("shop"), source_row=row,
-        )
+def _ticket(get: dict[str, str], cols: dict[str, str], file: str, row: int) -> TicketRecord | Rejection:
+    """One ticket row as a record, or the rejection of the row."""
+    ticket_id = get["ticket_id"][:200]
+    if not ticket_id:
+        return Rejection(file, row, cols["ticket_id"], "工单号为空")
+    (created, closed, csat), problem = _parse_fields(
+        get, cols, {"created_at": parse_time, "closed_at": parse_time, "csat": parse_csat}, file, row)
+    if problem:
+        return problem
+
+    def text(field: str) -> str | None:
+        return (get[field][:200] or None) if field in get else None
+
+    return TicketRecord(
+        external_id=ticket_id, category=text("category"), status=text("status"),
+        created_at=cast("datetime | None", created), closed_at=cast("datetime | None", closed),
+        order_id=text("order_id"), conversation_id=text("conversation_id"), outcome=text("outcome"),
+        csat=cast("int | None", csat), platform=text("platform"), shop=text("shop"), source_row=row,
+    )
 
 
 def _columns(sample: Sample) -> dict[str, str]:
@@ -387,7 +408,7 @@ def _csv_messages(sample: Sample) -> Iterator[_Parsed]:
     text.seek(0)
     _headers, rows, again = read_csv_rows(text, name)
     yield from parse_message_rows(headers, rows, cols, name, last)
-    sample.late[:] = again  # ragged rows are reported by the second reading
+    sample.late.replace(again)  # ragged rows are reported by the second reading
 
 
 def _kind_is(kind: str, excel: bool) -> Callable[[Sample], bool]:
