@@ -16,7 +16,6 @@ from typing import NamedTuple, cast
 from qa.errors import ImportFormatError
 from qa.ingest.formats import arrow_csv
 from qa.ingest.formats.base import Format, Sample
-from qa.ingest.identity import Claims, contradiction_rejection
 from qa.ingest.formats.spreadsheet import (
     ColumnBlock,
     Rows,
@@ -25,6 +24,7 @@ from qa.ingest.formats.spreadsheet import (
     read_csv_records,
     read_csv_rows,
 )
+from qa.ingest.identity import Claims, contradiction_rejection
 from qa.ingest.normalize import (
     clean_cells,
     clean_text,
