@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine, select
+from alembic import command
+from sqlalchemy import Engine, insert, select
 
-from qa.models import Conversation, Message, Platform, Shop
+from qa.db import _alembic_config, init_db
+from qa.models import Conversation, Message, Platform, Shop, Ticket
 from tests.helpers import conv, counts, import_bytes, jsonl
 
 SECONDS = conv("c1", ("customer", "这款有40码吗", "2026-11-11 10:01:23"), ("agent", "亲，有的哦", "2026-11-11 10:01:47"),
@@ -185,3 +187,30 @@ def test_csv_rows_contradicting_their_conversation_are_reported_by_row(engine, o
     with engine.connect() as conn:
         assert conn.execute(select(Conversation.external_id, Conversation.csat).order_by(Conversation.external_id)).all() == [
             ("k1", 5), ("k2", 4)]
+
+
+def test_migration_0009_rekeys_stored_tmall_conversations_to_their_family(engine):
+    cfg = _alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    with engine.begin() as conn:
+        tmall, taobao = (conn.execute(insert(Platform).values(name=n).returning(Platform.id)).scalar_one()
+                         for n in ("天猫", "淘宝"))
+        conn.execute(insert(Conversation), [
+            {"source_key": key, "external_id": key[3:], "platform_id": pid, "content_hash": "", "message_count": 0}
+            for key, pid in (("天猫|a", tmall), ("天猫|b", tmall), ("淘宝|b", taobao))])
+        conn.execute(insert(Ticket).values(source_key="天猫|t", external_id="t", platform_id=tmall))
+
+    def keys() -> list[str]:
+        with engine.connect() as conn:
+            return sorted(conn.scalars(select(Conversation.source_key).union_all(select(Ticket.source_key))))
+
+    init_db(engine)
+    assert keys() == ["天猫|b", "淘宝|a", "淘宝|b", "淘宝|t"]  # b's pair cannot be told apart: it stays as it was
+    import_bytes(engine, "a.jsonl", jsonl(conv("a", ("customer", "在吗", None), platform="淘宝")))
+    assert counts(engine)["conversations"] == 3
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    assert keys() == ["天猫|a", "天猫|b", "天猫|t", "淘宝|b"]
