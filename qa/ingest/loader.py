@@ -12,7 +12,7 @@ this side only resolves ids and inserts, through DB-API executemany (the ORM uni
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -211,8 +211,11 @@ class Loader:
 
         Returns the conversations of ``file`` not stored because their identity is ambiguous.
         """
-        staged, rejections = self._identify(staged, file)
         stored = _stored(self.conn, [c.key for c in staged])
+        rejections: list[Rejection] = []
+        if len(stored) < len(staged):  # some are new, or stored under another key: those found by source id
+            staged, rejections = self._identify(staged, stored, file)
+            stored.update(_stored(self.conn, [c.key for c in staged if c.key not in stored]))
         new = [c for c in staged if c.key not in stored]
         if new:
             self._insert_new(new, messages)
@@ -231,16 +234,17 @@ class Loader:
                 self._note(conv_id, "unchanged")
         return rejections
 
-    def _identify(self, staged: Sequence[StagedConversation], file: str
+    def _identify(self, staged: Sequence[StagedConversation], stored_keys: Container[str], file: str
                   ) -> tuple[list[StagedConversation], list[Rejection]]:
         """The staged conversations keyed as the stored ones they are, and those that could be more than one.
 
         A conversation exported without a platform takes the key of the one stored conversation with its id, and
         is reported when there are several; one exported with a platform gives it to a stored conversation of its
-        id that had none (and no other platform's conversation has that id).
+        id that had none (and no other platform's conversation has that id). Those already found by key
+        (``stored_keys``) are what they are.
         """
         families: defaultdict[str, dict[str, int]] = defaultdict(dict)  # source id → {family: conversation id}
-        where, params = _in(self.conn, "external_id", [c.external_id for c in staged])
+        where, params = _in(self.conn, "external_id", [c.external_id for c in staged if c.key not in stored_keys])
         for key, external_id, conv_id in _fetch(
                 self.conn, f"SELECT source_key, external_id, id FROM conversations WHERE {where}", params):
             families[external_id][key_family(key, external_id)] = conv_id
@@ -249,7 +253,7 @@ class Loader:
         for c in staged:
             stored = families.get(c.external_id, {})
             family = key_family(c.key, c.external_id)
-            if not stored or family in stored:
+            if c.key in stored_keys or not stored or family in stored:
                 out.append(c)
             elif not family and len(stored) == 1:
                 out.append(c._replace(key=f"{next(iter(stored))}|{c.external_id}"))
