@@ -10,7 +10,8 @@ two platforms, shops or CSATs is a contradiction the user must see (issue #12), 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from sys import intern
+from typing import NamedTuple, TypeVar
 
 from qa.ingest.normalize import canonical_platform
 from qa.ingest.records import Rejection
@@ -52,10 +53,20 @@ class Claims(NamedTuple):
             found.append(Contradiction("csat", self.csat, self.csat_row, csat))
         if found:
             return self, found
-        return Claims(self.platform or platform, self.platform_row if self.platform else row,
-                      self.shop or shop, self.shop_row if self.shop else row,
-                      self.csat if self.csat is not None else csat,
-                      self.csat_row if self.csat is not None else row), []
+        # interned: a file names a few platforms and shops, and these tuples outlive its records
+        return Claims(*_first(self.platform, self.platform_row, platform and intern(platform), row),
+                      *_first(self.shop, self.shop_row, shop and intern(shop), row),
+                      *_first(self.csat, self.csat_row, csat, row)), []
+
+
+_V = TypeVar("_V", str | None, int | None)
+
+
+def _first(old: _V, old_row: int | None, new: _V, row: int | None) -> tuple[_V, int | None]:
+    """The value said first and its row: ``old`` if there was one, else ``new`` (no row when it is none either)."""
+    if old is not None and old != "":
+        return old, old_row
+    return (new, row) if new is not None and new != "" else (None, None)
 
 
 class Contradiction(NamedTuple):
