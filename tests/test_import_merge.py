@@ -214,3 +214,16 @@ def test_migration_0009_rekeys_stored_tmall_conversations_to_their_family(engine
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0007")
     assert keys() == ["天猫|a", "天猫|b", "天猫|t", "淘宝|b"]
+
+
+def test_a_message_merged_from_a_minute_export_is_not_added_again_by_a_precise_one(engine):
+    import_bytes(engine, "day1.jsonl", jsonl(SECONDS))
+    minutes = conv("c1", ("agent", "亲，有的哦", "2026-11-11 10:01"), ("customer", "那拍40码", "2026-11-11 10:03"),
+                   platform="天猫")
+    assert import_bytes(engine, "minutes.jsonl", jsonl(minutes)).counts.messages_added == 1
+    precise = {**SECONDS, "messages": [*SECONDS["messages"], {"role": "customer", "text": "那拍40码",
+                                                                "ts": "2026-11-11 10:03:12"},
+                                        {"role": "customer", "text": "那拍40码", "ts": "2026-11-11 10:03:40"}]}
+    report = import_bytes(engine, "precise.jsonl", jsonl(precise))
+    assert report.counts.messages_added == 1  # the second "那拍40码" of 10:03 is a new one
+    assert [t for _c, t in _texts(engine)] == ["这款有40码吗", "亲，有的哦", "那拍40码", "那拍40码"]

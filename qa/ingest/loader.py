@@ -37,6 +37,8 @@ from qa.ingest.privacy import comparable
 from qa.ingest.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
 from qa.ingest.session_match import MATCH_WINDOW, match_sessions
 from qa.ingest.staging import (
+    MINUTE,
+    SECOND,
     MessageColumns,
     MsgKey,
     StagedConversation,
@@ -314,6 +316,8 @@ class Loader:
         precision = min(stamp_precision(m[0] for m in stored_messages), stamp_precision(m[0] for m in messages))
         stored_keys = message_keys(stored_messages, precision)
         incoming = list(zip(message_keys(incoming_messages, precision), messages))
+        if precision == SECOND:
+            incoming = _minute_matches(stored_keys, incoming)
         known = set(stored_keys)
         fresh = [(k, m) for k, m in incoming if k not in known]
         if not fresh:
@@ -332,8 +336,7 @@ class Loader:
         agent_of = {**{k: r.agent_id for k, r in zip(stored_keys, stored)}, **{k: row["agent_id"] for (k, _m), row in
                                                                               zip(fresh, new_rows)}}
         main_agent = Counter(filter(None, (agent_of[k] for k in order))).most_common(1)  # as if imported whole
-        as_stored = {**dict(zip(stored_keys, stored_messages)),
-                     **{k: m for (k, _m), m in zip(incoming, incoming_messages) if k not in known}}
+        as_stored = {**dict(zip(stored_keys, stored_messages)), **{k: (m[0], m[1], comparable(m[2])) for k, m in fresh}}
         stamps, roles, texts = zip(*map(as_stored.__getitem__, order))
         times = list(filter(None, stamps))
         self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(
@@ -403,6 +406,25 @@ class Loader:
             self.conn.execute(update(_ticket).where(_ticket.c.id == tid).values(**changed))
         self._counts.tickets_added += len(inserts)
         self._counts.tickets_updated += len(updates)
+
+
+def _minute_matches(stored: list[MsgKey], incoming: list[tuple[MsgKey, StagedMessage]]
+                    ) -> list[tuple[MsgKey, StagedMessage]]:
+    """``incoming`` with each message not matched by the second that matches, by the minute, a stored message at
+    :00 that nothing else matched, given that stored message's key.
+
+    Such a stored time most likely came from a minute-precision export merged into a precise one; without this,
+    the precise export of the same message would add it again. Matched as a multiset, like every key.
+    """
+    taken = {k for k, _m in incoming}
+    loose = [k for k in stored if k not in taken and k[0][17:19] == "00"]
+    if not loose:
+        return incoming
+    known = set(stored)
+    unmatched = [k for k, _m in incoming if k not in known]
+    by_minute = dict(zip(message_keys(loose, MINUTE), loose))
+    remap = {k: by_minute[mk] for k, mk in zip(unmatched, message_keys(unmatched, MINUTE)) if mk in by_minute}
+    return [(remap.get(k, k), m) for k, m in incoming]
 
 
 _CONV_COLUMNS = ("source_key", "external_id", "platform_id", "shop_id", "agent_id", "team", "customer",
