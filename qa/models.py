@@ -134,8 +134,8 @@ class Conversation(Base):
         Index("ix_conversations_agent_started", "agent_id", "started_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_key: Mapped[str] = mapped_column(String(300), unique=True)
-    external_id: Mapped[str] = mapped_column(String(200))
+    source_key: Mapped[str] = mapped_column(String(300), unique=True)  # platform family|external_id
+    external_id: Mapped[str] = mapped_column(String(200), index=True)
     platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id"))
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))

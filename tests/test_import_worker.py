@@ -169,7 +169,7 @@ def test_message_columns_cross_processes_as_joined_strings_or_as_lists():
 
 
 def test_rows_of_a_conversation_far_apart_are_one_conversation(engine):
-    rows = ["会话ID,发送方,客服昵称,内容,满意度", "a,顾客,,好的,3", "a,顾客,,[图片],"]
+    rows = ["会话ID,发送方,客服昵称,内容,满意度", "a,顾客,,好的,", "a,顾客,,[图片],"]
     rows += [f"o{i},顾客,,你好," for i in range(10)]
     rows += ["a,顾客,,好的,", "a,客服,小美,[图片],5"]
     report = import_bytes(engine, "long.csv", ("\n".join(rows) + "\n").encode())

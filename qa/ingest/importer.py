@@ -313,6 +313,6 @@ def _apply(loader: Loader, name: str, batch: Batch, rejections: RejectionLog) ->
     if batch.sessions is not None:
         rejections.extend(loader.attach_session_sheet(batch.sessions, name))
     if batch.conversations:
-        loader.add_conversations(batch.conversations, batch.messages)
+        rejections.extend(loader.add_conversations(batch.conversations, batch.messages, name))
     if batch.tickets:
         loader.add_tickets(batch.tickets)

@@ -1,16 +1,18 @@
 """Store parsed records: deduplicate, merge overlapping exports, and insert in bulk.
 
-A conversation is identified by platform + its source id. Importing it again adds only the messages not yet
-stored (matched on time, role, text and occurrence), so re-importing a file, or an export that overlaps an
-earlier one, never duplicates anything and never drops what reviewers have already annotated.
+A conversation is identified by its platform family and source id (``qa.ingest.identity``: 天猫 and 淘宝 are one);
+one exported without a platform is the stored conversation of that id when there is exactly one. Importing it
+again adds only the messages not yet stored (matched on role, text, occurrence and time at the precision both
+exports have: second, minute or none), so re-importing a file, or an export that overlaps an earlier one, never
+duplicates anything and never drops what reviewers have already annotated.
 Conversations arrive staged (``qa.ingest.staging``): keys, stamps and hashes are computed where the file is parsed, so
 this side only resolves ids and inserts, through DB-API executemany (the ORM unit of work is ~10x slower).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Container, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -29,18 +31,23 @@ from sqlalchemy import (
     update,
 )
 
+from qa.ingest.identity import FAMILIES
 from qa.ingest.normalize import canonical_platform, time_stamp
 from qa.ingest.privacy import comparable
 from qa.ingest.records import ConversationRecord, MessageRecord, Rejection, TicketRecord
 from qa.ingest.session_match import MATCH_WINDOW, match_sessions
 from qa.ingest.staging import (
+    MINUTE,
+    SECOND,
     MessageColumns,
     MsgKey,
     StagedConversation,
     StagedMessage,
     content_hash,
     conversation_key,
+    key_family,
     message_keys,
+    stamp_precision,
 )
 from qa.models import Agent, Conversation, Message, Platform, Shop, Ticket
 
@@ -200,9 +207,17 @@ class Loader:
         return aid
 
     # -- conversations ----------------------------------------------------------------------------------------
-    def add_conversations(self, staged: Sequence[StagedConversation], messages: MessageColumns) -> None:
-        """Insert new conversations and merge known ones; call with one staged batch (keys unique within it)."""
+    def add_conversations(self, staged: Sequence[StagedConversation], messages: MessageColumns,
+                          file: str) -> list[Rejection]:
+        """Insert new conversations and merge known ones; call with one staged batch (source ids unique within it).
+
+        Returns the conversations of ``file`` not stored because their identity is ambiguous.
+        """
         stored = _stored(self.conn, [c.key for c in staged])
+        rejections: list[Rejection] = []
+        if len(stored) < len(staged):  # some are new, or stored under another key: those found by source id
+            staged, rejections = self._identify(staged, stored, file)
+            stored.update(_stored(self.conn, [c.key for c in staged if c.key not in stored]))
         new = [c for c in staged if c.key not in stored]
         if new:
             self._insert_new(new, messages)
@@ -219,6 +234,43 @@ class Loader:
                 if meta:
                     self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(**meta))
                 self._note(conv_id, "unchanged")
+        return rejections
+
+    def _identify(self, staged: Sequence[StagedConversation], stored_keys: Container[str], file: str
+                  ) -> tuple[list[StagedConversation], list[Rejection]]:
+        """The staged conversations keyed as the stored ones they are, and those that could be more than one.
+
+        A conversation exported without a platform takes the key of the one stored conversation with its id, and
+        is reported when there are several; one exported with a platform gives it to a stored conversation of its
+        id that had none (and no other platform's conversation has that id). Those already found by key
+        (``stored_keys``) are what they are.
+        """
+        families: defaultdict[str, dict[str, int]] = defaultdict(dict)  # source id → {family: conversation id}
+        where, params = _in(self.conn, "external_id", [c.external_id for c in staged if c.key not in stored_keys])
+        for key, external_id, conv_id in _fetch(
+                self.conn, f"SELECT source_key, external_id, id FROM conversations WHERE {where}", params):
+            families[external_id][key_family(key, external_id)] = conv_id
+        out: list[StagedConversation] = []
+        rejections: list[Rejection] = []
+        for c in staged:
+            stored = families.get(c.external_id, {})
+            family = key_family(c.key, c.external_id)
+            if c.key in stored_keys or not stored or family in stored:
+                out.append(c)
+            elif not family and len(stored) == 1:
+                out.append(c._replace(key=f"{next(iter(stored))}|{c.external_id}"))
+            elif not family:
+                names = "、".join(_family_label(f) for f in sorted(stored))
+                rejections.append(Rejection(
+                    file, c.row, "平台", f"会话 {c.external_id[:50]} 没有注明平台，而已导入的 {names} 都有此会话号，无法判断"
+                    "是哪一个；此会话未导入，请在文件中补上平台后重新导入"))
+            else:
+                if set(stored) == {""}:  # stored from an export without a platform: this one names it
+                    pid, sid = self.place(c.platform, c.shop)
+                    self.conn.execute(update(_conv).where(_conv.c.id == stored[""]).values(
+                        source_key=c.key, platform_id=pid, shop_id=func.coalesce(_conv.c.shop_id, sid)))
+                out.append(c)
+        return out, rejections
 
     def _insert_new(self, new: list[StagedConversation], cols: MessageColumns) -> None:
         as_time = _none_if_empty if self.conn.dialect.name == "sqlite" else _time
@@ -257,9 +309,15 @@ class Loader:
         stored = self.conn.execute(
             select(_msg.c.id, _msg.c.ts, _msg.c.role, _msg.c.text, _msg.c.agent_id)
             .where(_msg.c.conversation_id == conv_id).order_by(_msg.c.seq)).all()
-        # texts compared masked: the same message stored before masking, or with other kinds masked, is no new one
-        stored_keys = message_keys([(time_stamp(r.ts), r.role, comparable(r.text)) for r in stored])
-        incoming = list(zip(message_keys([(m[0], m[1], comparable(m[2])) for m in messages]), messages))
+        # texts compared masked: the same message stored before masking, or with other kinds masked, is no new one;
+        # times as precise as both exports are: a minute-precision or untimed export of stored messages adds none
+        stored_messages = [(time_stamp(r.ts), r.role, comparable(r.text)) for r in stored]
+        incoming_messages = [(m[0], m[1], comparable(m[2])) for m in messages]
+        precision = min(stamp_precision(m[0] for m in stored_messages), stamp_precision(m[0] for m in messages))
+        stored_keys = message_keys(stored_messages, precision)
+        incoming = list(zip(message_keys(incoming_messages, precision), messages))
+        if precision == SECOND:
+            incoming = _minute_matches(stored_keys, incoming)
         known = set(stored_keys)
         fresh = [(k, m) for k, m in incoming if k not in known]
         if not fresh:
@@ -278,7 +336,8 @@ class Loader:
         agent_of = {**{k: r.agent_id for k, r in zip(stored_keys, stored)}, **{k: row["agent_id"] for (k, _m), row in
                                                                               zip(fresh, new_rows)}}
         main_agent = Counter(filter(None, (agent_of[k] for k in order))).most_common(1)  # as if imported whole
-        stamps, roles, texts, _n = zip(*order)
+        as_stored = {**dict(zip(stored_keys, stored_messages)), **{k: (m[0], m[1], comparable(m[2])) for k, m in fresh}}
+        stamps, roles, texts = zip(*map(as_stored.__getitem__, order))
         times = list(filter(None, stamps))
         self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(
             message_count=len(order), content_hash=content_hash(stamps, roles, texts),
@@ -349,6 +408,25 @@ class Loader:
         self._counts.tickets_updated += len(updates)
 
 
+def _minute_matches(stored: list[MsgKey], incoming: list[tuple[MsgKey, StagedMessage]]
+                    ) -> list[tuple[MsgKey, StagedMessage]]:
+    """``incoming`` with each message not matched by the second that matches, by the minute, a stored message at
+    :00 that nothing else matched, given that stored message's key.
+
+    Such a stored time most likely came from a minute-precision export merged into a precise one; without this,
+    the precise export of the same message would add it again. Matched as a multiset, like every key.
+    """
+    taken = {k for k, _m in incoming}
+    loose = [k for k in stored if k not in taken and k[0][17:19] == "00"]
+    if not loose:
+        return incoming
+    known = set(stored)
+    unmatched = [k for k, _m in incoming if k not in known]
+    by_minute = dict(zip(message_keys(loose, MINUTE), loose))
+    remap = {k: by_minute[mk] for k, mk in zip(unmatched, message_keys(unmatched, MINUTE)) if mk in by_minute}
+    return [(remap.get(k, k), m) for k, m in incoming]
+
+
 _CONV_COLUMNS = ("source_key", "external_id", "platform_id", "shop_id", "agent_id", "team", "customer",
                  "started_at", "ended_at", "order_id", "category", "csat", "message_count", "content_hash",
                  "import_batch_id")
@@ -387,17 +465,25 @@ _RANK = {"unchanged": 0, "merged": 1, "added": 2}
 _META = ("category", "csat", "order_id", "customer", "team")  # filled on a stored conversation where empty
 
 
-def _stored(conn: Connection, keys: list[str]) -> dict[str, list[Any]]:
-    """(id, content hash, *_META) of the stored conversations among ``keys`` (a batch's worth), by source key.
+def _family_label(family: str) -> str:
+    """A platform family as users know it: 淘宝/天猫."""
+    return "/".join((family, *(p for p, f in FAMILIES.items() if f == family)))
+
+
+def _in(conn: Connection, column: str, values: list[str]) -> tuple[str, Sequence[object]]:
+    """A WHERE clause "``column`` is one of ``values``" (a batch's worth) for ``_fetch``, and its parameters.
 
     Raw SQL: SQLAlchemy's rendering of a 2,000-value IN took half of each such query.
     """
-    columns = ", ".join(("source_key", "id", "content_hash", *_META))
-    params: Sequence[object]
     if conn.dialect.name == "sqlite":
-        where, params = f"source_key IN ({', '.join(['{0}'] * len(keys))})", keys
-    else:
-        where, params = "source_key = ANY({0})", [keys]
+        return f"{column} IN ({', '.join(['{0}'] * len(values))})", values
+    return f"{column} = ANY({{0}})", [values]
+
+
+def _stored(conn: Connection, keys: list[str]) -> dict[str, list[Any]]:
+    """(id, content hash, *_META) of the stored conversations among ``keys`` (a batch's worth), by source key."""
+    columns = ", ".join(("source_key", "id", "content_hash", *_META))
+    where, params = _in(conn, "source_key", keys)
     return {key: rest for key, *rest in _fetch(conn, f"SELECT {columns} FROM conversations WHERE {where}", params)}
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from qa.ingest.normalize import canonical_platform
+from qa.ingest.identity import Claims, contradiction_rejection, platform_family
 from qa.ingest.privacy import import_kinds, mask_texts
 from qa.ingest.records import (
     ConversationColumns,
@@ -31,7 +31,8 @@ from qa.ingest.records import (
 from qa.ingest.rejections import unexpected
 
 __all__ = ["CHUNK", "Batch", "MessageColumns", "StagedConversation", "StagedMessage", "MsgKey", "conversation_key",
-           "message_keys", "content_hash", "stage_batches"]
+           "message_keys", "content_hash", "stage_batches",
+           "key_family", "stamp_precision", "SECOND", "MINUTE", "NO_TIME"]
 
 CHUNK = 2000
 FIRST_CHUNK = 200  # small, so that a worker's first batch reaches the database side without delay
@@ -89,6 +90,7 @@ class StagedConversation(NamedTuple):
     started: str
     ended: str
     content_hash: str
+    row: int | None  # where the file gives it (its first row or line), for reports
 
 
 @dataclass
@@ -103,20 +105,44 @@ class Batch:
 
 
 def conversation_key(platform: str | None, external_id: str, shop: str | None = None) -> str:
-    """The unique key of a conversation (or ticket) across all imports: marketplace and source id."""
-    return f"{canonical_platform(platform, shop) or ''}|{external_id}"
+    """The unique key of a conversation (or ticket) across all imports: platform family and source id."""
+    return f"{platform_family(platform, shop) or ''}|{external_id}"
 
 
-def message_keys(messages: Iterable[Sequence]) -> list[MsgKey]:
-    """Identity of each message: time stamp, role, text and how often that triple occurred before it.
+def key_family(key: str, external_id: str) -> str:
+    """The platform family part of a ``conversation_key`` ("" for none)."""
+    return key[:len(key) - len(external_id) - 1]
+
+
+SECOND, MINUTE, NO_TIME = 19, 16, 0
+"""Precisions of an export's times, as the length of a stamp's prefix that carries them."""
+
+
+def stamp_precision(stamps: Iterable[str]) -> int:
+    """How precise the times of an export's conversation are: SECOND, MINUTE (every second is :00), or NO_TIME.
+
+    Exports of the same chat differ: a JSONL or the JD log gives seconds, a Qianniu copy minutes, some tables no
+    time at all. A conversation whose messages all fell on :00 reads as minutes, which only makes its messages
+    compare by minute against a stored copy.
+    """
+    timed = [s for s in stamps if s]
+    if not timed:
+        return NO_TIME
+    return MINUTE if all(s[17:19] == "00" for s in timed) else SECOND
+
+
+def message_keys(messages: Iterable[Sequence], precision: int = len("YYYY-MM-DD HH:MM:SS.ffffff")) -> list[MsgKey]:
+    """Identity of each message: time stamp (cut to ``precision``), role, text and how often that triple occurred
+    before it.
 
     Takes anything whose first three items are (stamp, role, text). The occurrence count keeps two identical
-    "好的" at the same second apart, while the same message exported twice maps to the same key.
+    "好的" at the same second apart, while the same message exported twice maps to the same key: keys of two
+    exports compare as multisets.
     """
     seen: Counter[tuple[str, str, str]] = Counter()
     keys: list[MsgKey] = []
     for m in messages:
-        base = (m[0], m[1], m[2])
+        base = (m[0][:precision], m[1], m[2])
         keys.append((*base, seen[base]))
         seen[base] += 1
     return keys
@@ -131,6 +157,7 @@ def content_hash(stamps: Sequence[str], roles: Sequence[str], texts: Sequence[st
     return hashlib.sha1("\x1e".join(("\x1f".join(stamps), "\x1f".join(roles), "\x1f".join(texts))).encode()).hexdigest()
 
 
+_NO_CLAIMS = Claims()
 _FIELDS = ("platform", "shop", "customer", "category", "csat", "order_id", "team")
 
 
@@ -163,8 +190,9 @@ def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: 
     """Lay the pending conversations out as the batch's columns, their texts masked (before hashing: a file
     imported again hashes, and so deduplicates, the same)."""
     cols = batch.messages
-    for key, rec in pending.items():
+    for rec in pending.values():
         r, stamps, roles, texts, agents, senders = _columns(rec)
+        key = conversation_key(r.platform, r.external_id, r.shop)
         try:
             texts = mask_texts(texts, mask)
             digest = content_hash(stamps, roles, texts)
@@ -183,7 +211,7 @@ def _close(pending: dict[str, ConversationRecord | ConversationColumns], batch: 
         batch.conversations.append(StagedConversation(
             key, r.external_id, r.platform, r.shop, r.customer, r.category, r.csat, r.order_id, r.team,
             start, len(cols.texts), tuple(named), named.most_common(1)[0][0] if named else None,
-            min(timed, default=""), max(timed, default=""), digest))
+            min(timed, default=""), max(timed, default=""), digest, r.source_row))
     return batch
 
 
@@ -202,7 +230,8 @@ def stage_batches(records: Iterable[Parsed], file: str, mask: frozenset[str] | N
     """
     mask = import_kinds() if mask is None else mask
     batch = Batch()
-    pending: dict[str, ConversationRecord | ConversationColumns] = {}
+    pending: dict[str, ConversationRecord | ConversationColumns] = {}  # by source id: one conversation per id
+    claims: dict[str, Claims] = {}  # by source id, for the whole file
     limit = FIRST_CHUNK
     for rec in records:
         if isinstance(rec, (ConversationRecord, ConversationColumns)):
@@ -210,12 +239,22 @@ def stage_batches(records: Iterable[Parsed], file: str, mask: frozenset[str] | N
             if isinstance(rec, ConversationRecord) and not rec.messages:  # columns always hold messages
                 batch.rejections.append(Rejection(file, rec.source_row, None, "会话没有任何消息"))
                 continue
-            key = conversation_key(fields.platform, fields.external_id, fields.shop)
-            if key in pending:
-                pending[key] = into = as_record(pending[key])
+            cid = fields.external_id
+            before = claims.get(cid, _NO_CLAIMS)
+            now, contradicted = before.said(fields.source_row, fields.platform, fields.shop, fields.csat)
+            if contradicted:  # the same id twice with other platforms, shops or CSATs: neither split nor merged
+                batch.rejections.append(contradiction_rejection(file, fields.source_row, cid, contradicted))
+                continue
+            if now != _NO_CLAIMS:  # held for every id of a file: none for records that claim nothing
+                claims[cid] = now
+            if cid in pending:
+                pending[cid] = into = as_record(pending[cid])
                 _absorb(into, as_record(rec))
                 continue
-            pending[key] = rec
+            if before is not _NO_CLAIMS:  # its earlier part is in an earlier batch: the same platform and shop
+                fields.platform = fields.platform or before.platform
+                fields.shop = fields.shop or before.shop
+            pending[cid] = rec
             if len(pending) >= limit:
                 yield _close(pending, batch, mask, file)
                 batch, pending, limit = Batch(), {}, CHUNK

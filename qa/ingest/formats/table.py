@@ -24,6 +24,7 @@ from qa.ingest.formats.spreadsheet import (
     read_csv_records,
     read_csv_rows,
 )
+from qa.ingest.identity import Claims, contradiction_rejection
 from qa.ingest.normalize import (
     clean_cells,
     clean_text,
@@ -176,7 +177,7 @@ def parse_message_blocks(blocks: Iterable[ColumnBlock], cols: dict[str, str], fi
                 continue
             complete = last[conv_id] <= rows[stop - 1]
             group = open_.get(conv_id)
-            if group is None and complete and parsed is not None:
+            if group is None and complete and parsed is not None and not _contradictory(col, start, stop):
                 try:
                     assembled: _Parsed = _assemble(conv_id, rows[start], col, parsed, start, stop)
                 except Exception as e:  # one conversation's rows, not the file (issue #12)
@@ -207,13 +208,18 @@ def _conversation(conv_id: str, rows: Sequence[int], columns: list[list[str]], f
                   cols: dict[str, str], file: str) -> Iterator[_Parsed]:
     """One conversation from its rows' cleaned cells (``clean_cells``), one list per field: column by column
     when every row is good, else row by row (``_row_by_row``), which gives the same record and says which row is
-    bad and why."""
+    bad (or contradicts an earlier row's platform, shop or CSAT) and why."""
     col = dict(zip(fields, columns))
     parsed = _parse_columns(col, parse_stamps)
-    if parsed is None:
+    if parsed is None or _contradictory(col, 0, len(rows)):
         yield from _row_by_row(conv_id, rows, columns, fields, cols, file)
     else:
         yield _assemble(conv_id, rows[0], col, parsed, 0, len(rows))
+
+
+def _contradictory(col: dict[str, list[str]], start: int, stop: int) -> bool:
+    """Whether rows ``[start, stop)`` of one conversation give more than one platform, shop or CSAT (as written)."""
+    return any(len(set(col[f][start:stop]) - {""}) > 1 for f in ("platform", "shop", "csat") if f in col)
 
 
 class _Columns(NamedTuple):
@@ -270,6 +276,7 @@ def _row_by_row(conv_id: str, rows: Sequence[int], columns: list[list[str]], fie
                 cols: dict[str, str], file: str) -> Iterator[ConversationRecord | Rejection]:
     """One conversation parsed a row at a time: each bad row reported and skipped, the good ones kept."""
     conv: ConversationRecord | None = None
+    claims = Claims()
     fill = [f for f in _FILL_FIELDS if f in cols]
     for row, cells in zip(rows, zip(*columns)):
         get = dict(zip(fields, cells))
@@ -284,6 +291,11 @@ def _row_by_row(conv_id: str, rows: Sequence[int], columns: list[list[str]], fie
         (stamp, csat), problem = _parse_fields(get, cols, _MESSAGE_PARSERS, file, row)
         if problem:
             yield problem
+            continue
+        claims, contradicted = claims.said(row, get.get("platform", "")[:200] or None,
+                                           get.get("shop", "")[:200] or None, cast("int | None", csat))
+        if contradicted:  # a row of the conversation that says it is another platform's, shop's or CSAT
+            yield contradiction_rejection(file, row, conv_id, contradicted)
             continue
         if role == "agent" and not agent and ":" in sender:
             agent = sender.split(":", 1)[1]
