@@ -13,6 +13,7 @@ from sqlalchemy import Engine, Select, select
 from qa.ingest.privacy import ALL_KINDS, mask_text
 from qa.models import (
     Agent,
+    AgentSegment,
     Annotation,
     Conversation,
     ConversationScore,
@@ -24,7 +25,7 @@ from qa.models import (
 from scoring.schema import ConversationScore as ScoreSchema
 from scoring.schema import score_fields
 
-__all__ = ["annotations_query", "scores_query", "iter_rows", "spreadsheet_safe", "FREE_TEXT"]
+__all__ = ["annotations_query", "scores_query", "segments_query", "iter_rows", "spreadsheet_safe", "FREE_TEXT"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FREE_TEXT = frozenset({"message_text", "comment"})
@@ -55,6 +56,23 @@ def scores_query() -> Select:
         .join(s, s.conversation_id == c.id).outerjoin(Platform, Platform.id == c.platform_id)
         .outerjoin(Shop, Shop.id == c.shop_id).outerjoin(Agent, Agent.id == c.agent_id)
         .order_by(c.id)
+    )
+
+
+def segments_query() -> Select:
+    """Every agent's part of every scored conversation (``qa.analytics.segments``): one row per agent segment, so a
+    transferred chat's replies, waits, SLA breaches, rating and risk are filed under the agent who owns them."""
+    c, g = Conversation, AgentSegment
+    return (
+        select(c.external_id.label("conversation_id"), Platform.name.label("platform"), Shop.name.label("shop"),
+               (g.segment + 1).label("segment"), Agent.name.label("agent"), Agent.team.label("team"), c.started_at,
+               (g.first_seq + 1).label("first_message"), (g.last_seq + 1).label("last_message"), g.messages,
+               g.replies, g.replies_in_sla, g.breaches.label("sla_breaches"), g.first_response_s, g.max_wait_s,
+               g.unanswered_at_end, g.tone_risk, g.relevance, g.rule_hits, g.risk.label("dissatisfaction_risk"),
+               g.csat)
+        .join(g, g.conversation_id == c.id).outerjoin(Agent, Agent.id == g.agent_id)
+        .outerjoin(Platform, Platform.id == c.platform_id).outerjoin(Shop, Shop.id == c.shop_id)
+        .order_by(c.id, g.segment)
     )
 
 
