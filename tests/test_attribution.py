@@ -16,7 +16,7 @@ from qa.analytics.segments import Turn, segment_rows, spans
 from qa.cli import main
 from qa.db import get_engine, init_db, make_engine
 from qa.jobs.scoring import score_database
-from qa.models import AgentSegment, Agent, Conversation, ConversationScore, Message
+from qa.models import Agent, AgentSegment, Conversation, ConversationScore, Message
 from qa.review import scorecards as sc
 from qa.review.coaching import add_item, create_list, export_markdown, list_items
 from qa.review.queue import QueueQuery, queue_page
@@ -110,7 +110,8 @@ def test_queue_reasons_name_the_agent_who_owns_them(scored: Engine) -> None:
     # the queue filtered to 小安 finds the chat 阿强 finished
     with scored.connect() as conn:
         mine = queue_page(conn, QueueQuery(filters=Filters(agents=("小安",))), 1)
-    assert list(mine["external_id"]) == ["JD-T"]
+    assert list(mine["external_id"]) == ["JD-T"] and list(mine["agent"]) == ["小安→阿强"]
+    assert list(page.loc[page["external_id"] == "JD-A", "agent"]) == ["阿强"]
 
 
 def test_agents_picks_rank_by_their_own_part(scored: Engine) -> None:

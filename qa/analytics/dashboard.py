@@ -254,8 +254,9 @@ def cube(conn: Connection, f: Filters, by: tuple[str, ...] = CUBE_DIMENSIONS, pr
 
     Every overview figure is then a pandas sum over a few thousand rows — one SQL aggregate per page instead of
     one per chart keeps a filter change well under a second on a million-message archive. The result is bounded
-    by days × dimension values, not by volume. None when the archive is empty. ``per_agent`` reads what each
-    agent did (``agent_daily_stats``: a transferred chat split between its agents) instead of conversations.
+    by days × dimension values, not by volume. None when the archive is empty. ``per_agent``, and any ``f``
+    that names agents, reads what each agent did (``agent_daily_stats``: a transferred chat split between its
+    agents, as the queue filtered to an agent lists it) instead of whole conversations.
     """
     period = resolve_period(conn, f)
     if period is None:
@@ -263,7 +264,7 @@ def cube(conn: Connection, f: Filters, by: tuple[str, ...] = CUBE_DIMENSIONS, pr
     unknown = [name for name in by if name not in _ID_DIMENSIONS and name not in _TEXT_DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown dimension {unknown[0]!r}; expected one of {sorted(DIMENSIONS)}")
-    d = AgentDailyStat if per_agent else DailyStat
+    d = AgentDailyStat if per_agent or f.agents else DailyStat
     keys = [d.day, *(getattr(d, _ID_DIMENSIONS[n][0].key if n in _ID_DIMENSIONS else _TEXT_DIMENSIONS[n].key)
                      for n in by)]
     scope = f.with_(start=period.previous.start if previous else period.start, end=period.end)

@@ -103,13 +103,13 @@ def segment_rows(conversation_id: int, turns: Sequence[Turn], *, conversation_ag
     found = spans(turns, conversation_agent)
     first = _first_reply(turns)
     replies = _replies(turns)
-    rows = []
+    rows: list[dict[str, object]] = []
     for n, span in enumerate(found):
         inside = range(span.start, span.end)
         answered = [i for i in inside if i in replies]
-        waits = [turns[i].wait_s for i in answered if turns[i].wait_s is not None]
-        tones = [turns[i].tone_risk for i in inside if turns[i].tone_risk is not None]
-        rels = [turns[i].relevance for i in inside if turns[i].relevance is not None]
+        waits = [w for i in answered if (w := turns[i].wait_s) is not None]
+        tones = [t for i in inside if (t := turns[i].tone_risk) is not None]
+        rels = [r for i in inside if (r := turns[i].relevance) is not None]
         last = n + 1 == len(found)
         rows.append({
             "conversation_id": conversation_id, "segment": n, "agent_id": span.agent_id,

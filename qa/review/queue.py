@@ -177,6 +177,12 @@ def _named(detail: str, agent: str) -> str:
     return f"{head}（{agent}）{sep}{tail}"
 
 
+def _handlers(segments: list[pd.Series]) -> str | None:
+    """"小安→阿强" for a chat several agents handled, in order; None for one agent (the row's own agent column)."""
+    names = [seg.agent for k, seg in enumerate(segments) if k == 0 or segments[k - 1].agent != seg.agent]
+    return "→".join(names) if len(names) > 1 else None
+
+
 def _reasons(row: pd.Series, segments: list[pd.Series]) -> str:
     """The reasons of one queue row; in a chat handled by several agents each reason an agent owns names them."""
     out: list[str] = []
@@ -311,6 +317,7 @@ def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE
     df["phrases"] = [phrases.get(cid, []) for cid in df["id"]]
     segments = _segments(conn, df, agent_phrases)
     df["reasons"] = [_reasons(row, segments.get(row["id"], [])) for _i, row in df.iterrows()]
+    df["agent"] = [_handlers(segments.get(cid, [])) or agent for cid, agent in zip(df["id"], df["agent"])]
     df["assigned"] = [assigned.get(cid, "") for cid in df["id"]]
     return df[_PAGE_COLUMNS]
 

@@ -1,8 +1,8 @@
 """Agent scorecards: one agent's figures against their team, their weekly trend, and their best/worst cases.
 
-Volumes and rates come from ``daily_stats`` through ``qa.analytics.dashboard.cube`` and its ratios (so the numbers agree
-with the overview); only reviews (annotations) and the best/worst lists read conversations, each one bounded
-query. An agent's team is their home team (``agents.team``); the team's figures pool its members' conversations.
+Volumes and rates come from ``agent_daily_stats`` (each agent's own part of a transferred chat, see
+``qa.analytics.segments``) through ``qa.analytics.dashboard.cube`` and its ratios (computed as the overview's);
+only reviews (annotations) and the best/worst lists read conversations, each one bounded query. An agent's team is their home team (``agents.team``); the team's figures pool its members' conversations.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def agents_in_scope(conn: Connection, f: Filters) -> pd.DataFrame:
 def scorecard(conn: Connection, f: Filters, agent: str) -> Scorecard | None:
     """``agent``'s figures and their team's within ``f`` (dates, platform, shop, category); None if inactive.
 
-    One daily_stats aggregate per (day, member) and one annotations aggregate per member give the card, the
+    One agent_daily_stats aggregate per (day, member) and one annotations aggregate per member give the card, the
     team table and both weekly lines.
     """
     found = conn.execute(select(Agent.team).where(Agent.name == agent)).first()
@@ -180,7 +180,7 @@ def _own_part(agent: str, r: pd.Series) -> str:
     figures = []
     if pd.notna(r["first_response_s"]):
         figures.append(f"首次响应 {duration_text(r['first_response_s'])}")
-    if pd.notna(r["max_wait_s"]):
+    if pd.notna(r["max_wait_s"]) and r["max_wait_s"] != r["first_response_s"]:
         figures.append(f"最长等待 {duration_text(r['max_wait_s'])}")
     if r["breaches"]:
         figures.append(f"{r['breaches']:.0f}/{r['replies']:.0f} 次回复超过 SLA")
