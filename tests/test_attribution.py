@@ -178,3 +178,11 @@ def test_agents_page_splits_the_transferred_chat(tmp_path: Path, monkeypatch: py
     assert team.set_index("agent")["conversations"].to_dict() == {"小安": 1, "阿强": 2}
     engine.dispose()
     get_engine.cache_clear()
+
+
+def test_scores_export_names_every_agent_in_order(scored: Engine) -> None:
+    from qa.analytics.exports import iter_rows, scores_query
+
+    header, *rows = list(iter_rows(scored, scores_query()))
+    agents = {r[header.index("conversation_id")]: (r[header.index("agent")], r[header.index("agents")]) for r in rows}
+    assert agents == {"JD-T": ("阿强", "小安→阿强"), "JD-A": ("阿强", "阿强")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, func, select
 
 from qa.ingest.privacy import ALL_KINDS, mask_text
 from qa.models import (
@@ -47,11 +47,15 @@ def annotations_query() -> Select:
 
 
 def scores_query() -> Select:
-    """Every scored conversation with its dimensions and scores."""
-    c, s = Conversation, ConversationScore
+    """Every scored conversation with its dimensions and scores; ``agents`` names everyone who handled it, in
+    order ("小安→阿强"): the figures of a transferred chat belong to several agents (``export agents`` splits them)."""
+    c, s, g = Conversation, ConversationScore, AgentSegment
+    handlers = (select(Agent.name).join(g, g.agent_id == Agent.id).where(g.conversation_id == c.id)
+                .order_by(g.segment).correlate(c).subquery())
+    agents = select(func.aggregate_strings(handlers.c.name, "→")).scalar_subquery()
     return (
         select(c.external_id.label("conversation_id"), Platform.name.label("platform"), Shop.name.label("shop"),
-               Agent.name.label("agent"), c.team, c.started_at, c.csat,
+               Agent.name.label("agent"), agents.label("agents"), c.team, c.started_at, c.csat,
                *(getattr(s, f.name) for f in score_fields(ScoreSchema)), s.model_version)
         .join(s, s.conversation_id == c.id).outerjoin(Platform, Platform.id == c.platform_id)
         .outerjoin(Shop, Shop.id == c.shop_id).outerjoin(Agent, Agent.id == c.agent_id)
