@@ -74,6 +74,9 @@ def test_segments_split_on_the_agent_and_give_waits_to_who_answered() -> None:
     rows = segment_rows(7, turns, csat=5, first_response_s=840.0, unanswered_at_end=1, risks=[0.8, 0.1])
     assert [(r["agent_id"], r["replies"], r["first_response_s"], r["unanswered_at_end"], r["csat"], r["risk"])
             for r in rows] == [(1, 2, 840.0, 0, None, 0.8), (2, 1, None, 1, 5, 0.1)]
+    # handed back: three segments, the first agent's two kept apart
+    back = [Turn("customer"), Turn("agent", 1), Turn("system"), Turn("agent", 2), Turn("customer"), Turn("agent", 1)]
+    assert [(s.start, s.end, s.agent_id) for s in spans(back)] == [(0, 2, 1), (2, 4, 2), (4, 6, 1)]
     # nobody answered at all: one segment, the conversation's agent
     assert [(s.start, s.end, s.agent_id) for s in spans([Turn("customer"), Turn("bot")], 3)] == [(0, 2, 3)]
 
