@@ -108,7 +108,8 @@ if agents.empty:
     st.stop()
 agent = pick_agent(agents)
 card = cached_with_reviews(sc.scorecard, f, agent)
-st.caption(f"{plain(f.with_(teams=()).describe())} · 对比：{plain(card.team_label)}（组内全部坐席的会话合计）")
+st.caption(f"{plain(f.with_(teams=()).describe())} · 对比：{plain(card.team_label)}（组内全部坐席的会话合计）"
+           " · 转接会话按各坐席负责的部分计入：回复、等待与超时算发出回复的坐席，评价算最后回复的坐席")
 card_metrics(card)
 if st.button("查看该坐席的全部会话", key="ag_queue"):
     open_queue(dash.drill_filters(f.with_(teams=()), "agent", agent))

@@ -143,11 +143,11 @@ def _cmd_export_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from qa.analytics.exports import annotations_query, iter_rows, scores_query
+    from qa.analytics.exports import annotations_query, iter_rows, scores_query, segments_query
 
     if args.what in ("conversations", "reviews"):
         return _cmd_export_report(args)
-    query = annotations_query() if args.what == "annotations" else scores_query()
+    query = {"annotations": annotations_query, "scores": scores_query, "agents": segments_query}[args.what]()
     out = open(args.out, "w", newline="", encoding="utf-8-sig") if args.out != "-" else sys.stdout
     try:
         writer = csv.writer(out)
@@ -231,8 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", default=str(ROOT / "data" / "models"))
     s.set_defaults(func=_cmd_evaluate)
 
-    s = sub.add_parser("export", help="导出批注、评分、会话报表或复核明细为 CSV（会话报表与复核明细可用 .xlsx）")
-    s.add_argument("what", choices=["annotations", "scores", "conversations", "reviews"])
+    s = sub.add_parser("export", help="导出批注、评分、坐席分段（转接会话按坐席拆分）、会话报表或复核明细为 CSV"
+                                      "（会话报表与复核明细可用 .xlsx）")
+    s.add_argument("what", choices=["annotations", "scores", "agents", "conversations", "reviews"])
     s.add_argument("--out", default="-", help="文件名；以 .xlsx 结尾时会话报表与复核明细写成 Excel")
     s.add_argument("--unmasked", action="store_true", help="导出原文，不隐藏手机号、身份证号等个人信息（仅限管理员）")
     s.set_defaults(func=_cmd_export)

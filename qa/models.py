@@ -42,6 +42,8 @@ __all__ = [
     "CoachingList",
     "CoachingItem",
     "DailyStat",
+    "AgentDailyStat",
+    "AgentSegment",
     "ScorecardRecord",
     "ScorecardVersion",
     "ScorecardRule",
@@ -280,11 +282,9 @@ class CoachingItem(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class DailyStat(Base):
-    """Pre-aggregated daily figures per platform/shop/team/agent/category; rebuilt, never edited by hand."""
+class _DailyFigures:
+    """The dimensions and sums of one day's pre-aggregated figures (``daily_stats``, ``agent_daily_stats``)."""
 
-    __tablename__ = "daily_stats"
-    __table_args__ = (Index("ix_daily_stats_day", "day"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)
     platform_id: Mapped[int | None] = mapped_column(Integer)
@@ -305,6 +305,50 @@ class DailyStat(Base):
     first_response_n: Mapped[int] = mapped_column(Integer)
     first_response_sum: Mapped[float] = mapped_column(Float)
     tone_flagged: Mapped[int] = mapped_column(Integer)
+
+
+class DailyStat(_DailyFigures, Base):
+    """Pre-aggregated daily figures per platform/shop/team/agent/category; rebuilt, never edited by hand.
+
+    One conversation counts once, under its main agent (``conversations.agent_id``): the overview's figures.
+    """
+
+    __tablename__ = "daily_stats"
+    __table_args__ = (Index("ix_daily_stats_day", "day"),)
+
+
+class AgentDailyStat(_DailyFigures, Base):
+    """The same figures per agent from ``agent_segments``: what each agent did, a transferred chat split between
+    its agents (a conversation counts once for every agent who handled part of it). Rebuilt with daily_stats."""
+
+    __tablename__ = "agent_daily_stats"
+    __table_args__ = (Index("ix_agent_daily_stats_day", "day"),)
+
+
+class AgentSegment(Base):
+    """A maximal run of a conversation handled by one agent, with the figures that agent owns (see
+    ``qa.analytics.segments`` for the rules); written when the conversation is scored. An untransferred
+    conversation has one segment whose figures are the conversation's."""
+
+    __tablename__ = "agent_segments"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    segment: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    messages: Mapped[int] = mapped_column(Integer)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    replies_in_sla: Mapped[int] = mapped_column(Integer, default=0)
+    breaches: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_s: Mapped[float | None] = mapped_column(Float)
+    max_wait_s: Mapped[float | None] = mapped_column(Float)
+    unanswered_at_end: Mapped[int] = mapped_column(Integer, default=0)
+    tone_risk: Mapped[float | None] = mapped_column(Float)
+    relevance: Mapped[float | None] = mapped_column(Float)
+    rule_hits: Mapped[int] = mapped_column(Integer, default=0)
+    risk: Mapped[float | None] = mapped_column(Float)
+    csat: Mapped[int | None] = mapped_column(Integer)
 
 
 # ---------------------------------------------------------------- the QA program (qa/program/)

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, insert, select
 
+from qa.analytics.segments import Turn, segment_rows
 from qa.analytics.stats import rebuild_daily_stats
 from qa.ingest.importer import import_stream
-from qa.models import Conversation, ConversationScore, Message, MessageScore
+from qa.models import AgentSegment, Conversation, ConversationScore, Message, MessageScore
 from qa.review.users import ensure_demo_users
 
 # (id, platform, shop, agent, team, category, day, first_response_s, risk, tone_risk, csat)
@@ -50,7 +51,7 @@ def seed_small(engine: Engine) -> None:
     with engine.begin() as conn:
         convs = conn.execute(select(Conversation.id, Conversation.external_id, Conversation.content_hash)).all()
         for conv_id, ext, chash in convs:
-            _cid, platform, _s, _a, _t, category, day, frt, risk, tone, _csat = by_id[ext]
+            _cid, platform, _s, _a, _t, category, day, frt, risk, tone, csat = by_id[ext]
             in_sla = 2 if frt + 20 <= SLA[platform] else (1 if 20 <= SLA[platform] else 0)
             conn.execute(insert(ConversationScore).values(
                 conversation_id=conv_id, model_version="test", content_hash=chash, scored_at=datetime(2026, 11, 20),
@@ -58,8 +59,15 @@ def seed_small(engine: Engine) -> None:
                 replies=2, replies_in_sla=in_sla, unanswered_at_end=0, sentiment_start=0.3, sentiment_worst=risk,
                 sentiment_end=risk, category=category, category_source="given", rule_hits=1 if tone > 0.5 else 0,
                 explanation=f"等待 {frt} 秒" if frt > SLA[platform] else "正常"))
-            msg_ids = conn.scalars(select(Message.id).where(Message.conversation_id == conv_id)
-                                   .order_by(Message.seq)).all()
+            msgs = conn.execute(select(Message.id, Message.role, Message.agent_id)
+                                .where(Message.conversation_id == conv_id).order_by(Message.seq)).all()
+            msg_ids = [m.id for m in msgs]
+            turns = [Turn(m.role, m.agent_id, (frt if seq == 1 else 20) if m.role == "agent" else None,
+                          ((frt > SLA[platform]) if seq == 1 else False) if m.role == "agent" else None,
+                          tone if m.role == "agent" else None, 0.8 if m.role == "agent" else None,
+                          int(m.role == "agent" and tone > 0.5)) for seq, m in enumerate(msgs)]
+            segments = segment_rows(conv_id, turns, csat=csat, first_response_s=frt, risks=[risk])
+            conn.execute(insert(AgentSegment), [{**segments[0], "replies_in_sla": in_sla}])  # the figures above
             for seq, mid in enumerate(msg_ids):
                 agent_msg = seq % 2 == 1
                 conn.execute(insert(MessageScore).values(

@@ -9,7 +9,7 @@ import re
 import shutil
 import statistics
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -250,3 +250,20 @@ def test_loading_the_demo_says_what_it_is_doing_at_each_step(engine, tmp_path: P
     steps = [line.split("]")[0] + "]" for line in lines if line.startswith("[")]
     assert steps == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
     assert any("/ 300" in line for line in lines) and lines[-1].startswith("已评分 300 个会话")
+
+
+def test_some_chats_are_transferred_after_a_slow_first_agent(conversations: list[dict]) -> None:
+    """The demo shows attribution (issue #13.2): chats handed from one agent to another, some after the first agent
+    kept the customer waiting past the SLA (3 minutes here), so the agents page must not blame the second."""
+    transferred, slow_first = 0, 0
+    for c in conversations:
+        agents = [m["agent"] for m in c["messages"] if m["role"] == "agent"]
+        if len(set(agents)) < 2:
+            continue
+        transferred += 1
+        talk = [m for m in c["messages"] if m["role"] in ("customer", "agent")]
+        asked = next((m for m in talk if m["role"] == "customer"), None)
+        reply = next((m for m in talk if m["role"] == "agent"), None)
+        if asked and reply and _ts(reply["ts"]) - _ts(asked["ts"]) > timedelta(minutes=3):
+            slow_first += 1
+    assert transferred >= 20 and slow_first >= 1

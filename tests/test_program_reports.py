@@ -40,7 +40,7 @@ def test_conversation_report_follows_the_filters(db: Engine) -> None:
     df = read(db, conversation_report, Filters(platforms=("天猫",)))
     assert df["会话号"].tolist() == ["tm-1", "tm-2", "tm-3", "tm-4"]
     tm3 = df.set_index("会话号").loc["tm-3"]
-    assert (tm3["坐席"], tm3["组"], tm3["分类"], tm3["CSAT"]) == ("阿杰", "售后", "退货", 1)
+    assert (tm3["坐席"], tm3["经手坐席"], tm3["组"], tm3["分类"], tm3["CSAT"]) == ("阿杰", "阿杰", "售后", "退货", 1)
     assert tm3["首次响应（秒）"] == 400 and tm3["不满风险"] == pytest.approx(0.8)
     assert tm3["处理时长（分钟）"] == pytest.approx((400 + 80) / 60, abs=0.05)  # first to last message
     assert tm3["复核次数"] == 2 and tm3["复核得分"] == pytest.approx((12.5 + 100) / 2)

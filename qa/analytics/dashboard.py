@@ -20,7 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from qa.analytics.filters import Filters, apply_to_daily_stats, day_range
-from qa.models import Agent, DailyStat, Platform, Shop
+from qa.models import Agent, AgentDailyStat, DailyStat, Platform, Shop
 
 __all__ = [
     "CUBE_DIMENSIONS",
@@ -244,16 +244,19 @@ class Cube:
         return Cube(self.period, self.rows[self.rows[dimension].isin(values)])
 
 
-def _sum_columns() -> list[ColumnElement]:
-    return [func.coalesce(func.sum(getattr(DailyStat, name)), 0).label(name) for name in SUMS]
+def _sum_columns(d: type[DailyStat | AgentDailyStat]) -> list[ColumnElement]:
+    return [func.coalesce(func.sum(getattr(d, name)), 0).label(name) for name in SUMS]
 
 
-def cube(conn: Connection, f: Filters, by: tuple[str, ...] = CUBE_DIMENSIONS, previous: bool = True) -> Cube | None:
+def cube(conn: Connection, f: Filters, by: tuple[str, ...] = CUBE_DIMENSIONS, previous: bool = True,
+         per_agent: bool = False) -> Cube | None:
     """One grouped scan of daily_stats: sums per day and ``by`` dimensions in ``f``'s period and the previous one.
 
     Every overview figure is then a pandas sum over a few thousand rows — one SQL aggregate per page instead of
     one per chart keeps a filter change well under a second on a million-message archive. The result is bounded
-    by days × dimension values, not by volume. None when the archive is empty.
+    by days × dimension values, not by volume. None when the archive is empty. ``per_agent``, and any ``f``
+    that names agents, reads what each agent did (``agent_daily_stats``: a transferred chat split between its
+    agents, as the queue filtered to an agent lists it) instead of whole conversations.
     """
     period = resolve_period(conn, f)
     if period is None:
@@ -261,10 +264,12 @@ def cube(conn: Connection, f: Filters, by: tuple[str, ...] = CUBE_DIMENSIONS, pr
     unknown = [name for name in by if name not in _ID_DIMENSIONS and name not in _TEXT_DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown dimension {unknown[0]!r}; expected one of {sorted(DIMENSIONS)}")
-    keys = [DailyStat.day, *(_ID_DIMENSIONS[n][0] if n in _ID_DIMENSIONS else _TEXT_DIMENSIONS[n] for n in by)]
+    d = AgentDailyStat if per_agent or f.agents else DailyStat
+    keys = [d.day, *(getattr(d, _ID_DIMENSIONS[n][0].key if n in _ID_DIMENSIONS else _TEXT_DIMENSIONS[n].key)
+                     for n in by)]
     scope = f.with_(start=period.previous.start if previous else period.start, end=period.end)
-    query = select(*(key.label(name) for key, name in zip(keys, ("day", *by))), *_sum_columns())
-    df = _frame(conn, apply_to_daily_stats(query, scope).group_by(*keys))
+    query = select(*(key.label(name) for key, name in zip(keys, ("day", *by))), *_sum_columns(d))
+    df = _frame(conn, apply_to_daily_stats(query, scope, d).group_by(*keys))
     for name in by:
         if name in _ID_DIMENSIONS:  # names from the small lookup tables, not a join in the big grouping
             table = _ID_DIMENSIONS[name][1]

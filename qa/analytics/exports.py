@@ -12,11 +12,12 @@ from collections.abc import Iterator, Mapping
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, func, select
 
 from qa.ingest.privacy import ALL_KINDS, mask_text
 from qa.models import (
     Agent,
+    AgentSegment,
     Annotation,
     Conversation,
     ConversationScore,
@@ -28,8 +29,8 @@ from qa.models import (
 from scoring.schema import ConversationScore as ScoreSchema
 from scoring.schema import score_fields
 
-__all__ = ["annotations_query", "scores_query", "iter_rows", "spreadsheet_safe", "FREE_TEXT", "frame_csv",
-           "frames_excel"]
+__all__ = ["annotations_query", "scores_query", "segments_query", "iter_rows", "spreadsheet_safe", "FREE_TEXT",
+           "frame_csv", "frames_excel"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FREE_TEXT = frozenset({"message_text", "comment", "评语", "评分项评语"})
@@ -51,15 +52,36 @@ def annotations_query() -> Select:
 
 
 def scores_query() -> Select:
-    """Every scored conversation with its dimensions and scores."""
-    c, s = Conversation, ConversationScore
+    """Every scored conversation with its dimensions and scores; ``agents`` names everyone who handled it, in
+    order ("小安→阿强"): the figures of a transferred chat belong to several agents (``export agents`` splits them)."""
+    c, s, g = Conversation, ConversationScore, AgentSegment
+    handlers = (select(Agent.name).join(g, g.agent_id == Agent.id).where(g.conversation_id == c.id)
+                .order_by(g.segment).correlate(c).subquery())
+    agents = select(func.aggregate_strings(handlers.c.name, "→")).scalar_subquery()
     return (
         select(c.external_id.label("conversation_id"), Platform.name.label("platform"), Shop.name.label("shop"),
-               Agent.name.label("agent"), c.team, c.started_at, c.csat,
+               Agent.name.label("agent"), agents.label("agents"), c.team, c.started_at, c.csat,
                *(getattr(s, f.name) for f in score_fields(ScoreSchema)), s.model_version)
         .join(s, s.conversation_id == c.id).outerjoin(Platform, Platform.id == c.platform_id)
         .outerjoin(Shop, Shop.id == c.shop_id).outerjoin(Agent, Agent.id == c.agent_id)
         .order_by(c.id)
+    )
+
+
+def segments_query() -> Select:
+    """Every agent's part of every scored conversation (``qa.analytics.segments``): one row per agent segment, so a
+    transferred chat's replies, waits, SLA breaches, rating and risk are filed under the agent who owns them."""
+    c, g = Conversation, AgentSegment
+    return (
+        select(c.external_id.label("conversation_id"), Platform.name.label("platform"), Shop.name.label("shop"),
+               (g.segment + 1).label("segment"), Agent.name.label("agent"), Agent.team.label("team"), c.started_at,
+               (g.first_seq + 1).label("first_message"), (g.last_seq + 1).label("last_message"), g.messages,
+               g.replies, g.replies_in_sla, g.breaches.label("sla_breaches"), g.first_response_s, g.max_wait_s,
+               g.unanswered_at_end, g.tone_risk, g.relevance, g.rule_hits, g.risk.label("dissatisfaction_risk"),
+               g.csat)
+        .join(g, g.conversation_id == c.id).outerjoin(Agent, Agent.id == g.agent_id)
+        .outerjoin(Platform, Platform.id == c.platform_id).outerjoin(Shop, Shop.id == c.shop_id)
+        .order_by(c.id, g.segment)
     )
 
 

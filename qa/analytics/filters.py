@@ -15,6 +15,8 @@ from sqlalchemy.orm import aliased
 
 from qa.models import (
     Agent,
+    AgentDailyStat,
+    AgentSegment,
     Annotation,
     Conversation,
     ConversationScore,
@@ -102,8 +104,10 @@ def apply_to_conversations(query: Select, f: Filters) -> Select:
     if f.teams:
         conds.append(c.team.in_(f.teams) | (c.team.is_(None) & c.agent_id.in_(
             select(Agent.id).where(Agent.team.in_(f.teams)))))
-    if f.agents:
-        conds.append(c.agent_id.in_(select(Agent.id).where(Agent.name.in_(f.agents))))
+    if f.agents:  # a conversation belongs to every agent who handled part of it (qa.analytics.segments)
+        agent_ids = select(Agent.id).where(Agent.name.in_(f.agents))
+        conds.append(or_(c.agent_id.in_(agent_ids), c.id.in_(
+            select(AgentSegment.conversation_id).where(AgentSegment.agent_id.in_(agent_ids)))))
     if f.categories:
         conds.append(or_(c.category.in_(f.categories), and_(c.category.is_(None), s.category.in_(f.categories))))
     if f.min_risk is not None:
@@ -127,9 +131,8 @@ def apply_to_conversations(query: Select, f: Filters) -> Select:
     return query.where(*conds) if conds else query
 
 
-def apply_to_daily_stats(query: Select, f: Filters) -> Select:
-    """Add WHERE clauses for the dimensions of ``f`` that daily statistics carry (not score ranges)."""
-    d = DailyStat
+def apply_to_daily_stats(query: Select, f: Filters, d: type[DailyStat | AgentDailyStat] = DailyStat) -> Select:
+    """Add WHERE clauses for the dimensions of ``f`` that daily statistics (``d``) carry (not score ranges)."""
     conds = []
     if f.start:
         conds.append(d.day >= f.start)

@@ -14,26 +14,36 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    distinct,
     func,
     insert,
     literal,
     select,
 )
 
-from qa.models import Agent, Conversation, ConversationScore, DailyStat, ImportBatch
+from qa.models import Agent, AgentDailyStat, AgentSegment, Conversation, ConversationScore, DailyStat, ImportBatch
 from scoring.schema import RISK_HIGH, TONE_FLAG
 
 __all__ = ["rebuild_daily_stats", "data_version"]
+
+_COLUMNS = ["day", "platform_id", "shop_id", "team", "agent_id", "category", "conversations", "messages",
+            "csat_n", "csat_sum", "csat_low", "scored", "risk_sum", "risk_high", "replies", "replies_in_sla",
+            "first_response_n", "first_response_sum", "tone_flagged"]
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _day(conn: Connection) -> ColumnElement:
+    c = Conversation.__table__
+    return cast(c.c.started_at, Date) if conn.dialect.name != "sqlite" else func.date(c.c.started_at)
+
+
 def rebuild_daily_stats(conn: Connection) -> int:
-    """Recompute ``daily_stats`` from conversations and their scores; returns the number of rows written."""
+    """Recompute ``daily_stats`` and ``agent_daily_stats``; returns the number of daily_stats rows written."""
     c, s, a = Conversation.__table__, ConversationScore.__table__, Agent.__table__
-    day = cast(c.c.started_at, Date) if conn.dialect.name != "sqlite" else func.date(c.c.started_at)
+    day = _day(conn)
     team = func.coalesce(c.c.team, a.c.team)
     category = func.coalesce(c.c.category, s.c.category)
     query = (
@@ -53,12 +63,39 @@ def rebuild_daily_stats(conn: Connection) -> int:
     )
     d = DailyStat.__table__
     assert isinstance(d, Table)  # a declarative class's table
-    columns = ["day", "platform_id", "shop_id", "team", "agent_id", "category", "conversations", "messages",
-               "csat_n", "csat_sum", "csat_low", "scored", "risk_sum", "risk_high", "replies", "replies_in_sla",
-               "first_response_n", "first_response_sum", "tone_flagged"]
     conn.execute(delete(d))
-    result = conn.execute(insert(d).from_select(columns, query))
+    result = conn.execute(insert(d).from_select(_COLUMNS, query))
+    _rebuild_agent_daily_stats(conn)
     return result.rowcount or 0
+
+
+def _rebuild_agent_daily_stats(conn: Connection) -> None:
+    """The same sums per agent from ``agent_segments`` (``qa.analytics.segments`` says who owns what): a
+    transferred conversation counts for each of its agents, with the replies, waits, rating and risk each owns.
+    A segment's team is its agent's home team (a transfer usually crosses teams), else the conversation's."""
+    c, s, a, g = Conversation.__table__, ConversationScore.__table__, Agent.__table__, AgentSegment.__table__
+    day = _day(conn)
+    team = func.coalesce(a.c.team, c.c.team)
+    category = func.coalesce(c.c.category, s.c.category)
+    query = (
+        select(
+            day, c.c.platform_id, c.c.shop_id, team, g.c.agent_id, category,
+            func.count(distinct(g.c.conversation_id)), func.coalesce(func.sum(g.c.messages), 0),
+            func.count(g.c.csat), func.coalesce(func.sum(g.c.csat), literal(0.0)), _count_if(g.c.csat <= 2),
+            func.count(g.c.risk), func.coalesce(func.sum(g.c.risk), literal(0.0)), _count_if(g.c.risk >= RISK_HIGH),
+            func.coalesce(func.sum(g.c.replies), 0), func.coalesce(func.sum(g.c.replies_in_sla), 0),
+            func.count(g.c.first_response_s), func.coalesce(func.sum(g.c.first_response_s), literal(0.0)),
+            _count_if(g.c.tone_risk >= TONE_FLAG),
+        )
+        .select_from(g.join(c, c.c.id == g.c.conversation_id).outerjoin(s, s.c.conversation_id == c.c.id)
+                     .outerjoin(a, a.c.id == g.c.agent_id))
+        .where(c.c.started_at.is_not(None))
+        .group_by(day, c.c.platform_id, c.c.shop_id, team, g.c.agent_id, category)
+    )
+    d = AgentDailyStat.__table__
+    assert isinstance(d, Table)
+    conn.execute(delete(d))
+    conn.execute(insert(d).from_select(_COLUMNS, query))
 
 
 def data_version(conn: Connection) -> str:

@@ -15,21 +15,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, or_, select
+from sqlalchemy import Connection, Engine, Select, Table, delete, exists, func, insert, or_, select
 
+from qa.analytics.segments import Span, Turn, segment_rows, spans
 from qa.analytics.stats import rebuild_daily_stats
 from qa.busy import retry_when_busy
 from qa.db import make_engine
-from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
+from qa.models import AgentSegment, Conversation, ConversationScore, Message, MessageScore, Platform
 from qa.program.alerts import run_alerts
 from scoring.pipeline import Scorer
 from scoring.schema import Conv, Msg, score_values
 from scoring.schema import ConversationScore as ConvScore
 
-__all__ = ["ScoreRunReport", "load_chunk", "pending_ids", "pending_count", "score_database"]
+__all__ = ["ScoreRunReport", "load_agents", "load_chunk", "pending_ids", "pending_count", "score_database"]
 
 _c, _m, _p = Conversation.__table__, Message.__table__, Platform.__table__
 _cs, _ms = cast(Table, ConversationScore.__table__), cast(Table, MessageScore.__table__)
+_seg = cast(Table, AgentSegment.__table__)
 
 
 @dataclass
@@ -45,8 +47,11 @@ class ScoreRunReport:
 
 
 def _pending(query: Select, version: str) -> Select:
+    # Every scored conversation has at least one agent segment: one scored before segments existed is stale.
+    unsegmented = ~exists().where(_seg.c.conversation_id == _c.c.id)
     return query.outerjoin(_cs, _cs.c.conversation_id == _c.c.id).where(
-        or_(_cs.c.conversation_id.is_(None), _cs.c.model_version != version, _cs.c.content_hash != _c.c.content_hash))
+        or_(_cs.c.conversation_id.is_(None), _cs.c.model_version != version, _cs.c.content_hash != _c.c.content_hash,
+            unsegmented))
 
 
 def pending_ids(conn: Connection, version: str, rescore_all: bool = False) -> list[int]:
@@ -76,11 +81,58 @@ def load_chunk(conn: Connection, ids: Sequence[int]) -> tuple[list[Conv], dict[i
     return out, msg_ids, {c.id: c.content_hash for c in convs}
 
 
+def load_agents(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[int | None, list[int | None]]]:
+    """Per conversation: its main agent and each message's agent (by seq), what attribution splits on."""
+    main = dict(conn.execute(select(_c.c.id, _c.c.agent_id).where(_c.c.id.in_(ids))).all())
+    out: dict[int, tuple[int | None, list[int | None]]] = {cid: (main.get(cid), []) for cid in ids}
+    for cid, agent in conn.execute(select(_m.c.conversation_id, _m.c.agent_id).where(_m.c.conversation_id.in_(ids))
+                                   .order_by(_m.c.conversation_id, _m.c.seq)):
+        out[cid][1].append(agent)
+    return out
+
+
+def _turns(conv: Conv, agents: list[int | None], score: ConvScore) -> list[Turn]:
+    return [Turn(role=m.role, agent_id=a, wait_s=ms.wait_s, sla_breach=ms.sla_breach, tone_risk=ms.tone_risk,
+                 relevance=ms.relevance, rule_hits=len(ms.rule_hits))
+            for m, a, ms in zip(conv.messages, agents, score.messages, strict=True)]
+
+
+def _segment_risks(convs: Sequence[Conv], split: dict[str, list[Span]],
+                   score: Callable[[list[Conv]], list[ConvScore]]) -> dict[str, list[float | None]]:
+    """Each span's dissatisfaction risk, the span scored as a conversation of its own messages (only for
+    conversations with more than one agent: one segment's risk is the conversation's)."""
+    parts = [(conv.key, Conv(key=f"{conv.key}#{n}", messages=conv.messages[sp.start:sp.end], platform=conv.platform,
+                            category=conv.category))
+             for conv in convs if len(split[conv.key]) > 1 for n, sp in enumerate(split[conv.key])]
+    out: dict[str, list[float | None]] = {}
+    if parts:
+        for (key, _part), result in zip(parts, score([p for _k, p in parts]), strict=True):
+            out.setdefault(key, []).append(result.dissatisfaction_risk)
+    return out
+
+
+def _segments(convs: Sequence[Conv], results: Sequence[ConvScore],
+              agents: dict[int, tuple[int | None, list[int | None]]],
+              score: Callable[[list[Conv]], list[ConvScore]]) -> list[dict[str, object]]:
+    """``agent_segments`` rows of a scored chunk (``qa.analytics.segments`` says who owns what)."""
+    turns = {conv.key: _turns(conv, agents[int(conv.key)][1], r) for conv, r in zip(convs, results, strict=True)}
+    split = {key: spans(t, agents[int(key)][0]) for key, t in turns.items()}
+    risks = _segment_risks(convs, split, score)
+    rows: list[dict[str, object]] = []
+    for conv, r in zip(convs, results, strict=True):
+        cid = int(conv.key)
+        rows.extend(segment_rows(cid, turns[conv.key], conversation_agent=agents[cid][0], csat=conv.csat,
+                                 first_response_s=r.first_response_s, unanswered_at_end=r.unanswered_at_end,
+                                 risks=risks.get(conv.key, [r.dissatisfaction_risk])))
+    return rows
+
+
 def _write_chunk(conn: Connection, results: Sequence[ConvScore], msg_ids: dict[int, list[int]],
-                 hashes: dict[int, str], version: str) -> int:
+                 hashes: dict[int, str], version: str, segments: Sequence[dict[str, object]]) -> int:
     ids = [int(r.key) for r in results]
     conn.execute(delete(_ms).where(_ms.c.conversation_id.in_(ids)))
     conn.execute(delete(_cs).where(_cs.c.conversation_id.in_(ids)))
+    conn.execute(delete(_seg).where(_seg.c.conversation_id.in_(ids)))
     now = datetime.now().replace(microsecond=0)
     conv_rows: list[dict[str, object]] = []
     msg_rows: list[dict[str, object]] = []
@@ -94,6 +146,8 @@ def _write_chunk(conn: Connection, results: Sequence[ConvScore], msg_ids: dict[i
         conn.execute(insert(_cs), conv_rows)
     if msg_rows:
         conn.execute(insert(_ms), msg_rows)
+    if segments:
+        conn.execute(insert(_seg), list(segments))
     return len(msg_rows)
 
 
@@ -165,6 +219,8 @@ def _run_batch(engine: Engine, batch: list[int], version: str,
                score: Callable[[list[Conv]], list[ConvScore]]) -> int:
     with engine.connect() as conn:
         convs, msg_ids, hashes = load_chunk(conn, batch)
+        agents = load_agents(conn, batch)
     results = score(convs)
+    segments = _segments(convs, results, agents, score)
     with engine.begin() as conn:
-        return _write_chunk(conn, results, msg_ids, hashes, version)
+        return _write_chunk(conn, results, msg_ids, hashes, version, segments)

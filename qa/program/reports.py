@@ -24,6 +24,7 @@ from qa.models import (
     User,
 )
 from qa.program.store import load_version
+from qa.review.coaching import handled_by
 
 __all__ = ["conversation_report", "review_report"]
 
@@ -36,13 +37,13 @@ def _scope(f: Filters) -> Select:
 
 
 def conversation_report(conn: Connection, f: Filters) -> pd.DataFrame:
-    """Per conversation: who, where, when, first response, handling time, CSAT, model scores, automatic score and
+    """Per conversation: who (the main agent and, for a transferred chat, everyone in order), where, when, first response, handling time, CSAT, model scores, automatic score and
     the mean final review score (calibration reviews left out)."""
     r = ScorecardReview
     reviewed = (select(r.conversation_id, func.avg(r.score).label("review_score"), func.count().label("reviews"))
                 .where(r.session_id.is_(None)).group_by(r.conversation_id).subquery())
     query = (
-        select(_c.external_id, Platform.name, Shop.name, func.coalesce(_c.team, Agent.team), Agent.name,
+        select(_c.id, _c.external_id, Platform.name, Shop.name, func.coalesce(_c.team, Agent.team), Agent.name,
                func.coalesce(_c.category, _s.category), _c.started_at, _c.ended_at, _s.first_response_s,
                _s.max_wait_s, _s.replies, _s.replies_in_sla, _c.csat, _s.dissatisfaction_risk, _s.tone_risk,
                _s.relevance, _s.sentiment_end, AutoQaScore.score, reviewed.c.review_score, reviewed.c.reviews)
@@ -53,13 +54,15 @@ def conversation_report(conn: Connection, f: Filters) -> pd.DataFrame:
         .where(_c.id.in_(_scope(f))).order_by(_c.started_at, _c.id)
     )
     df = pd.DataFrame(conn.execute(query).all(), columns=[
-        "会话号", "平台", "店铺", "组", "坐席", "分类", "开始时间", "结束时间", "首次响应（秒）", "最长等待（秒）",
+        "id", "会话号", "平台", "店铺", "组", "坐席", "分类", "开始时间", "结束时间", "首次响应（秒）", "最长等待（秒）",
         "客服回复数", "SLA 内回复数", "CSAT", "不满风险", "语气风险", "相关度", "结束情绪", "自动质检分", "复核得分",
         "复核次数"])
-    handled = pd.to_datetime(df["结束时间"]) - pd.to_datetime(df["开始时间"])
-    df.insert(8, "处理时长（分钟）", (handled.dt.total_seconds() / 60).round(1))
+    span = pd.to_datetime(df["结束时间"]) - pd.to_datetime(df["开始时间"])
+    df.insert(9, "处理时长（分钟）", (span.dt.total_seconds() / 60).round(1))
     df["复核次数"] = df["复核次数"].fillna(0).astype(int)
-    return df
+    handled = handled_by(conn, df["id"].tolist())  # a transferred chat names everyone: "小安→阿强"
+    df.insert(6, "经手坐席", [handled.get(cid, agent) for cid, agent in zip(df["id"], df["坐席"])])
+    return df.drop(columns="id")
 
 
 def review_report(conn: Connection, f: Filters) -> pd.DataFrame:

@@ -20,12 +20,14 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
 from qa.ingest.privacy import mask_text
 from qa.models import (
     Agent,
+    AgentSegment,
     CoachingItem,
     CoachingList,
     Conversation,
@@ -48,6 +50,7 @@ __all__ = [
     "export_excel",
     "export_html",
     "export_markdown",
+    "handled_by",
     "list_items",
     "remove_item",
     "update_list",
@@ -175,21 +178,45 @@ def remove_item(engine: Engine, item_id: int) -> None:
 
 
 def list_items(conn: Connection, list_id: int) -> pd.DataFrame:
-    """A list's items with the conversation's dimensions and the chosen message, in the order they were added."""
+    """A list's items with the conversation's dimensions and the chosen message, in the order they were added.
+
+    ``agent`` is who the item is about: the sender of the chosen message, else the conversation's agents in the
+    order they handled it ("小安→阿强" for a transferred chat, ``qa.analytics.segments``).
+    """
     i, c, s = CoachingItem, Conversation, ConversationScore
+    sender = aliased(Agent)
     rows = conn.execute(
         select(i.id, i.kind, i.conversation_id, c.external_id, Platform.name.label("platform"),
-               Shop.name.label("shop"), Agent.name.label("agent"), c.started_at, c.csat,
+               Shop.name.label("shop"), func.coalesce(sender.name, Agent.name).label("agent"), c.started_at, c.csat,
                s.dissatisfaction_risk.label("risk"), i.message_id, Message.seq.label("seq"),
                Message.text.label("message_text"), i.note, User.name.label("added_by"), i.added_at)
         .join(c, c.id == i.conversation_id).outerjoin(s, s.conversation_id == c.id)
         .outerjoin(Platform, Platform.id == c.platform_id).outerjoin(Shop, Shop.id == c.shop_id)
         .outerjoin(Agent, Agent.id == c.agent_id).outerjoin(Message, Message.id == i.message_id)
+        .outerjoin(sender, sender.id == Message.agent_id)
         .outerjoin(User, User.id == i.added_by)
         .where(i.list_id == list_id).order_by(i.added_at, i.id)).mappings().all()
-    return pd.DataFrame(rows, columns=["id", "kind", "conversation_id", "external_id", "platform", "shop", "agent",
-                                       "started_at", "csat", "risk", "message_id", "seq", "message_text", "note",
-                                       "added_by", "added_at"])
+    df = pd.DataFrame(rows, columns=["id", "kind", "conversation_id", "external_id", "platform", "shop", "agent",
+                                     "started_at", "csat", "risk", "message_id", "seq", "message_text", "note",
+                                     "added_by", "added_at"])
+    handlers = handled_by(conn, list(df["conversation_id"]))
+    whole = df["message_id"].isna()
+    df.loc[whole, "agent"] = [handlers.get(cid) or agent
+                              for cid, agent in zip(df.loc[whole, "conversation_id"], df.loc[whole, "agent"])]
+    return df
+
+
+def handled_by(conn: Connection, conversation_ids: list[int]) -> dict[int, str]:
+    """"小安→阿强": each conversation's agents in the order they handled it, from its segments."""
+    g = AgentSegment
+    out: dict[int, list[str]] = {}
+    for cid, name in conn.execute(select(g.conversation_id, Agent.name).join(Agent, Agent.id == g.agent_id)
+                                  .where(g.conversation_id.in_(conversation_ids))
+                                  .order_by(g.conversation_id, g.segment)):
+        names = out.setdefault(cid, [])
+        if not names or names[-1] != name:
+            names.append(name)
+    return {cid: "→".join(names) for cid, names in out.items()}
 
 
 @dataclass(frozen=True)

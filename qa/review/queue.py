@@ -35,9 +35,11 @@ from qa.analytics.filters import Filters, apply_to_conversations
 from qa.busy import retry_when_busy
 from qa.models import (
     Agent,
+    AgentSegment,
     Annotation,
     Conversation,
     ConversationScore,
+    Message,
     MessageScore,
     Platform,
     ReviewAssignment,
@@ -159,6 +161,41 @@ REASONS: tuple[_Reason, ...] = (
 )
 
 
+_SEGMENT_TESTS: dict[str, Callable[[pd.Series], bool]] = {
+    # the reasons an agent owns, tested on one agent's segment (qa.analytics.segments) as REASONS test conversations
+    "slow": lambda r: bool((pd.notna(r.first_response_s) and pd.notna(r.first_sla) and r.first_response_s > r.first_sla)
+                           or (pd.notna(r.max_wait_s) and pd.notna(r.reply_sla) and r.max_wait_s > r.reply_sla)),
+    "tone": lambda r: bool(r.phrases) or bool(pd.notna(r.tone_risk) and r.tone_risk >= TONE_FLAG),
+    "offtopic": lambda r: bool(pd.notna(r.relevance) and r.relevance < RELEVANCE_LOW),
+    "csat": lambda r: bool(pd.notna(r.csat) and r.csat <= CSAT_LOW),
+}
+
+
+def _named(detail: str, agent: str) -> str:
+    """"慢：首次响应 14 分…" said of one agent: "慢（小安）：首次响应 14 分…"."""
+    head, sep, tail = detail.partition("：")
+    return f"{head}（{agent}）{sep}{tail}"
+
+
+def _handlers(segments: list[pd.Series]) -> str | None:
+    """"小安→阿强" for a chat several agents handled, in order; None for one agent (the row's own agent column)."""
+    names = [seg.agent for k, seg in enumerate(segments) if k == 0 or segments[k - 1].agent != seg.agent]
+    return "→".join(names) if len(names) > 1 else None
+
+
+def _reasons(row: pd.Series, segments: list[pd.Series]) -> str:
+    """The reasons of one queue row; in a chat handled by several agents each reason an agent owns names them."""
+    out: list[str] = []
+    transferred = len({seg.agent for seg in segments}) > 1
+    for r in REASONS:
+        if not row[f"is_{r.key}"]:
+            continue
+        test = _SEGMENT_TESTS.get(r.key)
+        owned = [_named(r.detail(seg), seg.agent) for seg in segments if test(seg)] if transferred and test else []
+        out.extend(dict.fromkeys(owned) or [r.detail(row)])
+    return "；".join(out)
+
+
 def platform_sla(platform: str | None) -> tuple[float | None, float | None]:
     """(first-reply, later-reply) SLA seconds of a platform from data/lexicon/sla_rules.csv; None = no target."""
     rule = rule_for(platform, load_sla_rules())
@@ -272,29 +309,54 @@ def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE
                      .outerjoin(Shop.__table__, Shop.id == _c.shop_id)
                      .outerjoin(Agent.__table__, Agent.id == _c.agent_id))
         .where(_c.id.in_(ids))).mappings().all()
-    phrases = _rule_phrases(conn, ids)
+    phrases, agent_phrases = _rule_phrases(conn, ids)
     assigned = _assignments(conn, ids)
     df = pd.DataFrame(rows).set_index("id").loc[ids].reset_index()
     df["priority"] = [round(p, 2) for _cid, p in ranked]
     df["reviewed"] = df["reviewed"].astype(bool)
     df["phrases"] = [phrases.get(cid, []) for cid in df["id"]]
-    df["reasons"] = ["；".join(r.detail(row) for r in REASONS if row[f"is_{r.key}"]) for _i, row in df.iterrows()]
+    segments = _segments(conn, df, agent_phrases)
+    df["reasons"] = [_reasons(row, segments.get(row["id"], [])) for _i, row in df.iterrows()]
+    df["agent"] = [_handlers(segments.get(cid, [])) or agent for cid, agent in zip(df["id"], df["agent"])]
     df["assigned"] = [assigned.get(cid, "") for cid in df["id"]]
     return df[_PAGE_COLUMNS]
 
 
-def _rule_phrases(conn: Connection, ids: Sequence[int], limit: int = 3) -> dict[int, list[str]]:
-    """Distinct rule-hit phrases per conversation (at most ``limit``), in message order."""
+def _rule_phrases(conn: Connection, ids: Sequence[int], limit: int = 3
+                  ) -> tuple[dict[int, list[str]], dict[tuple[int, int | None], list[str]]]:
+    """Distinct rule-hit phrases (at most ``limit``), in message order: per conversation, and per conversation and
+    the agent who wrote them."""
     out: dict[int, list[str]] = {}
-    rows = conn.execute(select(MessageScore.conversation_id, MessageScore.rule_hits)
+    by_agent: dict[tuple[int, int | None], list[str]] = {}
+    rows = conn.execute(select(MessageScore.conversation_id, Message.agent_id, MessageScore.rule_hits)
+                        .join(Message, Message.id == MessageScore.message_id)
                         .where(MessageScore.conversation_id.in_(ids), MessageScore.rule_hits != "")
                         .order_by(MessageScore.conversation_id, MessageScore.message_id))
-    for cid, hits in rows:
-        found = out.setdefault(cid, [])
-        for phrase in filter(None, map(forbidden_phrase, hits.split("；"))):
-            if phrase not in found and len(found) < limit:
-                found.append(phrase)
-    return {cid: found for cid, found in out.items() if found}
+    for cid, agent_id, hits in rows:
+        for found in (out.setdefault(cid, []), by_agent.setdefault((cid, agent_id), [])):
+            for phrase in filter(None, map(forbidden_phrase, hits.split("；"))):
+                if phrase not in found and len(found) < limit:
+                    found.append(phrase)
+    return ({cid: found for cid, found in out.items() if found},
+            {key: found for key, found in by_agent.items() if found})
+
+
+def _segments(conn: Connection, page: pd.DataFrame, phrases: dict[tuple[int, int | None], list[str]]
+              ) -> dict[int, list[pd.Series]]:
+    """The agent segments of the page's conversations, each with its agent's name, phrases and the SLA targets."""
+    g = AgentSegment
+    rows = conn.execute(select(g.conversation_id, g.agent_id, func.coalesce(Agent.name, "未知坐席").label("agent"),
+                               g.first_response_s, g.max_wait_s, g.tone_risk, g.relevance, g.csat)
+                        .outerjoin(Agent, Agent.id == g.agent_id)
+                        .where(g.conversation_id.in_(list(page["id"]))).order_by(g.conversation_id, g.segment))
+    sla = {row["id"]: (row["first_sla"], row["reply_sla"]) for _i, row in page.iterrows()}
+    out: dict[int, list[pd.Series]] = {}
+    for r in rows.mappings():
+        cid = r["conversation_id"]
+        out.setdefault(cid, []).append(pd.Series({
+            **r, "first_sla": sla[cid][0], "reply_sla": sla[cid][1],
+            "phrases": phrases.get((cid, r["agent_id"]), [])}))
+    return out
 
 
 def _assignments(conn: Connection, ids: Sequence[int]) -> dict[int, str]:

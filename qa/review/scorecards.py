@@ -1,8 +1,8 @@
 """Agent scorecards: one agent's figures against their team, their weekly trend, and their best/worst cases.
 
-Volumes and rates come from ``daily_stats`` through ``qa.analytics.dashboard.cube`` and its ratios (so the numbers agree
-with the overview); only reviews (annotations) and the best/worst lists read conversations, each one bounded
-query. An agent's team is their home team (``agents.team``); the team's figures pool its members' conversations.
+Volumes and rates come from ``agent_daily_stats`` (each agent's own part of a transferred chat, see
+``qa.analytics.segments``) through ``qa.analytics.dashboard.cube`` and its ratios (computed as the overview's);
+only reviews (annotations) and the best/worst lists read conversations, each one bounded query. An agent's team is their home team (``agents.team``); the team's figures pool its members' conversations.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, case, distinct, func, select
+from sqlalchemy import Connection, and_, case, distinct, func, select
 
 from qa.analytics import dashboard
 from qa.analytics.filters import Filters, apply_to_conversations
-from qa.models import Agent, Annotation, Conversation, ConversationScore, Platform
+from qa.models import Agent, AgentSegment, Annotation, Conversation, ConversationScore, Message, Platform
 from qa.review.annotations import VERDICTS
+from qa.review.queue import duration_text
 
 __all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "extreme_conversations", "scorecard"]
 
@@ -60,8 +61,14 @@ def _with_review_rates(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: str | None) -> pd.DataFrame:
-    """Per agent of ``team`` (everyone when None): reviewed conversations, rubric sums, verdicts and 不合格s."""
-    c, a = Conversation, Annotation
+    """Per agent of ``team`` (everyone when None): reviewed conversations, rubric sums, verdicts and 不合格s.
+
+    A note on a message counts for the agent who sent it; a review of the whole conversation for every agent who
+    handled part of it (a transferred chat), or its main agent when it has no segments yet.
+    """
+    c, a, g = Conversation, Annotation, AgentSegment
+    handlers = select(g.conversation_id, g.agent_id).distinct().subquery()
+    who = case((a.message_id.is_not(None), Message.agent_id), else_=func.coalesce(handlers.c.agent_id, c.agent_id))
     query = (
         select(Agent.name.label("agent"),
                func.count(distinct(a.conversation_id)).label("reviewed"),
@@ -69,7 +76,10 @@ def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: s
                func.count(a.score).label("rubric_n"),
                func.count(a.verdict).label("verdicts"),
                func.coalesce(func.sum(case((a.verdict == FAIL, 1), else_=0)), 0).label("fails"))
-        .select_from(a).join(c, c.id == a.conversation_id).join(Agent, Agent.id == c.agent_id)
+        .select_from(a).join(c, c.id == a.conversation_id)
+        .outerjoin(Message, Message.id == a.message_id)
+        .outerjoin(handlers, and_(handlers.c.conversation_id == a.conversation_id, a.message_id.is_(None)))
+        .join(Agent, Agent.id == who)
         .outerjoin(ConversationScore, ConversationScore.conversation_id == c.id)
     )
     if team is not None:
@@ -81,7 +91,7 @@ def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: s
 
 def agents_in_scope(conn: Connection, f: Filters) -> pd.DataFrame:
     """Agents with conversations within ``f`` (agent, home team, conversations), for the agent picker."""
-    c = dashboard.cube(conn, f, by=("agent",), previous=False)
+    c = dashboard.cube(conn, f, by=("agent",), previous=False, per_agent=True)
     columns = ["agent", "team", "conversations"]
     if c is None:
         return pd.DataFrame(columns=columns)
@@ -95,7 +105,7 @@ def agents_in_scope(conn: Connection, f: Filters) -> pd.DataFrame:
 def scorecard(conn: Connection, f: Filters, agent: str) -> Scorecard | None:
     """``agent``'s figures and their team's within ``f`` (dates, platform, shop, category); None if inactive.
 
-    One daily_stats aggregate per (day, member) and one annotations aggregate per member give the card, the
+    One agent_daily_stats aggregate per (day, member) and one annotations aggregate per member give the card, the
     team table and both weekly lines.
     """
     found = conn.execute(select(Agent.team).where(Agent.name == agent)).first()
@@ -105,7 +115,7 @@ def scorecard(conn: Connection, f: Filters, agent: str) -> Scorecard | None:
     scope = _scope(f)
     if team is not None:
         scope = scope.with_(agents=tuple(conn.scalars(select(Agent.name).where(Agent.team == team))))
-    c = dashboard.cube(conn, scope, by=("agent",), previous=False)
+    c = dashboard.cube(conn, scope, by=("agent",), previous=False, per_agent=True)
     if c is None:
         return None
     sums = c.rows.groupby("agent", as_index=False)[list(dashboard.SUMS)].sum()
@@ -130,22 +140,49 @@ def _floats(row: pd.Series) -> dict[str, float]:
 
 
 def extreme_conversations(conn: Connection, f: Filters, agent: str, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``agent``'s ``n`` lowest-risk (best) and ``n`` highest-risk (worst) scored conversations within ``f``."""
-    c, s = Conversation, ConversationScore
+    """``agent``'s ``n`` lowest-risk (best) and ``n`` highest-risk (worst) scored conversations within ``f``.
+
+    Ranked by the risk of the agent's own part (their segment): a chat that went wrong before it was transferred
+    to them is not their worst case. ``explanation`` says what the agent owns in a transferred chat.
+    """
+    c, s, g = Conversation, ConversationScore, AgentSegment
     period = dashboard.resolve_period(conn, f)
-    scope = _scope(f).with_(agents=(agent,))
+    scope = _scope(f)
     if period is not None:
         scope = scope.with_(start=period.start, end=period.end)
+    agents = func.count().over(partition_by=g.conversation_id)
+    parts = (select(g.conversation_id, g.agent_id, g.risk, g.first_response_s, g.max_wait_s, g.replies, g.breaches,
+                    agents.label("segments")).subquery())
     query = apply_to_conversations(
         select(c.id.label("conversation_id"), c.external_id, c.started_at, Platform.name.label("platform"),
                func.coalesce(c.category, s.category).label("category"), c.csat,
-               s.dissatisfaction_risk.label("risk"), s.first_response_s, s.explanation)
-        .select_from(c).join(s, s.conversation_id == c.id).outerjoin(Platform, Platform.id == c.platform_id),
+               parts.c.risk.label("risk"), parts.c.first_response_s, parts.c.max_wait_s, parts.c.replies,
+               parts.c.breaches, parts.c.segments, s.explanation)
+        .select_from(c).join(s, s.conversation_id == c.id).join(parts, parts.c.conversation_id == c.id)
+        .join(Agent, Agent.id == parts.c.agent_id).outerjoin(Platform, Platform.id == c.platform_id)
+        .where(Agent.name == agent, parts.c.risk.is_not(None)),
         scope,
     )
 
     def pick(order: list) -> pd.DataFrame:
         result = conn.execute(query.order_by(*order, c.id).limit(n))
-        return pd.DataFrame(result.all(), columns=list(result.keys()))
+        df = pd.DataFrame(result.all(), columns=list(result.keys()))
+        if not df.empty:
+            df["explanation"] = [_own_part(agent, r) if r["segments"] > 1 else r["explanation"]
+                                 for _i, r in df.iterrows()]
+        return df.drop(columns=["max_wait_s", "replies", "breaches", "segments"])
 
-    return pick([s.dissatisfaction_risk.asc()]), pick([s.dissatisfaction_risk.desc()])
+    return pick([parts.c.risk.asc()]), pick([parts.c.risk.desc()])
+
+
+def _own_part(agent: str, r: pd.Series) -> str:
+    """What ``agent`` owns in a transferred chat, e.g. "转接会话，小安负责的部分：首次响应 14 分；这部分的不满风险 0.71"."""
+    figures = []
+    if pd.notna(r["first_response_s"]):
+        figures.append(f"首次响应 {duration_text(r['first_response_s'])}")
+    if pd.notna(r["max_wait_s"]) and r["max_wait_s"] != r["first_response_s"]:
+        figures.append(f"最长等待 {duration_text(r['max_wait_s'])}")
+    if r["breaches"]:
+        figures.append(f"{r['breaches']:.0f}/{r['replies']:.0f} 次回复超过 SLA")
+    figures.append(f"这部分的不满风险 {r['risk']:.2f}")
+    return f"转接会话，{agent}负责的部分：" + "；".join(figures)
