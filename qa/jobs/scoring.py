@@ -2,7 +2,9 @@
 
 Only conversations without a score, whose messages changed since (content hash), or scored by another model
 version are scored again. Each chunk is written in its own transaction, so an interrupted run resumes where it
-stopped. Each worker process loads the models once and reads, scores and writes its own chunks.
+stopped. Each worker process loads the models once and reads, scores and writes its own chunks. Auto-QA runs
+after every scoring run (its checks read the new scores), so every conversation has its proposals and automatic
+score without anyone starting it; it is incremental too.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from qa.analytics.stats import rebuild_daily_stats
 from qa.busy import retry_when_busy
 from qa.db import make_engine
 from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
+from qa.program.autoqa import run_auto_qa
 from scoring.pipeline import Scorer
 from scoring.schema import Conv, Msg, score_values
 from scoring.schema import ConversationScore as ConvScore
@@ -40,6 +43,7 @@ class ScoreRunReport:
     scored: int
     messages: int
     seconds: float
+    auto_checked: int = 0  # conversations auto-QA checked after scoring
 
 
 def _pending(query: Select, version: str) -> Select:
@@ -121,7 +125,7 @@ def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
 def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: int | None = None,
                    rescore_all: bool = False, chunk: int = 2000,
                    progress: Callable[[int, int], None] | None = None) -> ScoreRunReport:
-    """Score every pending conversation and rebuild the daily statistics."""
+    """Score every pending conversation, rebuild the daily statistics, then run auto-QA on what is pending."""
     started = datetime.now()
     scorer = Scorer.load(models_dir)
     version = scorer.version
@@ -148,7 +152,8 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
         if pool is not None:
             pool.shutdown()
     _rebuild_stats(engine)
-    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds())
+    checked = run_auto_qa(engine).checked
+    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), checked)
 
 
 @retry_when_busy
