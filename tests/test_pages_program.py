@@ -69,3 +69,50 @@ def test_scorecard_review_proposes_saves_and_shows_the_computed_score(program_ap
     assert shown == f"{saved.score:.1f}" and at.metric[0].value == shown
     done = next(d.value for d in at.dataframe if "scorecard" in d.value.columns)
     assert done["score"].tolist() == [saved.score]
+
+
+# --- 评分表 ------------------------------------------------------------------------------------------------------
+
+def test_editing_a_scorecard_saves_a_new_version_and_old_reviews_keep_theirs(program_app: Engine) -> None:
+    at = start_app("pages/scorecards.py")
+    assert not at.exception
+    listed = next(d.value for d in at.dataframe if "criteria" in d.value.columns)
+    assert sorted(listed["name"]) == ["售前", "售后", "评价回复"] and set(listed["version"]) == {1}
+    _as(at, MANAGER)
+    at.selectbox(key="sc_pick").set_value("售后").run()
+    # 使用禁用语 becomes −10 a time, and a new yes/no criterion is added to 处理
+    items = at.selectbox(key="sc_item").options
+    at.selectbox(key="sc_item").select_index(next(i for i, o in enumerate(items) if o.endswith("使用禁用语"))).run()
+    assert at.selectbox(key="sc_f_kind").value == "adjust" and at.number_input(key="sc_f_points").value == -5
+    at.number_input(key="sc_f_points").set_value(-10.0)
+    at.button(key="sc_apply").click().run()
+    at.selectbox(key="sc_item").set_value(-1).run()  # ＋ 新增评分项
+    at.text_input(key="sc_f_section").input("处理")
+    at.text_input(key="sc_f_key").input("follow_up")
+    at.text_input(key="sc_f_label").input("主动跟进物流")
+    at.checkbox(key="sc_f_allow_na").check()
+    at.button(key="sc_apply").click().run()
+    at.text_input(key="sc_note").input("禁用语加重扣分；新增跟进项")
+    at.button(key="sc_save").click().run()
+    assert not at.exception
+    assert "已保存为“售后”第 2 版；已有的评审仍按各自的版本计分" in _texts(at.success)
+    sid = int(listed.loc[listed["name"] == "售后", "id"].iloc[0])
+    v2 = read(program_app, store.load_scorecard, sid)
+    assert v2.version == 2 and v2.card.criterion("forbidden").points == -10
+    assert v2.card.criterion("follow_up").allow_na and v2.card.criterion("follow_up").scale == "yes_no"
+    assert read(program_app, store.load_scorecard, sid, 1).card.criterion("forbidden").points == -5
+    history = next(d.value for d in at.dataframe if "note" in d.value.columns)
+    assert history["version"].tolist() == [2, 1] and history["note"].iloc[0] == "禁用语加重扣分；新增跟进项"
+
+
+def test_a_scorecard_that_cannot_be_scored_is_refused_with_its_row(program_app: Engine) -> None:
+    at = start_app("pages/scorecards.py")
+    _as(at, MANAGER)
+    at.selectbox(key="sc_pick").set_value("售前").run()
+    at.selectbox(key="sc_item").set_value(-1).run()  # ＋ 新增评分项
+    at.text_input(key="sc_f_key").input("greeting")  # the key of the first criterion
+    at.text_input(key="sc_f_label").input("再次问候")
+    at.button(key="sc_apply").click().run()
+    at.button(key="sc_save").click().run()
+    assert any("编号“greeting”与前面的评分项重复" in e for e in _texts(at.error))
+    assert read(program_app, store.list_scorecards).set_index("name").loc["售前", "version"] == 1
