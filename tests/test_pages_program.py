@@ -116,3 +116,59 @@ def test_a_scorecard_that_cannot_be_scored_is_refused_with_its_row(program_app: 
     at.button(key="sc_save").click().run()
     assert any("编号“greeting”与前面的评分项重复" in e for e in _texts(at.error))
     assert read(program_app, store.list_scorecards).set_index("name").loc["售前", "version"] == 1
+
+
+# --- 校准 --------------------------------------------------------------------------------------------------------
+
+def _rate_all(at: AppTest, prefix: str, values: dict[str, float | str]) -> AppTest:
+    for key, value in values.items():
+        at.segmented_control(key=f"{prefix}_{key}").set_value(value)
+    return at.run()
+
+
+# 售后 has 12 criteria; every one rated, yes/no 1 = pass. Two reviewers differ on 给出明确方案 only.
+AFTERSALE = {"first_response": 1.0, "reply_sla": 1.0, "unanswered_end": 1.0, "apology": "na", "solution": 5.0,
+             "policy": 1.0, "relevance": 5.0, "sentiment_end": 1.0, "tone": 5.0, "forbidden": 0.0, "blame": 0.0,
+             "privacy": 0.0}
+
+
+def test_calibration_session_created_scored_blind_closed_shows_alpha(program_app: Engine) -> None:
+    at = start_app("pages/calibration.py")
+    assert not at.exception
+    assert "还没有校准会：在“新建校准会”里创建一个。" in _texts(at.info)
+    _as(at, MANAGER)
+    at.text_input(key="cal_new_name").input("售后校准 1")
+    at.selectbox(key="cal_new_card").set_value("售后")
+    at.text_area(key="cal_new_conversations").input("tm-3\ntm-4, jd-1")
+    at.multiselect(key="cal_new_reviewers").set_value(["王质检", "李质检"])
+    at.selectbox(key="cal_new_benchmark").set_value(MANAGER)
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception
+    assert "已创建校准会“售后校准 1”：参加的质检员在“我的校准任务”里评分" in _texts(at.success)
+    assert "校准会进行中：评分互不可见，结束后公布结果。" in _texts(at.info)
+
+    solution = {"王质检": 5.0, "李质检": 3.0, MANAGER: 5.0}
+    for person in ("王质检", "李质检", MANAGER):
+        _as(at, person)
+        for i in range(3):
+            at.selectbox(key="cal_task").set_value(i).run()
+            _rate_all(at, "cal", AFTERSALE | {"solution": solution[person]})
+            at.button(key="cal_submit").click().run()
+            assert not at.exception
+        assert "已评 3 / 3。评分期间看不到其他人的分数，校准会结束后公布结果。" in _texts(at.caption)
+    progress = next(d.value for d in at.dataframe if "done" in d.value.columns)
+    assert progress["done"].tolist() == [3, 3, 3]
+    at.button(key="cal_close").click().run()
+    assert not at.exception
+    sid = int(read(program_app, calibration.list_sessions)["id"].iloc[0])
+    results = read(program_app, calibration.session_results, sid)
+    metrics = {m.label: m.value for m in at.metric}
+    # 李质检 gave 3 instead of 5 on one weighted item: totals differ, so α < 1 and he deviates below the benchmark
+    assert metrics["总分 Krippendorff's α"] == f"{results.overall_alpha:.2f}"
+    assert metrics["总分在 ±10 分以内"] == f"{results.overall_within:.0%}"
+    assert metrics["比较对象"] == "基准质检员"
+    deviations = next(d.value for d in at.dataframe if "mean_deviation" in d.value.columns).set_index("reviewer")
+    assert deviations.loc["李质检", "mean_deviation"] < 0 and deviations.loc["王质检", "mean_deviation"] == 0
+    items = next(d.value for d in at.dataframe if "comparisons" in d.value.columns).set_index("label")
+    assert items.loc["给出明确方案", "alpha"] == results.items.set_index("label").loc["给出明确方案", "alpha"]
+    assert "**历次校准的一致性**" in _texts(at.markdown)  # the trend chart over closed sessions follows
