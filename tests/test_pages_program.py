@@ -13,6 +13,7 @@ from qa.program import calibration, disputes, reviews, store
 from qa.program.autoqa import run_auto_qa
 from qa.program.scorecard import Rating, score_review
 from qa.review.replay import resolve_conversation
+from qa.review.users import get_or_create_user
 from tests.app_fixtures import start_app
 from tests.helpers import read
 
@@ -172,3 +173,41 @@ def test_calibration_session_created_scored_blind_closed_shows_alpha(program_app
     items = next(d.value for d in at.dataframe if "comparisons" in d.value.columns).set_index("label")
     assert items.loc["给出明确方案", "alpha"] == results.items.set_index("label").loc["给出明确方案", "alpha"]
     assert "**历次校准的一致性**" in _texts(at.markdown)  # the trend chart over closed sessions follows
+
+
+# --- 申诉 --------------------------------------------------------------------------------------------------------
+
+def test_a_dispute_raised_and_resolved_changes_the_final_score_shown(program_app: Engine) -> None:
+    get_or_create_user(program_app, "阿杰", "agent")
+    cid = _cid(program_app, "tm-3")
+    chosen = read(program_app, store.choose_scorecard, cid)
+    assert chosen is not None and chosen.card.name == "售后"
+    ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in (AFTERSALE | {"solution": 2.0}).items()}
+    rid = reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    before = read(program_app, reviews.load_review, rid).score
+
+    at = start_app("pages/disputes.py")
+    _as(at, "阿杰")
+    assert not at.exception
+    mine = next(d.value for d in at.dataframe if "state" in d.value)
+    assert mine["state"].tolist() == ["待确认，可申诉"] and mine["score"].tolist() == [before]
+    at.text_area(key="dp_reason").input("已经给了退货方案，不应只得 2 分")
+    at.button(key="dp_open").click().run()
+    assert "已对会话 tm-3 的评审提出申诉，等待质检主管处理" in _texts(at.success)
+    assert next(d.value for d in at.dataframe if "state" in d.value)["state"].tolist() == [disputes.OPEN]
+
+    _as(at, MANAGER)
+    assert at.segmented_control(key="dpr_solution").value == 2.0  # the review as it was, to change
+    at.segmented_control(key="dpr_solution").set_value(5.0).run()
+    at.text_input(key="dp_comment").input("复核后认可：方案明确")
+    at.button(key="dp_change").click().run()
+    assert not at.exception
+    assert f"申诉已处理：{disputes.CHANGED}" in _texts(at.success)
+    after = read(program_app, reviews.load_review, rid).score
+    assert after is not None and before is not None and after > before
+    shown = next(d.value for d in at.dataframe if "state" in d.value)
+    assert shown["state"].tolist() == [disputes.CHANGED] and shown["score"].tolist() == [after]
+    assert "没有待处理的申诉。" in _texts(at.info)
+    assert any(f" 已改分 · {MANAGER}：" in c and c.endswith("：复核后认可：方案明确") for c in _texts(at.caption))
+    rates = next(d.value for d in at.dataframe if "dispute_rate" in d.value).set_index("reviewer")
+    assert rates.loc["王质检", "disputed"] == 1 and rates.loc["王质检", "changed"] == 1
