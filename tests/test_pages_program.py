@@ -3,8 +3,6 @@ and auto-QA agreement on the Models page — on tests/seed.py's conversations wi
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
@@ -211,3 +209,36 @@ def test_a_dispute_raised_and_resolved_changes_the_final_score_shown(program_app
     assert any(f" 已改分 · {MANAGER}：" in c and c.endswith("：复核后认可：方案明确") for c in _texts(at.caption))
     rates = next(d.value for d in at.dataframe if "dispute_rate" in d.value).set_index("reviewer")
     assert rates.loc["王质检", "disputed"] == 1 and rates.loc["王质检", "changed"] == 1
+
+
+# --- 模型 and 坐席 -----------------------------------------------------------------------------------------------
+
+def test_models_page_shows_auto_qa_agreement_once_there_are_reviews(program_app: Engine) -> None:
+    at = start_app("pages/models.py")
+    assert any(c.startswith("还没有评分表评审") for c in _texts(at.caption))
+    for external_id, reviewer in (("tm-3", "王质检"), ("tm-4", "王质检"), ("tm-3", "李质检")):
+        cid = _cid(program_app, external_id)
+        chosen = read(program_app, store.choose_scorecard, cid)
+        assert chosen is not None
+        ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in AFTERSALE.items()}
+        reviews.save_review(program_app, cid, chosen.version_id, ratings, reviewer)
+    at.run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "agree_share" in d.value)
+    first = table.set_index("criterion").loc["首次响应及时"]
+    # tm-3 and tm-4 wait 400 and 600 s against 天猫's 180 s: auto-QA fails both, the reviewers passed all three
+    assert (first["n"], first["agree_share"]) == (3, 0.0)
+
+
+def test_agents_page_shows_dispute_rate_per_reviewer(program_app: Engine) -> None:
+    cid = _cid(program_app, "tm-3")
+    chosen = read(program_app, store.choose_scorecard, cid)
+    assert chosen is not None
+    ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in AFTERSALE.items()}
+    rid = reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    get_or_create_user(program_app, "阿杰", "agent")
+    disputes.open_dispute(program_app, rid, "不认可", "阿杰")
+    at = start_app("pages/agents.py")
+    assert not at.exception
+    rates = next(d.value for d in at.dataframe if "dispute_rate" in d.value).set_index("reviewer")
+    assert rates.loc["王质检", ["reviews", "disputed", "dispute_rate"]].tolist() == [1, 1, 1.0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from qa.program.disputes import dispute_rates
@@ -9,7 +11,7 @@ from ui.cache import read
 
 __all__ = ["dispute_rate_table"]
 
-RATE_COLUMNS = {"reviewer": "质检员", "reviews": "评审数", "disputed": "被申诉",
+RATE_COLUMNS: dict[str, Any] = {"reviewer": "质检员", "reviews": "评审数", "disputed": "被申诉",
                 "dispute_rate": st.column_config.NumberColumn("申诉率", format="percent"),
                 "changed": "申诉后改分",
                 "change_rate": st.column_config.NumberColumn("改分率（占申诉）", format="percent")}

@@ -69,7 +69,14 @@ def _apply() -> None:
     row = {name: ss.get(f"sc_f_{name}") for name in _BLANK}
     for text in ("section", "key", "label", "description"):
         row[text] = (row[text] or "").strip()
+    if row["kind"] == "adjust" or row["scale"] != "points":  # yes/no and 1–5 keep their own bounds
+        row["low"] = row["high"] = None
     rows = list(draft_rows())
+    caps = {r["section"]: r["section_cap"] for r in rows}
+    if ss[ITEM_KEY] == NEW_ITEM and row["section"] in caps and row["section_cap"] == ss.get("_sc_cap_prefilled"):
+        row["section_cap"] = caps[row["section"]]  # joined an existing section: its cap, unless one was typed
+    # the cap belongs to the section: setting it on one criterion sets it for the whole section
+    rows = [dict(r, section_cap=row["section_cap"]) if r["section"] == row["section"] else r for r in rows]
     if ss[ITEM_KEY] == NEW_ITEM:
         rows.append(row)
         ss[ITEM_KEY] = len(rows) - 1
@@ -106,26 +113,28 @@ def criterion_editor() -> None:
         last = rows[-1] if rows else _BLANK  # a new item goes to the last section, with that section's cap
         base = dict(_BLANK, section=last["section"], section_cap=last["section_cap"]) if item == NEW_ITEM else rows[item]
         _fields(base)
+        st.session_state["_sc_cap_prefilled"] = base["section_cap"]
     c = st.columns(4)
     c[0].text_input("节", key="sc_f_section")
     c[1].number_input("本节扣分上限（可空）", min_value=0.0, key="sc_f_section_cap")
     c[2].text_input("编号（key）", key="sc_f_key")
     c[3].text_input("评分项名称", key="sc_f_label")
-    c = st.columns(4)
-    kind = c[0].selectbox("类型", list(KINDS), format_func=KINDS.get, key="sc_f_kind")
-    c[1].selectbox("量表", list(SCALES), format_func=SCALES.get, key="sc_f_scale", disabled=kind == "adjust")
-    c[2].number_input("权重", min_value=0.0, step=0.5, key="sc_f_weight", disabled=kind == "adjust")
-    c[3].selectbox("致命", list(FATAL), format_func=FATAL.get, key="sc_f_fatal")
-    c = st.columns(4)
-    c[0].number_input("下限（分值量表）", key="sc_f_low", disabled=kind == "adjust")
-    c[1].number_input("上限（分值量表）", key="sc_f_high", disabled=kind == "adjust")
-    c[2].number_input("加减分值（如 −5、+3）", step=1.0, key="sc_f_points", disabled=kind != "adjust")
-    c[3].number_input("最多次数", min_value=1, step=1, key="sc_f_max_times", disabled=kind != "adjust")
-    c = st.columns([1, 1, 2])
-    c[0].checkbox("可选“不适用”", key="sc_f_allow_na")
-    c[1].selectbox("自动检查", list(_CHOICES["auto_check"]), format_func=_CHOICES["auto_check"].get,
+    c2 = st.columns(4)
+    kind = c2[0].selectbox("类型", list(KINDS), format_func=lambda k: KINDS[k], key="sc_f_kind")
+    scale = c2[1].selectbox("量表", list(SCALES), format_func=lambda k: SCALES[k], key="sc_f_scale", disabled=kind == "adjust")
+    c2[2].number_input("权重", min_value=0.0, step=0.5, key="sc_f_weight", disabled=kind == "adjust")
+    c2[3].selectbox("致命", list(FATAL), format_func=lambda k: FATAL[k], key="sc_f_fatal")
+    c3 = st.columns(4)
+    points_scale = kind != "adjust" and scale == "points"
+    c3[0].number_input("下限（分值量表）", key="sc_f_low", disabled=not points_scale)
+    c3[1].number_input("上限（分值量表，默认 10）", key="sc_f_high", disabled=not points_scale)
+    c3[2].number_input("加减分值（如 −5、+3）", step=1.0, key="sc_f_points", disabled=kind != "adjust")
+    c3[3].number_input("最多次数", min_value=1, step=1, key="sc_f_max_times", disabled=kind != "adjust")
+    c4 = st.columns([1, 1, 2])
+    c4[0].checkbox("可选“不适用”", key="sc_f_allow_na")
+    c4[1].selectbox("自动检查", list(_CHOICES["auto_check"]), format_func=lambda k: _CHOICES["auto_check"][k],
                    key="sc_f_auto_check")
-    c[2].text_input("说明", key="sc_f_description")
+    c4[2].text_input("说明", key="sc_f_description")
     b = st.columns([1, 1, 4])
     b[0].button("应用到草稿", key="sc_apply", on_click=_apply)
     if item != NEW_ITEM:

@@ -6,6 +6,8 @@ A section of its own so the replay page only calls it; everything it reads and w
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -20,7 +22,7 @@ from ui.text import plain
 __all__ = ["scorecard_review", "message_labels"]
 
 PREFIX = "scr"
-REVIEW_COLUMNS = {
+REVIEW_COLUMNS: dict[str, Any] = {
     "reviewer": "评审人", "scorecard": "评分表", "version": "版本",
     "score": st.column_config.NumberColumn("最终得分", format="%.1f"), "fatal_failed": "致命项未过",
     "dispute_status": "申诉", "comment": "评语",
@@ -69,9 +71,10 @@ def scorecard_review(cid: int, actor: str, messages: pd.DataFrame) -> None:
     elif not proposals:
         facts.append("还没有自动质检结果（评分完成后自动运行）")
     st.caption(" · ".join(plain(f) for f in facts))
-    locked = mine is not None and mine.dispute_status is not None
+    status = mine.dispute_status if mine is not None else None
+    locked = status is not None
     if locked:
-        st.info(f"这条评审已被申诉（{mine.dispute_status}）：由质检主管在“申诉”页处理，不能再修改。")
+        st.info(f"这条评审已被申诉（{status}）：由质检主管在“申诉”页处理，不能再修改。")
     owner = (cid, actor, stored.version_id, mine.updated_at if mine else None)
     initial = mine.ratings if mine is not None else {k: p.rating for k, p in proposals.items()}
     if st.session_state.get(f"_{PREFIX}_for") != owner:
