@@ -24,6 +24,10 @@ REVIEW_COLUMNS = {"external_id": "会话号", "agent": "坐席", "scorecard": "�
                   "dispute_deadline": st.column_config.DatetimeColumn("申诉截止", format="MM-DD HH:mm")}
 
 
+def _score(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.1f}"
+
+
 def _state(row: pd.Series) -> str:
     """What has happened to a review, in a word or two."""
     if pd.notna(row["dispute_status"]):
@@ -62,11 +66,17 @@ def my_reviews(actor: str | None) -> None:
     by = st.radio("查看", ["坐席", "技能组"], horizontal=True, key="dp_by")
     if by == "坐席":
         agents = sorted(everything["agent"].dropna().unique())
+        if not agents:
+            st.info("评审的会话都没有坐席。")
+            return
         default = agents.index(actor) if actor in agents else 0
         who = st.selectbox("坐席", agents, index=default, key="dp_agent")
         mine = read(disputes.reviews_for, agent=who)
     else:
         teams = sorted(everything["team"].dropna().unique())
+        if not teams:
+            st.info("评审的会话都没有技能组。")
+            return
         who = st.selectbox("技能组", teams, key="dp_team")
         mine = read(disputes.reviews_for, team=who)
     if mine.empty:
@@ -75,7 +85,7 @@ def my_reviews(actor: str | None) -> None:
     mine = mine.assign(state=mine.apply(_state, axis=1))
     st.dataframe(mine, hide_index=True, column_order=list(REVIEW_COLUMNS), column_config=REVIEW_COLUMNS,
                  key="dp_mine")
-    rows = {int(r.review_id): f"{r.external_id} · {r.scorecard} · {r.score:.1f} 分 · {r.state}"
+    rows = {int(r.review_id): f"{r.external_id} · {r.scorecard} · {_score(r.score)} 分 · {r.state}"
             for r in mine.itertuples()}
     rid = st.selectbox("评审", list(rows), key="dp_review", format_func=rows.get)
     row = mine.set_index("review_id").loc[rid]
@@ -140,7 +150,7 @@ def open_list(actor: str | None) -> None:
         ratings = rate_scorecard(review.scorecard.card, "dpr")
         st.text_input("处理意见", key="dp_comment", placeholder="例如：复核录音后认可申诉")
     with score:
-        st.metric("原得分", "—" if row["score"] is None else f"{row['score']:.1f}")
+        st.metric("原得分", _score(row["score"]))
         show_score(review.scorecard.card, ratings, "改后得分")
     b = st.columns(2)
     if b[0].button("维持原判", key="dp_uphold"):

@@ -51,7 +51,7 @@ def _save(cid: int, stored: store.StoredScorecard, ratings: dict, actor: str,
 
 def scorecard_review(cid: int, actor: str, messages: pd.DataFrame) -> None:
     """The section: others' reviews of this conversation, then ``actor``'s review form on its scorecard."""
-    st.subheader("评分表评审")
+    st.markdown("**评分表评审**")  # bold like the replay's other sections: the page has one heading per conversation
     done = read(reviews.conversation_reviews, cid)
     if not done.empty:
         st.dataframe(done, hide_index=True, column_order=list(REVIEW_COLUMNS), column_config=REVIEW_COLUMNS,
