@@ -128,7 +128,7 @@ def new_session(actor: str) -> None:
         name = st.text_input("名称", key="cal_new_name", placeholder="例如 12 月第 1 周售后校准")
         card = st.selectbox("评分表（使用其当前版本）", list(cards["name"]), key="cal_new_card")
         keys = st.text_area("会话号（每行一个，或用逗号分隔）", key="cal_new_conversations", height=100)
-        people = st.multiselect("参加的质检员", users, key="cal_new_reviewers")
+        people = st.multiselect("参加的质检员", users, key="cal_new_reviewers", placeholder="选择参加的质检员")
         benchmark = st.selectbox("基准质检员（可选，也参加评分）", [None, *users], key="cal_new_benchmark",
                                  format_func=lambda u: "无" if u is None else u)
         if not st.form_submit_button("创建校准会", type="primary"):

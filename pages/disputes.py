@@ -37,7 +37,7 @@ def _state(row: pd.Series) -> str:
     return "待确认，可申诉" if row["can_dispute"] else "已过申诉期"
 
 
-def review_detail(review_id: int) -> reviews.StoredReview:
+def review_detail(review_id: int) -> None:
     """The review's criteria as rated, its final score with the computation, and its steps."""
     review = read(reviews.load_review, review_id)
     card = review.scorecard.card
@@ -54,7 +54,6 @@ def review_detail(review_id: int) -> reviews.StoredReview:
         for step in read(disputes.review_timeline, review_id):
             when = f"{step.when:%m-%d %H:%M}" if step.when else ""
             st.caption(plain(f"{when} {step.what} · {step.who or '—'}" + (f"：{step.detail}" if step.detail else "")))
-    return review
 
 
 def my_reviews(actor: str | None) -> None:
