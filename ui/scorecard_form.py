@@ -28,14 +28,14 @@ def _fmt(x: float) -> str:
 
 
 def rating_text(c: Criterion, r: Rating | None) -> str:
-    """A rating as the reviewer reads it: 是/否, 4 分, 2 次（−10 分）, 不适用, 未评."""
+    """A rating as the reviewer reads it: 是/否, 4 分, 2 次（−10 分）, 0 次, 不适用, 未评."""
     if r is None or (r.value is None and not r.na):
         return "未评"
     if r.na:
         return "不适用"
     value = float(r.value or 0)
     if c.kind == "adjust":
-        return f"{_fmt(value)} 次（{c.points * value:+g} 分）"
+        return f"{_fmt(value)} 次（{c.points * value:+g} 分）" if value else "0 次"
     if c.scale == "yes_no":
         return "是" if value >= c.bounds[1] else "否"
     return f"{_fmt(value)} 分"
