@@ -18,8 +18,11 @@ PAGES = {
         st.Page("pages/queue.py", title="质检队列", icon=":material/checklist:"),
         st.Page("pages/replay.py", title="会话回放", icon=":material/replay:"),
         st.Page("pages/coaching.py", title="培训", icon=":material/school:"),
+        st.Page("pages/calibration.py", title="校准", icon=":material/balance:"),
+        st.Page("pages/disputes.py", title="申诉", icon=":material/gavel:"),
     ],
     "管理": [
+        st.Page("pages/scorecards.py", title="评分表", icon=":material/fact_check:"),
         st.Page("pages/data.py", title="数据", icon=":material/upload_file:"),
         st.Page("pages/models.py", title="模型", icon=":material/model_training:"),
         st.Page("pages/alerts.py", title="预警", icon=":material/notifications:"),

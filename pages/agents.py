@@ -10,6 +10,7 @@ from qa.analytics.filters import Filters
 from qa.review import scorecards as sc
 from ui.cache import cached, cached_with_reviews
 from ui.charts import highlight_row, score_label, selected, trend_chart
+from ui.disputes import dispute_rate_table
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.state import open_queue, open_replay
@@ -132,3 +133,7 @@ team = card.members
 shown = team[list(TEAM_COLUMNS)].assign(risk_mean=team["risk_mean"] * 100, sla_rate=team["sla_rate"] * 100)
 highlight = highlight_row(shown, "agent", agent, TEAM_FORMATS)
 st.dataframe(highlight, column_config=TEAM_COLUMNS, hide_index=True, key="ag_team", height=35 * (len(shown) + 1) + 3)
+
+st.subheader("质检员申诉率")
+st.caption("坐席对评分表评审提出申诉的比例，以及申诉后改分的比例（全部评审，不受筛选影响）。")
+dispute_rate_table("ag_dispute_rates")

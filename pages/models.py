@@ -6,9 +6,11 @@ import streamlit as st
 
 from qa.analytics import model_quality as mq
 from qa.analytics.filters import Filters
+from qa.program.agreement import auto_agreement
+from qa.program.checks import CHECK_LABELS
 from qa.review.annotations import VERDICTS
 from qa.review.labels import label_summary
-from ui.cache import cached_with_reviews
+from ui.cache import cached_with_reviews, read
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.text import plain
@@ -106,6 +108,26 @@ def reviewer_agreement(f: Filters) -> None:
             "kappa": st.column_config.NumberColumn("加权 κ", format="%.2f")})
 
 
+def auto_qa_agreement() -> None:
+    """Per scorecard criterion: auto-QA's verdict against the reviewers' (which checks to trust)."""
+    st.markdown("**自动质检 vs 复核员**（评分表评审，不含校准；全部会话，不受筛选影响）：每个有自动检查的评分项，"
+                "把自动检查的通过/不通过与复核员的评分（上半程算通过）配对比较；双方任一为“不适用”的不计。")
+    agreement = read(auto_agreement)
+    if agreement.empty:
+        st.caption("还没有评分表评审：复核员在回放页用评分表评审后，这里显示每项自动检查可信不可信。")
+        return
+    too_few(int(agreement["n"].min()), "配对（最少的一项）")
+    st.dataframe(agreement.assign(check=agreement["check"].map(CHECK_LABELS)), hide_index=True, key="md_auto_qa",
+                 column_order=["scorecard", "criterion", "check", "n", "agree_share", "kappa", "proposed",
+                               "accepted_share"],
+                 column_config={"scorecard": "评分表", "criterion": "评分项", "check": "自动检查", "n": "配对数",
+                                "agree_share": st.column_config.NumberColumn("一致率", format="percent"),
+                                "kappa": st.column_config.NumberColumn("Cohen's κ", format="%.2f"),
+                                "proposed": "给出建议", "accepted_share": st.column_config.NumberColumn(
+                                    "原样采纳", format="percent")})
+    st.caption("κ 为空：双方都只用了一种答案（例如全部通过），一致率再高也无法区分机会一致。")
+
+
 f = filter_sidebar()
 st.title("模型")
 tab_cards, tab_agreement = st.tabs(["模型卡片", "与复核的一致性"])
@@ -116,6 +138,8 @@ with tab_agreement:
     flag_agreement(f)
     st.divider()
     reviewer_agreement(f)
+    st.divider()
+    auto_qa_agreement()
     st.divider()
     st.markdown("**复核员对模型预警的判断**：回放页的“确认/误报”、语气与相关类标签、态度礼貌评分（全部会话，不受筛选影响）。"
                 "`huifang train --from-db` 用这些标注重新训练语气与情绪模型，更好才启用（见“模型卡片”顶部）。")

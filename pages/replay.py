@@ -35,6 +35,7 @@ from qa.review.replay import (
 from ui.cache import cached_with_reviews, engine, read
 from ui.charts import int_text
 from ui.frame import require_frame
+from ui.scorecard_review import scorecard_review
 from ui.state import REPLAY_KEY, flash, remember_queue, remembered_queue, show_flash
 from ui.text import plain
 from ui.user import current_user
@@ -296,3 +297,6 @@ with right:
                      key="coach_message")
         st.text_input("要点", key="coach_note", placeholder="这段对话好在哪 / 问题在哪")
         st.button("加入", key="coach_add", on_click=_add_to_coaching, args=(cid, h.agent, uid, by_name))
+
+st.divider()
+scorecard_review(cid, uname, msgs)

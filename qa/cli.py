@@ -86,7 +86,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     report = score_database(engine, n_jobs=args.jobs, rescore_all=args.all, progress=progress)
     print(file=sys.stderr)
     print(f"模型版本 {report.model_version}：待评分 {report.pending:,} 个会话，已评分 {report.scored:,} 个"
-          f"（{report.messages:,} 条消息），用时 {report.seconds:.1f} 秒")
+          f"（{report.messages:,} 条消息），自动质检 {report.auto_checked:,} 个，用时 {report.seconds:.1f} 秒")
     _print_alerts(engine, report.alerts)
     return 0
 

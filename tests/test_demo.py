@@ -22,6 +22,7 @@ from huifang_demo.setup import load_demo
 from qa.ingest.importer import import_path
 from qa.ingest.records import ROLES
 from qa.models import Conversation, Ticket
+from qa.program import calibration
 from scoring.artifacts import DEFAULT_MODELS_DIR
 
 CSAT_WORDS = {"非常满意", "满意", "一般", "不满意", "非常不满意", ""}
@@ -249,7 +250,12 @@ def test_loading_the_demo_says_what_it_is_doing_at_each_step(engine, tmp_path: P
     assert (models / "relevance_local.json").exists() and not (DEFAULT_MODELS_DIR / "relevance_local.json").exists()
     steps = [line.split("]")[0] + "]" for line in lines if line.startswith("[")]
     assert steps == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
-    assert any("/ 300" in line for line in lines) and lines[-1].startswith("已评分 300 个会话")
+    assert any("/ 300" in line for line in lines)
+    scored = next(line for line in lines if line.startswith("已评分 300 个会话"))
+    assert "自动质检 300 个" in scored  # auto-QA ran with the demo scorecards, installed before scoring
+    assert lines[-1].startswith("演示评审 ")  # then the QA program's reviews, calibration session and disputes
+    with engine.connect() as conn:
+        assert calibration.list_sessions(conn)["closed_at"].notna().all()
 
 
 def test_some_chats_are_transferred_after_a_slow_first_agent(conversations: list[dict]) -> None:

@@ -4,6 +4,7 @@ from sqlalchemy import func, select, update
 
 from qa.jobs.scoring import pending_count, pending_ids, score_database
 from qa.models import ConversationScore, DailyStat, Message, MessageScore
+from qa.program.autoqa import auto_results
 from tests.helpers import conv, import_bytes, jsonl
 
 CONVS = [
@@ -62,3 +63,14 @@ def test_parallel_workers_write_the_same_scores(engine):
         after = sorted(conn.execute(select(MessageScore.message_id, MessageScore.tone_risk)).all())
     assert (parallel.scored, parallel.messages) == (serial.scored, serial.messages)
     assert after == before
+
+
+def test_scoring_runs_auto_qa_on_what_it_scored(engine):
+    import_bytes(engine, "a.jsonl", jsonl(*CONVS))
+    assert score_database(engine, n_jobs=1).auto_checked == 3
+    with engine.connect() as conn:
+        b = conn.scalar(select(Message.conversation_id).where(Message.text == "不知道"))
+        results = auto_results(conn, b)
+    assert results["first_response"].passed is False  # 9 minutes against 京东's 30 s, read from the new scores
+    assert results["forbidden"].evidence[0].phrase == "不知道"
+    assert score_database(engine, n_jobs=1).auto_checked == 0  # incremental like scoring

@@ -10,7 +10,8 @@ import pandas as pd
 from qa.analytics.dashboard import METRICS
 from scoring.schema import ConversationScore, MessageScore, score_fields
 
-__all__ = ["axis_format", "trend_chart", "selected", "int_text", "score_label", "highlight_row"]
+__all__ = ["axis_format", "trend_chart", "selected", "int_text", "score_label", "highlight_row",
+           "calibration_trend_chart"]
 
 
 def axis_format(metric: str) -> str:
@@ -85,3 +86,16 @@ def highlight_row(df: pd.DataFrame, column: str, value: object, formats: dict[st
     """
     return (df.style.apply(lambda r: ["background-color: #fff4d6" if r[column] == value else ""] * len(r), axis=1)
             .format(formats, na_rep=""))
+
+
+def calibration_trend_chart(trend: pd.DataFrame) -> alt.Chart:
+    """α and the share within ±10 points of each closed calibration session, in the order they closed."""
+    names = {"alpha": "Krippendorff's α（总分）", "within_share": "±10 分以内"}
+    data = trend.melt(id_vars=["session_id", "name", "closed_at"], value_vars=list(names), var_name="what",
+                      value_name="value").assign(what=lambda d: d["what"].map(names))
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("closed_at:T", title=None, axis=alt.Axis(format="%m-%d")),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("what:N", title=None, legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("name:N", title="校准会"), alt.Tooltip("what:N", title="指标"),
+                 alt.Tooltip("value:Q", title="值", format=".2f")]).properties(height=220)

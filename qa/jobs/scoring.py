@@ -2,7 +2,9 @@
 
 Only conversations without a score, whose messages changed since (content hash), or scored by another model
 version are scored again. Each chunk is written in its own transaction, so an interrupted run resumes where it
-stopped. Each worker process loads the models once and reads, scores and writes its own chunks.
+stopped. Each worker process loads the models once and reads, scores and writes its own chunks. Auto-QA runs
+after every scoring run (its checks read the new scores), so every conversation has its proposals and automatic
+score without anyone starting it; it is incremental too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from qa.busy import retry_when_busy
 from qa.db import make_engine
 from qa.models import AgentSegment, Conversation, ConversationScore, Message, MessageScore, Platform
 from qa.program.alerts import run_alerts
+from qa.program.autoqa import run_auto_qa
 from scoring.pipeline import Scorer
 from scoring.schema import Conv, Msg, score_values
 from scoring.schema import ConversationScore as ConvScore
@@ -43,6 +46,7 @@ class ScoreRunReport:
     scored: int
     messages: int
     seconds: float
+    auto_checked: int = 0  # conversations auto-QA checked after scoring
     alerts: int = 0  # new alert firings after the run (see qa.program.alerts)
 
 
@@ -177,7 +181,7 @@ def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
 def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: int | None = None,
                    rescore_all: bool = False, chunk: int = 2000,
                    progress: Callable[[int, int], None] | None = None) -> ScoreRunReport:
-    """Score every pending conversation and rebuild the daily statistics."""
+    """Score every pending conversation, rebuild the daily statistics, then run auto-QA on what is pending."""
     started = datetime.now()
     scorer = Scorer.load(models_dir)
     version = scorer.version
@@ -204,8 +208,10 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
         if pool is not None:
             pool.shutdown()
     _rebuild_stats(engine)
-    fired = run_alerts(engine).new
-    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), fired)
+    checked = run_auto_qa(engine).checked
+    fired = run_alerts(engine).new  # after auto-QA: rules read what this run produced
+    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), checked,
+                          fired)
 
 
 @retry_when_busy

@@ -31,14 +31,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a Streamlit server running app.py on a fresh database seeded by tests/seed.py."""
+def app_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a Streamlit server running app.py on a fresh database seeded by tests/seed.py (then by the test
+    module's ``SEED(engine)``, when it has one)."""
     from tests.seed import seed_small
 
     db = tmp_path_factory.mktemp("e2e") / "e2e.db"
     engine = make_engine(f"sqlite:///{db}")
     init_db(engine)
     seed_small(engine)
+    getattr(request.module, "SEED", lambda _engine: None)(engine)
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}"}
