@@ -67,7 +67,7 @@ def _timeline(messages: pd.DataFrame) -> alt.LayerChart:
 user = current_user()
 show_flash()
 
-look = st.columns([3, 1])
+look = st.columns([2, 1])
 look[0].text_input("会话号或 ID", key="replay_lookup", placeholder="输入会话号（或队列里的 ID），回车打开", on_change=_open,
                    args=("replay_lookup",), label_visibility="collapsed")
 asked = st.query_params.get("c")
