@@ -27,6 +27,7 @@ MAX_PAUSE_S = 2.0  # the longest pause between two messages in a play-back, what
 TICK_S = 0.25  # how often a playing chat redraws
 PLAY_KEY = "_replay_playing"
 RELOAD_KEY = "_replay_notes_changed"
+PLAYED_KEY = "_replay_played"
 _clock = time.monotonic  # tests move time by replacing it
 
 
@@ -129,21 +130,20 @@ def _note_form(cid: int, msg: pd.Series, uid: int, own: pd.DataFrame) -> None:
 
 
 def _controls(cid: int, msgs: pd.DataFrame, play: _Playback | None) -> None:
+    """Step, speed and play/pause, drawn with the page: starting or stopping changes how often the chat redraws,
+    which only a run of the whole page can set."""
     n = len(msgs)
-    st.slider(f"显示到第几条（共 {n} 条）", 1, max(n, 2), key="replay_step", disabled=n < 2 or play is not None)
     ctl = st.columns(4, vertical_alignment="bottom")
     ctl[0].button("上一句", key="replay_back", on_click=_step, args=(-1, n), icon=":material/undo:", width="stretch",
                   disabled=play is not None)
     ctl[1].button("下一句", key="replay_fwd", on_click=_step, args=(1, n), icon=":material/redo:", width="stretch",
                   disabled=play is not None)
     ctl[2].selectbox("速度", list(SPEEDS), key="replay_speed", label_visibility="collapsed", disabled=play is not None)
-    # Starting or stopping changes how often the chat redraws, which only a run of the whole page can set.
     if play is None:
-        if ctl[3].button("播放", key="replay_play", icon=":material/play_arrow:", width="stretch", on_click=_play,
-                         args=(cid, msgs), help=f"按真实时间间隔加速回放（每步最多停 {MAX_PAUSE_S:.0f} 秒）"):
-            st.rerun()
-    elif ctl[3].button("暂停", key="replay_pause", icon=":material/pause:", width="stretch", on_click=_stop):
-        st.rerun()
+        ctl[3].button("播放", key="replay_play", icon=":material/play_arrow:", width="stretch", on_click=_play,
+                      args=(cid, msgs), help=f"按真实时间间隔加速回放（每步最多停 {MAX_PAUSE_S:.0f} 秒）")
+    else:
+        ctl[3].button("暂停", key="replay_pause", icon=":material/pause:", width="stretch", on_click=_stop)
 
 
 def _draw(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) -> None:
@@ -155,8 +155,10 @@ def _draw(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) ->
         ss["replay_step"] = shown_at(play.times, play.start, _clock() - play.started)
         if ss["replay_step"] >= len(msgs):
             _stop()
+            ss[PLAYED_KEY] = True
             st.rerun()  # the whole page, to stop the ticking
-    _controls(cid, msgs, play)
+    n = len(msgs)
+    st.slider(f"显示到第几条（共 {n} 条）", 1, max(n, 2), key="replay_step", disabled=n < 2 or play is not None)
     on_messages = notes[notes["message_id"].notna()].fillna({"tags": "", "comment": ""})
     scale = wait_scale(msgs)
     for _i, msg in msgs.iloc[:ss["replay_step"]].iterrows():
@@ -173,8 +175,10 @@ def chat(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) -> 
     """Draw the chat of conversation ``cid`` with its message notes; ``uid`` (the signed-in reviewer) may annotate."""
     ss = st.session_state
     ss.pop(RELOAD_KEY, None)  # the whole page is being drawn anyway
-    if ss.get("_replay_step_for") != cid or "replay_step" not in ss:
+    # After a play-back the browser still holds the slider's last value: set the end again in this run.
+    if ss.get("_replay_step_for") != cid or "replay_step" not in ss or ss.pop(PLAYED_KEY, False):
         ss["_replay_step_for"] = cid
         ss["replay_step"] = len(msgs)
-    every = TICK_S if _playing(cid) is not None else None
-    st.fragment(run_every=every)(_draw)(cid, msgs, notes, uid)
+    play = _playing(cid)
+    _controls(cid, msgs, play)
+    st.fragment(run_every=TICK_S if play is not None else None)(_draw)(cid, msgs, notes, uid)
