@@ -1,7 +1,7 @@
 """The replay's chat: every message with reviewers' notes under it, a 批注 control beside it, and play-back.
 
-The chat is a fragment: stepping, opening a message's note form and each tick of a play-back redraw the chat
-alone, so the review panels beside it stay usable while a conversation plays. A play-back is a start time kept in
+The chat is a fragment: moving its slider, opening a message's note form and each tick of a play-back redraw the
+chat alone, so the review panels beside it stay usable while a conversation plays. A play-back is a start time kept in
 session state; each tick shows the messages whose scaled time has come, so it keeps the chosen speed however long
 a redraw takes.
 """
