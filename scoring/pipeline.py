@@ -210,7 +210,7 @@ class Scorer:
                 ms.tone_risk = _fmt(tone[i])
                 if ms.tone_risk is not None:
                     reasons = "；".join(words["tone_risk"].get(i, []))
-                    parts.append(f"语气风险 {ms.tone_risk:.2f}（{reasons}）")
+                    parts.append(f"语气风险 {ms.tone_risk:.2f}" + (f"（{reasons}）" if reasons else ""))
                     ms.rule_hits.extend(f"禁用语:{h.phrase}" for h in forbidden_phrases().find(batch.texts[i]))
                 ms.relevance = _fmt(relevance[i])
                 shared = words["relevance"].get(i)

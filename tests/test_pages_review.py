@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
+import streamlit as st
 from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
 import qa.jobs.scoring
 import qa.jobs.status
 import ui.cache
+import ui.replay_chat
 from qa.analytics.filters import Filters
 from qa.jobs.background import BackgroundScoring
 from qa.jobs.scoring import ScoreRunReport
@@ -148,29 +151,77 @@ def test_open_from_queue_and_step_previous_next(seeded_app: Engine) -> None:
     assert at.query_params["c"] == "tm-4"
 
 
+def _chat(at: AppTest) -> list[str]:
+    """The chat's messages as drawn, one HTML block each, in order."""
+    return [t for t in _texts(at.markdown) if re.search(r"#\d+ · ", t) and "<div" in t]
+
+
 def test_replay_header_and_chat(seeded_app: Engine) -> None:
     at = _replay(start_app(), "tm-3")
     assert not at.exception
     assert "天猫 · 某某官方旗舰店 · 坐席 阿杰 · 售后 · 退货 · 2026-11-11 10:00 – 10:08 · 4 条消息" in _texts(at.caption)
     assert (":red-badge[CSAT 1] :red-badge[不满风险 0.80] :red-badge[语气风险 0.70] :red-badge[首次响应 6 分 40 秒] "
             ":red-badge[SLA 内回复 1/2]") in _texts(at.markdown)
-    chat = next(t for t in _texts(at.markdown) if "#1 · 顾客" in t)
-    assert "等待 6 分 40 秒（SLA 3 分，超时）" in chat and "#4 · 阿杰" in chat
+    chat = _chat(at)
+    assert len(chat) == 4 and "#1 · 顾客" in chat[0] and "#4 · 阿杰" in chat[3]
+    assert "等待 6 分 40 秒（SLA 3 分，超时）" in chat[1]
     at.slider(key="replay_step").set_value(2).run()
-    chat = next(t for t in _texts(at.markdown) if "#1 · 顾客" in t)
-    assert "#2 · 阿杰" in chat and "#3 · " not in chat
+    chat = _chat(at)
+    assert len(chat) == 2 and "#2 · 阿杰" in chat[1]
     at.button(key="replay_fwd").click().run()
-    assert at.slider(key="replay_step").value == 3
+    assert at.slider(key="replay_step").value == 3 and len(_chat(at)) == 3
 
 
-def test_playback_ends_with_the_whole_conversation(seeded_app: Engine) -> None:
-    at = _replay(start_app(), "tm-1")
-    at.slider(key="replay_step").set_value(1)
-    at.selectbox(key="replay_speed").set_value("×600").run()
-    at.button(key="replay_play").click().run()
+def test_replay_says_why_it_is_in_the_queue_and_what_drives_the_risk(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-4")
+    captions = _texts(at.caption)
+    assert "入队原因：慢：首次响应 10 分，超过 SLA 3 分；禁用语：“不知道”；客户情绪：最负面 0.90；差评：CSAT 2；预测不满 0.90" in captions
+    assert ("评分说明：风险主要来自：首次响应 10 分（超出 SLA 3 分）；坐席回复语气生硬（“亲，在的，请问有什么可以…”）"
+            "（另有 1 项较轻）") in captions
+    calm = _replay(start_app(), "dy-2")
+    assert not any(c.startswith("入队原因") for c in _texts(calm.caption))
+    assert "评分说明：不满风险 0.05：没有哪一项超出阈值，分数来自模型对整段对话文字的判断" in _texts(calm.caption)
+
+
+def test_playback_advances_in_a_fragment_at_the_chosen_speed(seeded_app: Engine,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(ui.replay_chat, "_clock", lambda: now[0])
+    ticks: list[object] = []
+    fragment = st.fragment
+    monkeypatch.setattr(st, "fragment", lambda *a, **kw: ticks.append(kw.get("run_every")) or fragment(*a, **kw))
+    at = _replay(start_app(), "tm-3", "王质检")
+    at.selectbox(key="replay_speed").set_value("×60").run()
+    at.button(key="replay_play").click().run()  # the whole chat was shown: play from the first message
     assert not at.exception
-    chat = next(t for t in _texts(at.markdown) if "#1 · 顾客" in t)
-    assert "#4 · 小美" in chat
+    assert len(_chat(at)) == 1 and at.slider(key="replay_step").disabled
+    assert ticks[-1] == ui.replay_chat.TICK_S  # the chat redraws itself; nothing waits in the script
+    assert at.button(key="FormSubmitter:review_form-保存评审")  # the rest of the page is drawn and usable
+    now[0] += 1.9  # tm-3's first reply came 400 s later: 6.7 s at ×60, cut to the 2 s longest pause
+    at.run()
+    assert len(_chat(at)) == 1
+    now[0] += 0.1
+    at.run()
+    assert len(_chat(at)) == 2 and at.slider(key="replay_step").value == 2
+    now[0] += 1.4  # then 60 s and 20 s: 1 s and 1/3 s
+    at.run()
+    assert len(_chat(at)) == 4 and at.slider(key="replay_step").value == 4
+    assert ticks[-1] is None and not at.slider(key="replay_step").disabled  # done: the ticking stops
+    assert any(b.key == "replay_play" for b in at.button)
+
+
+def test_playback_can_be_paused(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(ui.replay_chat, "_clock", lambda: now[0])
+    at = _replay(start_app(), "tm-1")
+    at.slider(key="replay_step").set_value(2).run()
+    at.selectbox(key="replay_speed").set_value("×600").run()
+    at.button(key="replay_play").click().run()  # from the message shown
+    assert len(_chat(at)) == 2
+    at.button(key="replay_pause").click().run()
+    now[0] += 60
+    at.run()
+    assert len(_chat(at)) == 2 and not at.slider(key="replay_step").disabled
 
 
 def test_replay_from_a_shared_link(seeded_app: Engine) -> None:
@@ -215,23 +266,54 @@ def test_review_is_saved_and_shown_to_the_next_viewer(seeded_app: Engine) -> Non
     assert list(shown["reviewer"].unique()) == ["王质检"] and "首响超时且说了禁用语" in list(shown["comment"])
 
 
-def test_note_on_one_message_then_edit_and_delete(seeded_app: Engine) -> None:
+def _message_ids(engine: Engine, key: str) -> list[int]:
+    cid = read(engine, resolve_conversation, key)
+    with engine.connect() as conn:
+        return list(conn.scalars(select(Message.id).where(Message.conversation_id == cid).order_by(Message.seq)))
+
+
+def test_note_on_a_message_in_the_chat_then_edit_and_delete(seeded_app: Engine) -> None:
     at = _replay(start_app(), "tm-4", "王质检")
-    cid = read(seeded_app, resolve_conversation, "tm-4")
-    with seeded_app.connect() as conn:
-        second = conn.scalar(select(Message.id).where(Message.conversation_id == cid, Message.seq == 1))
-    at.selectbox(key="note_message").set_value(second)
-    at.multiselect(key="note_tags").set_value(["超时"])
-    at.text_input(key="note_comment").input("首响 10 分钟")
-    at.button(key="note_add").click().run()
+    second = _message_ids(seeded_app, "tm-4")[1]
+    assert not any(e.key == f"note_text_{second}" for e in at.text_area)  # a closed 批注 draws nothing
+    at.session_state[f"note_pop_{second}"] = True  # the reviewer opens 批注 beside message #2
+    at.run()
+    at.multiselect(key=f"note_tags_{second}").set_value(["超时"])
+    hostile = "首响 10 分钟 <img src=x onerror=alert(1)> [点我](http://evil.example) 这句话很长很长，不能被截断"
+    at.text_area(key=f"note_text_{second}").input(hostile)
+    at.button(key=f"FormSubmitter:note_form_{second}-添加批注").click().run()
+    assert not at.exception
     assert "已添加批注到 #2 客服" in _texts(at.success)
-    note = read(seeded_app, list_annotations, cid).iloc[0]
-    assert (note["target"], note["tags"], note["comment"]) == ("消息 #2", "超时", "首响 10 分钟")
-    at.text_input(key=f"note_edit_text_{note['id']}").input("首响 10 分钟，远超 SLA")
-    at.button(key="note_update").click().run()
-    assert read(seeded_app, list_annotations, cid)["comment"].iloc[0] == "首响 10 分钟，远超 SLA"
-    at.button(key="note_delete").click().run()
-    assert "批注已删除" in _texts(at.success) and read(seeded_app, list_annotations, cid).empty
+    assert at.session_state[f"note_pop_{second}"] is False  # the form closes; the note is in the chat
+    note = read(seeded_app, list_annotations, read(seeded_app, resolve_conversation, "tm-4")).iloc[0]
+    assert (note["target"], note["tags"], note["comment"]) == ("消息 #2", "超时", hostile)
+    chat = _chat(at)
+    assert "批注 · 王质检" in chat[1] and "[超时]" in chat[1]
+    assert ("首响 10 分钟 &lt;img src=x onerror=alert(1)&gt; [点我](http://evil.example) 这句话很长很长，不能被截断"
+            in chat[1]) and "<img" not in chat[1]
+    assert not any("批注 · " in c for i, c in enumerate(chat) if i != 1)
+
+    at.session_state[f"note_pop_{second}"] = True
+    at.run()
+    at.text_area(key=f"note_edit_text_{note['id']}").input("首响 10 分钟，远超 SLA")
+    at.button(key=f"note_update_{note['id']}").click().run()
+    assert "批注已更新" in _texts(at.success) and "首响 10 分钟，远超 SLA" in _chat(at)[1]
+    at.session_state[f"note_pop_{second}"] = True
+    at.run()
+    at.button(key=f"note_delete_{note['id']}").click().run()
+    assert "批注已删除" in _texts(at.success) and not any("批注 · " in c for c in _chat(at))
+
+
+def test_the_review_panel_stays_open_after_saving(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-3", "王质检")
+    at.session_state["replay_flags_open"] = True  # the reviewer also opened the models' flags
+    at.run()
+    at.segmented_control(key="review_verdict").set_value("合格")
+    at.button(key="FormSubmitter:review_form-保存评审").click().run()
+    assert "已保存 王质检 的评审（结论：合格）" in _texts(at.success)
+    open_ = {e.label: e.proto.expanded for e in at.expander}
+    assert open_ == {"整体评审（王质检）": True, "模型预警复核（4）": True, "加入培训清单": False}
+    assert at.session_state["replay_review_open"] is True and at.session_state["replay_flags_open"] is True
 
 
 def test_the_signed_in_reviewer_follows_across_pages(seeded_app: Engine) -> None:
@@ -242,13 +324,14 @@ def test_the_signed_in_reviewer_follows_across_pages(seeded_app: Engine) -> None
     at.run()
     assert at.selectbox(key="current_user_name").value == "李质检"
     at.text_input(key="replay_lookup").input("dy-2").run()
-    assert "**整体评审**（李质检）" in _texts(at.markdown)
+    assert "整体评审（李质检）" in [e.label for e in at.expander]
 
 
 def test_replay_needs_a_user_to_annotate(seeded_app: Engine) -> None:
     at = _replay(start_app(), "tm-1", "＋ 新用户…")
     assert "在侧边栏选择“当前用户”后即可评审、批注和加入培训清单。" in _texts(at.info)
-    assert not any(b.key == "note_add" for b in at.button)
+    assert len(_chat(at)) == 4  # the chat is there to read, without a 批注 beside its messages
+    assert not any(f"note_pop_{mid}" in at.session_state for mid in _message_ids(seeded_app, "tm-1"))
 
 
 def test_add_to_a_new_coaching_list_from_replay(seeded_app: Engine) -> None:
@@ -395,7 +478,7 @@ def test_a_new_reviewer_is_created_selected_and_kept(seeded_app: Engine) -> None
     at.switch_page("pages/replay.py")
     at.run()
     at.text_input(key="replay_lookup").input("dy-2").run()
-    assert "**整体评审**（赵新人）" in _texts(at.markdown)
+    assert "整体评审（赵新人）" in [e.label for e in at.expander]
     assert "赵新人" in [name for _id, name, _role in read(seeded_app, list_users)]
 
 

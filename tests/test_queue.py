@@ -13,6 +13,7 @@ from qa.review.annotations import Review, save_review
 from qa.review.queue import (
     QueueQuery,
     assign,
+    conversation_reasons,
     duration_text,
     forbidden_phrase,
     neighbours,
@@ -60,6 +61,12 @@ def test_ranking_priorities_and_reasons(seeded: Engine) -> None:
     assert (first["platform"], first["shop"], first["agent"], first["team"], first["category"], first["csat"],
             first["risk"], first["reviewed"], first["assigned"]) == (
         "天猫", "某某官方旗舰店", "阿杰", "售后", "退货", 2, 0.9, False, "")
+
+
+def test_one_conversations_reasons_are_the_queues(seeded: Engine) -> None:
+    df = read(seeded, queue_page, QueueQuery(), 1)
+    for cid, said in zip(df["id"], df["reasons"], strict=True):  # the replay repeats them word for word
+        assert read(seeded, conversation_reasons, int(cid)) == said
 
 
 @pytest.mark.parametrize(("filters", "expected"), [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -10,12 +11,18 @@ from sqlalchemy import Engine
 
 from qa.errors import NotFoundError
 from qa.review.replay import (
+    Header,
+    MessageNote,
     chat_html,
     header_badges,
     highlight_html,
     load_replay,
     message_html,
+    play_times,
     resolve_conversation,
+    risk_causes,
+    risk_sentence,
+    shown_at,
 )
 from tests.helpers import conv, import_bytes, jsonl, read
 from tests.seed import seed_small
@@ -118,3 +125,85 @@ def test_step_through_shows_the_first_messages(seeded: Engine) -> None:
     two = chat_html(m, 2)
     assert "#1 · " in two and "#2 · " in two and "#3 · " not in two
     assert chat_html(m).count("#") >= 4
+
+
+def test_notes_show_in_full_under_their_message_and_escaped() -> None:
+    notes = [MessageNote("王质检", "超时，语气生硬", "首响 10 分钟 <script>x</script> **粗** [链接](http://a.b)\n第二行"),
+             MessageNote("李<质检>", "", "")]
+    out = message_html(_msg(), scale_s=400, notes=notes)
+    assert out.index("我<mark") < out.index("批注 · 王质检")  # under the bubble, inside the message's block
+    assert "[超时，语气生硬]" in out
+    assert "首响 10 分钟 &lt;script&gt;x&lt;/script&gt; **粗** [链接](http://a.b)<br>第二行" in out
+    assert "<script>" not in out and "批注 · 李&lt;质检&gt;</b></div>" in out
+    assert "批注" not in message_html(_msg(), scale_s=400)
+    bot = message_html(_msg(role="bot", agent=None, wait_s=math.nan, rule_hits=[], explanation=""), 1, notes[:1])
+    assert "批注 · 王质检" in bot
+
+
+def test_an_empty_bracket_in_a_stored_explanation_is_not_shown() -> None:
+    out = message_html(_msg(explanation="语气风险 0.58（）；相关度 0.40（与顾客共有词：退货）"), scale_s=400)
+    assert "语气风险 0.58；相关度 0.40（与顾客共有词：退货）" in out
+
+
+def _frame(*rows: tuple[str, str, float | None, float | None, float | None, float | None, float | None]
+           ) -> pd.DataFrame:
+    """Messages as (role, text, wait_s, sla_s, tone_risk, sentiment_neg, relevance)."""
+    cols = ["role", "text", "wait_s", "sla_s", "tone_risk", "sentiment_neg", "relevance"]
+    df = pd.DataFrame(rows, columns=cols, dtype=object).astype(
+        {c: float for c in cols[2:]})
+    df["rule_hits"] = [[] for _ in rows]
+    return df
+
+
+def _header(**kw: object) -> Header:
+    base = dict(id=1, external_id="JD1", platform="京东", shop=None, agent=None, team=None, category=None,
+                customer=None, order_id=None, started_at=None, ended_at=None, csat=None, message_count=4, risk=0.8,
+                tone_risk=None, relevance=None, sentiment_worst=None, first_response_s=None, max_wait_s=None,
+                replies=None, replies_in_sla=None, unanswered_at_end=0, explanation="", model_version=None,
+                first_sla_s=30.0, reply_sla_s=None)
+    return Header(**{**base, **kw})  # type: ignore[arg-type]
+
+
+N = None
+
+
+def test_the_risk_said_in_words_with_its_two_worst_causes() -> None:
+    msgs = _frame(("customer", "在吗", N, N, N, 0.3, N),
+                  ("agent", "说", 840.0, 30.0, 0.58, N, 0.5),
+                  ("customer", "你这什么态度，我要投诉你们！！", N, N, N, 0.82, N),
+                  ("agent", "好的亲", 100.0, 60.0, 0.1, N, 0.1))
+    assert risk_causes(_header(), msgs) == [
+        "首次响应 14 分（超出 SLA 30 秒）", "坐席答非所问（“好的亲”）", "顾客情绪很负面（“你这什么态度，我要投诉你…”）",
+        "回复等待最长 1 分 40 秒（超出 SLA 1 分）", "坐席回复语气生硬（“说”）"]
+    assert risk_sentence(_header(), msgs) == (
+        "风险主要来自：首次响应 14 分（超出 SLA 30 秒）；坐席答非所问（“好的亲”）（另有 3 项较轻）")
+
+
+def test_a_forbidden_phrase_counts_as_the_worst_tone() -> None:
+    msgs = _frame(("customer", "在吗", N, N, N, N, N), ("agent", "我不知道，你自己查", 20.0, 30.0, 0.55, N, N))
+    msgs.at[1, "rule_hits"] = ["禁用语:不知道"]
+    assert risk_sentence(_header(), msgs) == "风险主要来自：坐席用了禁用语（“不知道”）"
+    assert risk_causes(_header(unanswered_at_end=2), msgs)[-1] == "结尾有 2 条顾客消息没有回复"
+
+
+@pytest.mark.parametrize(("risk", "said"), [
+    (None, ""),
+    (0.12, "不满风险 0.12：没有哪一项超出阈值，分数来自模型对整段对话文字的判断"),
+])
+def test_no_cause_to_name(risk: float | None, said: str) -> None:
+    msgs = _frame(("customer", "在吗", N, N, N, 0.2, N), ("agent", "在的", 10.0, 30.0, 0.1, N, 0.9))
+    assert risk_sentence(replace(_header(), risk=risk), msgs) == said
+
+
+def test_play_times_follow_the_real_gaps_at_speed_with_a_cap() -> None:
+    msgs = pd.DataFrame({"offset_s": [0.0, 30.0, 870.0, 900.0, math.nan]})
+    assert play_times(msgs, 60, 2.0) == [0.0, 0.5, 2.5, 3.0, 5.0]  # 14 min is cut to 2 s; no time: the cap
+    assert play_times(msgs, 600, 2.0) == [0.0, 0.05, 1.45, 1.5, 3.5]
+
+
+@pytest.mark.parametrize(("start", "elapsed", "shown"), [
+    (1, 0.0, 1), (1, 0.49, 1), (1, 0.5, 2), (1, 2.6, 3), (1, 99.0, 5),
+    (3, 0.0, 3), (3, 0.5, 4), (5, 0.0, 5),
+])
+def test_shown_at(start: int, elapsed: float, shown: int) -> None:
+    assert shown_at([0.0, 0.5, 2.5, 3.0, 5.0], start, elapsed) == shown

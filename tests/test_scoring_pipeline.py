@@ -119,3 +119,10 @@ def test_given_category_is_kept(scorer: Scorer) -> None:
 def test_empty_and_bot_only_conversations(scorer: Scorer) -> None:
     out = scorer.score([Conv("e", []), Conv("b", [Msg("bot", "欢迎"), Msg("system", "会话结束")])])
     assert [s.replies for s in out] == [0, 0] and all(s.tone_risk is None for s in out)
+
+
+def test_a_reply_without_words_to_name_has_no_empty_brackets(scorer: Scorer) -> None:
+    # issue #13.6: "语气风险 0.58（）" when no word of a one-character reply explains its tone
+    (reply,) = _reply_scores(scorer, "我的快递到哪了", ["说"])
+    assert reply.tone_risk is not None and reply.explanation.startswith(f"语气风险 {reply.tone_risk:.2f}")
+    assert "（）" not in reply.explanation

@@ -60,6 +60,7 @@ __all__ = [
     "QueueCursor",
     "QueueQuery",
     "assign",
+    "conversation_reasons",
     "duration_text",
     "forbidden_phrase",
     "neighbours",
@@ -294,7 +295,18 @@ def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE
     ranked = _page_ids(conn, q, page, page_size)
     if not ranked:
         return pd.DataFrame(columns=_PAGE_COLUMNS)
-    ids = [cid for cid, _p in ranked]
+    df = _described(conn, [cid for cid, _p in ranked])
+    df["priority"] = [round(p, 2) for _cid, p in ranked]
+    return df[_PAGE_COLUMNS]
+
+
+def conversation_reasons(conn: Connection, conversation_id: int) -> str:
+    """Why the queue ranks this conversation up, in the queue's own words ("" when no reason applies)."""
+    return str(_described(conn, [conversation_id])["reasons"].iloc[0])
+
+
+def _described(conn: Connection, ids: list[int]) -> pd.DataFrame:
+    """Dimensions, scores, reasons and assignments of existing conversations ``ids``, in that order."""
     first_sla, later_sla = _sla_columns(conn)
     rows = conn.execute(
         select(_c.id, _c.external_id, _c.started_at, Platform.name.label("platform"), Shop.name.label("shop"),
@@ -312,14 +324,13 @@ def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE
     phrases, agent_phrases = _rule_phrases(conn, ids)
     assigned = _assignments(conn, ids)
     df = pd.DataFrame(rows).set_index("id").loc[ids].reset_index()
-    df["priority"] = [round(p, 2) for _cid, p in ranked]
     df["reviewed"] = df["reviewed"].astype(bool)
     df["phrases"] = [phrases.get(cid, []) for cid in df["id"]]
     segments = _segments(conn, df, agent_phrases)
     df["reasons"] = [_reasons(row, segments.get(row["id"], [])) for _i, row in df.iterrows()]
     df["agent"] = [_handlers(segments.get(cid, [])) or agent for cid, agent in zip(df["id"], df["agent"])]
     df["assigned"] = [assigned.get(cid, "") for cid in df["id"]]
-    return df[_PAGE_COLUMNS]
+    return df
 
 
 def _rule_phrases(conn: Connection, ids: Sequence[int], limit: int = 3

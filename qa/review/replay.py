@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,12 +34,18 @@ __all__ = [
     "ROLE_NAMES",
     "Header",
     "Replay",
+    "MessageNote",
     "chat_html",
     "header_badges",
     "highlight_html",
     "load_replay",
     "message_html",
+    "play_times",
     "resolve_conversation",
+    "risk_causes",
+    "risk_sentence",
+    "shown_at",
+    "wait_scale",
 ]
 
 ROLE_NAMES = {"customer": "顾客", "agent": "客服", "bot": "机器人", "system": "系统"}
@@ -202,8 +209,32 @@ def _wait_bar(msg: pd.Series, scale_s: float) -> str:
             f'border-radius:3px"></div>{marker}</div>')
 
 
-def message_html(msg: pd.Series, scale_s: float) -> str:
-    """One message as a chat bubble: customer left, agent right, bot/system centred and muted; text escaped."""
+@dataclass(frozen=True)
+class MessageNote:
+    """A reviewer's note on one message, as the chat shows it under that message."""
+
+    reviewer: str
+    tags: str
+    comment: str
+
+
+def _notes_html(notes: Sequence[MessageNote]) -> str:
+    """Reviewers' notes in full, escaped: they quote customers and agents, so they are hostile text too."""
+    return "".join(
+        '<div style="display:inline-block;text-align:left;margin:3px 0 0;padding:3px 8px;border-radius:6px;'
+        f'background:#fff7d6;border-left:3px solid #e6b800;font-size:0.8em;max-width:100%;word-break:break-word">'
+        f'<b>批注 · {html.escape(n.reviewer)}</b>'
+        + (f' <span style="color:#a66f00">[{html.escape(n.tags)}]</span>' if n.tags else "")
+        + (f"：{html.escape(n.comment)}".replace("\n", "<br>") if n.comment else "") + "</div><br>"
+        for n in notes)
+
+
+_EMPTY_BRACKETS = re.compile(r"（\s*）")  # "语气风险 0.58（）": scores stored before the scorer stopped writing them
+
+
+def message_html(msg: pd.Series, scale_s: float, notes: Sequence[MessageNote] = ()) -> str:
+    """One message as a chat bubble: customer left, agent right, bot/system centred and muted, reviewers' notes
+    under it; all text escaped."""
     who = ROLE_NAMES.get(msg.role, msg.role)
     name = msg.agent if msg.role == "agent" and msg.agent else (msg.sender or who)
     when = msg.ts.strftime("%m-%d %H:%M:%S") if pd.notna(msg.ts) else "无时间"
@@ -211,26 +242,104 @@ def message_html(msg: pd.Series, scale_s: float) -> str:
     meta = f'<span style="color:#999">#{msg.seq + 1} · {html.escape(str(name))} · {when}</span>'
     if msg.role in ("bot", "system"):
         return (f'<div style="text-align:center;color:#999;font-size:0.8em;margin:6px 15%">{meta}<br>'
-                f'<span style="font-style:italic">{body}</span></div>')
+                f'<span style="font-style:italic">{body}</span><br>{_notes_html(notes)}</div>')
     agent = msg.role == "agent"
     wait = _wait_bar(msg, scale_s) if agent and pd.notna(msg.wait_s) else ""
     side = "margin-left:30%;text-align:right" if agent else "margin-right:30%"
     bubble = "#e3f0ff" if agent else "#f1f1f1"
-    explanation = (f'<div style="font-size:0.72em;color:#888;margin-top:2px">{html.escape(msg.explanation)}</div>'
-                   if msg.explanation else "")
+    said = _EMPTY_BRACKETS.sub("", msg.explanation)
+    explanation = f'<div style="font-size:0.72em;color:#888;margin-top:2px">{html.escape(said)}</div>' if said else ""
     return (f'{wait}<div style="{side};margin-top:4px;margin-bottom:8px"><div style="font-size:0.75em">{meta}</div>'
             f'<div style="display:inline-block;text-align:left;background:{bubble};border-radius:10px;'
             f'padding:6px 10px;max-width:100%;word-break:break-word">{body}</div>'
-            f'<div>{_message_badges(msg)}</div>{explanation}</div>')
+            f'<div>{_message_badges(msg)}</div>{explanation}{_notes_html(notes)}</div>')
 
 
 def chat_html(messages: pd.DataFrame, upto: int | None = None) -> str:
     """The first ``upto`` messages (all by default) as one HTML block; wait bars share one scale."""
     shown = messages if upto is None else messages.iloc[:upto]
-    waits = messages["wait_s"].dropna()
-    slas = messages["sla_s"].dropna()
-    scale = max([*waits, *slas, 1.0])
+    scale = wait_scale(messages)
     return "".join(message_html(msg, scale) for _i, msg in shown.iterrows())
+
+
+def wait_scale(messages: pd.DataFrame) -> float:
+    """Seconds drawn as a full-width wait bar: the longest wait or SLA, so every bar of a chat shares one scale."""
+    return float(max([*messages["wait_s"].dropna(), *messages["sla_s"].dropna(), 1.0]))
+
+
+def play_times(messages: pd.DataFrame, speed: float, max_pause_s: float) -> list[float]:
+    """Seconds after the first message at which each message appears in a play-back at ``speed``: the real gap
+    divided by the speed, each gap capped at ``max_pause_s`` (a 14-minute wait is not 14 s of nothing at ×60);
+    a gap with a missing time counts as the cap."""
+    times = [0.0]
+    offsets = list(messages["offset_s"])
+    for before, after in zip(offsets, offsets[1:], strict=False):
+        gap = (after - before) / speed if pd.notna(before) and pd.notna(after) else max_pause_s
+        times.append(times[-1] + min(max(gap, 0.0), max_pause_s))
+    return times
+
+
+def shown_at(times: Sequence[float], start: int, elapsed_s: float) -> int:
+    """How many messages a play-back that began at message ``start`` (1-based) shows ``elapsed_s`` later."""
+    return max(start, bisect_right(times, times[start - 1] + elapsed_s))
+
+
+def _quote(text: str, limit: int = 12) -> str:
+    said = " ".join(str(text).split())
+    return f"“{said[:limit]}…”" if len(said) > limit else f"“{said}”"
+
+
+def risk_causes(h: Header, messages: pd.DataFrame) -> list[str]:
+    """What makes a conversation risky, worst first, each as a reviewer would say it.
+
+    Each cause is ranked by how far it goes past its own threshold (a wait 4× its SLA, a tone score of 1, a
+    禁用语, the most negative customer line and a reply sharing nothing with the question all count as the
+    worst), so the first two are the ones worth reading first.
+    """
+    found: list[tuple[float, str]] = []
+    timed = messages[messages["wait_s"].notna() & messages["sla_s"].notna()]
+    late = []
+    if len(timed) and timed.iloc[0].wait_s > timed.iloc[0].sla_s:
+        late.append(("首次响应", timed.iloc[0]))
+    rest = timed.iloc[1:]
+    rest = rest[rest["wait_s"] > rest["sla_s"]]
+    if len(rest):
+        late.append(("回复等待最长", rest.loc[rest["wait_s"].idxmax()]))
+    for what, reply in late:
+        over = (reply.wait_s - reply.sla_s) / reply.sla_s if reply.sla_s else 1.0
+        found.append((min(over / 3, 1.0),
+                      f"{what} {duration_text(reply.wait_s)}（超出 SLA {duration_text(reply.sla_s)}）"))
+    agents = messages[messages["role"] == "agent"]
+    phrased = [(m, p) for _k, m in agents.iterrows() for p in _phrases_in(m.text, m.rule_hits)]
+    tone = agents[agents["tone_risk"] >= TONE_FLAG]
+    if phrased:
+        found.append((1.0, f"坐席用了禁用语（{_quote(phrased[0][1])}）"))
+    elif not tone.empty:
+        worst = tone.loc[tone["tone_risk"].idxmax()]
+        found.append(((worst.tone_risk - TONE_FLAG) / (1 - TONE_FLAG), f"坐席回复语气生硬（{_quote(worst.text)}）"))
+    upset = messages[(messages["role"] == "customer") & (messages["sentiment_neg"] >= SENTIMENT_HIGH)]
+    if not upset.empty:
+        worst = upset.loc[upset["sentiment_neg"].idxmax()]
+        found.append(((worst.sentiment_neg - SENTIMENT_HIGH) / (1 - SENTIMENT_HIGH),
+                      f"顾客情绪很负面（{_quote(worst.text)}）"))
+    off = agents[agents["relevance"] < RELEVANCE_LOW]
+    if not off.empty:
+        worst = off.loc[off["relevance"].idxmin()]
+        found.append(((RELEVANCE_LOW - worst.relevance) / RELEVANCE_LOW, f"坐席答非所问（{_quote(worst.text)}）"))
+    if h.unanswered_at_end:
+        found.append((0.5, f"结尾有 {h.unanswered_at_end} 条顾客消息没有回复"))
+    return [text for _w, text in sorted(found, key=lambda f: -f[0])]
+
+
+def risk_sentence(h: Header, messages: pd.DataFrame, top: int = 2) -> str:
+    """The 评分说明 line in words: the top causes of the risk, or why there is none to name ("" unscored)."""
+    if h.risk is None:
+        return ""
+    causes = risk_causes(h, messages)
+    if not causes:
+        return f"不满风险 {h.risk:.2f}：没有哪一项超出阈值，分数来自模型对整段对话文字的判断"
+    more = f"（另有 {len(causes) - top} 项较轻）" if len(causes) > top else ""
+    return "风险主要来自：" + "；".join(causes[:top]) + more
 
 
 def header_badges(h: Header) -> list[tuple[str, bool]]:

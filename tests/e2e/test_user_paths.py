@@ -32,14 +32,12 @@ def test_overview_to_replay_annotate_reload_annotation_still_there(page, app_url
     heading.wait_for()
     no_exception(page)
 
-    main.get_by_text("给单条消息批注").click()
-    main.get_by_label("批注", exact=True).fill("首响超时，未致歉")
-    main.get_by_label("批注", exact=True).press("Enter")
+    main.get_by_role("button", name=re.compile("批注")).first.click()  # beside the first message
+    form = page.locator('[data-testid="stPopoverBody"]')
+    form.get_by_label("批注", exact=True).fill("首响超时，未致歉")
+    form.get_by_role("button", name="添加批注").click()
     settle(page)
-    main.get_by_role("button", name="添加批注").click()
-    settle(page)
-    # annotations are listed in a data grid, whose cells are in the DOM for screen readers, not painted
-    main.get_by_text("首响超时，未致歉").first.wait_for(state="attached")
+    main.get_by_text(re.compile(r"^批注 · .*：首响超时，未致歉$")).wait_for()  # under the message in the chat
 
     page.reload()
     settle(page)

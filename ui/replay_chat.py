@@ -1,0 +1,184 @@
+"""The replay's chat: every message with reviewers' notes under it, a 批注 control beside it, and play-back.
+
+The chat is a fragment: moving its slider, opening a message's note form and each tick of a play-back redraw the
+chat alone, so the review panels beside it stay usable while a conversation plays. A play-back is a start time kept in
+session state; each tick shows the messages whose scaled time has come, so it keeps the chosen speed however long
+a redraw takes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from qa.errors import HuifangError
+from qa.review.annotations import MESSAGE_TAGS, add_message_note, delete_annotation, update_message_note
+from qa.review.replay import ROLE_NAMES, MessageNote, message_html, play_times, shown_at, wait_scale
+from ui.cache import engine
+from ui.state import flash
+
+__all__ = ["SPEEDS", "chat"]
+
+SPEEDS = {"×10": 10, "×60": 60, "×600": 600}
+MAX_PAUSE_S = 2.0  # the longest pause between two messages in a play-back, whatever the real gap
+TICK_S = 0.25  # how often a playing chat redraws
+PLAY_KEY = "_replay_playing"
+RELOAD_KEY = "_replay_notes_changed"
+PLAYED_KEY = "_replay_played"
+_clock = time.monotonic  # tests move time by replacing it
+
+
+@dataclass(frozen=True)
+class _Playback:
+    conversation_id: int
+    start: int  # 1-based message the play-back began at
+    started: float  # _clock() when it began
+    times: tuple[float, ...]  # play_times of the conversation at the chosen speed
+
+
+def _label(msg: pd.Series) -> str:
+    return f"#{msg.seq + 1} {ROLE_NAMES.get(msg.role, msg.role)}"
+
+
+def _step(delta: int, n: int) -> None:
+    st.session_state["replay_step"] = min(max(st.session_state["replay_step"] + delta, 1), n)
+
+
+def _play(cid: int, msgs: pd.DataFrame) -> None:
+    """Callback of 播放: start from the message shown (from the first when the whole chat is shown)."""
+    step = st.session_state["replay_step"]
+    start = 1 if step >= len(msgs) else step
+    times = play_times(msgs, SPEEDS[st.session_state["replay_speed"]], MAX_PAUSE_S)
+    st.session_state[PLAY_KEY] = _Playback(cid, start, _clock(), tuple(times))
+    st.session_state["replay_step"] = start
+
+
+def _stop() -> None:
+    st.session_state.pop(PLAY_KEY, None)
+
+
+def _playing(cid: int) -> _Playback | None:
+    """The play-back of this conversation under way, if any (one left over from another conversation ends)."""
+    play = st.session_state.get(PLAY_KEY)
+    if play is not None and play.conversation_id != cid:
+        _stop()
+        return None
+    return play
+
+
+def _notes_changed(message_id: int, text: str) -> None:
+    """After a note is written: close its form, say so, and redraw the whole page (the panels count notes)."""
+    st.session_state[f"note_pop_{message_id}"] = False
+    st.session_state[RELOAD_KEY] = True
+    flash(text)
+
+
+def _add(cid: int, message_id: int, uid: int, label: str) -> None:
+    ss = st.session_state
+    try:
+        add_message_note(engine(), cid, message_id, uid, ss[f"note_text_{message_id}"], ss[f"note_tags_{message_id}"])
+    except HuifangError as e:
+        flash(str(e), "error")
+    else:
+        _notes_changed(message_id, f"已添加批注到 {label}")
+
+
+def _update(note_id: int, message_id: int, uid: int) -> None:
+    ss = st.session_state
+    try:
+        update_message_note(engine(), note_id, uid, ss[f"note_edit_text_{note_id}"], ss[f"note_edit_tags_{note_id}"])
+    except HuifangError as e:
+        flash(str(e), "error")
+    else:
+        _notes_changed(message_id, "批注已更新")
+
+
+def _delete(note_id: int, message_id: int, uid: int) -> None:
+    try:
+        delete_annotation(engine(), note_id, uid)
+    except HuifangError as e:
+        flash(str(e), "error")
+    else:
+        _notes_changed(message_id, "批注已删除")
+
+
+def _note_form(cid: int, msg: pd.Series, uid: int, own: pd.DataFrame) -> None:
+    """The 批注 control of one message: a popover (drawn only while open) to add, edit or delete notes."""
+    mid, label = int(msg.id), _label(msg)
+    pop = st.popover("批注", key=f"note_pop_{mid}", on_change="rerun", type="tertiary", icon=":material/edit_note:",
+                     help=f"批注{label}")
+    if not pop.open:
+        return
+    with pop:
+        st.markdown(f"**批注 {label}**")
+        with st.form(f"note_form_{mid}", border=False):
+            st.multiselect("标签", MESSAGE_TAGS, key=f"note_tags_{mid}", placeholder="选择标签（可多选）")
+            st.text_area("批注", key=f"note_text_{mid}", height=68)
+            st.form_submit_button("添加批注", type="primary", on_click=_add, args=(cid, mid, uid, label))
+        for note in own.itertuples():
+            st.divider()
+            nid = int(note.id)
+            st.text_area("我的批注", value=note.comment, key=f"note_edit_text_{nid}", height=68)
+            st.multiselect("标签", MESSAGE_TAGS, default=[t for t in note.tags.split("，") if t in MESSAGE_TAGS],
+                           key=f"note_edit_tags_{nid}", placeholder="选择标签（可多选）")
+            b1, b2 = st.columns(2)
+            b1.button("更新", key=f"note_update_{nid}", on_click=_update, args=(nid, mid, uid))
+            b2.button("删除", key=f"note_delete_{nid}", on_click=_delete, args=(nid, mid, uid))
+
+
+def _controls(cid: int, msgs: pd.DataFrame, play: _Playback | None) -> None:
+    """Step, speed and play/pause, drawn with the page: starting or stopping changes how often the chat redraws,
+    which only a run of the whole page can set."""
+    n = len(msgs)
+    ctl = st.columns(4, vertical_alignment="bottom")
+    ctl[0].button("上一句", key="replay_back", on_click=_step, args=(-1, n), icon=":material/undo:", width="stretch",
+                  disabled=play is not None)
+    ctl[1].button("下一句", key="replay_fwd", on_click=_step, args=(1, n), icon=":material/redo:", width="stretch",
+                  disabled=play is not None)
+    ctl[2].selectbox("速度", list(SPEEDS), key="replay_speed", label_visibility="collapsed", disabled=play is not None)
+    if play is None:
+        ctl[3].button("播放", key="replay_play", icon=":material/play_arrow:", width="stretch", on_click=_play,
+                      args=(cid, msgs), help=f"按真实时间间隔加速回放（每步最多停 {MAX_PAUSE_S:.0f} 秒）")
+    else:
+        ctl[3].button("暂停", key="replay_pause", icon=":material/pause:", width="stretch", on_click=_stop)
+
+
+def _draw(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) -> None:
+    ss = st.session_state
+    if ss.pop(RELOAD_KEY, False):  # still set: only the chat is being redrawn, yet the panels count notes too
+        st.rerun()
+    play = _playing(cid)
+    if play is not None:
+        ss["replay_step"] = shown_at(play.times, play.start, _clock() - play.started)
+        if ss["replay_step"] >= len(msgs):
+            _stop()
+            ss[PLAYED_KEY] = True
+            st.rerun()  # the whole page, to stop the ticking
+    n = len(msgs)
+    st.slider(f"显示到第几条（共 {n} 条）", 1, max(n, 2), key="replay_step", disabled=n < 2 or play is not None)
+    on_messages = notes[notes["message_id"].notna()].fillna({"tags": "", "comment": ""})
+    scale = wait_scale(msgs)
+    for _i, msg in msgs.iloc[:ss["replay_step"]].iterrows():
+        mine = on_messages[on_messages["message_id"] == msg.id]
+        said = [MessageNote(r.reviewer, r.tags, r.comment) for r in mine.itertuples()]
+        body, side = st.columns([12, 1], gap="small")
+        body.markdown(message_html(msg, scale, said), unsafe_allow_html=True)
+        if uid is not None:
+            with side:
+                _note_form(cid, msg, uid, mine[mine["reviewer_id"] == uid])
+
+
+def chat(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) -> None:
+    """Draw the chat of conversation ``cid`` with its message notes; ``uid`` (the signed-in reviewer) may annotate."""
+    ss = st.session_state
+    ss.pop(RELOAD_KEY, None)  # the whole page is being drawn anyway
+    # After a play-back the browser still holds the slider's last value: set the end again in this run.
+    if ss.get("_replay_step_for") != cid or "replay_step" not in ss or ss.pop(PLAYED_KEY, False):
+        ss["_replay_step_for"] = cid
+        ss["replay_step"] = len(msgs)
+    play = _playing(cid)
+    _controls(cid, msgs, play)
+    st.fragment(run_every=TICK_S if play is not None else None)(_draw)(cid, msgs, notes, uid)
