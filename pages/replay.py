@@ -15,6 +15,7 @@ from qa.review.annotations import (
     RUBRIC_SCALE,
     VERDICTS,
     Review,
+    StaleReviewError,
     add_message_note,
     delete_annotation,
     list_annotations,
@@ -212,6 +213,7 @@ with right:
             st.session_state[f"rubric_{i}"] = mine.scores.get(item)
         st.session_state["review_verdict"] = mine.verdict
         st.session_state["review_comment"] = mine.comment
+        st.session_state["_review_based_on"] = mine.version  # a save based on an older version is refused
     with st.form("review_form"):
         st.markdown(f"**整体评审**（{plain(uname)}）")
         scale = list(range(RUBRIC_SCALE[0], RUBRIC_SCALE[1] + 1))
@@ -221,7 +223,13 @@ with right:
         if st.form_submit_button("保存评审", type="primary"):
             try:
                 save_review(engine(), cid, uid, Review({k: v for k, v in scores.items() if v is not None},
-                                                       verdict, comment))
+                                                       verdict, comment),
+                            base_version=st.session_state.get("_review_based_on", 0))
+            except StaleReviewError as e:
+                st.error(plain(e))
+                # Seen now: a second click is a conscious overwrite of that newer version, not a silent one.
+                st.session_state["_review_based_on"] = e.current.version if e.current else 0
+                st.caption("你的内容还在表单里；再点一次“保存评审”会用它覆盖上面的最新版本。")
             except HuifangError as e:
                 st.error(plain(e))
             else:

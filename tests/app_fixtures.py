@@ -42,7 +42,8 @@ def add_reviews(engine: Engine, reviews: list[tuple[str, str, str, dict[str, int
         conversations = dict(conn.execute(select(Conversation.external_id, Conversation.id)).all())
         users = dict(conn.execute(select(User.name, User.id)).all())
     for external_id, reviewer, verdict, scores in reviews:
-        save_review(engine, conversations[external_id], users[reviewer], Review(scores=scores, verdict=verdict))
+        save_review(engine, conversations[external_id], users[reviewer], Review(scores=scores, verdict=verdict),
+                    base_version=0)
 
 
 def point_app_to(monkeypatch: pytest.MonkeyPatch, url: str) -> None:

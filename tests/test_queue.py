@@ -137,7 +137,7 @@ def test_assign_my_queue_and_status(seeded: Engine) -> None:
     mine = QueueQuery(reviewer_id=wang, status="待审")
     assert _page(seeded, mine) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2", "dy-2"]
     tm4 = read(seeded, page_ids, QueueQuery(), 1, 1)[0]
-    save_review(seeded, tm4, wang, Review({"态度礼貌": 2}, "不合格", "语气差"))
+    save_review(seeded, tm4, wang, Review({"态度礼貌": 2}, "不合格", "语气差"), base_version=0)
     assert read(seeded, queue_count, mine) == 5
     assert _page(seeded, QueueQuery(reviewer_id=wang, status="已完成")) == ["tm-4"]
     assert read(seeded, queue_count, QueueQuery(reviewer_id=get_or_create_user(seeded, "李质检"))) == 0

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from qa.analytics.stats import rebuild_daily_stats
+from qa.audit import record
 from qa.errors import ImportFormatError
 from qa.ingest import parse_worker
 from qa.ingest.detect import ParsedFile, parse_file
@@ -185,6 +186,8 @@ def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None =
                 **asdict(loader.counts), rejected=len(rejections),
                 rejections=json.dumps([asdict(r) for r in rejections[:MAX_STORED_REJECTIONS]], ensure_ascii=False),
             ))
+            record(conn, None, "import", "import_batch", batch_id, None,
+                   {"file": name, "format": fmt, **asdict(loader.counts), "rejected": len(rejections)})
     return ImportReport(name, fmt, batch_id, loader.counts, rejections, len(rejections), seen)
 
 

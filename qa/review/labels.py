@@ -98,7 +98,7 @@ def sync_labels(conn: Connection, conversation_id: int, reviewer_id: int) -> Non
     """Re-derive this reviewer's tag and rubric labels on a conversation from their current annotations."""
     a = Annotation
     rows = conn.execute(select(a.message_id, a.rubric_item, a.score, a.tags).where(
-        a.conversation_id == conversation_id, a.reviewer_id == reviewer_id)).all()
+        a.conversation_id == conversation_id, a.reviewer_id == reviewer_id, a.deleted_at.is_(None))).all()
     tags: dict[int, list[str]] = {}
     manner = None
     for r in rows:

@@ -265,7 +265,7 @@ def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE
                func.coalesce(_c.category, _s.category).label("category"), _c.csat,
                _s.dissatisfaction_risk.label("risk"), _s.tone_risk, _s.relevance, _s.sentiment_worst,
                _s.first_response_s, _s.max_wait_s, first_sla.label("first_sla"), later_sla.label("reply_sla"),
-               exists().where(Annotation.conversation_id == _c.id).label("reviewed"),
+               exists().where(Annotation.conversation_id == _c.id, Annotation.deleted_at.is_(None)).label("reviewed"),
                *[_flag(r.test(first_sla, later_sla)).label(f"is_{r.key}") for r in REASONS])
         .select_from(_c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id)
                      .outerjoin(Platform.__table__, Platform.id == _c.platform_id)
@@ -358,7 +358,7 @@ def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = 
         already = exists().where(ReviewAssignment.conversation_id == chosen.c.id,
                                  ReviewAssignment.reviewer_id == reviewer_id)
         reviewed = exists().where(Annotation.conversation_id == chosen.c.id, Annotation.reviewer_id == reviewer_id,
-                                  Annotation.verdict.is_not(None))
+                                  Annotation.verdict.is_not(None), Annotation.deleted_at.is_(None))
         rows = select(chosen.c.id, literal(reviewer_id), literal(STATUS_TODO), literal(q.describe_sample()),
                       literal(now)).where(~already, ~reviewed)
         added = conn.execute(insert(ReviewAssignment).from_select(

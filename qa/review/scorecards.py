@@ -71,6 +71,7 @@ def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: s
                func.coalesce(func.sum(case((a.verdict == FAIL, 1), else_=0)), 0).label("fails"))
         .select_from(a).join(c, c.id == a.conversation_id).join(Agent, Agent.id == c.agent_id)
         .outerjoin(ConversationScore, ConversationScore.conversation_id == c.id)
+        .where(a.deleted_at.is_(None))
     )
     if team is not None:
         query = query.where(Agent.team == team)
