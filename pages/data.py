@@ -19,6 +19,7 @@ from ui.cache import background_scoring, data_version_now, engine, read
 from ui.frame import require_frame
 from ui.state import flash, show_flash
 from ui.text import plain
+from ui.user import current_principal
 
 require_frame(__file__)
 
@@ -68,7 +69,7 @@ if submitted and files:
     for upload in files:
         try:
             with st.spinner(f"正在导入 {upload.name}…"):
-                reports += import_stream(engine(), upload.name, upload)
+                reports += import_stream(engine(), upload.name, upload, by=current_principal())
         except HuifangError as e:  # unreadable file: nothing from it was stored
             errors.append(str(e))
     # kept for the runs that follow: the page reruns when background scoring ends, and the report must stay
@@ -76,7 +77,7 @@ if submitted and files:
                                          rejections_frame(reports))
     if reports:
         data_version_now.clear()
-        if background_scoring().start(engine()):
+        if background_scoring().start(engine(), by=current_principal()):
             flash("已开始在后台为新导入的会话评分：可以离开本页，评分完成后各页自动更新。", "info")
         st.rerun()
 elif submitted:
@@ -109,7 +110,7 @@ else:
     st.fragment(scoring_progress, run_every=1.0 if background_scoring().progress().running else None)()
     if st.button(f"重新评分（{status.pending:,} 条）", key="score_now", disabled=status.pending == 0,
                  help="导入后会自动评分；模型更新后，或上次评分中断时，在这里补评") and \
-            background_scoring().start(engine()):
+            background_scoring().start(engine(), by=current_principal()):
         st.rerun()
 
 st.subheader("导入记录")

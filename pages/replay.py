@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from qa.access import allowed, require_conversation
 from qa.errors import HuifangError
 from qa.review.annotations import (
     MESSAGE_TAGS,
@@ -38,7 +39,7 @@ from ui.charts import int_text
 from ui.frame import require_frame
 from ui.state import REPLAY_KEY, flash, remember_queue, remembered_queue, show_flash
 from ui.text import plain
-from ui.user import current_user
+from ui.user import current_principal, current_user
 
 require_frame(__file__)
 
@@ -111,6 +112,22 @@ def _timeline(messages: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(bars, points).properties(height=150)
 
 
+def _coaching_form(cid: int, agent: str | None, uid: int, labels: dict[int, str]) -> None:
+    """The "加入培训清单" form (trainers, QA managers and admins)."""
+    with st.expander("加入培训清单", expanded=False):
+        lists = read(coaching_lists)
+        by_name = dict(zip(lists["name"], lists["id"], strict=True))
+        target = st.selectbox("清单", [*by_name, NEW_LIST], key="coach_list_pick")
+        if target == NEW_LIST:
+            st.text_input("新清单名称", key="coach_new_name", placeholder=f"例如 {agent or '坐席'} · {h.category or '话术'}")
+        st.radio("类型", list(KINDS), format_func=KINDS.get, horizontal=True, key="coach_kind")
+        st.selectbox("针对的消息（可选）", [None, *labels], format_func=lambda m: "整段会话" if m is None else labels[m],
+                     key="coach_message")
+        st.text_input("要点", key="coach_note", placeholder="这段对话好在哪 / 问题在哪")
+        st.button("加入", key="coach_add", on_click=_add_to_coaching, args=(cid, agent, uid, by_name))
+
+
+principal = current_principal()
 user = current_user()
 st.title("会话回放")
 show_flash()
@@ -130,6 +147,7 @@ if cid is None:
     st.info("从“质检队列”点选一条会话，或在上面输入会话号。")
     st.stop()
 try:
+    read(require_conversation, principal, cid)  # an agent opens only their own conversations
     rp = cached_with_reviews(load_replay, cid)
 except HuifangError as e:
     st.error(plain(e))
@@ -201,8 +219,9 @@ with right:
                                     "score": "分",
                                     "verdict": "结论", "tags": "标签", "comment": "评语",
                                     "updated_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
-    if user is None:
-        st.info("在侧边栏选择“当前用户”后即可评审、批注和加入培训清单。")
+    if user is None or not allowed(principal, "review"):
+        if allowed(principal, "coach") and user is not None:
+            _coaching_form(cid, h.agent, user[0], labels)
         st.stop()
     uid, uname = user
     # Prefill with this reviewer's earlier review (again after another page: widgets forget their state there).
@@ -293,14 +312,5 @@ with right:
                         flash(f"已记录：#{seq + 1} {FLAGS[field].name} {label}")
                         st.rerun()
 
-    with st.expander("加入培训清单", expanded=False):
-        lists = read(coaching_lists)
-        by_name = dict(zip(lists["name"], lists["id"], strict=True))
-        target = st.selectbox("清单", [*by_name, NEW_LIST], key="coach_list_pick")
-        if target == NEW_LIST:
-            st.text_input("新清单名称", key="coach_new_name", placeholder=f"例如 {h.agent or '坐席'} · {h.category or '话术'}")
-        st.radio("类型", list(KINDS), format_func=KINDS.get, horizontal=True, key="coach_kind")
-        st.selectbox("针对的消息（可选）", [None, *labels], format_func=lambda m: "整段会话" if m is None else labels[m],
-                     key="coach_message")
-        st.text_input("要点", key="coach_note", placeholder="这段对话好在哪 / 问题在哪")
-        st.button("加入", key="coach_add", on_click=_add_to_coaching, args=(cid, h.agent, uid, by_name))
+    if allowed(principal, "coach"):
+        _coaching_form(cid, h.agent, uid, labels)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
+from qa.access import SYSTEM
 from qa.errors import NotFoundError
 from qa.models import ReviewAssignment
 from qa.review.annotations import (
@@ -101,7 +102,7 @@ def test_notes_on_single_messages(seeded: Engine) -> None:
 
 def test_verdict_completes_the_assignment_and_deleting_it_reopens(seeded: Engine) -> None:
     wang = get_or_create_user(seeded, "王质检")
-    assign(seeded, QueueQuery(), wang, limit=1)  # tm-4
+    assign(seeded, QueueQuery(), wang, limit=1, by=SYSTEM)  # tm-4
     cid = read(seeded, resolve_conversation, "tm-4")
 
     def status() -> tuple[str, bool]:
@@ -126,7 +127,7 @@ def test_review_version_changes_with_every_write(seeded: Engine) -> None:
     seen.add(read(seeded, review_version))
     save_review(seeded, cid, wang, Review(verdict="需改进"), base_version=1)
     seen.add(read(seeded, review_version))
-    assign(seeded, QueueQuery(), wang, limit=2)
+    assign(seeded, QueueQuery(), wang, limit=2, by=SYSTEM)
     seen.add(read(seeded, review_version))
     assert len(seen) == 4
 
@@ -135,7 +136,7 @@ def test_assigning_skips_what_the_reviewer_has_already_reviewed(seeded: Engine) 
     wang = get_or_create_user(seeded, "王质检")
     done = read(seeded, resolve_conversation, "tm-4")  # first in the queue
     save_review(seeded, done, wang, Review({"态度礼貌": 3}, "合格"), base_version=0)
-    assert assign(seeded, QueueQuery(), wang, limit=3) == 2
+    assert assign(seeded, QueueQuery(), wang, limit=3, by=SYSTEM) == 2
     with seeded.connect() as conn:
         assigned = set(conn.scalars(select(ReviewAssignment.conversation_id)))
     assert done not in assigned and len(assigned) == 2

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import insert, select
 
+from qa.access import SYSTEM
 from qa.errors import ImportFormatError
 from qa.ingest.importer import import_stream
 from qa.models import Annotation, Message
@@ -38,7 +39,7 @@ def test_zip_imports_each_member(engine):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
         z.writestr("b.csv", "会话ID,发送方,内容\nz2,顾客,发货了吗\n".encode("gbk"))
-    reports = import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()))
+    reports = import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()), by=SYSTEM)
     assert [(r.file, r.counts.conversations_added) for r in reports] == [("export.zip/a.jsonl", 1),
                                                                          ("export.zip/b.csv", 1)]
 
@@ -49,13 +50,13 @@ def test_bad_member_of_zip_names_itself_and_what_was_already_stored(engine):
         z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
         z.writestr("b.csv", b"a,b\n1,2\n")
     with pytest.raises(ImportFormatError, match=r"export.zip/b.csv: 无法识别的表格.*之前的文件已导入：a.jsonl"):
-        import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()))
+        import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()), by=SYSTEM)
     assert counts(engine)["conversations"] == 1
 
 
 def test_bad_zip_is_a_clear_error(engine):
     with pytest.raises(ImportFormatError, match="bad.zip: 不是有效的 zip"):
-        import_stream(engine, "bad.zip", io.BytesIO(b"nope"))
+        import_stream(engine, "bad.zip", io.BytesIO(b"nope"), by=SYSTEM)
 
 
 def test_merge_keeps_annotations_on_existing_messages(engine):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from qa.access import SYSTEM
 from qa.audit import audit_trail
 from qa.ingest.importer import import_stream
 from qa.models import Annotation, AuditEntry, ReviewRecord
@@ -134,17 +135,18 @@ def test_every_change_is_in_the_audit_trail_with_before_and_after(seeded: Engine
     note = add_message_note(seeded, cid, message, wang, "语气生硬", ["语气生硬"])
     update_message_note(seeded, note, wang, "语气很生硬", ["语气生硬"])
     delete_annotation(seeded, note, wang)
-    list_id = create_list(seeded, "话术", user_id=wang)
-    item = add_item(seeded, list_id, cid, kind="bad", user_id=wang)
-    remove_item(seeded, item, user_id=wang)
-    delete_list(seeded, list_id, user_id=wang)
+    trainer, admin = get_or_create_user(seeded, "张培训"), get_or_create_user(seeded, "演示管理员")
+    list_id = create_list(seeded, "话术", user_id=trainer)
+    item = add_item(seeded, list_id, cid, kind="bad", user_id=trainer)
+    remove_item(seeded, item, user_id=trainer)
+    delete_list(seeded, list_id, user_id=admin)
     trail = read(seeded, audit_trail).iloc[::-1]
     trail = trail[trail["entity"] != "import_batch"]  # the seed's own imports
     assert list(zip(trail["action"], trail["entity"], strict=True)) == [
         ("create", "review"), ("update", "review"), ("create", "note"), ("update", "note"), ("delete", "note"),
         ("create", "coaching_list"), ("create", "coaching_item"), ("delete", "coaching_item"),
         ("delete", "coaching_list")]
-    assert set(trail["user_name"]) == {"王质检"}
+    assert list(trail["user_name"]) == ["王质检"] * 5 + ["张培训"] * 3 + ["演示管理员"]
     update_row = trail.iloc[1]
     assert json.loads(update_row["before"])["verdict"] == "合格"
     assert json.loads(update_row["after"]) == {"comment": "", "scores": {"态度礼貌": 2}, "verdict": "不合格",
@@ -173,7 +175,7 @@ def test_the_audit_trail_cannot_be_edited_or_deleted(seeded: Engine) -> None:
 
 def test_an_import_is_in_the_audit_trail(engine: Engine) -> None:
     line = {"conversation_id": "a-1", "platform": "天猫", "messages": [{"role": "customer", "text": "在吗"}]}
-    import_stream(engine, "a.jsonl", io.BytesIO(json.dumps(line, ensure_ascii=False).encode()))
+    import_stream(engine, "a.jsonl", io.BytesIO(json.dumps(line, ensure_ascii=False).encode()), by=SYSTEM)
     entry = read(engine, audit_trail).iloc[0]
     assert (entry["action"], entry["entity"]) == ("import", "import_batch")
     after = json.loads(entry["after"])

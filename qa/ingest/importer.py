@@ -24,6 +24,7 @@ from typing import BinaryIO, Protocol
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
+from qa.access import Principal, require
 from qa.analytics.stats import rebuild_daily_stats
 from qa.audit import record
 from qa.errors import ImportFormatError
@@ -69,21 +70,24 @@ class ImportReport:
 
 
 def import_path(engine: Engine, path: Path) -> list[ImportReport]:
-    """Import a file from disk (a .zip imports each file inside it)."""
+    """Import a file from disk (a .zip imports each file inside it): the command line and the demo set-up, run
+    by whoever can already write the database (``qa.access.SYSTEM``)."""
     with open(path, "rb") as f:
         if path.name.lower().endswith(".zip"):
             return list(_import_zip(engine, path.name, f))
         return [_import_one(engine, path.name, f, path)]
 
 
-def import_stream(engine: Engine, name: str, stream: BinaryIO) -> list[ImportReport]:
-    """Import an open binary stream named ``name``; returns one report per file (zips hold several)."""
+def import_stream(engine: Engine, name: str, stream: BinaryIO, *, by: Principal) -> list[ImportReport]:
+    """Import an open binary stream named ``name`` as ``by`` (admins only: the app's uploads); returns one report
+    per file (zips hold several)."""
+    require(by, "import")
     if name.lower().endswith(".zip"):
-        return list(_import_zip(engine, name, stream))
-    return [_import_one(engine, name, stream)]
+        return list(_import_zip(engine, name, stream, by.user_id))
+    return [_import_one(engine, name, stream, user_id=by.user_id)]
 
 
-def _import_zip(engine: Engine, name: str, stream: BinaryIO) -> Iterator[ImportReport]:
+def _import_zip(engine: Engine, name: str, stream: BinaryIO, user_id: int | None = None) -> Iterator[ImportReport]:
     try:
         archive = zipfile.ZipFile(stream)
     except zipfile.BadZipFile:
@@ -95,7 +99,7 @@ def _import_zip(engine: Engine, name: str, stream: BinaryIO) -> Iterator[ImportR
         member = f"{name}/{m.filename}"
         with archive.open(m) as inner:
             try:
-                yield _import_one(engine, member, io.BytesIO(inner.read()))
+                yield _import_one(engine, member, io.BytesIO(inner.read()), user_id=user_id)
             except ImportFormatError as e:  # each member is its own transaction: say what is already stored
                 stored = "、".join(x.filename for x in members[:done])
                 raise ImportFormatError(
@@ -160,7 +164,8 @@ def _source(name: str, stream: BinaryIO, path: Path | None) -> Iterator[_Source]
             os.unlink(spooled)
 
 
-def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None = None) -> ImportReport:
+def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None = None,
+                user_id: int | None = None) -> ImportReport:
     with _source(name, stream, path) as source:
         digest = _hash(stream)  # while a worker, if any, starts and detects the layout
         fmt = source.wait_format()
@@ -186,7 +191,7 @@ def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None =
                 **asdict(loader.counts), rejected=len(rejections),
                 rejections=json.dumps([asdict(r) for r in rejections[:MAX_STORED_REJECTIONS]], ensure_ascii=False),
             ))
-            record(conn, None, "import", "import_batch", batch_id, None,
+            record(conn, user_id, "import", "import_batch", batch_id, None,
                    {"file": name, "format": fmt, **asdict(loader.counts), "rejected": len(rejections)})
     return ImportReport(name, fmt, batch_id, loader.counts, rejections, len(rejections), seen)
 

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from qa.access import require_user
 from qa.audit import record
 from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
@@ -165,6 +166,7 @@ def save_review(engine: Engine, conversation_id: int, reviewer_id: int, review: 
             a.deleted_at.is_(None))
     try:
         with engine.begin() as conn:
+            require_user(conn, reviewer_id, "review")
             _check_conversation(conn, conversation_id)
             version = _bump_version(conn, conversation_id, reviewer_id, base_version, now)
             before = my_review(conn, conversation_id, reviewer_id)
@@ -249,6 +251,7 @@ def add_message_note(engine: Engine, conversation_id: int, message_id: int, revi
         raise AnnotationError("请填写批注内容或选择至少一个标签")
     now = _now()
     with engine.begin() as conn:
+        require_user(conn, reviewer_id, "review")
         owner = conn.scalar(select(Message.conversation_id).where(Message.id == message_id))
         if owner != conversation_id:
             raise NotFoundError(f"消息 {message_id} 不属于会话 {conversation_id}")
@@ -261,6 +264,7 @@ def add_message_note(engine: Engine, conversation_id: int, message_id: int, revi
 
 
 def _own(conn: Connection, annotation_id: int, reviewer_id: int) -> Row:
+    require_user(conn, reviewer_id, "review")
     row = conn.execute(select(Annotation.reviewer_id, Annotation.conversation_id, Annotation.message_id)
                        .where(Annotation.id == annotation_id, Annotation.deleted_at.is_(None))).first()
     if row is None:

@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from qa.access import require_user
 from qa.audit import record
 from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
@@ -67,6 +68,7 @@ def _now() -> datetime:
 
 def _create_list(conn: Connection, name: str, note: str, topic: str, agent: str | None,
                  user_id: int | None) -> int:
+    require_user(conn, user_id, "coach")
     name = name.strip()
     if not name:
         raise CoachingError("清单名称不能为空")
@@ -109,6 +111,7 @@ def create_list(engine: Engine, name: str, *, note: str = "", topic: str = "", a
 def update_list(engine: Engine, list_id: int, *, note: str, topic: str, user_id: int | None = None) -> None:
     """Change what a list is about and what to learn from it."""
     with engine.begin() as conn:
+        require_user(conn, user_id, "coach")
         before = _list_view(conn, list_id)
         if before is None:
             raise NotFoundError(f"培训清单 {list_id} 不存在（可能已被删除）")
@@ -121,6 +124,7 @@ def update_list(engine: Engine, list_id: int, *, note: str, topic: str, user_id:
 def delete_list(engine: Engine, list_id: int, *, user_id: int | None = None) -> None:
     """Delete a list and its items (the conversations themselves stay; the audit trail keeps what it held)."""
     with engine.begin() as conn:
+        require_user(conn, user_id, "delete")
         before = _list_view(conn, list_id)
         if before is None:
             return
@@ -151,6 +155,7 @@ def coaching_lists(conn: Connection) -> pd.DataFrame:
 
 def _add_item(conn: Connection, list_id: int, conversation_id: int, kind: str, note: str,
               message_id: int | None, user_id: int | None) -> int:
+    require_user(conn, user_id, "coach")
     if kind not in KINDS:
         raise CoachingError(f"类型须是 {'、'.join(KINDS)}（{'、'.join(KINDS.values())}）")
     if conn.scalar(select(CoachingList.id).where(CoachingList.id == list_id)) is None:
@@ -197,6 +202,7 @@ def add_to_new_list(engine: Engine, name: str, conversation_id: int, *, kind: st
 def remove_item(engine: Engine, item_id: int, *, user_id: int | None = None) -> None:
     """Take one item off its list."""
     with engine.begin() as conn:
+        require_user(conn, user_id, "coach")
         before = _item_view(conn, item_id)
         if before is None:
             return

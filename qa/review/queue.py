@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
 )
 
+from qa.access import Principal, require, require_user
 from qa.analytics.filters import Filters, apply_to_conversations
 from qa.busy import retry_when_busy
 from qa.models import (
@@ -344,14 +345,17 @@ def neighbours(conn: Connection, q: QueueQuery, page: int, ids: Sequence[int], c
 
 
 @retry_when_busy
-def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = None) -> int:
+def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = None, *, by: Principal) -> int:
     """Assign the queue's conversations (the top ``limit`` if given) to a reviewer; returns how many were new.
+    Reviewers may assign to themselves, managers to anyone who may review.
 
     Conversations the reviewer has already given a verdict are not assigned again: they would come back as
     pending work that is done.
     """
     now = datetime.now().replace(microsecond=0)
+    require(by, "assign" if by.user_id == reviewer_id else "assign_others")
     with engine.begin() as conn:
+        require_user(conn, reviewer_id, "review")
         ranked = _ranked(conn, q).subquery()
         chosen = (select(ranked.c.id).order_by(ranked.c.priority.desc(), ranked.c.id)
                   .limit(limit if limit else None)).subquery()
