@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, insert, select
 
+from qa.access import Principal, require
 from qa.models import AuditEntry, User
 
 __all__ = ["ACTIONS", "record", "audit_trail"]
@@ -40,10 +41,11 @@ def record(conn: Connection, user_id: int | None, action: str, entity: str, enti
         entity_id="" if entity_id is None else str(entity_id), before=_json(before), after=_json(after)))
 
 
-def audit_trail(conn: Connection, *, entity: str | None = None, entity_id: object = None,
+def audit_trail(conn: Connection, by: Principal | None, *, entity: str | None = None, entity_id: object = None,
                 limit: int = 500) -> pd.DataFrame:
-    """The newest entries first (optionally of one entity): id, at, user_name, action, entity, entity_id,
-    before, after (JSON text)."""
+    """The newest entries first (optionally of one entity), for admins: id, at, user_name, action, entity,
+    entity_id, before, after (JSON text)."""
+    require(by, "audit")
     a = AuditEntry
     query = select(a.id, a.at, a.user_name, a.action, a.entity, a.entity_id, a.before, a.after)
     if entity is not None:

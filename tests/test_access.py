@@ -191,3 +191,11 @@ def test_cli_adds_users_and_changes_passwords(sqlite_engine: Engine, capsys: pyt
     with sqlite_engine.connect() as conn:
         assert authenticate(conn, "周坐席", "agent-pass-2") == Principal(
             authenticate(conn, "周坐席", "agent-pass-2").user_id, "周坐席", "agent", "小美")
+
+
+def test_only_admins_read_the_audit_trail(seeded: Engine) -> None:
+    from qa.audit import audit_trail
+
+    with pytest.raises(AccessDenied, match="陈经理（质检主管）没有权限查看审计记录"):
+        read(seeded, audit_trail, _who(seeded, "陈经理"))
+    assert not read(seeded, audit_trail, _who(seeded, "演示管理员")).empty

@@ -28,3 +28,11 @@ def test_a_reviewer_sees_every_conversation_and_the_review_form(seeded_app: Engi
     at.text_input(key="replay_lookup").input("tm-3").run()
     assert not at.error and "**整体评审**（王质检）" in [m.value for m in at.markdown]
     assert "保存评审" in [b.label for b in at.button]
+
+
+def test_an_admin_reads_the_audit_trail_on_the_data_page(seeded_app: Engine) -> None:
+    at = start_app("pages/data.py")
+    assert not at.exception and "审计记录" in [s.value for s in at.subheader]
+    trail = at.dataframe[-1].value
+    # the seed's import, and the admin account the first start created (the seed's accounts have no passwords)
+    assert set(trail["action"]) == {"导入", "新建"} and "seed.jsonl" in trail["after"].iloc[-1]

@@ -140,7 +140,7 @@ def test_every_change_is_in_the_audit_trail_with_before_and_after(seeded: Engine
     item = add_item(seeded, list_id, cid, kind="bad", user_id=trainer)
     remove_item(seeded, item, user_id=trainer)
     delete_list(seeded, list_id, user_id=admin)
-    trail = read(seeded, audit_trail).iloc[::-1]
+    trail = read(seeded, audit_trail, SYSTEM).iloc[::-1]
     trail = trail[trail["entity"] != "import_batch"]  # the seed's own imports
     assert list(zip(trail["action"], trail["entity"], strict=True)) == [
         ("create", "review"), ("update", "review"), ("create", "note"), ("update", "note"), ("delete", "note"),
@@ -160,7 +160,7 @@ def test_a_failed_write_leaves_no_audit_entry(seeded: Engine) -> None:
     save_review(seeded, cid, wang, Review(verdict="合格"), base_version=0)
     with pytest.raises(StaleReviewError):
         save_review(seeded, cid, wang, Review(verdict="不合格"), base_version=0)
-    assert len(read(seeded, audit_trail, entity="review")) == 1
+    assert len(read(seeded, audit_trail, SYSTEM, entity="review")) == 1
 
 
 def test_the_audit_trail_cannot_be_edited_or_deleted(seeded: Engine) -> None:
@@ -170,13 +170,13 @@ def test_the_audit_trail_cannot_be_edited_or_deleted(seeded: Engine) -> None:
     for statement in (update(AuditEntry).values(user_name="别人"), text("DELETE FROM audit_log")):
         with pytest.raises(DBAPIError, match="append-only"), seeded.begin() as conn:
             conn.execute(statement)
-    assert list(read(seeded, audit_trail, entity="review")["user_name"]) == ["王质检"]
+    assert list(read(seeded, audit_trail, SYSTEM, entity="review")["user_name"]) == ["王质检"]
 
 
 def test_an_import_is_in_the_audit_trail(engine: Engine) -> None:
     line = {"conversation_id": "a-1", "platform": "天猫", "messages": [{"role": "customer", "text": "在吗"}]}
     import_stream(engine, "a.jsonl", io.BytesIO(json.dumps(line, ensure_ascii=False).encode()), by=SYSTEM)
-    entry = read(engine, audit_trail).iloc[0]
+    entry = read(engine, audit_trail, SYSTEM).iloc[0]
     assert (entry["action"], entry["entity"]) == ("import", "import_batch")
     after = json.loads(entry["after"])
     assert (after["file"], after["conversations_added"], after["messages_added"]) == ("a.jsonl", 1, 1)
