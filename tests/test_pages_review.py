@@ -245,12 +245,11 @@ def test_note_on_one_message_then_edit_and_delete(seeded_app: Engine) -> None:
 
 
 def test_the_signed_in_reviewer_follows_across_pages(seeded_app: Engine) -> None:
-    at = start_app("pages/queue.py", user="李质检")
-    at.switch_page("pages/overview.py")
-    at.run()
-    at.switch_page("pages/replay.py")
-    at.run()
+    at = start_app(user="李质检")
     assert "已登录：李质检（质检员）" in _texts(at.sidebar.caption)
+    for page in ("pages/queue.py", "pages/overview.py", "pages/replay.py"):
+        at.switch_page(page)
+        at.run()
     at.text_input(key="replay_lookup").input("dy-2").run()
     assert "**整体评审**（李质检）" in _texts(at.markdown)
 
@@ -306,7 +305,7 @@ def test_coaching_page_create_add_remove_export(seeded_app: Engine) -> None:
 def test_coaching_page_opens_an_item_in_replay(seeded_app: Engine) -> None:
     lid = create_list(seeded_app, "售后", user_id=_trainer(seeded_app))
     from qa.review.coaching import add_item
-    add_item(seeded_app, lid, read(seeded_app, resolve_conversation, "jd-2"), kind="bad")
+    add_item(seeded_app, lid, read(seeded_app, resolve_conversation, "jd-2"), kind="bad", user_id=_trainer(seeded_app))
     at = start_app("pages/coaching.py")
     at.button(key="coach_replay").click().run()
     at.switch_page("pages/replay.py")
