@@ -27,6 +27,7 @@ __all__ = [
     "Principal",
     "allowed",
     "can_view_conversation",
+    "principal_named",
     "principal_of",
     "require",
     "require_conversation",
@@ -101,6 +102,11 @@ def principal_of(conn: Connection, user_id: int | None) -> Principal | None:
     row = conn.execute(select(User.id, User.name, User.role, User.agent_name)
                        .where(User.id == user_id, User.active.is_(True))).first()
     return None if row is None else Principal(row.id, row.name, row.role, row.agent_name)
+
+
+def principal_named(conn: Connection, name: str) -> Principal | None:
+    """The active account called ``name`` (single sign-on matches the provider's e-mail address to it), or None."""
+    return principal_of(conn, conn.scalar(select(User.id).where(User.name == name)))
 
 
 def require_user(conn: Connection, user_id: int | None, permission: str) -> Principal:

@@ -9,11 +9,9 @@ matched to an account of that name, which an admin creates first.
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy import select
 
-from qa.access import ROLES, Principal, principal_of
+from qa.access import ROLES, Principal, principal_named, principal_of
 from qa.errors import HuifangError
-from qa.models import User
 from qa.review.users import authenticate
 from ui.cache import engine
 from ui.text import plain
@@ -56,8 +54,7 @@ def _oidc_principal() -> Principal | None:
         return None
     email = str(st.user.get("email") or "")
     with engine().connect() as conn:
-        uid = conn.scalar(select(User.id).where(User.name == email))
-        principal = principal_of(conn, uid)
+        principal = principal_named(conn, email)
     if principal is None:
         st.error(f"单点登录的账号 {plain(email)} 在回放中没有对应的用户：请管理员用 huifang user add 添加")
     return principal
