@@ -36,3 +36,14 @@ def test_an_admin_reads_the_audit_trail_on_the_data_page(seeded_app: Engine) -> 
     trail = at.dataframe[-1].value
     # the seed's import, and the admin account the first start created (the seed's accounts have no passwords)
     assert set(trail["action"]) == {"导入", "新建"} and "seed.jsonl" in trail["after"].iloc[-1]
+
+
+def test_an_executive_sees_aggregates_but_opens_no_conversation(seeded_app: Engine) -> None:
+    at = start_app("pages/agents.py", user="刘总")
+    assert not at.exception and [t.value for t in at.title] == ["坐席"]
+    replay = [b for b in at.button if b.label == "回放"]
+    assert replay  # the case lists name conversations…
+    replay[0].click().run()
+    assert not at.exception  # …but do not open them
+    assert "管理层账号只查看汇总数据，不打开单条会话；需要时请质检主管协助。" in [i.value for i in at.info]
+    assert [t.value for t in at.title] == ["坐席"]
