@@ -9,37 +9,41 @@ import streamlit as st
 ICON = Path(__file__).parent / "data" / "assets" / "favicon.png"
 st.set_page_config(page_title="回放 Huifang · 客服质检", page_icon=str(ICON), layout="wide")
 
-OVERVIEW = st.Page("pages/overview.py", title="总览", icon=":material/monitoring:", default=True)
-AGENTS = st.Page("pages/agents.py", title="坐席", icon=":material/support_agent:")
-QUEUE = st.Page("pages/queue.py", title="质检队列", icon=":material/checklist:")
-REPLAY = st.Page("pages/replay.py", title="会话回放", icon=":material/replay:")
-COACHING = st.Page("pages/coaching.py", title="培训", icon=":material/school:")
-DATA = st.Page("pages/data.py", title="数据", icon=":material/upload_file:")
-MODELS = st.Page("pages/models.py", title="模型", icon=":material/model_training:")
-
+PAGES = {
+    "overview": st.Page("pages/overview.py", title="总览", icon=":material/monitoring:", default=True),
+    "agents": st.Page("pages/agents.py", title="坐席", icon=":material/support_agent:"),
+    "queue": st.Page("pages/queue.py", title="质检队列", icon=":material/checklist:"),
+    "replay": st.Page("pages/replay.py", title="会话回放", icon=":material/replay:"),
+    "coaching": st.Page("pages/coaching.py", title="培训", icon=":material/school:"),
+    "data": st.Page("pages/data.py", title="数据", icon=":material/upload_file:"),
+    "models": st.Page("pages/models.py", title="模型", icon=":material/model_training:"),
+}
 # What each role is shown; what each may write is decided again in qa/ (qa.access), whatever a page shows.
 # Agents open only their own conversations (the queue is filtered to them); executives see aggregates only.
-ROLE_PAGES = {
-    "admin": {"看板": [OVERVIEW, AGENTS], "质检": [QUEUE, REPLAY, COACHING], "管理": [DATA, MODELS]},
-    "qa_manager": {"看板": [OVERVIEW, AGENTS], "质检": [QUEUE, REPLAY, COACHING], "管理": [MODELS]},
-    "reviewer": {"看板": [OVERVIEW, AGENTS], "质检": [QUEUE, REPLAY, COACHING]},
-    "trainer": {"看板": [OVERVIEW, AGENTS], "质检": [QUEUE, REPLAY, COACHING]},
-    "agent": {"质检": [QUEUE, REPLAY]},
-    "executive": {"看板": [OVERVIEW, AGENTS]},
+REVIEWING = {"看板": ["overview", "agents"], "质检": ["queue", "replay", "coaching"]}
+ROLE_PAGES: dict[str, dict[str, list[str]]] = {
+    "admin": {**REVIEWING, "管理": ["data", "models"]},
+    "qa_manager": {**REVIEWING, "管理": ["models"]},
+    "reviewer": REVIEWING,
+    "trainer": REVIEWING,
+    "agent": {"质检": ["queue", "replay"]},
+    "executive": {"看板": ["overview", "agents"]},
 }
 
 # Imported only after st.set_page_config; nothing slow may come before st.navigation (until it runs, the first run
 # after the server starts shows Streamlit's own list of the files in pages/).
-from ui.frame import enter_frame, follow_deep_link  # noqa: E402
+from ui.frame import enter_frame, follow_deep_link, remember_requested_page  # noqa: E402
 from ui.user import current_principal, sign_in  # noqa: E402
 
 signed_in = current_principal()
 if signed_in is None:
+    remember_requested_page({f"pages/{name}.py" for name in PAGES})  # a shared /replay?c=… link opens after
     st.navigation([st.Page(sign_in, title="登录", url_path="login")]).run()
     st.stop()
-pg = st.navigation(ROLE_PAGES.get(signed_in.role, {}) or [OVERVIEW])
+offered = ROLE_PAGES.get(signed_in.role, {"看板": ["overview"]})
+pg = st.navigation({section: [PAGES[name] for name in names] for section, names in offered.items()})
 sign_in()  # the sidebar's account line and sign-out button
 
-follow_deep_link()
+follow_deep_link({f"pages/{name}.py" for names in offered.values() for name in names})
 enter_frame()
 pg.run()
