@@ -110,9 +110,13 @@ if not items.empty:
     if c2.button("回放", key="coach_replay"):
         open_replay(int(items.loc[items["id"] == item, "conversation_id"].iloc[0]))
     if c3.button("移除", key="coach_remove"):
-        remove_item(engine(), item, user_id=user[0] if user else None)
-        flash(f"已从清单移除：{labels[item]}")
-        st.rerun()
+        try:
+            remove_item(engine(), item, user_id=user[0] if user else None)
+        except HuifangError as e:  # a role that may read lists but not edit them
+            st.error(plain(e))
+        else:
+            flash(f"已从清单移除：{labels[item]}")
+            st.rerun()
 
 with st.expander("按会话号添加"):
     c1, c2 = st.columns([2, 1])

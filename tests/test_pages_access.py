@@ -6,6 +6,7 @@ from sqlalchemy import Engine, select
 
 from qa.models import User
 from qa.review.annotations import Review, my_review, save_review
+from qa.review.coaching import add_item, create_list, list_items
 from qa.review.replay import resolve_conversation
 from tests.app_fixtures import start_app
 from tests.helpers import read
@@ -67,3 +68,15 @@ def test_a_stale_review_form_is_refused_with_the_newer_review_shown(seeded_app: 
     assert read(seeded_app, my_review, cid, wang).verdict == "不合格"
     [b for b in at.button if b.label == "保存评审"][0].click().run()  # seen: a second click overwrites on purpose
     assert read(seeded_app, my_review, cid, wang).verdict == "合格"
+
+
+def test_a_reviewer_reads_coaching_lists_but_cannot_edit_them(seeded_app: Engine) -> None:
+    with seeded_app.connect() as conn:
+        trainer = conn.scalar(select(User.id).where(User.name == "张培训"))
+    lid = create_list(seeded_app, "售后", user_id=trainer)
+    add_item(seeded_app, lid, read(seeded_app, resolve_conversation, "jd-2"), kind="bad", user_id=trainer)
+    at = start_app("pages/coaching.py", user="王质检")
+    at.button(key="coach_remove").click().run()
+    assert not at.exception
+    assert "王质检（质检员）没有权限编辑培训清单：仅限管理员、质检主管、培训师" in [e.value for e in at.error]
+    assert len(read(seeded_app, list_items, lid)) == 1
