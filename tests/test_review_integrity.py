@@ -180,3 +180,36 @@ def test_an_import_is_in_the_audit_trail(engine: Engine) -> None:
     assert (entry["action"], entry["entity"]) == ("import", "import_batch")
     after = json.loads(entry["after"])
     assert (after["file"], after["conversations_added"], after["messages_added"]) == ("a.jsonl", 1, 1)
+
+
+def test_the_migration_keeps_the_newest_of_duplicate_review_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    from qa.db import _alembic_config, init_db, make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = _alembic_config(eng)
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+        conn.execute(text("INSERT INTO users (id, name, role) VALUES (1, '王质检', 'qa'), (2, '陈经理', 'manager')"))
+        conn.execute(text("INSERT INTO conversations (id, source_key, external_id, message_count, content_hash) "
+                          "VALUES (1, 'k', 'c-1', 0, 'h')"))
+        rows = [(10, "态度礼貌", 4, None), (11, "态度礼貌", 2, None), (12, None, None, "合格"), (13, None, None, "不合格")]
+        for aid, item, score, verdict in rows:  # two saves at once, before this version
+            conn.execute(text(
+                "INSERT INTO annotations (id, conversation_id, reviewer_id, rubric_item, score, verdict, tags, "
+                "comment, created_at, updated_at) VALUES (:id, 1, 1, :item, :score, :verdict, '', '', "
+                "'2026-11-01 10:00:00', '2026-11-01 10:00:00')"),
+                {"id": aid, "item": item, "score": score, "verdict": verdict})
+    init_db(eng)
+    with eng.connect() as conn:
+        live = conn.execute(text("SELECT id FROM annotations WHERE deleted_at IS NULL ORDER BY id")).scalars().all()
+        kept = conn.execute(text("SELECT count(*) FROM annotations")).scalar()
+        heads = conn.execute(text("SELECT conversation_id, reviewer_id, version FROM reviews")).all()
+        roles = conn.execute(text("SELECT name, role FROM users ORDER BY id")).all()
+    assert live == [11, 13] and kept == 4  # the newest of each; the others soft-deleted, not lost
+    assert heads == [(1, 1, 1)]
+    assert roles == [("王质检", "reviewer"), ("陈经理", "qa_manager")]
+    assert read(eng, my_review, 1, 1).verdict == "不合格"
+    eng.dispose()
