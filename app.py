@@ -10,30 +10,45 @@ ICON = Path(__file__).parent / "data" / "assets" / "favicon.png"
 st.set_page_config(page_title="回放 Huifang · 客服质检", page_icon=str(ICON), layout="wide")
 
 PAGES = {
-    "看板": [
-        st.Page("pages/overview.py", title="总览", icon=":material/monitoring:", default=True),
-        st.Page("pages/agents.py", title="坐席", icon=":material/support_agent:"),
-    ],
-    "质检": [
-        st.Page("pages/queue.py", title="质检队列", icon=":material/checklist:"),
-        st.Page("pages/replay.py", title="会话回放", icon=":material/replay:"),
-        st.Page("pages/coaching.py", title="培训", icon=":material/school:"),
-        st.Page("pages/calibration.py", title="校准", icon=":material/balance:"),
-        st.Page("pages/disputes.py", title="申诉", icon=":material/gavel:"),
-    ],
-    "管理": [
-        st.Page("pages/scorecards.py", title="评分表", icon=":material/fact_check:"),
-        st.Page("pages/data.py", title="数据", icon=":material/upload_file:"),
-        st.Page("pages/models.py", title="模型", icon=":material/model_training:"),
-        st.Page("pages/alerts.py", title="预警", icon=":material/notifications:"),
-    ],
+    "overview": st.Page("pages/overview.py", title="总览", icon=":material/monitoring:", default=True),
+    "agents": st.Page("pages/agents.py", title="坐席", icon=":material/support_agent:"),
+    "queue": st.Page("pages/queue.py", title="质检队列", icon=":material/checklist:"),
+    "replay": st.Page("pages/replay.py", title="会话回放", icon=":material/replay:"),
+    "coaching": st.Page("pages/coaching.py", title="培训", icon=":material/school:"),
+    "calibration": st.Page("pages/calibration.py", title="校准", icon=":material/balance:"),
+    "disputes": st.Page("pages/disputes.py", title="申诉", icon=":material/gavel:"),
+    "scorecards": st.Page("pages/scorecards.py", title="评分表", icon=":material/fact_check:"),
+    "data": st.Page("pages/data.py", title="数据", icon=":material/upload_file:"),
+    "models": st.Page("pages/models.py", title="模型", icon=":material/model_training:"),
+    "alerts": st.Page("pages/alerts.py", title="预警", icon=":material/notifications:"),
+}
+# What each role is shown; what each may write is decided again in qa/ (qa.access), whatever a page shows.
+# Agents open only their own conversations (the queue is filtered to them) and their reviews to confirm or dispute;
+# executives see aggregates only.
+REVIEWING = {"看板": ["overview", "agents"], "质检": ["queue", "replay", "coaching", "calibration", "disputes"]}
+ROLE_PAGES: dict[str, dict[str, list[str]]] = {
+    "admin": {**REVIEWING, "管理": ["scorecards", "data", "models", "alerts"]},
+    "qa_manager": {**REVIEWING, "管理": ["scorecards", "models", "alerts"]},
+    "reviewer": REVIEWING,
+    "trainer": REVIEWING,
+    "agent": {"质检": ["queue", "replay", "disputes"]},
+    "executive": {"看板": ["overview", "agents"], "管理": ["alerts"]},
 }
 
-pg = st.navigation(PAGES)
-# Imported only after st.navigation: until it runs, the first run after the server starts shows Streamlit's own
-# list of the files in pages/, so nothing slow may come before it.
-from ui.frame import enter_frame, follow_deep_link  # noqa: E402
+# Imported only after st.set_page_config; nothing slow may come before st.navigation (until it runs, the first run
+# after the server starts shows Streamlit's own list of the files in pages/).
+from ui.frame import enter_frame, follow_deep_link, remember_requested_page  # noqa: E402
+from ui.user import current_principal, sign_in  # noqa: E402
 
-follow_deep_link()
+signed_in = current_principal()
+if signed_in is None:
+    remember_requested_page({f"pages/{name}.py" for name in PAGES})  # a shared /replay?c=… link opens after
+    st.navigation([st.Page(sign_in, title="登录", url_path="login")]).run()
+    st.stop()
+offered = ROLE_PAGES.get(signed_in.role, {"看板": ["overview"]})
+pg = st.navigation({section: [PAGES[name] for name in names] for section, names in offered.items()})
+sign_in()  # the sidebar's account line and sign-out button
+
+follow_deep_link({f"pages/{name}.py" for names in offered.values() for name in names})
 enter_frame()
 pg.run()

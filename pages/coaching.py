@@ -91,7 +91,7 @@ with st.form(f"list_note_{list_id}"):
     new_note = st.text_area("学习要点", value=info.note, key=f"coach_note_{list_id}")
     if st.form_submit_button("保存要点"):
         try:
-            update_list(engine(), list_id, note=new_note, topic=new_topic)
+            update_list(engine(), list_id, note=new_note, topic=new_topic, user_id=user[0] if user else None)
         except HuifangError as e:
             st.error(plain(e))
         else:
@@ -110,9 +110,13 @@ if not items.empty:
     if c2.button("回放", key="coach_replay"):
         open_replay(int(items.loc[items["id"] == item, "conversation_id"].iloc[0]))
     if c3.button("移除", key="coach_remove"):
-        remove_item(engine(), item)
-        flash(f"已从清单移除：{labels[item]}")
-        st.rerun()
+        try:
+            remove_item(engine(), item, user_id=user[0] if user else None)
+        except HuifangError as e:  # a role that may read lists but not edit them
+            st.error(plain(e))
+        else:
+            flash(f"已从清单移除：{labels[item]}")
+            st.rerun()
 
 with st.expander("按会话号添加"):
     c1, c2 = st.columns([2, 1])
@@ -142,6 +146,10 @@ d3.download_button("Excel", partial(read, export_excel, list_id), file_name=f"{c
 with st.expander("删除清单"):
     sure = st.checkbox(f"确认删除“{chosen}”及其 {len(items)} 个条目（会话本身不受影响）", key="coach_delete_sure")
     if st.button("删除清单", key="coach_delete", disabled=not sure):
-        delete_list(engine(), list_id)
-        flash(f"已删除清单“{chosen}”")
-        st.rerun()
+        try:
+            delete_list(engine(), list_id, user_id=user[0] if user else None)
+        except HuifangError as e:  # only admins delete
+            st.error(plain(e))
+        else:
+            flash(f"已删除清单“{chosen}”")
+            st.rerun()

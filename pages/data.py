@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from qa.access import allowed
+from qa.audit import ACTIONS, audit_trail
 from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
@@ -20,6 +22,7 @@ from ui.cache import background_scoring, data_version_now, engine, read
 from ui.frame import require_frame
 from ui.state import flash, show_flash
 from ui.text import plain
+from ui.user import current_principal
 
 require_frame(__file__)
 
@@ -72,7 +75,7 @@ if submitted and files:
     for upload in files:
         try:
             with st.spinner(f"正在导入 {upload.name}…"):
-                reports += import_stream(engine(), upload.name, upload)
+                reports += import_stream(engine(), upload.name, upload, by=current_principal())
         except HuifangError as e:  # unreadable file: nothing from it was stored
             errors.append(str(e))
     # kept for the runs that follow: the page reruns when background scoring ends, and the report must stay
@@ -80,7 +83,7 @@ if submitted and files:
                                          rejections_frame(reports))
     if reports:
         data_version_now.clear()
-        if background_scoring().start(engine()):
+        if background_scoring().start(engine(), by=current_principal()):
             flash("已开始在后台为新导入的会话评分：可以离开本页，评分完成后各页自动更新。", "info")
         st.rerun()
 elif submitted:
@@ -113,7 +116,7 @@ else:
     st.fragment(scoring_progress, run_every=1.0 if background_scoring().progress().running else None)()
     if st.button(f"重新评分（{status.pending:,} 条）", key="score_now", disabled=status.pending == 0,
                  help="导入后会自动评分；模型更新后，或上次评分中断时，在这里补评") and \
-            background_scoring().start(engine()):
+            background_scoring().start(engine(), by=current_principal()):
         st.rerun()
 
 st.subheader("导入记录")
@@ -125,3 +128,12 @@ else:
     for b in batches[batches["rejected"] > 0].head(10).itertuples():
         with st.expander(f"批次 {b.id} · {plain(b.file_name)}：拒绝 {b.rejected:,} 行"):
             st.dataframe(read(batch_rejections, b.id), hide_index=True, column_config=REJECTION_COLUMNS)
+
+if allowed(current_principal(), "audit"):
+    st.subheader("审计记录")
+    st.caption("谁在何时新建、修改或删除了评审、批注、培训清单、账号，以及每次导入；只能查看，不能修改或删除。")
+    trail = read(audit_trail, current_principal())
+    st.dataframe(trail.assign(action=trail["action"].map(ACTIONS)), hide_index=True, column_config={
+        "id": None, "at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm:ss"),
+        "user_name": "操作人", "action": "操作",
+        "entity": "对象", "entity_id": "编号", "before": "修改前", "after": "修改后"})

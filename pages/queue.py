@@ -8,6 +8,7 @@ import zlib
 
 import streamlit as st
 
+from qa.access import allowed, scope_filters
 from qa.analytics.exports import frame_csv, frames_excel
 from qa.errors import HuifangError
 from qa.program.reports import conversation_report, review_report
@@ -29,7 +30,7 @@ from ui.filters import review_filter_sidebar
 from ui.frame import require_frame
 from ui.state import flash, open_replay, remember_queue, remembered_queue, show_flash
 from ui.text import plain
-from ui.user import current_user
+from ui.user import current_principal, current_user
 
 require_frame(__file__)
 
@@ -52,7 +53,8 @@ COLUMNS = {
 }
 
 user = current_user()
-filters = review_filter_sidebar()
+principal = current_principal()
+filters = scope_filters(principal, review_filter_sidebar())  # an agent's queue holds only their conversations
 st.title("质检队列")
 show_flash()
 
@@ -112,18 +114,20 @@ if event.selection.rows:
 if st.button("从本页第一条开始回放", key="queue_open_first", icon=":material/play_arrow:"):
     open_replay(int(df["id"].iloc[0]))
 
-with st.expander("分配给质检员"):
-    users = {name: uid for uid, name, _role in read(list_users)}
-    who = st.selectbox("质检员", list(users), key="assign_reviewer")
-    limit = st.number_input(f"只分配前 N 条（0 = 全部 {total:,} 条）", 0, total, 0, key="assign_limit")
-    if st.button("分配", key="assign_go", disabled=who is None):
-        try:
-            added = assign(engine(), query, users[who], int(limit) or None)
-        except HuifangError as e:
-            st.error(plain(e))
-        else:
-            flash(f"已分配 {added:,} 条新会话给 {who}（{query.describe_sample()}）；已分配过的未重复分配。")
-            st.rerun()
+if user is not None and allowed(principal, "assign"):
+    with st.expander("分配给质检员"):
+        users = {name: uid for uid, name, role in read(list_users)
+                 if role in ("admin", "qa_manager", "reviewer") and (allowed(principal, "assign_others") or uid == user[0])}
+        who = st.selectbox("质检员", list(users), key="assign_reviewer")
+        limit = st.number_input(f"只分配前 N 条（0 = 全部 {total:,} 条）", 0, total, 0, key="assign_limit")
+        if st.button("分配", key="assign_go", disabled=who is None):
+            try:
+                added = assign(engine(), query, users[who], int(limit) or None, by=principal)
+            except HuifangError as e:
+                st.error(plain(e))
+            else:
+                flash(f"已分配 {added:,} 条新会话给 {who}（{query.describe_sample()}）；已分配过的未重复分配。")
+                st.rerun()
 
 with st.expander("导出当前筛选"):
     st.caption(f"按侧边栏的筛选（{plain(filters.describe())}）导出，不受抽样影响；消息与评语中的手机号等个人信息已脱敏。")

@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from qa.access import allowed, require_conversation
 from qa.errors import HuifangError
 from qa.review.annotations import list_annotations
 from qa.review.queue import QueueCursor, conversation_reasons, neighbours, page_ids, queue_count
@@ -18,7 +19,7 @@ from ui.replay_review import add_to_coaching, model_flags, notes_so_far, overall
 from ui.scorecard_review import scorecard_review
 from ui.state import REPLAY_KEY, flash, remember_queue, remembered_queue, show_flash
 from ui.text import plain
-from ui.user import current_user
+from ui.user import current_principal, current_user
 
 require_frame(__file__)
 
@@ -65,6 +66,7 @@ def _timeline(messages: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(bars, points).properties(height=150)
 
 
+principal = current_principal()
 user = current_user()
 show_flash()
 
@@ -83,6 +85,7 @@ if cid is None:
     st.info("从“质检队列”点选一条会话，或在上面输入会话号。")
     st.stop()
 try:
+    read(require_conversation, principal, cid)  # an agent opens only their own conversations
     rp = cached_with_reviews(load_replay, cid)
 except HuifangError as e:
     st.error(plain(e))
@@ -117,18 +120,20 @@ if said:
 notes = read(list_annotations, cid)
 left, right = st.columns([3, 2], gap="large")
 with left:
-    chat(cid, msgs, notes, user[0] if user else None)
+    chat(cid, msgs, notes, user[0] if user and allowed(principal, "review") else None)
 with right:
     if msgs["ts"].notna().any():
         st.altair_chart(_timeline(msgs), width="stretch")
     notes_so_far(notes)
-    if user is None:
-        st.info("在侧边栏选择“当前用户”后即可评审、批注和加入培训清单。")
+    if user is None or not allowed(principal, "review"):
+        if user is not None and allowed(principal, "coach"):
+            add_to_coaching(h, user[0], msgs)
         st.stop()
     uid, uname = user
     overall_review(cid, uid, uname)
     model_flags(cid, uid, msgs)
-    add_to_coaching(h, uid, msgs)
+    if allowed(principal, "coach"):
+        add_to_coaching(h, uid, msgs)
 
 st.divider()
 scorecard_review(cid, uname, msgs)

@@ -68,6 +68,46 @@ def _print_alerts(engine: Engine, new: int) -> None:
             print(f"预警：{message}")
 
 
+def _new_password(args: argparse.Namespace) -> str:
+    """``--password``, else typed twice (not echoed), else — with no terminal — a random one that is printed."""
+    import getpass
+    import secrets
+
+    if args.password:
+        return args.password
+    if not sys.stdin.isatty():
+        password = secrets.token_urlsafe(12)
+        print(f"已生成随机密码：{password}（只显示这一次）")
+        return password
+    first, second = getpass.getpass("新密码："), getpass.getpass("再输入一次：")
+    if first != second:
+        from qa.review.users import AccountError
+
+        raise AccountError("两次输入的密码不一致，未修改")
+    return first
+
+
+def _cmd_user(args: argparse.Namespace) -> int:
+    from qa.access import ROLES, SYSTEM
+    from qa.review.users import create_user, ensure_admin, list_users, set_password
+
+    engine = get_engine(args.db)
+    if args.action == "add":
+        create_user(engine, SYSTEM, args.name, args.role, _new_password(args), agent_name=args.agent)
+        print(f"已创建账号 {args.name}（{ROLES[args.role]}）")
+    elif args.action == "passwd":
+        set_password(engine, SYSTEM, args.name, _new_password(args))
+        print(f"已修改 {args.name} 的密码")
+    elif args.action == "init":
+        password = ensure_admin(engine)
+        print("已有可登录的管理员，未做改动" if password is None else f"已创建管理员 admin，密码：{password}")
+    else:
+        with engine.connect() as conn:
+            for _uid, name, role in list_users(conn):
+                print(f"{name}\t{ROLES.get(role, role)}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from huifang_demo.setup import load_demo
 
@@ -242,6 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--conversation", action="append", required=True, metavar="ID",
                    help="数据库 ID、来源键“平台|会话ID”或文件里的会话ID；可重复给出")
     s.set_defaults(func=_cmd_delete)
+
+    s = sub.add_parser("user", help="账号：add 新建 / passwd 改密码 / list 列出 / init 没有管理员时创建一个")
+    s.add_argument("action", choices=["add", "passwd", "list", "init"])
+    s.add_argument("name", nargs="?", default="")
+    s.add_argument("--role", default="reviewer",
+                   help="admin 管理员 / qa_manager 质检主管 / reviewer 质检员 / trainer 培训师 / agent 坐席 / executive 管理层")
+    s.add_argument("--agent", default=None, help="坐席账号对应的坐席名（只能看到这个坐席的会话）")
+    s.add_argument("--password", default=None, help="不给时交互输入（无终端时生成随机密码并打印）")
+    s.set_defaults(func=_cmd_user)
 
     s = sub.add_parser("backup", help="备份整个数据库到文件（应用运行时也可以；SQLite 在线备份，PostgreSQL 用 pg_dump）")
     s.add_argument("path")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -37,6 +38,8 @@ __all__ = [
     "MessageScore",
     "ConversationScore",
     "Annotation",
+    "ReviewRecord",
+    "AuditEntry",
     "ReviewAssignment",
     "ModelLabel",
     "CoachingList",
@@ -84,12 +87,16 @@ class Agent(Base):
 
 
 class User(Base):
-    """A person using Huifang (reviewer, trainer, manager); annotations are signed with one."""
+    """A person using Huifang with a role (``qa.access.ROLES``); what they write is signed with their id."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(30), default="reviewer")
+    # argon2 hash with its salt (pwdlib); None: the account cannot sign in with a password (OIDC or disabled)
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    agent_name: Mapped[str | None] = mapped_column(String(200))  # an agent account: whose conversations it sees
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class ImportBatch(Base):
@@ -224,6 +231,51 @@ class Annotation(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # soft delete: readers skip it, history keeps it
+
+
+# Two saves at once can never leave two live rows for one rubric item, or two verdict rows, of one reviewer's
+# review of a conversation (issue #12, case 3): the database refuses the second.
+_LIVE_REVIEW_ROW = "message_id IS NULL AND deleted_at IS NULL"
+Index("uq_annotations_review_item", Annotation.conversation_id, Annotation.reviewer_id, Annotation.rubric_item,
+      unique=True, sqlite_where=text(f"{_LIVE_REVIEW_ROW} AND rubric_item IS NOT NULL"),
+      postgresql_where=text(f"{_LIVE_REVIEW_ROW} AND rubric_item IS NOT NULL"))
+Index("uq_annotations_review_overall", Annotation.conversation_id, Annotation.reviewer_id,
+      unique=True, sqlite_where=text(f"{_LIVE_REVIEW_ROW} AND rubric_item IS NULL"),
+      postgresql_where=text(f"{_LIVE_REVIEW_ROW} AND rubric_item IS NULL"))
+
+
+class ReviewRecord(Base):
+    """The head of one reviewer's review of a conversation (its rows are annotations without a message): exactly
+    one per (conversation, reviewer), and its ``version`` goes up with every change, so a save based on an older
+    version is refused instead of silently reverting a newer one."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("conversation_id", "reviewer_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Who did what, when, to which record, with the record before and after as JSON. Append-only: there is no
+    update or delete function, and database triggers refuse both. No foreign keys, so the history outlives what
+    it describes."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    user_name: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(30))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(100), default="")
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
 
 
 class ModelLabel(Base):

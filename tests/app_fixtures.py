@@ -18,8 +18,11 @@ from streamlit.testing.v1 import AppTest
 from qa.db import get_engine, init_db, make_engine
 from qa.models import Conversation, User
 from qa.review.annotations import Review, save_review
+from qa.review.users import get_or_create_user
+from ui.user import SIGNED_IN_KEY
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
+ADMIN = "演示管理员"  # tests/seed.py's demo accounts: one per role (qa.review.users.DEMO_USERS)
 
 
 # (conversation, reviewer, verdict, rubric scores): 王质检 and 李质检 both reviewed tm-1, tm-3, tm-4 and jd-2
@@ -42,7 +45,8 @@ def add_reviews(engine: Engine, reviews: list[tuple[str, str, str, dict[str, int
         conversations = dict(conn.execute(select(Conversation.external_id, Conversation.id)).all())
         users = dict(conn.execute(select(User.name, User.id)).all())
     for external_id, reviewer, verdict, scores in reviews:
-        save_review(engine, conversations[external_id], users[reviewer], Review(scores=scores, verdict=verdict))
+        save_review(engine, conversations[external_id], users[reviewer], Review(scores=scores, verdict=verdict),
+                    base_version=0)
 
 
 def point_app_to(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
@@ -53,9 +57,25 @@ def point_app_to(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     st.cache_resource.clear()
 
 
-def start_app(page: str | None = None) -> AppTest:
-    """Run app.py once and, when ``page`` is given (e.g. "pages/agents.py"), switch to it and run again."""
+def sign_in_as(at: AppTest, user: str | None) -> AppTest:
+    """Sign ``at``'s session in as the account called ``user`` (None: nobody), as the sign-in form would."""
+    if user is None:
+        at.session_state[SIGNED_IN_KEY] = None
+        return at
+    with get_engine().connect() as conn:
+        uid = conn.scalar(select(User.id).where(User.name == user))
+    if uid is None and user == ADMIN:  # an archive without the seed's accounts (an empty one)
+        uid = get_or_create_user(get_engine(), ADMIN, "admin")
+    assert uid is not None, f"no account called {user}"
+    at.session_state[SIGNED_IN_KEY] = uid
+    return at
+
+
+def start_app(page: str | None = None, user: str | None = ADMIN) -> AppTest:
+    """Run app.py once signed in as ``user`` (an admin by default; None: signed out) and, when ``page`` is given
+    (e.g. "pages/agents.py"), switch to it and run again."""
     at = AppTest.from_file(str(APP), default_timeout=30)
+    sign_in_as(at, user)
     at.run()
     if page is not None:
         at.switch_page(page)

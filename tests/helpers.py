@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 
+from qa.access import SYSTEM
 from qa.ingest.importer import ImportReport, import_stream
 from qa.ingest.records import (
     ConversationColumns,
@@ -45,7 +46,7 @@ def record_tuple(rec: ConversationRecord | ConversationColumns | Rejection) -> t
 
 def import_bytes(engine: Engine, name: str, data: bytes) -> ImportReport:
     """Import one in-memory file and return its (single) report."""
-    (report,) = import_stream(engine, name, io.BytesIO(data))
+    (report,) = import_stream(engine, name, io.BytesIO(data), by=SYSTEM)
     return report
 
 

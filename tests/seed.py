@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, insert, select
 
+from qa.access import SYSTEM
 from qa.analytics.segments import Turn, segment_rows
 from qa.analytics.stats import rebuild_daily_stats
 from qa.ingest.importer import import_stream
@@ -45,8 +46,8 @@ def seed_small(engine: Engine) -> None:
         obj = {"conversation_id": cid, "platform": platform, "shop": shop, "team": team, "category": category,
                "messages": msgs, **({"csat": csat} if csat else {})}
         lines.append(json.dumps(obj, ensure_ascii=False))
-    import_stream(engine, "seed.jsonl", io.BytesIO("\n".join(lines).encode()))
-    ensure_demo_users(engine)
+    import_stream(engine, "seed.jsonl", io.BytesIO("\n".join(lines).encode()), by=SYSTEM)
+    ensure_demo_users(engine, passwords=False)  # hashing costs time, and tests sign in by session
     by_id = {row[0]: row for row in CONVERSATIONS}
     with engine.begin() as conn:
         convs = conn.execute(select(Conversation.id, Conversation.external_id, Conversation.content_hash)).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
+from qa.access import SYSTEM
 from qa.errors import NotFoundError
 from qa.models import ReviewAssignment
 from qa.review.annotations import (
@@ -33,6 +34,10 @@ def seeded(engine: Engine) -> Engine:
     return engine
 
 
+def _content(review: Review | None) -> tuple | None:
+    return None if review is None else (review.scores, review.verdict, review.comment)
+
+
 def test_vocabulary() -> None:
     assert RUBRIC == ("响应及时", "态度礼貌", "解决问题", "规范用语")
     assert VERDICTS == ("合格", "需改进", "不合格")
@@ -42,21 +47,21 @@ def test_save_and_edit_own_review(seeded: Engine) -> None:
     cid = read(seeded, resolve_conversation, "tm-3")
     wang = get_or_create_user(seeded, "王质检")
     review = Review({"响应及时": 2, "态度礼貌": 1, "解决问题": 3, "规范用语": 1}, "不合格", "首响超时且说了禁用语")
-    save_review(seeded, cid, wang, review)
-    assert read(seeded, my_review, cid, wang) == review
+    assert save_review(seeded, cid, wang, review, base_version=0) == 1
+    assert _content(read(seeded, my_review, cid, wang)) == _content(review)
     df = read(seeded, list_annotations, cid)
     assert list(zip(df["reviewer"], df["target"], df["rubric_item"].fillna("—"), df["score"].fillna(0),
                     df["verdict"].fillna(""), strict=True)) == [
         ("王质检", "整体", "响应及时", 2, ""), ("王质检", "整体", "态度礼貌", 1, ""), ("王质检", "整体", "解决问题", 3, ""),
         ("王质检", "整体", "规范用语", 1, ""), ("王质检", "整体", "—", 0, "不合格")]
     edited = Review({"响应及时": 3}, "需改进", "复核后改为需改进")
-    save_review(seeded, cid, wang, edited)
-    assert read(seeded, my_review, cid, wang) == edited
+    assert save_review(seeded, cid, wang, edited, base_version=1) == 2
+    assert _content(read(seeded, my_review, cid, wang)) == _content(edited)
     assert len(read(seeded, list_annotations, cid)) == 2  # dropped rubric items are removed, not left behind
     li = get_or_create_user(seeded, "李质检")
-    save_review(seeded, cid, li, Review({"态度礼貌": 2}, "不合格"))
+    save_review(seeded, cid, li, Review({"态度礼貌": 2}, "不合格"), base_version=0)
     assert sorted(read(seeded, list_annotations, cid)["reviewer"]) == ["李质检", "李质检", "王质检", "王质检"]
-    assert read(seeded, my_review, cid, wang) == edited  # another reviewer's review does not touch mine
+    assert _content(read(seeded, my_review, cid, wang)) == _content(edited)  # another reviewer's review does not touch mine
 
 
 @pytest.mark.parametrize(("review", "message"), [
@@ -67,7 +72,7 @@ def test_save_and_edit_own_review(seeded: Engine) -> None:
 ])
 def test_invalid_reviews_are_refused(seeded: Engine, review: Review, message: str) -> None:
     with pytest.raises(AnnotationError, match=message):
-        save_review(seeded, read(seeded, resolve_conversation, "tm-1"), 1, review)
+        save_review(seeded, read(seeded, resolve_conversation, "tm-1"), 1, review, base_version=0)
     assert read(seeded, list_annotations, read(seeded, resolve_conversation, "tm-1")).empty
 
 
@@ -97,7 +102,7 @@ def test_notes_on_single_messages(seeded: Engine) -> None:
 
 def test_verdict_completes_the_assignment_and_deleting_it_reopens(seeded: Engine) -> None:
     wang = get_or_create_user(seeded, "王质检")
-    assign(seeded, QueueQuery(), wang, limit=1)  # tm-4
+    assign(seeded, QueueQuery(), wang, limit=1, by=SYSTEM)  # tm-4
     cid = read(seeded, resolve_conversation, "tm-4")
 
     def status() -> tuple[str, bool]:
@@ -105,9 +110,9 @@ def test_verdict_completes_the_assignment_and_deleting_it_reopens(seeded: Engine
             row = conn.execute(select(ReviewAssignment.status, ReviewAssignment.done_at)).one()
         return row.status, row.done_at is not None
 
-    save_review(seeded, cid, wang, Review({"态度礼貌": 3}))
+    save_review(seeded, cid, wang, Review({"态度礼貌": 3}), base_version=0)
     assert status() == ("待审", False)  # scores alone are not a finished review
-    save_review(seeded, cid, wang, Review({"态度礼貌": 3}, "需改进"))
+    save_review(seeded, cid, wang, Review({"态度礼貌": 3}, "需改进"), base_version=1)
     assert status() == ("已完成", True)
     verdict_id = int(read(seeded, list_annotations, cid).dropna(subset=["verdict"])["id"].iloc[0])
     delete_annotation(seeded, verdict_id, wang)
@@ -118,11 +123,11 @@ def test_review_version_changes_with_every_write(seeded: Engine) -> None:
     cid = read(seeded, resolve_conversation, "dy-1")
     wang = get_or_create_user(seeded, "王质检")
     seen = {read(seeded, review_version)}
-    save_review(seeded, cid, wang, Review(verdict="合格"))
+    save_review(seeded, cid, wang, Review(verdict="合格"), base_version=0)
     seen.add(read(seeded, review_version))
-    save_review(seeded, cid, wang, Review(verdict="需改进"))
+    save_review(seeded, cid, wang, Review(verdict="需改进"), base_version=1)
     seen.add(read(seeded, review_version))
-    assign(seeded, QueueQuery(), wang, limit=2)
+    assign(seeded, QueueQuery(), wang, limit=2, by=SYSTEM)
     seen.add(read(seeded, review_version))
     assert len(seen) == 4
 
@@ -130,8 +135,8 @@ def test_review_version_changes_with_every_write(seeded: Engine) -> None:
 def test_assigning_skips_what_the_reviewer_has_already_reviewed(seeded: Engine) -> None:
     wang = get_or_create_user(seeded, "王质检")
     done = read(seeded, resolve_conversation, "tm-4")  # first in the queue
-    save_review(seeded, done, wang, Review({"态度礼貌": 3}, "合格"))
-    assert assign(seeded, QueueQuery(), wang, limit=3) == 2
+    save_review(seeded, done, wang, Review({"态度礼貌": 3}, "合格"), base_version=0)
+    assert assign(seeded, QueueQuery(), wang, limit=3, by=SYSTEM) == 2
     with seeded.connect() as conn:
         assigned = set(conn.scalars(select(ReviewAssignment.conversation_id)))
     assert done not in assigned and len(assigned) == 2

@@ -48,7 +48,7 @@ def _reviewed(engine: Engine) -> dict[str, object]:
     uid = get_or_create_user(engine, "王质检")
     with engine.connect() as conn:
         cid = conn.scalar(select(Conversation.id).where(Conversation.external_id == "c1"))
-    save_review(engine, cid, uid, Review({"态度礼貌": 5}, "合格", "回复及时"))
+    save_review(engine, cid, uid, Review({"态度礼貌": 5}, "合格", "回复及时"), base_version=0)
     return _archive(engine)
 
 

@@ -110,9 +110,10 @@ def test_a_save_waits_for_the_lock_and_succeeds_once_it_is_released(impatient: E
     # the lock goes once the save has met it at least once: the save must have waited and tried again
     threading.Thread(target=lambda: busy.wait(LONG) and release.set(), daemon=True).start()
     with _write_lock_held(engine, release):
-        save_review(engine, cid, uid, Review({"态度礼貌": 4}, "合格", "回复及时"))
+        save_review(engine, cid, uid, Review({"态度礼貌": 4}, "合格", "回复及时"), base_version=0)
     assert busy.is_set()
-    assert read(engine, my_review, cid, uid) == Review({"态度礼貌": 4}, "合格", "回复及时")
+    saved = read(engine, my_review, cid, uid)
+    assert (saved.scores, saved.verdict, saved.comment, saved.version) == ({"态度礼貌": 4}, "合格", "回复及时", 1)
 
 
 def test_a_save_that_cannot_get_the_lock_fails_with_a_clear_message(impatient: Engine,
@@ -122,7 +123,7 @@ def test_a_save_that_cannot_get_the_lock_fails_with_a_clear_message(impatient: E
     monkeypatch.setenv(WAIT_SETTING, "0.3")
     with _write_lock_held(engine, threading.Event()):
         with pytest.raises(DatabaseBusyError, match=r"数据库正忙（可能正在导入数据），已等待 \d+ 秒仍无法写入；这次的修改没有保存"):
-            save_review(engine, cid, uid, Review({"态度礼貌": 4}, "合格", ""))
+            save_review(engine, cid, uid, Review({"态度礼貌": 4}, "合格", ""), base_version=0)
     assert read(engine, my_review, cid, uid) is None
 
 

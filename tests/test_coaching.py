@@ -28,6 +28,15 @@ from qa.review.users import get_or_create_user
 from tests.helpers import conv, import_bytes, jsonl, read
 from tests.seed import seed_small
 
+
+def _trainer(engine: Engine) -> int:
+    return get_or_create_user(engine, "张培训", "trainer")
+
+
+def _admin(engine: Engine) -> int:
+    return get_or_create_user(engine, "演示管理员", "admin")
+
+
 HOSTILE = '<script>alert("x")</script> **粗体** =HYPERLINK("http://evil")'
 
 
@@ -44,20 +53,20 @@ def test_lists_and_items(seeded: Engine) -> None:
     trainer = get_or_create_user(seeded, "张培训")
     lid = create_list(seeded, " 阿杰 · 售后语气 ", note="先道歉再解释", topic="退货", agent="阿杰", user_id=trainer)
     with pytest.raises(CoachingError, match="已有名为“阿杰 · 售后语气”的清单"):
-        create_list(seeded, "阿杰 · 售后语气")
+        create_list(seeded, "阿杰 · 售后语气", user_id=_trainer(seeded))
     with pytest.raises(NotFoundError, match="找不到坐席“无名”"):
-        create_list(seeded, "另一个", agent="无名")
+        create_list(seeded, "另一个", agent="无名", user_id=_trainer(seeded))
     tm3, tm1 = read(seeded, resolve_conversation, "tm-3"), read(seeded, resolve_conversation, "tm-1")
     second = int(read(seeded, load_replay, tm3).messages["id"].iloc[1])
     add_item(seeded, lid, tm3, kind="bad", note="首响慢", message_id=second, user_id=trainer)
-    add_item(seeded, lid, tm3, kind="bad", note="整段")  # the whole conversation is a different item
-    add_item(seeded, lid, tm1, kind="good", note="及时礼貌")
+    add_item(seeded, lid, tm3, kind="bad", note="整段", user_id=_trainer(seeded))  # the whole conversation is a different item
+    add_item(seeded, lid, tm1, kind="good", note="及时礼貌", user_id=_trainer(seeded))
     with pytest.raises(CoachingError, match="已在该清单中"):
-        add_item(seeded, lid, tm1, kind="good")
+        add_item(seeded, lid, tm1, kind="good", user_id=_trainer(seeded))
     with pytest.raises(CoachingError, match="类型须是"):
-        add_item(seeded, lid, tm1, kind="ok")
+        add_item(seeded, lid, tm1, kind="ok", user_id=_trainer(seeded))
     with pytest.raises(NotFoundError, match="不属于会话"):
-        add_item(seeded, lid, tm1, kind="bad", message_id=second)
+        add_item(seeded, lid, tm1, kind="bad", message_id=second, user_id=_trainer(seeded))
     lists = read(seeded, coaching_lists)
     assert list(lists.iloc[0][["name", "agent", "topic", "note", "items", "good", "bad", "created_by"]]) == [
         "阿杰 · 售后语气", "阿杰", "退货", "先道歉再解释", 3, 1, 2, "张培训"]
@@ -65,28 +74,28 @@ def test_lists_and_items(seeded: Engine) -> None:
     assert list(items["external_id"]) == ["tm-3", "tm-3", "tm-1"]
     assert list(items["kind"]) == ["bad", "bad", "good"]
     assert items["seq"].iloc[0] == 1 and items["message_text"].iloc[0] == "亲，在的，请问有什么可以帮您"
-    update_list(seeded, lid, note="注意首响", topic="首响")
+    update_list(seeded, lid, note="注意首响", topic="首响", user_id=_trainer(seeded))
     assert list(read(seeded, coaching_lists).iloc[0][["topic", "note"]]) == ["首响", "注意首响"]
-    remove_item(seeded, int(items["id"].iloc[1]))
+    remove_item(seeded, int(items["id"].iloc[1]), user_id=_trainer(seeded))
     assert list(read(seeded, list_items, lid)["note"]) == ["首响慢", "及时礼貌"]
-    delete_list(seeded, lid)
+    delete_list(seeded, lid, user_id=_admin(seeded))
     assert read(seeded, coaching_lists).empty
 
 
 def test_new_list_from_replay_is_one_transaction(seeded: Engine) -> None:
     tm4 = read(seeded, resolve_conversation, "tm-4")
     with pytest.raises(CoachingError):
-        add_to_new_list(seeded, "新清单", tm4, kind="meh")
+        add_to_new_list(seeded, "新清单", tm4, kind="meh", user_id=_trainer(seeded))
     assert read(seeded, coaching_lists).empty  # the failed item left no empty list behind
-    lid = add_to_new_list(seeded, "新清单", tm4, kind="bad", note="禁用语", agent="阿杰")
+    lid = add_to_new_list(seeded, "新清单", tm4, kind="bad", note="禁用语", agent="阿杰", user_id=_trainer(seeded))
     assert list(read(seeded, list_items, lid)["external_id"]) == ["tm-4"]
     assert read(seeded, coaching_lists)["agent"].iloc[0] == "阿杰"
 
 
 def _list_with_hostile_item(engine: Engine) -> int:
-    lid = create_list(engine, "反例<b>集</b>", note="第一行\n第二行", agent="阿杰")
-    add_item(engine, lid, read(engine, resolve_conversation, "evil-1"), kind="bad", note="<i>别这样</i>")
-    add_item(engine, lid, read(engine, resolve_conversation, "tm-1"), kind="good", note="好")
+    lid = create_list(engine, "反例<b>集</b>", note="第一行\n第二行", agent="阿杰", user_id=_trainer(engine))
+    add_item(engine, lid, read(engine, resolve_conversation, "evil-1"), kind="bad", note="<i>别这样</i>", user_id=_trainer(engine))
+    add_item(engine, lid, read(engine, resolve_conversation, "tm-1"), kind="good", note="好", user_id=_trainer(engine))
     return lid
 
 

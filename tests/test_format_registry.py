@@ -8,6 +8,7 @@ import io
 import pytest
 
 import qa.ingest.formats as formats
+from qa.access import SYSTEM
 from qa.ingest.formats import FORMATS, format_name, upload_extensions
 from qa.ingest.formats.base import Format, Sample
 from qa.ingest.importer import import_stream
@@ -46,7 +47,7 @@ LINELOG = Format("linelog", "逐行日志", (".tsv",),
 
 def test_a_new_format_is_one_module_and_one_entry(engine, monkeypatch):
     monkeypatch.setattr(formats, "FORMATS", (LINELOG, *FORMATS))
-    (report,) = import_stream(engine, "chat.tsv", io.BytesIO("customer\t在吗\nagent\t在的亲\n".encode()))
+    (report,) = import_stream(engine, "chat.tsv", io.BytesIO("customer\t在吗\nagent\t在的亲\n".encode()), by=SYSTEM)
     assert (report.format, report.counts.conversations_added) == ("linelog", 1)
     assert "逐行日志" in report.summary() and "tsv" in upload_extensions()
     assert counts(engine)["messages"] == 2

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
+from qa.access import SYSTEM
 from qa.errors import ImportFormatError
 from qa.ingest.detect import parse_file
 from qa.ingest.formats import FORMATS
@@ -110,7 +111,7 @@ def _check(engine: Engine, name: str, data: bytes) -> None:
     """The property: reports or ImportFormatError, and nothing stored from a file refused whole."""
     before = _snapshot(engine)
     try:
-        reports = import_stream(engine, name, io.BytesIO(data))
+        reports = import_stream(engine, name, io.BytesIO(data), by=SYSTEM)
     except ImportFormatError:
         assert _snapshot(engine) == before
         return

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from qa.access import SYSTEM
 from qa.cli import main
 from qa.errors import ImportFormatError
 from qa.ingest import importer
@@ -163,7 +164,7 @@ def _patched(data: bytes, local_at: int, central_at: int, value: int, members: i
 
 def _reports(engine: Engine, data: bytes) -> list[tuple[str, int, str]]:
     return [(r.file, r.counts.conversations_added, r.rejections[0].reason if r.rejections else "")
-            for r in import_stream(engine, "z.zip", io.BytesIO(data))]
+            for r in import_stream(engine, "z.zip", io.BytesIO(data), by=SYSTEM)]
 
 
 A_MEMBER = jsonl(conv("z1", ("customer", "在吗", None)))
@@ -225,7 +226,7 @@ def test_a_large_member_leaves_no_temporary_file(engine: Engine, tmp_path: Path,
     monkeypatch.setattr("tempfile.tempdir", str(spool))
     monkeypatch.setattr("qa.ingest.parse_worker.PARALLEL_MIN_BYTES", 1 << 10)
     member = jsonl(*(conv(f"c{i}", ("customer", f"第 {i} 个问题", None)) for i in range(200)))
-    (report,) = import_stream(engine, "z.zip", io.BytesIO(_zip(("big.jsonl", member))))
+    (report,) = import_stream(engine, "z.zip", io.BytesIO(_zip(("big.jsonl", member))), by=SYSTEM)
     assert report.counts.conversations_added == 200
     assert not list(spool.iterdir())
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import insert, select
 
+from qa.access import SYSTEM
 from qa.errors import ImportFormatError
 from qa.ingest.importer import import_stream
 from qa.models import Annotation, Message
@@ -38,7 +39,7 @@ def test_zip_imports_each_member(engine):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
         z.writestr("b.csv", "会话ID,发送方,内容\nz2,顾客,发货了吗\n".encode("gbk"))
-    reports = import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()))
+    reports = import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()), by=SYSTEM)
     assert [(r.file, r.counts.conversations_added) for r in reports] == [("export.zip/a.jsonl", 1),
                                                                          ("export.zip/b.csv", 1)]
 
@@ -49,7 +50,7 @@ def test_bad_member_of_zip_is_reported_and_the_members_after_it_are_imported(eng
         z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
         z.writestr("b.csv", b"a,b\n1,2\n")
         z.writestr("c.jsonl", jsonl(conv("z3", ("customer", "发货了吗", None))))
-    reports = import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()))
+    reports = import_stream(engine, "export.zip", io.BytesIO(buf.getvalue()), by=SYSTEM)
     assert [(r.file, r.counts.conversations_added, r.rejected) for r in reports] == [
         ("export.zip/a.jsonl", 1, 0), ("export.zip/b.csv", 0, 1), ("export.zip/c.jsonl", 1, 0)]
     assert reports[1].summary().startswith("export.zip/b.csv：未导入，无法识别的表格")
@@ -58,7 +59,7 @@ def test_bad_member_of_zip_is_reported_and_the_members_after_it_are_imported(eng
 
 def test_bad_zip_is_a_clear_error(engine):
     with pytest.raises(ImportFormatError, match="bad.zip: 不是有效的 zip"):
-        import_stream(engine, "bad.zip", io.BytesIO(b"nope"))
+        import_stream(engine, "bad.zip", io.BytesIO(b"nope"), by=SYSTEM)
 
 
 def test_merge_keeps_annotations_on_existing_messages(engine):

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from huifang_demo.generate import generate_demo
+from qa.access import SYSTEM
 from qa.db import init_db, make_engine
 from qa.errors import ImportFormatError
 from qa.ingest.importer import import_path, import_stream
@@ -210,7 +211,7 @@ def test_zip_member_goes_through_the_worker(sqlite_engine, in_worker):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("a.jsonl", jsonl(conv("z1", ("customer", "在吗", None))))
-    (report,) = import_stream(sqlite_engine, "e.zip", io.BytesIO(buf.getvalue()))
+    (report,) = import_stream(sqlite_engine, "e.zip", io.BytesIO(buf.getvalue()), by=SYSTEM)
     assert (report.file, report.counts.conversations_added) == ("e.zip/a.jsonl", 1)
 
 

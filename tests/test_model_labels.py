@@ -56,9 +56,9 @@ def test_a_fine_manner_score_contradicts_the_tone_flags_the_reviewer_left_untagg
     cid, (_c1, a1, _c2, a2) = _conv(seeded, "tm-3")  # tone 0.70 on both replies: flagged
     rid = get_or_create_user(seeded, "王质检")
     add_message_note(seeded, cid, a1, rid, "", ["推诿"])
-    save_review(seeded, cid, rid, Review({"态度礼貌": 4}, "需改进"))
+    save_review(seeded, cid, rid, Review({"态度礼貌": 4}, "需改进"), base_version=0)
     assert _labels(seeded) == {(rid, a1, "tone_risk", True, "tag"), (rid, a2, "tone_risk", False, "rubric")}
-    save_review(seeded, cid, rid, Review({"态度礼貌": 2}, "不合格"))  # a poor manner score names no message
+    save_review(seeded, cid, rid, Review({"态度礼貌": 2}, "不合格"), base_version=1)  # a poor manner score names no message
     assert _labels(seeded) == {(rid, a1, "tone_risk", True, "tag")}
 
 
@@ -67,7 +67,7 @@ def test_feedback_confirms_or_contradicts_and_wins_over_derived_labels(seeded):
     rid, other = get_or_create_user(seeded, "王质检"), get_or_create_user(seeded, "李质检")
     record_feedback(seeded, a1, rid, "tone_risk", agrees=False)
     record_feedback(seeded, c1, rid, "sentiment_neg", agrees=True)
-    save_review(seeded, cid, rid, Review({"态度礼貌": 5}, "合格"))
+    save_review(seeded, cid, rid, Review({"态度礼貌": 5}, "合格"), base_version=0)
     assert _labels(seeded) == {(rid, a1, "tone_risk", False, "feedback"), (rid, c1, "sentiment_neg", True, "feedback"),
                                (rid, a2, "tone_risk", False, "rubric")}
     record_feedback(seeded, a1, rid, "tone_risk", agrees=True)  # changing one's mind replaces the label

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from qa.analytics import dashboard, model_quality
 from qa.analytics.filters import Filters
 from qa.models import Conversation
-from tests.app_fixtures import add_reviews, point_app_to, start_app
+from tests.app_fixtures import ADMIN, add_reviews, point_app_to, sign_in_as, start_app
 
 LATE = Filters(start=date(2026, 11, 12), end=date(2026, 11, 13))
 
@@ -45,7 +45,7 @@ def test_overview_shows_the_headline_numbers(seeded_app: Engine) -> None:
 
 
 def test_overview_compares_with_the_previous_period(seeded_app: Engine) -> None:
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=30)
+    at = sign_in_as(AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=30), ADMIN)
     at.session_state["filters"] = LATE
     at.run()
     assert not at.exception
@@ -61,7 +61,7 @@ def test_overview_compares_with_the_previous_period(seeded_app: Engine) -> None:
 def test_what_got_worse_opens_the_conversations_behind_a_row(seeded_app: Engine,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dashboard, "MIN_VOLUME", 1)  # eight seeded conversations: every change "matters"
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=30)
+    at = sign_in_as(AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=30), ADMIN)
     at.session_state["filters"] = LATE
     at.run()
     assert not at.exception

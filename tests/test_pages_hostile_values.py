@@ -39,8 +39,8 @@ def test_hostile_values_render_as_text_on_every_page(seeded_app: Engine) -> None
     import_bytes(seeded_app, "evil.jsonl", jsonl(conv(
         HOSTILE, ("customer", f"看这个 {LINK}", "2026-11-12 10:00:00"), ("agent", "好的", "2026-11-12 10:00:30"),
         platform=LINK, shop=HOSTILE, team=LINK, category=HOSTILE)))
-    get_or_create_user(seeded_app, LINK)
-    at = start_app()
+    get_or_create_user(seeded_app, LINK, "admin")
+    at = start_app(user=LINK)  # the signed-in name is shown in the sidebar
     at.session_state["replay_conversation_id"] = None
     at.query_params["c"] = HOSTILE
     for page in PAGES:

@@ -14,6 +14,7 @@ import qa.jobs.scoring
 import qa.jobs.status
 import ui.cache
 import ui.replay_chat
+from qa.access import SYSTEM
 from qa.analytics.filters import Filters
 from qa.jobs.background import BackgroundScoring
 from qa.jobs.scoring import ScoreRunReport
@@ -23,9 +24,18 @@ from qa.review.annotations import list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.review.labels import my_feedback
 from qa.review.replay import resolve_conversation
-from qa.review.users import list_users
-from tests.app_fixtures import start_app
+from qa.review.users import get_or_create_user, list_users, set_password
+from tests.app_fixtures import sign_in_as, start_app
 from tests.helpers import conv, jsonl, read
+
+
+def _trainer(engine: Engine) -> int:
+    return get_or_create_user(engine, "张培训", "trainer")
+
+
+def _admin(engine: Engine) -> int:
+    return get_or_create_user(engine, "演示管理员", "admin")
+
 
 RANKED = ["tm-4", "tm-3", "dy-1", "jd-2", "jd-1", "tm-2", "tm-1", "dy-2"]
 
@@ -39,7 +49,7 @@ def _texts(elements) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _as(at: AppTest, name: str) -> AppTest:
-    at.selectbox(key="current_user_name").set_value(name).run()
+    sign_in_as(at, name).run()
     return at
 
 
@@ -317,21 +327,19 @@ def test_the_review_panel_stays_open_after_saving(seeded_app: Engine) -> None:
 
 
 def test_the_signed_in_reviewer_follows_across_pages(seeded_app: Engine) -> None:
-    at = _as(start_app("pages/queue.py"), "李质检")
-    at.switch_page("pages/overview.py")  # a page without the picker in between
-    at.run()
-    at.switch_page("pages/replay.py")
-    at.run()
-    assert at.selectbox(key="current_user_name").value == "李质检"
+    at = start_app(user="李质检")
+    assert "已登录：李质检（质检员）" in _texts(at.sidebar.caption)
+    for page in ("pages/queue.py", "pages/overview.py", "pages/replay.py"):
+        at.switch_page(page)
+        at.run()
     at.text_input(key="replay_lookup").input("dy-2").run()
     assert "整体评审（李质检）" in [e.label for e in at.expander]
 
 
-def test_replay_needs_a_user_to_annotate(seeded_app: Engine) -> None:
-    at = _replay(start_app(), "tm-1", "＋ 新用户…")
-    assert "在侧边栏选择“当前用户”后即可评审、批注和加入培训清单。" in _texts(at.info)
-    assert len(_chat(at)) == 4  # the chat is there to read, without a 批注 beside its messages
-    assert not any(f"note_pop_{mid}" in at.session_state for mid in _message_ids(seeded_app, "tm-1"))
+def test_a_visitor_sees_only_the_sign_in_form(seeded_app: Engine) -> None:
+    at = start_app(user=None)
+    assert not at.exception
+    assert [t.value for t in at.title] == ["登录回放"] and not at.dataframe
 
 
 def test_add_to_a_new_coaching_list_from_replay(seeded_app: Engine) -> None:
@@ -378,9 +386,9 @@ def test_coaching_page_create_add_remove_export(seeded_app: Engine) -> None:
 
 
 def test_coaching_page_opens_an_item_in_replay(seeded_app: Engine) -> None:
-    lid = create_list(seeded_app, "售后")
+    lid = create_list(seeded_app, "售后", user_id=_trainer(seeded_app))
     from qa.review.coaching import add_item
-    add_item(seeded_app, lid, read(seeded_app, resolve_conversation, "jd-2"), kind="bad")
+    add_item(seeded_app, lid, read(seeded_app, resolve_conversation, "jd-2"), kind="bad", user_id=_trainer(seeded_app))
     at = start_app("pages/coaching.py")
     at.button(key="coach_replay").click().run()
     at.switch_page("pages/replay.py")
@@ -437,7 +445,7 @@ def test_data_page_rescores_in_the_background_and_refreshes_its_counters(seeded_
     at.button(key="score_now").click().run()
     assert not at.exception and job.progress().running
     assert "后台评分中：已评分 3 / 8 条会话" in [p.text for p in at.get("progress")]  # the page is not blocked
-    assert not job.start(seeded_app)  # one run at a time
+    assert not job.start(seeded_app, by=SYSTEM)  # one run at a time
     release.set()
     job.wait(10)
     at.run()
@@ -471,15 +479,16 @@ def test_data_page_without_models(seeded_app: Engine, monkeypatch: pytest.Monkey
     assert "评分模型不可用（FileNotFoundError: sentiment.json）" in _texts(at.warning)
 
 
-def test_a_new_reviewer_is_created_selected_and_kept(seeded_app: Engine) -> None:
-    at = _as(start_app("pages/queue.py"), "＋ 新用户…")
-    at.text_input(key="new_user_name").input("赵新人").run()
-    assert at.selectbox(key="current_user_name").value == "赵新人"
-    at.switch_page("pages/replay.py")
-    at.run()
-    at.text_input(key="replay_lookup").input("dy-2").run()
-    assert "整体评审（赵新人）" in [e.label for e in at.expander]
-    assert "赵新人" in [name for _id, name, _role in read(seeded_app, list_users)]
+def test_signing_in_with_a_password(seeded_app: Engine) -> None:
+    set_password(seeded_app, SYSTEM, "王质检", "correct-horse")
+    at = start_app(user=None)
+    at.text_input(key="sign_in_name").input("王质检")
+    at.text_input(key="sign_in_password").input("wrong-horse")
+    at.button[0].click().run()
+    assert "用户名或密码不正确" in _texts(at.error)
+    at.text_input(key="sign_in_password").input("correct-horse")
+    at.button[0].click().run()
+    assert not at.exception and "已登录：王质检（质检员）" in _texts(at.sidebar.caption)
 
 
 def test_a_reviewer_confirms_or_contradicts_the_models_flags_in_the_replay(seeded_app: Engine) -> None:

@@ -17,6 +17,15 @@ from qa.review.coaching import add_to_new_list, export_excel, export_html, expor
 from qa.review.users import get_or_create_user
 from tests.helpers import conv, counts, import_bytes, jsonl, read, write
 
+
+def _trainer(engine: Engine) -> int:
+    return get_or_create_user(engine, "张培训", "trainer")
+
+
+def _admin(engine: Engine) -> int:
+    return get_or_create_user(engine, "演示管理员", "admin")
+
+
 # (message as a customer or agent writes it in a shop chat, what is stored)
 MASKED = [
     ("我的手机号13812345678，麻烦快递到了打我电话", "我的手机号138****5678，麻烦快递到了打我电话"),
@@ -194,7 +203,7 @@ def test_exports_mask_text_stored_unmasked_unless_asked(engine: Engine) -> None:
 
 def test_coaching_exports_are_masked(engine: Engine) -> None:
     cid = _annotated_archive(engine)
-    list_id = add_to_new_list(engine, "地址变更话术", cid, kind="good", note="客户手机13812345678")
+    list_id = add_to_new_list(engine, "地址变更话术", cid, kind="good", note="客户手机13812345678", user_id=_trainer(engine))
     for export in (export_markdown, export_html):
         text = read(engine, export, list_id)
         assert "13812345678" not in text and "文三路478号" not in text

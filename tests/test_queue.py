@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, select, update
 
+from qa.access import SYSTEM
 from qa.analytics.filters import Filters
 from qa.models import Conversation, ConversationScore, MessageScore, ReviewAssignment
 from qa.review.annotations import Review, save_review
@@ -135,16 +136,16 @@ def test_random_rate_is_respected_on_many_conversations(sqlite_engine: Engine) -
 
 def test_assign_my_queue_and_status(seeded: Engine) -> None:
     wang = get_or_create_user(seeded, "王质检")
-    assert assign(seeded, QueueQuery(), wang, limit=3) == 3
-    assert assign(seeded, QueueQuery(), wang, limit=3) == 0  # already assigned: not duplicated
-    assert assign(seeded, QueueQuery(mode="random", rate=0.5, seed=7), wang) == 3  # tm-4 was already there
+    assert assign(seeded, QueueQuery(), wang, limit=3, by=SYSTEM) == 3
+    assert assign(seeded, QueueQuery(), wang, limit=3, by=SYSTEM) == 0  # already assigned: not duplicated
+    assert assign(seeded, QueueQuery(mode="random", rate=0.5, seed=7), wang, by=SYSTEM) == 3  # tm-4 was already there
     with seeded.connect() as conn:
         modes = sorted(conn.scalars(select(ReviewAssignment.sample_mode)))
     assert modes == ["按优先级"] * 3 + ["随机 50% · 种子 7"] * 3
     mine = QueueQuery(reviewer_id=wang, status="待审")
     assert _page(seeded, mine) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2", "dy-2"]
     tm4 = read(seeded, page_ids, QueueQuery(), 1, 1)[0]
-    save_review(seeded, tm4, wang, Review({"态度礼貌": 2}, "不合格", "语气差"))
+    save_review(seeded, tm4, wang, Review({"态度礼貌": 2}, "不合格", "语气差"), base_version=0)
     assert read(seeded, queue_count, mine) == 5
     assert _page(seeded, QueueQuery(reviewer_id=wang, status="已完成")) == ["tm-4"]
     assert read(seeded, queue_count, QueueQuery(reviewer_id=get_or_create_user(seeded, "李质检"))) == 0

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from qa.access import SYSTEM
 from qa.ingest.importer import import_stream
 from qa.jobs.training import learn_from_reviewers, reviewer_labels
 from qa.models import Message, ModelLabel
@@ -37,7 +38,7 @@ def _archive(engine, n: int = 90) -> list[int]:
             {"role": "customer", "text": "东西坏了怎么办", "ts": f"2026-11-11T10:{i % 60:02d}:00"},
             {"role": "agent", "agent": "小安", "text": reply, "ts": f"2026-11-11T10:{i % 60:02d}:30"}]},
             ensure_ascii=False))
-    import_stream(engine, "reviewed.jsonl", io.BytesIO("\n".join(lines).encode()))
+    import_stream(engine, "reviewed.jsonl", io.BytesIO("\n".join(lines).encode()), by=SYSTEM)
     with engine.connect() as conn:
         return list(conn.scalars(select(Message.id).where(Message.role == "agent").order_by(Message.id)))
 

@@ -18,6 +18,7 @@ from qa.analytics.stats import data_version
 from qa.db import get_engine
 from qa.jobs.background import BackgroundScoring
 from qa.review.annotations import review_version
+from qa.review.users import ensure_admin
 
 __all__ = ["engine", "read", "data_version_now", "cached", "cached_with_reviews", "background_scoring"]
 
@@ -26,8 +27,14 @@ T = TypeVar("T")
 
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
-    """The process-wide engine (DATABASE_URL or the embedded SQLite file), migrated once."""
-    return get_engine()
+    """The process-wide engine (DATABASE_URL or the embedded SQLite file), migrated once; on the first start of
+    an installation nobody can sign in to, an admin account is created and its password printed to the log."""
+    eng = get_engine()
+    password = ensure_admin(eng)
+    if password is not None:
+        print(f"回放 Huifang 首次启动：已创建管理员账号 admin，密码 {password}（只显示这一次）。"
+              "请用它登录，再用 huifang user add 添加同事、huifang user passwd admin 修改密码。", flush=True)
+    return eng
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from qa.errors import HuifangError
-from qa.review.annotations import RUBRIC, RUBRIC_SCALE, VERDICTS, Review, my_review, save_review
+from qa.review.annotations import RUBRIC, RUBRIC_SCALE, VERDICTS, Review, StaleReviewError, my_review, save_review
 from qa.review.coaching import KINDS, add_item, add_to_new_list, coaching_lists
 from qa.review.labels import FLAGS, my_feedback, raised_flags, record_feedback
 from qa.review.replay import ROLE_NAMES, Header
@@ -52,6 +52,7 @@ def _prefill(cid: int, uid: int) -> None:
             ss[f"rubric_{i}"] = mine.scores.get(item)
         ss["review_verdict"] = mine.verdict
         ss["review_comment"] = mine.comment
+        ss["_review_based_on"] = mine.version  # a save based on an older version is refused
 
 
 def overall_review(cid: int, uid: int, uname: str) -> None:
@@ -66,7 +67,13 @@ def overall_review(cid: int, uid: int, uname: str) -> None:
             if st.form_submit_button("保存评审", type="primary"):
                 try:
                     save_review(engine(), cid, uid, Review({k: v for k, v in scores.items() if v is not None},
-                                                           verdict, comment))
+                                                           verdict, comment),
+                                base_version=st.session_state.get("_review_based_on", 0))
+                except StaleReviewError as e:
+                    st.error(plain(e))
+                    # Seen now: a second click is a conscious overwrite of that newer version, not a silent one.
+                    st.session_state["_review_based_on"] = e.current.version if e.current else 0
+                    st.caption("你的内容还在表单里；再点一次“保存评审”会用它覆盖上面的最新版本。")
                 except HuifangError as e:
                     st.error(plain(e))
                 else:

@@ -10,8 +10,10 @@ from typing import Any
 
 import streamlit as st
 
+from qa.access import allowed
 from qa.analytics.filters import Filters
 from ui.text import plain
+from ui.user import current_principal
 
 __all__ = ["session_filters", "set_filters", "open_replay", "open_queue", "REPLAY_KEY", "remember_queue",
            "remembered_queue", "flash", "show_flash"]
@@ -29,14 +31,26 @@ def set_filters(filters: Filters) -> None:
     st.session_state[FILTERS_KEY] = filters
 
 
+def _may_open_conversations() -> bool:
+    """Executives see aggregates only: a drill-down to single conversations says so instead of opening them."""
+    if allowed(current_principal(), "view_conversations"):
+        return True
+    st.info("管理层账号只查看汇总数据，不打开单条会话；需要时请质检主管协助。")
+    return False
+
+
 def open_replay(conversation_id: int) -> None:
     """Go to the replay page showing ``conversation_id``."""
+    if not _may_open_conversations():
+        return
     st.session_state[REPLAY_KEY] = conversation_id
     st.switch_page("pages/replay.py")
 
 
 def open_queue(filters: Filters) -> None:
     """Show the review queue narrowed to ``filters``: the conversations behind a chart point or a table row."""
+    if not _may_open_conversations():
+        return
     set_filters(filters)
     st.switch_page("pages/queue.py")
 

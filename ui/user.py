@@ -1,41 +1,96 @@
-"""The signed-in reviewer, picked (or created) in the sidebar and kept across pages."""
+"""Signing in: the account kept in the session, the sign-in form, and what the sidebar says about it.
+
+The session holds only the account id (``SIGNED_IN_KEY``); the role is read from the database on every run, so an
+account disabled or changed by an admin takes effect on the next click. When ``[auth]`` is configured in
+``.streamlit/secrets.toml``, single sign-on (``st.login``, OIDC) is offered too: the provider's e-mail address is
+matched to an account of that name, which an admin creates first.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from qa.review.users import get_or_create_user, list_users
-from ui.cache import engine, read
+from qa.access import ROLES, Principal, principal_named, principal_of
+from qa.errors import HuifangError
+from qa.review.users import authenticate
+from ui.cache import engine
+from ui.text import plain
 
-__all__ = ["current_user", "SIGNED_IN_KEY"]
+__all__ = ["SIGNED_IN_KEY", "current_principal", "current_user", "sign_in"]
 
-SIGNED_IN_KEY = "signed_in_user"
-NEW_USER_KEY = "_new_user_name"
+SIGNED_IN_KEY = "signed_in_user_id"
+
+
+def current_principal() -> Principal | None:
+    """The signed-in account, or None."""
+    uid = st.session_state.get(SIGNED_IN_KEY)
+    if uid is None:
+        return None
+    with engine().connect() as conn:
+        principal = principal_of(conn, uid)
+    if principal is None:  # disabled or removed since signing in
+        st.session_state.pop(SIGNED_IN_KEY, None)
+    return principal
 
 
 def current_user() -> tuple[int, str] | None:
-    """The reviewer signing annotations, chosen in the sidebar; None until someone picks a name."""
-    users = read(list_users)
-    names = [name for _id, name, _role in users]
-    options = names + ["＋ 新用户…"]
-    # A widget's state does not follow the user to another page (nor survive a page without the picker):
-    # hand the name on explicitly, kept under SIGNED_IN_KEY too.
-    kept = st.session_state.pop(NEW_USER_KEY, None) or st.session_state.get(
-        "current_user_name", st.session_state.get(SIGNED_IN_KEY))
-    if kept in options:
-        st.session_state["current_user_name"] = kept
-    with st.sidebar:
-        choice = st.selectbox("当前用户", options, key="current_user_name", placeholder="选择你的名字",
-                              index=0 if names and kept not in options else None)
-        st.session_state[SIGNED_IN_KEY] = choice
-        if choice == "＋ 新用户…" or (choice is None and not names):
-            new = st.text_input("你的名字", key="new_user_name")
-            if new.strip():  # select the new name in the picker from the next run on
-                get_or_create_user(engine(), new)
-                st.session_state[NEW_USER_KEY] = new.strip()[:100]
-                st.rerun()
-            return None
-    if choice is None:
+    """(id, name) of the signed-in account, which signs what is written; None when nobody is signed in."""
+    principal = current_principal()
+    if principal is None or principal.user_id is None:
         return None
-    uid = next(i for i, name, _role in users if name == choice)
-    return uid, choice
+    return principal.user_id, principal.name
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml (StreamlitSecretNotFoundError)
+        return False
+
+
+def _oidc_principal() -> Principal | None:
+    """The account named like the OIDC user's e-mail, once the provider has signed them in."""
+    if not st.user.is_logged_in:
+        return None
+    email = str(st.user.get("email") or "")
+    with engine().connect() as conn:
+        principal = principal_named(conn, email)
+    if principal is None:
+        st.error(f"单点登录的账号 {plain(email)} 在回放中没有对应的用户：请管理员用 huifang user add 添加")
+    return principal
+
+
+def sign_in() -> Principal:
+    """The signed-in account; otherwise the sign-in form, and the page stops here."""
+    principal = current_principal()
+    if principal is None and _oidc_configured():
+        principal = _oidc_principal()
+        if principal is not None:
+            st.session_state[SIGNED_IN_KEY] = principal.user_id
+    if principal is not None:
+        with st.sidebar:
+            st.caption(f"已登录：{plain(principal.name)}（{ROLES.get(principal.role, principal.role)}）")
+            if st.button("退出登录", key="sign_out"):
+                st.session_state.pop(SIGNED_IN_KEY, None)
+                if _oidc_configured() and st.user.is_logged_in:
+                    st.logout()
+                st.rerun()
+        return principal
+    st.title("登录回放")
+    with st.form("sign_in_form"):
+        name = st.text_input("用户名", key="sign_in_name")
+        password = st.text_input("密码", type="password", key="sign_in_password")
+        if st.form_submit_button("登录", type="primary"):
+            try:
+                with engine().connect() as conn:
+                    found = authenticate(conn, name, password)
+            except HuifangError as e:
+                st.error(plain(e))
+            else:
+                st.session_state[SIGNED_IN_KEY] = found.user_id
+                st.rerun()
+    if _oidc_configured():
+        st.button("单点登录", key="sign_in_oidc", on_click=st.login)
+    st.caption("没有账号？请管理员用 `huifang user add` 创建。首次启动时创建的管理员账号和密码打印在启动日志中。")
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises

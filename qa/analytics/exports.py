@@ -39,7 +39,7 @@ so an export still joins with the platform's records."""
 
 
 def annotations_query() -> Select:
-    """Every annotation with who wrote it and what it is about."""
+    """Every annotation with who wrote it and what it is about (deleted ones are in the audit trail, not here)."""
     a, c, m, u = Annotation, Conversation, Message, User
     return (
         select(a.id.label("annotation_id"), c.external_id.label("conversation_id"), Platform.name.label("platform"),
@@ -47,6 +47,7 @@ def annotations_query() -> Select:
                a.rubric_item, a.score, a.verdict, a.tags, a.comment, a.created_at, a.updated_at)
         .join(c, c.id == a.conversation_id).outerjoin(m, m.id == a.message_id).join(u, u.id == a.reviewer_id)
         .outerjoin(Platform, Platform.id == c.platform_id)
+        .where(a.deleted_at.is_(None))
         .order_by(a.id)
     )
 

@@ -124,7 +124,7 @@ def apply_to_conversations(query: Select, f: Filters) -> Select:
         conds.append(c.csat <= f.csat_max)
     if f.reviewed is not None:  # its own alias: the query may itself be over annotations (agent scorecards)
         review = aliased(Annotation)
-        reviewed = exists().where(review.conversation_id == c.id)
+        reviewed = exists().where(review.conversation_id == c.id, review.deleted_at.is_(None))
         conds.append(reviewed if f.reviewed else ~reviewed)
     if f.text:
         conds.append(c.external_id == f.text.strip())

@@ -319,7 +319,7 @@ def _annotations(conn: Connection, f: Filters, column: InstrumentedAttribute, wh
                s.dissatisfaction_risk.label("risk"))
         .select_from(a).join(c, c.id == a.conversation_id)
         .outerjoin(s, s.conversation_id == c.id)
-        .where(column.is_not(None))
+        .where(column.is_not(None), a.deleted_at.is_(None))
         .order_by(a.updated_at, a.id)
     )
     if whole_conversation:

@@ -24,7 +24,9 @@ from typing import BinaryIO, Protocol
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from qa.access import Principal, require
 from qa.analytics.stats import rebuild_daily_stats
+from qa.audit import record
 from qa.errors import HuifangError, ImportFormatError
 from qa.ingest import parse_worker
 from qa.ingest.detect import ParsedFile, parse_file
@@ -84,21 +86,24 @@ class ImportReport:
 
 
 def import_path(engine: Engine, path: Path) -> list[ImportReport]:
-    """Import a file from disk (a .zip imports each file inside it)."""
+    """Import a file from disk (a .zip imports each file inside it): the command line and the demo set-up, run
+    by whoever can already write the database (``qa.access.SYSTEM``)."""
     with open(path, "rb") as f:
         if path.name.lower().endswith(".zip"):
             return list(_import_zip(engine, path.name, f))
         return [_import_one(engine, path.name, f, path)]
 
 
-def import_stream(engine: Engine, name: str, stream: BinaryIO) -> list[ImportReport]:
-    """Import an open binary stream named ``name``; returns one report per file (zips hold several)."""
+def import_stream(engine: Engine, name: str, stream: BinaryIO, *, by: Principal) -> list[ImportReport]:
+    """Import an open binary stream named ``name`` as ``by`` (admins only: the app's uploads); returns one report
+    per file (zips hold several)."""
+    require(by, "import")
     if name.lower().endswith(".zip"):
-        return list(_import_zip(engine, name, stream))
-    return [_import_one(engine, name, stream)]
+        return list(_import_zip(engine, name, stream, by.user_id))
+    return [_import_one(engine, name, stream, user_id=by.user_id)]
 
 
-def _import_zip(engine: Engine, name: str, stream: BinaryIO) -> Iterator[ImportReport]:
+def _import_zip(engine: Engine, name: str, stream: BinaryIO, user_id: int | None = None) -> Iterator[ImportReport]:
     """Each member imported on its own; a member that cannot be read is reported and the others go on."""
     try:
         archive = zipfile.ZipFile(stream)
@@ -111,7 +116,7 @@ def _import_zip(engine: Engine, name: str, stream: BinaryIO) -> Iterator[ImportR
         member = f"{name}/{m.filename}"
         try:
             with _extracted(archive, m, member) as (inner, path):
-                report = _import_one(engine, member, inner, path)
+                report = _import_one(engine, member, inner, path, user_id)
         except ImportFormatError as e:
             report = ImportReport.unreadable(member, e.reason)
         yield report
@@ -228,19 +233,20 @@ def _source(name: str, stream: BinaryIO, path: Path | None) -> Iterator[_Source]
             os.unlink(spooled)
 
 
-def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None = None) -> ImportReport:
+def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None = None,
+                user_id: int | None = None) -> ImportReport:
     """One file in one transaction. Whatever it raises that no check foresaw makes it a file that cannot be read:
     the transaction is rolled back and the caller goes on with the next file (issue #12). A database that fails
     (locked, gone) and running out of memory are not the file's fault and are not disguised as such."""
     try:
-        return _store(engine, name, stream, path)
+        return _store(engine, name, stream, path, user_id)
     except (HuifangError, OperationalError, MemoryError):
         raise
     except Exception as e:
         raise ImportFormatError(name, f"无法读取（{type(e).__name__}: {str(e)[:200]}）；整个文件未导入") from e
 
 
-def _store(engine: Engine, name: str, stream: BinaryIO, path: Path | None) -> ImportReport:
+def _store(engine: Engine, name: str, stream: BinaryIO, path: Path | None, user_id: int | None) -> ImportReport:
     with _source(name, stream, path) as source:
         digest = _hash(stream)  # while a worker, if any, starts and detects the layout
         fmt = source.wait_format()
@@ -266,6 +272,8 @@ def _store(engine: Engine, name: str, stream: BinaryIO, path: Path | None) -> Im
                 **asdict(loader.counts), rejected=rejections.count,
                 rejections=json.dumps([asdict(r) for r in kept], ensure_ascii=False),
             ))
+            record(conn, user_id, "import", "import_batch", batch_id, None,
+                   {"file": name, "format": fmt, **asdict(loader.counts), "rejected": rejections.count})
     return ImportReport(name, fmt, batch_id, loader.counts, kept, rejections.count, seen)
 
 

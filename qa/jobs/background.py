@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from qa.access import Principal, require
 from qa.errors import USER_ERRORS
 from qa.jobs.scoring import ScoreRunReport, score_database
 
@@ -45,8 +46,9 @@ class BackgroundScoring:
         self._report: ScoreRunReport | None = None
         self._error: str | None = None
 
-    def start(self, engine: Engine) -> bool:
-        """Start a run of everything pending; False when one is already running."""
+    def start(self, engine: Engine, *, by: Principal) -> bool:
+        """Start a run of everything pending as ``by``; False when one is already running."""
+        require(by, "score")
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return False

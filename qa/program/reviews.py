@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
 
+from qa.audit import record
 from qa.errors import NotFoundError
 from qa.models import (
     Agent,
@@ -90,7 +91,8 @@ def write_review(conn: Connection, conversation_id: int, version_id: int, rating
     result = score_review(card, ratings)
     r = ScorecardReview
     session = r.session_id.is_(None) if session_id is None else r.session_id == session_id
-    existing = conn.execute(select(r.id, Dispute.status).outerjoin(Dispute, Dispute.review_id == r.id).where(
+    existing = conn.execute(select(r.id, Dispute.status, r.version_id, r.score, r.fatal_failed, r.comment)
+                            .outerjoin(Dispute, Dispute.review_id == r.id).where(
         r.conversation_id == conversation_id, r.reviewer_id == reviewer_id, session)).first()
     values = {"version_id": version_id, "score": result.score, "fatal_failed": result.fatal_failed,
               "comment": comment.strip(), "updated_at": now}
@@ -99,11 +101,16 @@ def write_review(conn: Connection, conversation_id: int, version_id: int, rating
             conversation_id=conversation_id, reviewer_id=reviewer_id, session_id=session_id, created_at=now, **values)
             .returning(r.id)).scalar_one()
     else:
-        review_id, dispute = existing
+        review_id, dispute = existing.id, existing.status
         if dispute is not None:
             raise DisputeError(f"这条评审已被申诉（{dispute}），不能再修改：由质检主管在申诉中维持或改分")
         conn.execute(update(r).where(r.id == review_id).values(**values, acknowledged_by=None, acknowledged_at=None))
     write_items(conn, review_id, ratings, proposals)
+    after: dict[str, object] = {k: values[k] for k in ("version_id", "score", "fatal_failed", "comment")}
+    after["ratings"] = {key: None if rating.na else rating.value for key, rating in ratings.items()}
+    before = None if existing is None else {k: getattr(existing, k) for k in ("version_id", "score", "fatal_failed",
+                                                                               "comment")}
+    record(conn, reviewer_id, "update" if existing else "create", "scorecard_review", review_id, before, after)
     return review_id
 
 

@@ -22,6 +22,8 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from qa.access import require_user
+from qa.audit import record
 from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
 from qa.ingest.privacy import mask_text
@@ -69,6 +71,7 @@ def _now() -> datetime:
 
 def _create_list(conn: Connection, name: str, note: str, topic: str, agent: str | None,
                  user_id: int | None) -> int:
+    require_user(conn, user_id, "coach")
     name = name.strip()
     if not name:
         raise CoachingError("清单名称不能为空")
@@ -79,9 +82,24 @@ def _create_list(conn: Connection, name: str, note: str, topic: str, agent: str 
         agent_id = conn.scalar(select(Agent.id).where(Agent.name == agent))
         if agent_id is None:
             raise NotFoundError(f"找不到坐席“{agent}”")
-    return conn.execute(insert(CoachingList).values(
+    list_id = conn.execute(insert(CoachingList).values(
         name=name[:200], agent_id=agent_id, topic=topic.strip()[:200], note=note.strip(), created_by=user_id,
         created_at=_now()).returning(CoachingList.id)).scalar_one()
+    record(conn, user_id, "create", "coaching_list", list_id, None, _list_view(conn, list_id))
+    return list_id
+
+
+def _list_view(conn: Connection, list_id: int) -> dict | None:
+    cl = CoachingList
+    row = conn.execute(select(cl.name, cl.agent_id, cl.topic, cl.note).where(cl.id == list_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def _item_view(conn: Connection, item_id: int) -> dict | None:
+    i = CoachingItem
+    row = conn.execute(select(i.list_id, i.conversation_id, i.message_id, i.kind, i.note)
+                       .where(i.id == item_id)).mappings().first()
+    return None if row is None else dict(row)
 
 
 @retry_when_busy
@@ -93,19 +111,29 @@ def create_list(engine: Engine, name: str, *, note: str = "", topic: str = "", a
 
 
 @retry_when_busy
-def update_list(engine: Engine, list_id: int, *, note: str, topic: str) -> None:
+def update_list(engine: Engine, list_id: int, *, note: str, topic: str, user_id: int | None = None) -> None:
     """Change what a list is about and what to learn from it."""
     with engine.begin() as conn:
-        done = conn.execute(update(CoachingList).where(CoachingList.id == list_id)
-                            .values(note=note.strip(), topic=topic.strip()[:200])).rowcount
-    if not done:
-        raise NotFoundError(f"培训清单 {list_id} 不存在（可能已被删除）")
+        require_user(conn, user_id, "coach")
+        before = _list_view(conn, list_id)
+        if before is None:
+            raise NotFoundError(f"培训清单 {list_id} 不存在（可能已被删除）")
+        conn.execute(update(CoachingList).where(CoachingList.id == list_id)
+                     .values(note=note.strip(), topic=topic.strip()[:200]))
+        record(conn, user_id, "update", "coaching_list", list_id, before, _list_view(conn, list_id))
 
 
 @retry_when_busy
-def delete_list(engine: Engine, list_id: int) -> None:
-    """Delete a list and its items (the conversations themselves stay)."""
+def delete_list(engine: Engine, list_id: int, *, user_id: int | None = None) -> None:
+    """Delete a list and its items (the conversations themselves stay; the audit trail keeps what it held)."""
     with engine.begin() as conn:
+        require_user(conn, user_id, "delete")
+        before = _list_view(conn, list_id)
+        if before is None:
+            return
+        i = CoachingItem
+        items = conn.execute(select(i.conversation_id, i.message_id, i.kind, i.note).where(i.list_id == list_id))
+        record(conn, user_id, "delete", "coaching_list", list_id, {**before, "items": [dict(r._mapping) for r in items]})
         conn.execute(delete(CoachingItem).where(CoachingItem.list_id == list_id))
         conn.execute(delete(CoachingList).where(CoachingList.id == list_id))
 
@@ -130,6 +158,7 @@ def coaching_lists(conn: Connection) -> pd.DataFrame:
 
 def _add_item(conn: Connection, list_id: int, conversation_id: int, kind: str, note: str,
               message_id: int | None, user_id: int | None) -> int:
+    require_user(conn, user_id, "coach")
     if kind not in KINDS:
         raise CoachingError(f"类型须是 {'、'.join(KINDS)}（{'、'.join(KINDS.values())}）")
     if conn.scalar(select(CoachingList.id).where(CoachingList.id == list_id)) is None:
@@ -145,11 +174,13 @@ def _add_item(conn: Connection, list_id: int, conversation_id: int, kind: str, n
     if conn.scalar(select(i.id).where(*same)) is not None:
         raise CoachingError("这条会话（消息）已在该清单中")
     try:
-        return conn.execute(insert(i).values(
+        item_id = conn.execute(insert(i).values(
             list_id=list_id, conversation_id=conversation_id, message_id=message_id, kind=kind,
             note=note.strip(), added_by=user_id, added_at=_now()).returning(i.id)).scalar_one()
     except IntegrityError:  # a concurrent add of the same item
         raise CoachingError("这条会话（消息）已在该清单中") from None
+    record(conn, user_id, "create", "coaching_item", item_id, None, _item_view(conn, item_id))
+    return item_id
 
 
 @retry_when_busy
@@ -171,9 +202,14 @@ def add_to_new_list(engine: Engine, name: str, conversation_id: int, *, kind: st
 
 
 @retry_when_busy
-def remove_item(engine: Engine, item_id: int) -> None:
+def remove_item(engine: Engine, item_id: int, *, user_id: int | None = None) -> None:
     """Take one item off its list."""
     with engine.begin() as conn:
+        require_user(conn, user_id, "coach")
+        before = _item_view(conn, item_id)
+        if before is None:
+            return
+        record(conn, user_id, "delete", "coaching_item", item_id, before)
         conn.execute(delete(CoachingItem).where(CoachingItem.id == item_id))
 
 

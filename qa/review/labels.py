@@ -23,6 +23,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 
+from qa.access import require_user
 from qa.busy import retry_when_busy
 from qa.errors import HuifangError, NotFoundError
 from qa.models import Annotation, Message, MessageScore, ModelLabel
@@ -98,7 +99,7 @@ def sync_labels(conn: Connection, conversation_id: int, reviewer_id: int) -> Non
     """Re-derive this reviewer's tag and rubric labels on a conversation from their current annotations."""
     a = Annotation
     rows = conn.execute(select(a.message_id, a.rubric_item, a.score, a.tags).where(
-        a.conversation_id == conversation_id, a.reviewer_id == reviewer_id)).all()
+        a.conversation_id == conversation_id, a.reviewer_id == reviewer_id, a.deleted_at.is_(None))).all()
     tags: dict[int, list[str]] = {}
     manner = None
     for r in rows:
@@ -128,6 +129,7 @@ def record_feedback(engine: Engine, message_id: int, reviewer_id: int, field: st
         raise LabelError(f"未知的模型分数“{field}”，可选：{'、'.join(FLAGS)}")
     ms = MessageScore
     with engine.begin() as conn:
+        require_user(conn, reviewer_id, "review")
         row = conn.execute(select(Message.conversation_id, Message.role, getattr(ms, field).label("score"))
                            .outerjoin(ms, ms.message_id == Message.id).where(Message.id == message_id)).first()
         if row is None:

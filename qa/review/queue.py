@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
 )
 
+from qa.access import Principal, require, require_user
 from qa.analytics.filters import Filters, apply_to_conversations
 from qa.busy import retry_when_busy
 from qa.models import (
@@ -314,7 +315,7 @@ def _described(conn: Connection, ids: list[int]) -> pd.DataFrame:
                func.coalesce(_c.category, _s.category).label("category"), _c.csat,
                _s.dissatisfaction_risk.label("risk"), _s.tone_risk, _s.relevance, _s.sentiment_worst,
                _s.first_response_s, _s.max_wait_s, first_sla.label("first_sla"), later_sla.label("reply_sla"),
-               exists().where(Annotation.conversation_id == _c.id).label("reviewed"),
+               exists().where(Annotation.conversation_id == _c.id, Annotation.deleted_at.is_(None)).label("reviewed"),
                *[_flag(r.test(first_sla, later_sla)).label(f"is_{r.key}") for r in REASONS])
         .select_from(_c.__table__.outerjoin(_s.__table__, _s.conversation_id == _c.id)
                      .outerjoin(Platform.__table__, Platform.id == _c.platform_id)
@@ -417,21 +418,24 @@ def neighbours(conn: Connection, q: QueueQuery, page: int, ids: Sequence[int], c
 
 
 @retry_when_busy
-def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = None) -> int:
+def assign(engine: Engine, q: QueueQuery, reviewer_id: int, limit: int | None = None, *, by: Principal) -> int:
     """Assign the queue's conversations (the top ``limit`` if given) to a reviewer; returns how many were new.
+    Reviewers may assign to themselves, managers to anyone who may review.
 
     Conversations the reviewer has already given a verdict are not assigned again: they would come back as
     pending work that is done.
     """
     now = datetime.now().replace(microsecond=0)
+    require(by, "assign" if by.user_id == reviewer_id else "assign_others")
     with engine.begin() as conn:
+        require_user(conn, reviewer_id, "review")
         ranked = _ranked(conn, q).subquery()
         chosen = (select(ranked.c.id).order_by(ranked.c.priority.desc(), ranked.c.id)
                   .limit(limit if limit else None)).subquery()
         already = exists().where(ReviewAssignment.conversation_id == chosen.c.id,
                                  ReviewAssignment.reviewer_id == reviewer_id)
         reviewed = exists().where(Annotation.conversation_id == chosen.c.id, Annotation.reviewer_id == reviewer_id,
-                                  Annotation.verdict.is_not(None))
+                                  Annotation.verdict.is_not(None), Annotation.deleted_at.is_(None))
         rows = select(chosen.c.id, literal(reviewer_id), literal(STATUS_TODO), literal(q.describe_sample()),
                       literal(now)).where(~already, ~reviewed)
         added = conn.execute(insert(ReviewAssignment).from_select(

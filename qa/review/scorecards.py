@@ -81,6 +81,7 @@ def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: s
         .outerjoin(handlers, and_(handlers.c.conversation_id == a.conversation_id, a.message_id.is_(None)))
         .join(Agent, Agent.id == who)
         .outerjoin(ConversationScore, ConversationScore.conversation_id == c.id)
+        .where(a.deleted_at.is_(None))
     )
     if team is not None:
         query = query.where(Agent.team == team)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from qa.access import SYSTEM
 from qa.db import init_db, make_engine
+from qa.review.users import set_password
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -40,6 +42,7 @@ def app_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     engine = make_engine(f"sqlite:///{db}")
     init_db(engine)
     seed_small(engine)
+    set_password(engine, SYSTEM, E2E_USER, E2E_PASSWORD)
     getattr(request.module, "SEED", lambda _engine: None)(engine)
     engine.dispose()
     port = _free_port()
@@ -100,3 +103,14 @@ def no_exception(page) -> None:  # type: ignore[no-untyped-def]
     """Fail with Streamlit's own message when a page shows an exception."""
     exc = page.locator('[data-testid="stException"]')
     assert exc.count() == 0, exc.first.inner_text()[:500]
+
+
+E2E_USER, E2E_PASSWORD = "演示管理员", "e2e-admin-password"
+
+
+def sign_in(page) -> None:  # type: ignore[no-untyped-def]
+    """Fill in the sign-in form (every page load is a new Streamlit session, signed out) and wait for the app."""
+    page.get_by_label("用户名").fill(E2E_USER)
+    page.get_by_label("密码", exact=True).fill(E2E_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    settle(page)

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import no_exception, settle
+from tests.e2e.conftest import no_exception, settle, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_first_request_deep_link_keeps_navigation_and_conversation(page, app_url):
     page.goto(f"{app_url}/replay?c=tm-3")
     settle(page)
+    sign_in(page)  # the link is kept while signing in
     page.get_by_role("heading", name=re.compile(r"会话 tm-3")).wait_for()
     nav = page.locator('[data-testid="stSidebarNav"]')
     nav.get_by_text("质检队列").wait_for()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import no_exception, settle
+from tests.e2e.conftest import no_exception, settle, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +27,7 @@ def test_the_pages_folder_list_of_a_fresh_server_is_gone_at_once(page, app_url):
     page.add_init_script(_RECORD_NAV)
     page.goto(app_url)
     settle(page)
+    sign_in(page)
     page.get_by_role("heading", name="总览").wait_for()
     seen = page.evaluate("window.__navSeen")
     assert seen and "质检队列" in seen[-1][1], "the app's navigation was never shown"

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.conftest import no_exception, settle
+from tests.e2e.conftest import no_exception, settle, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +23,7 @@ def test_no_page_fetches_anything_from_another_host(page, app_url) -> None:  # t
     for path in PAGES:
         page.goto(f"{app_url}/{path}")
         settle(page)
+        sign_in(page)
         no_exception(page)
     icons = [link.get_attribute("href") or "" for link in page.locator('link[rel~="icon"]').all()]
     assert elsewhere == []

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import no_exception, settle
+from tests.e2e.conftest import no_exception, settle, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -18,6 +18,7 @@ def _main(page):  # type: ignore[no-untyped-def]
 def test_overview_to_replay_annotate_reload_annotation_still_there(page, app_url):
     page.goto(app_url)
     settle(page)
+    sign_in(page)
     main = _main(page)
     main.get_by_role("heading", name="总览").wait_for()
     main.get_by_text("CSAT", exact=True).first.wait_for()
@@ -41,6 +42,7 @@ def test_overview_to_replay_annotate_reload_annotation_still_there(page, app_url
 
     page.reload()
     settle(page)
+    sign_in(page)  # a reload is a new session: signed out, back on the same conversation after signing in
     heading.wait_for()
     main.get_by_text("首响超时，未致歉").first.wait_for(state="attached")
     no_exception(page)
@@ -50,6 +52,7 @@ def _upload(page, app_url, path):  # type: ignore[no-untyped-def]
     """Choose ``path`` on the 数据 page and press 导入; returns the page's main area."""
     page.goto(f"{app_url}/data")
     settle(page)
+    sign_in(page)
     main = _main(page)
     main.locator('input[type="file"]').set_input_files(str(path))
     main.get_by_text(path.name).first.wait_for()

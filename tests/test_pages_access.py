@@ -1,0 +1,82 @@
+"""Pages by role: a signed-in agent sees only their own conversations; writes refused in qa/ show as messages."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+
+from qa.models import User
+from qa.review.annotations import Review, my_review, save_review
+from qa.review.coaching import add_item, create_list, list_items
+from qa.review.replay import resolve_conversation
+from tests.app_fixtures import start_app
+from tests.helpers import read
+
+
+def test_an_agent_sees_only_their_own_conversations(seeded_app: Engine) -> None:
+    at = start_app("pages/queue.py", user="小美")
+    assert not at.exception
+    assert set(at.dataframe[0].value["agent"]) == {"小美"}  # tm-1, tm-2 only; 阿杰's tm-3/tm-4 are not listed
+    assert not [e for e in at.expander if e.label == "分配给质检员"]
+    at.switch_page("pages/replay.py")
+    at.run()
+    at.text_input(key="replay_lookup").input("tm-3").run()
+    assert "坐席账号只能查看自己接待的会话" in [e.value for e in at.error]
+    assert not [m for m in at.markdown if "亲，在的" in m.value]
+    at.text_input(key="replay_lookup").input("tm-1").run()
+    assert not at.error and "会话 tm-1" in [s.value for s in at.subheader]
+    assert not [m for m in at.markdown if m.value.startswith("**整体评审**")]  # agents do not review
+    assert "保存评审" not in [b.label for b in at.button]
+
+
+def test_a_reviewer_sees_every_conversation_and_the_review_form(seeded_app: Engine) -> None:
+    at = start_app("pages/replay.py", user="王质检")
+    at.text_input(key="replay_lookup").input("tm-3").run()
+    assert not at.error and "**整体评审**（王质检）" in [m.value for m in at.markdown]
+    assert "保存评审" in [b.label for b in at.button]
+
+
+def test_an_admin_reads_the_audit_trail_on_the_data_page(seeded_app: Engine) -> None:
+    at = start_app("pages/data.py")
+    assert not at.exception and "审计记录" in [s.value for s in at.subheader]
+    trail = at.dataframe[-1].value
+    # the seed's import, and the admin account the first start created (the seed's accounts have no passwords)
+    assert set(trail["action"]) == {"导入", "新建"} and "seed.jsonl" in trail["after"].iloc[-1]
+
+
+def test_an_executive_sees_aggregates_but_opens_no_conversation(seeded_app: Engine) -> None:
+    at = start_app("pages/agents.py", user="刘总")
+    assert not at.exception and [t.value for t in at.title] == ["坐席"]
+    replay = [b for b in at.button if b.label == "回放"]
+    assert replay  # the case lists name conversations…
+    replay[0].click().run()
+    assert not at.exception  # …but do not open them
+    assert "管理层账号只查看汇总数据，不打开单条会话；需要时请质检主管协助。" in [i.value for i in at.info]
+    assert [t.value for t in at.title] == ["坐席"]
+
+
+def test_a_stale_review_form_is_refused_with_the_newer_review_shown(seeded_app: Engine) -> None:
+    at = start_app("pages/replay.py", user="王质检")
+    at.text_input(key="replay_lookup").input("tm-3").run()
+    with seeded_app.connect() as conn:  # meanwhile, the same reviewer in another tab
+        wang = conn.scalar(select(User.id).where(User.name == "王质检"))
+    cid = read(seeded_app, resolve_conversation, "tm-3")
+    save_review(seeded_app, cid, wang, Review({"态度礼貌": 1}, "不合格", "禁用语"), base_version=0)
+    at.segmented_control(key="review_verdict").set_value("合格")
+    [b for b in at.button if b.label == "保存评审"][0].click().run()
+    errors = [e.value for e in at.error]
+    assert any("这份评审在你打开表单后已被修改" in e and "结论 不合格" in e and "你的修改没有保存" in e for e in errors)
+    assert read(seeded_app, my_review, cid, wang).verdict == "不合格"
+    [b for b in at.button if b.label == "保存评审"][0].click().run()  # seen: a second click overwrites on purpose
+    assert read(seeded_app, my_review, cid, wang).verdict == "合格"
+
+
+def test_a_reviewer_reads_coaching_lists_but_cannot_edit_them(seeded_app: Engine) -> None:
+    with seeded_app.connect() as conn:
+        trainer = conn.scalar(select(User.id).where(User.name == "张培训"))
+    lid = create_list(seeded_app, "售后", user_id=trainer)
+    add_item(seeded_app, lid, read(seeded_app, resolve_conversation, "jd-2"), kind="bad", user_id=trainer)
+    at = start_app("pages/coaching.py", user="王质检")
+    at.button(key="coach_remove").click().run()
+    assert not at.exception
+    assert "王质检（质检员）没有权限编辑培训清单：仅限管理员、质检主管、培训师" in [e.value for e in at.error]
+    assert len(read(seeded_app, list_items, lid)) == 1
