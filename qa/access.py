@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "assign": (frozenset({"admin", "qa_manager", "reviewer"}), "分配质检任务"),
     "assign_others": (frozenset({"admin", "qa_manager"}), "给别人分配质检任务"),
     "coach": (frozenset({"admin", "qa_manager", "trainer"}), "编辑培训清单"),
+    "manage_program": (frozenset({"admin", "qa_manager"}), "管理质检方案（评分表、校准、申诉处理、预警）"),
     "view_conversations": (frozenset({"admin", "qa_manager", "reviewer", "trainer", "agent"}), "查看单条会话"),
 }
 

@@ -83,7 +83,7 @@ def test_fatal_items_fire_per_agent_and_again_on_a_new_failure(db: Engine) -> No
     assert events["message"].tolist() == ["【致命项】坐席 阿杰 近 7 天有 2 次复核致命项未通过",
                                           "【致命项】坐席 阿杰 近 7 天有 1 次复核致命项未通过"]
     assert events["sent"].tolist() == ["", ""]  # no webhook set
-    alerts.delete_rule(db, rule_id)
+    alerts.delete_rule(db, rule_id, "陈经理")
     assert read(db, alerts.recent_events).empty
 
 
@@ -170,6 +170,17 @@ def test_duplicate_name_refused_and_disabled_rules_skipped(db: Engine) -> None:
     rule_id = alerts.add_rule(db, rule, "陈经理")
     with pytest.raises(ProgramError, match="已有名为"):
         alerts.add_rule(db, rule, "陈经理")
-    alerts.set_enabled(db, rule_id, False)
+    alerts.set_enabled(db, rule_id, False, "陈经理")
     assert alerts.run_alerts(db).new == 0
     assert alerts.describe_rule(rule) == "分类“退货”：高风险会话占比 近 7 天高于 30.0%（至少 1 个已评分会话）"
+
+
+def test_only_managers_set_rules(db: Engine) -> None:
+    from qa.access import AccessDenied
+
+    rule = AlertRule("退货不满", "threshold", "risk_high_share", "category", "退货", 0.3)
+    with pytest.raises(AccessDenied, match="没有权限管理质检方案"):
+        alerts.add_rule(db, rule, "王质检")
+    rule_id = alerts.add_rule(db, rule, "陈经理")
+    with pytest.raises(AccessDenied):
+        alerts.delete_rule(db, rule_id, "刘总")

@@ -43,3 +43,14 @@ def test_a_rule_that_cannot_work_is_refused_with_the_field(seeded_app: Engine) -
     at.button[0].click().run()
     assert not at.exception
     assert "环比变差的倍数须大于 1（例如 2 表示翻倍）" in [e.value for e in at.error]
+
+
+def test_executives_read_alerts_but_cannot_change_them(seeded_app: Engine) -> None:
+    from qa.program.alerts import AlertRule, add_rule
+
+    add_rule(seeded_app, AlertRule("退货不满", "threshold", "risk_high_share", "category", "退货", 0.3, min_volume=1),
+             "陈经理")
+    at = start_app("pages/alerts.py", user="刘总")
+    assert not at.exception
+    assert any("退货不满" in m.value for m in at.markdown)
+    assert not at.expander and not [b for b in at.button if b.label in ("停用", "删除", "立即检查")]

@@ -12,7 +12,7 @@ from qa.program.autoqa import run_auto_qa
 from qa.program.scorecard import Rating, score_review
 from qa.review.replay import resolve_conversation
 from qa.review.users import get_or_create_user
-from tests.app_fixtures import start_app
+from tests.app_fixtures import sign_in_as, start_app
 from tests.helpers import read
 
 MANAGER = "陈经理"
@@ -27,8 +27,7 @@ def program_app(seeded_app: Engine) -> Engine:
 
 
 def _as(at: AppTest, name: str) -> AppTest:
-    at.selectbox(key="current_user_name").set_value(name).run()
-    return at
+    return sign_in_as(at, name).run()
 
 
 def _texts(elements) -> list[str]:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
+from qa.access import AccessDenied
 from qa.models import Conversation
 from qa.program import calibration, disputes, reviews, store
 from qa.program.errors import DisputeError
@@ -54,7 +55,7 @@ def test_dispute_changed_by_a_manager(db: Engine) -> None:
     queue = read(db, disputes.open_disputes)
     assert queue[["review_id", "agent", "reviewer", "reason"]].values.tolist() == [[rid, "阿杰", "王质检",
                                                                                     "顾客要的就是这个方案"]]
-    with pytest.raises(DisputeError, match="提出人以外"):
+    with pytest.raises(AccessDenied, match="没有权限管理质检方案"):  # an agent is no QA manager (qa.access)
         disputes.resolve_dispute(db, did, "阿杰", "我同意自己")
     status = disputes.resolve_dispute(db, did, "陈经理", "方案符合政策，改为通过",
                                       {"ok": Rating(1), "polite": Rating(3)}, now=T0 + timedelta(days=3))

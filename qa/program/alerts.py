@@ -27,7 +27,7 @@ from qa.analytics.filters import Filters, day_range
 from qa.busy import retry_when_busy
 from qa.models import Agent, AlertEvent, AlertRuleRecord, Conversation, ScorecardReview
 from qa.program.errors import ProgramError
-from qa.program.people import user_id
+from qa.program.people import acting_id
 
 __all__ = [
     "KINDS",
@@ -239,24 +239,27 @@ def add_rule(engine: Engine, rule: AlertRule, actor: str) -> int:
     """Store a checked rule; a name already used is refused (names are how managers tell rules apart)."""
     rule.check()
     with engine.begin() as conn:
+        creator = acting_id(conn, actor, "manage_program")
         if conn.scalar(select(AlertRuleRecord.id).where(AlertRuleRecord.name == rule.name.strip())) is not None:
             raise ProgramError(f"已有名为“{rule.name.strip()}”的预警规则：请换一个名称")
         values = {**asdict(rule), "name": rule.name.strip(), "value": rule.value or None}
         return conn.execute(insert(AlertRuleRecord).values(
-            **values, created_by=user_id(conn, actor), created_at=datetime.now(),
+            **values, created_by=creator, created_at=datetime.now(),
         ).returning(AlertRuleRecord.id)).scalar_one()
 
 
 @retry_when_busy
-def set_enabled(engine: Engine, rule_id: int, enabled: bool) -> None:
+def set_enabled(engine: Engine, rule_id: int, enabled: bool, actor: str) -> None:
     with engine.begin() as conn:
+        acting_id(conn, actor, "manage_program")
         conn.execute(update(AlertRuleRecord).where(AlertRuleRecord.id == rule_id).values(enabled=enabled))
 
 
 @retry_when_busy
-def delete_rule(engine: Engine, rule_id: int) -> None:
+def delete_rule(engine: Engine, rule_id: int, actor: str) -> None:
     """Remove a rule and its firings (a rule's history means nothing once the rule is gone)."""
     with engine.begin() as conn:
+        acting_id(conn, actor, "manage_program")
         conn.execute(delete(AlertEvent).where(AlertEvent.rule_id == rule_id))
         conn.execute(delete(AlertRuleRecord).where(AlertRuleRecord.id == rule_id))
 

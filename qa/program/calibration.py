@@ -28,7 +28,7 @@ from qa.models import (
 )
 from qa.program.calibration_stats import CalibrationResults, ReviewScores, calibration_results
 from qa.program.errors import CalibrationError
-from qa.program.people import user_id
+from qa.program.people import acting_id, user_id
 from qa.program.reviews import load_review, write_review
 from qa.program.scorecard import Rating
 from qa.program.store import load_version
@@ -100,7 +100,7 @@ def create_session(engine: Engine, name: str, version_id: int, conversation_ids:
         ids = {p: user_id(conn, p) for p in people}
         sid = conn.execute(insert(CalibrationSession).values(
             name=name, version_id=version_id, benchmark_id=ids[benchmark] if benchmark else None, note=note.strip(),
-            created_by=user_id(conn, actor), created_at=now or _now()).returning(CalibrationSession.id)).scalar_one()
+            created_by=acting_id(conn, actor, "manage_program"), created_at=now or _now()).returning(CalibrationSession.id)).scalar_one()
         conn.execute(insert(CalibrationConversation), [{"session_id": sid, "conversation_id": c} for c in conversations])
         conn.execute(insert(CalibrationReviewer), [{"session_id": sid, "reviewer_id": uid} for uid in ids.values()])
     return sid
@@ -134,7 +134,7 @@ def submit_review(engine: Engine, session_id: int, conversation_id: int, ratings
             raise CalibrationError(f"“{actor}”没有参加校准会“{info.name}”")
         if conversation_id not in info.conversation_ids:
             raise CalibrationError(f"会话 {conversation_id} 不在校准会“{info.name}”中")
-        return write_review(conn, conversation_id, info.version_id, ratings, user_id(conn, actor), comment,
+        return write_review(conn, conversation_id, info.version_id, ratings, acting_id(conn, actor, "review"), comment,
                             session_id, {}, now or _now())
 
 
@@ -145,7 +145,7 @@ def close_session(engine: Engine, session_id: int, actor: str, now: datetime | N
         if info.closed:
             raise CalibrationError(f"校准会“{info.name}”已经结束")
         conn.execute(update(CalibrationSession).where(CalibrationSession.id == session_id)
-                     .values(closed_at=now or _now(), closed_by=user_id(conn, actor)))
+                     .values(closed_at=now or _now(), closed_by=acting_id(conn, actor, "manage_program")))
 
 
 def _reviews(conn: Connection, session_id: int) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from qa.models import (
     User,
 )
 from qa.program.errors import DisputeError
-from qa.program.people import user_id, user_names
+from qa.program.people import acting_id, user_id, user_names
 from qa.program.reviews import load_review, write_items
 from qa.program.scorecard import Rating, check_ratings, score_review
 
@@ -131,7 +131,7 @@ def resolve_dispute(engine: Engine, dispute_id: int, actor: str, comment: str,
             raise NotFoundError(f"申诉 {dispute_id} 不存在")
         if d.status != OPEN:
             raise DisputeError(f"这条申诉已经处理（{d.status}）")
-        resolver = user_id(conn, actor)
+        resolver = acting_id(conn, actor, "manage_program")
         if resolver == d.opened_by:
             raise DisputeError("申诉须由提出人以外的质检主管处理")
         review = load_review(conn, d.review_id)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
+from qa.access import require_user
 from qa.errors import NotFoundError
 from qa.models import User
 
-__all__ = ["user_id", "user_names"]
+__all__ = ["acting_id", "user_id", "user_names"]
 
 
 def user_id(conn: Connection, actor: str) -> int:
@@ -19,6 +20,14 @@ def user_id(conn: Connection, actor: str) -> int:
     uid = conn.scalar(select(User.id).where(User.name == actor.strip()))
     if uid is None:
         raise NotFoundError(f"用户“{actor}”不存在：请先添加该用户")
+    return uid
+
+
+def acting_id(conn: Connection, actor: str, permission: str) -> int:
+    """The id of ``actor``, who must hold ``permission`` (checked here, so a page that shows a button to the wrong
+    role still cannot write)."""
+    uid = user_id(conn, actor)
+    require_user(conn, uid, permission)
     return uid
 
 

@@ -28,7 +28,7 @@ from qa.models import (
     User,
 )
 from qa.program.errors import DisputeError
-from qa.program.people import user_id
+from qa.program.people import acting_id
 from qa.program.scorecard import Rating, ScoreResult, check_ratings, score_review
 from qa.program.store import StoredScorecard, load_version
 
@@ -120,7 +120,7 @@ def save_review(engine: Engine, conversation_id: int, version_id: int, ratings: 
     """Save ``actor``'s review of a conversation on a scorecard version (editing replaces their earlier one);
     ``proposals`` are the automatic values shown, kept to measure how often reviewers accept them."""
     with engine.begin() as conn:
-        return write_review(conn, conversation_id, version_id, ratings, user_id(conn, actor), comment, None,
+        return write_review(conn, conversation_id, version_id, ratings, acting_id(conn, actor, "review"), comment, None,
                             proposals or {}, now or _now())
 
 

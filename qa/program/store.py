@@ -28,7 +28,7 @@ from qa.models import (
     User,
 )
 from qa.program.errors import ScorecardError
-from qa.program.people import user_id
+from qa.program.people import acting_id
 from qa.program.scorecard import Scorecard, check_scorecard, scorecard_from_dict, scorecard_to_dict
 from qa.program.selection import SelectionRule, choose
 
@@ -85,7 +85,7 @@ def create_scorecard(engine: Engine, card: Scorecard, actor: str, note: str = ""
     check_scorecard(card)
     now = _now()
     with engine.begin() as conn:
-        actor_id = user_id(conn, actor)
+        actor_id = acting_id(conn, actor, "manage_program")
         if conn.scalar(select(ScorecardRecord.id).where(ScorecardRecord.name == card.name)) is not None:
             raise ScorecardError(f"评分表“{card.name}”已存在：请换一个名称，或编辑已有的评分表")
         sid = conn.execute(insert(ScorecardRecord).values(
@@ -100,7 +100,7 @@ def update_scorecard(engine: Engine, scorecard_id: int, card: Scorecard, actor: 
     """Save an edit as the next version (nothing is written when the definition did not change)."""
     check_scorecard(card)
     with engine.begin() as conn:
-        actor_id = user_id(conn, actor)
+        actor_id = acting_id(conn, actor, "manage_program")
         latest = load_scorecard(conn, scorecard_id)
         if _definition(latest.card) == _definition(card):
             return latest
@@ -117,7 +117,7 @@ def update_scorecard(engine: Engine, scorecard_id: int, card: Scorecard, actor: 
 def set_scorecard_active(engine: Engine, scorecard_id: int, active: bool, actor: str) -> None:
     """Take a scorecard out of use (or back): an inactive one is skipped by the selection rules."""
     with engine.begin() as conn:
-        user_id(conn, actor)
+        acting_id(conn, actor, "manage_program")
         done = conn.execute(update(ScorecardRecord).where(ScorecardRecord.id == scorecard_id).values(active=active))
         if done.rowcount == 0:
             raise NotFoundError(f"评分表 {scorecard_id} 不存在")
@@ -198,7 +198,7 @@ def _blank(value: str | None) -> str | None:
 def save_selection_rules(engine: Engine, rules: Sequence[SelectionRule], actor: str) -> None:
     """Replace the whole rule list (the page edits it as one table); errors name the rule (1-based)."""
     with engine.begin() as conn:
-        user_id(conn, actor)
+        acting_id(conn, actor, "manage_program")
         ids = {name: sid for name, sid in conn.execute(select(ScorecardRecord.name, ScorecardRecord.id))}
         rows = []
         for n, rule in enumerate(rules, start=1):
