@@ -20,6 +20,7 @@ from qa.models import Agent, AgentSegment, Conversation, ConversationScore, Mess
 from qa.review import scorecards as sc
 from qa.review.coaching import add_item, create_list, export_markdown, list_items
 from qa.review.queue import QueueQuery, queue_page
+from qa.review.users import get_or_create_user
 from tests.app_fixtures import point_app_to, start_app
 from tests.helpers import import_bytes, jsonl
 
@@ -132,9 +133,10 @@ def test_coaching_export_files_items_under_their_agent(scored: Engine) -> None:
     ids = _ids(scored)
     with scored.connect() as conn:
         curt = conn.scalar(select(Message.id).where(Message.conversation_id == ids["JD-T"], Message.text == "说"))
-    list_id = create_list(scored, "首响与话术", agent="小安")
-    add_item(scored, list_id, ids["JD-T"], kind="bad", note="14 分钟才回一个字", message_id=curt)
-    add_item(scored, list_id, ids["JD-T"], kind="bad", note="整通会话")
+    trainer = get_or_create_user(scored, "张培训", "trainer")
+    list_id = create_list(scored, "首响与话术", agent="小安", user_id=trainer)
+    add_item(scored, list_id, ids["JD-T"], kind="bad", note="14 分钟才回一个字", message_id=curt, user_id=trainer)
+    add_item(scored, list_id, ids["JD-T"], kind="bad", note="整通会话", user_id=trainer)
     with scored.connect() as conn:
         items = list_items(conn, list_id)
         md = export_markdown(conn, list_id)
