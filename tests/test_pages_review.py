@@ -322,7 +322,7 @@ def test_the_review_panel_stays_open_after_saving(seeded_app: Engine) -> None:
     at.button(key="FormSubmitter:review_form-保存评审").click().run()
     assert "已保存 王质检 的评审（结论：合格）" in _texts(at.success)
     open_ = {e.label: e.proto.expanded for e in at.expander}
-    assert open_ == {"整体评审（王质检）": True, "模型预警复核（4）": True, "加入培训清单": False}
+    assert open_ == {"整体评审（王质检）": True, "模型预警复核（4）": True}  # a reviewer edits no coaching lists
     assert at.session_state["replay_review_open"] is True and at.session_state["replay_flags_open"] is True
 
 
