@@ -87,7 +87,7 @@ def init_db(engine: Engine) -> None:
     cfg = _alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")  # branches in flight may each add a head
 
 
 @contextmanager
