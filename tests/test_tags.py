@@ -26,7 +26,7 @@ from qa.program.tags import (
     tree_from_json,
     tree_to_json,
 )
-from tests.helpers import import_bytes, jsonl, conv
+from tests.helpers import conv, import_bytes, jsonl
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from qa.ingest.formats import format_name
 from qa.ingest.loader import LoadCounts, Loader, link_tickets
 from qa.ingest.parse_worker import WorkerParse
 from qa.ingest.records import Rejection
+from qa.ingest.review_loader import ReviewCounts, add_reviews
 from qa.ingest.staging import Batch, stage_batches
 from qa.models import ImportBatch
 
@@ -52,6 +53,7 @@ class ImportReport:
     rejections: list[Rejection] = field(default_factory=list)
     rejected: int = 0
     seen_before: bool = False
+    reviews: ReviewCounts = field(default_factory=ReviewCounts)
 
     def summary(self) -> str:
         c = self.counts
@@ -61,6 +63,9 @@ class ImportReport:
                          f"已存在未变 {c.conversations_unchanged:,}，新增消息 {c.messages_added:,}")
         if c.tickets_added or c.tickets_updated:
             parts.append(f"新增工单 {c.tickets_added:,}，更新工单 {c.tickets_updated:,}")
+        r = self.reviews
+        if r.added or r.updated or r.unchanged:
+            parts.append(f"新增商品评价 {r.added:,}，补充追评/回复 {r.updated:,}，已存在未变 {r.unchanged:,}")
         parts.append(f"拒绝 {self.rejected:,} 行")
         if self.seen_before:
             parts.append("（此文件之前已导入过，重复内容未再写入）")
@@ -169,11 +174,14 @@ def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None =
                 file_name=name[:500], content_hash=digest, format=fmt, imported_at=datetime.now(),
             ).returning(ImportBatch.id)).scalar_one()
             loader = Loader(conn, batch_id)
+            reviews = ReviewCounts()
             rejections: list[Rejection] = []
             try:
                 with _gc_paused(), _large_cache(conn):
                     for batch in source.batches():
                         _apply(loader, name, batch, rejections)
+                        if batch.reviews:
+                            add_reviews(loader, batch.reviews, reviews)
             except UnicodeDecodeError as e:
                 raise ImportFormatError(
                     name, f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近），可能混用了编码；整个文件未导入") from None
@@ -185,7 +193,7 @@ def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None =
                 **asdict(loader.counts), rejected=len(rejections),
                 rejections=json.dumps([asdict(r) for r in rejections[:MAX_STORED_REJECTIONS]], ensure_ascii=False),
             ))
-    return ImportReport(name, fmt, batch_id, loader.counts, rejections, len(rejections), seen)
+    return ImportReport(name, fmt, batch_id, loader.counts, rejections, len(rejections), seen, reviews)
 
 
 @contextmanager
