@@ -109,3 +109,23 @@ def test_reviews_link_to_conversations_by_order_id(engine):
 def test_a_message_table_is_not_taken_for_reviews(engine):
     data = "会话ID,发送时间,发送方,消息内容,评价\ns1,2026-11-11 10:00:00,顾客,评价内容在哪写,满意\n"
     assert import_bytes(engine, "m.csv", data.encode()).format == "csv_messages"
+
+
+def test_scoring_run_gives_reviews_sentiment_and_conversations_tags(sqlite_engine):
+    from qa.jobs.scoring import score_database
+    from qa.models import Conversation
+
+    engine = sqlite_engine
+    import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "快递太慢了，外包装破损", None),
+                                               ("agent", "抱歉亲，马上为您补发", None), order_id="5001")))
+    import_bytes(engine, "jd.csv", JD.encode("gbk"))
+    report = score_database(engine, n_jobs=1)
+    assert report.reviews == 2
+    with engine.connect() as conn:
+        neg = dict(conn.execute(select(ProductReview.order_id, ProductReview.sentiment_neg)).all())
+        tree = current_tree(conn)
+        cid = conn.scalar(select(Conversation.id))
+        conv_tags = {tree.path(t.tag_id) for t in tags_of(conn, "conversation", [cid], tree)[cid]}
+    assert neg["5001"] > 0.5 > neg["5002"]
+    assert {"物流 › 破损"} <= conv_tags
+    assert score_database(engine, n_jobs=1).reviews == 0  # scored once per model version

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Select, Table, delete, func, insert, 
 from qa.analytics.stats import rebuild_daily_stats
 from qa.busy import retry_when_busy
 from qa.db import make_engine
+from qa.jobs.review_scoring import score_reviews, tag_scored_conversations
 from qa.models import Conversation, ConversationScore, Message, MessageScore, Platform
 from qa.program.alerts import run_alerts
 from scoring.pipeline import Scorer
@@ -42,6 +43,7 @@ class ScoreRunReport:
     messages: int
     seconds: float
     alerts: int = 0  # new alert firings after the run (see qa.program.alerts)
+    reviews: int = 0  # product reviews given a sentiment (see qa.jobs.review_scoring)
 
 
 def _pending(query: Select, version: str) -> Select:
@@ -149,9 +151,12 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
     finally:
         if pool is not None:
             pool.shutdown()
+    reviews = score_reviews(engine, scorer)
+    tag_scored_conversations(engine, ids)
     _rebuild_stats(engine)
     fired = run_alerts(engine).new
-    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), fired)
+    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), fired,
+                          reviews)
 
 
 @retry_when_busy
