@@ -1,8 +1,9 @@
 """The tag tree: edits, keyword and category tagging, storage, and reviewers' confirm/correct."""
 
 import pytest
+from sqlalchemy import func, select
 
-from qa.models import User
+from qa.models import TagTreeRecord, User
 from qa.program.errors import TagError
 from qa.program.tag_store import (
     confirm_tags,
@@ -86,9 +87,12 @@ def _users(engine):
 
 
 def test_tree_seeded_on_first_use_then_saved_versions(engine):
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         first = current_tree(conn)
-    assert first == default_tree()
+        assert conn.scalar(select(func.count()).select_from(TagTreeRecord)) == 0  # reading never writes
+    with engine.begin() as conn:
+        assert current_tree(conn, seed=True) == first == default_tree()
+        assert conn.scalar(select(func.count()).select_from(TagTreeRecord)) == 1
     _users(engine)
     edited, new_id = add_tag(first, "包装", None, ["包装"])
     save_tree(engine, edited, "质检甲")

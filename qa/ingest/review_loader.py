@@ -74,6 +74,6 @@ def add_reviews(loader: Loader, records: Sequence[ReviewRecord], counts: ReviewC
                      "import_batch_id": loader.batch_id})
     ids = list(conn.scalars(pr.insert().returning(pr.c.id, sort_by_parameter_order=True), rows))
     counts.added += len(ids)
-    tree = current_tree(conn)
+    tree = current_tree(conn, seed=True)
     propose_tags(conn, "review", rule_proposals(
         tree, ((i, f"{r.text}\n{r.follow_up}") for i, (_d, r) in zip(ids, new))))

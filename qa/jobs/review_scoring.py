@@ -54,4 +54,4 @@ def _score_chunk(engine: Engine, ids: Sequence[int], model: SentimentModel, scor
 def tag_scored_conversations(engine: Engine, ids: Sequence[int]) -> int:
     """Propose tags on just-scored conversations from their category and customers' words (``tag_conversations``)."""
     with engine.begin() as conn:
-        return tag_conversations(conn, current_tree(conn), ids)
+        return tag_conversations(conn, current_tree(conn, seed=True), ids)

@@ -39,13 +39,15 @@ class AssignedTag:
     confirmed: bool
 
 
-def current_tree(conn: Connection) -> TagTree:
-    """The tree in use: the newest saved one; the shipped default, saved now, when none was ever saved."""
+def current_tree(conn: Connection, seed: bool = False) -> TagTree:
+    """The tree in use: the newest saved one, else the shipped default (saved now when ``seed``, inside the
+    caller's transaction: the default's ids are the same every time it is read, so reads need not write)."""
     definition = conn.scalar(select(TagTreeRecord.definition).order_by(TagTreeRecord.id.desc()).limit(1))
     if definition is not None:
         return tree_from_json(definition)
     tree = default_tree()
-    conn.execute(insert(TagTreeRecord).values(definition=tree_to_json(tree), created_at=datetime.now()))
+    if seed:
+        conn.execute(insert(TagTreeRecord).values(definition=tree_to_json(tree), created_at=datetime.now()))
     return tree
 
 
