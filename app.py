@@ -13,6 +13,7 @@ PAGES = {
     "看板": [
         st.Page("pages/overview.py", title="总览", icon=":material/monitoring:", default=True),
         st.Page("pages/agents.py", title="坐席", icon=":material/support_agent:"),
+        st.Page("pages/reviews.py", title="评价", icon=":material/reviews:"),
     ],
     "质检": [
         st.Page("pages/queue.py", title="质检队列", icon=":material/checklist:"),

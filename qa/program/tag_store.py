@@ -17,12 +17,12 @@ from typing import Literal, cast
 from sqlalchemy import Column, Connection, Engine, Table, and_, insert, select, update
 
 from qa.busy import retry_when_busy
-from qa.models import ConversationScore, Message, TagAssignment, TagTreeRecord
+from qa.models import ConversationScore, Message, ProductReview, TagAssignment, TagTreeRecord
 from qa.program.people import user_id
 from qa.program.tags import TagTree, default_tree, tag_category, tag_text, tree_from_json, tree_to_json
 
 __all__ = ["Target", "AssignedTag", "current_tree", "save_tree", "propose_tags", "tags_of", "correct_tags",
-           "confirm_tags", "rule_proposals", "tag_conversations"]
+           "confirm_tags", "rule_proposals", "tag_conversations", "retag_reviews"]
 
 Target = Literal["review", "conversation", "message"]
 _ta = cast(Table, TagAssignment.__table__)
@@ -155,3 +155,14 @@ def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequenc
             texts.setdefault(cid, []).append(text)
         proposals.extend(rule_proposals(tree, ((cid, "\n".join(t)) for cid, t in texts.items())))
     return propose_tags(conn, "conversation", proposals)
+
+
+@retry_when_busy
+def retag_reviews(engine: Engine) -> int:
+    """Run the tree's keyword rules over every stored review again (after an edit): adds what the rules now
+    match, never a tag a reviewer took off, and leaves tags the rules no longer match for reviewers to judge."""
+    pr = ProductReview.__table__
+    with engine.begin() as conn:
+        tree = current_tree(conn, seed=True)
+        texts = [(r.id, f"{r.text}\n{r.follow_up}") for r in conn.execute(select(pr.c.id, pr.c.text, pr.c.follow_up))]
+        return propose_tags(conn, "review", rule_proposals(tree, texts))
