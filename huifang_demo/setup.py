@@ -33,7 +33,7 @@ def load_demo(engine: Engine, out_dir: Path, *, conversations: int = 10_000, mes
     if score:
         echo("[4/4] 为全部会话评分…")
         run = score_database(engine, models_dir=models_dir, progress=_progress(echo))
-        echo(f"已评分 {run.scored:,} 个会话（{run.messages:,} 条消息），用时 {run.seconds:.1f} 秒")
+        echo(f"已评分 {run.scored:,} 个会话（{run.messages:,} 条消息）、{run.reviews:,} 条商品评价，用时 {run.seconds:.1f} 秒")
 
 
 def _progress(echo: Callable[[str], None]) -> Callable[[int, int], None]:
