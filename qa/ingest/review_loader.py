@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 
 from qa.ingest.loader import Loader
 from qa.ingest.normalize import time_stamp
@@ -41,7 +42,7 @@ def review_hash(r: ReviewRecord) -> str:
 def add_reviews(loader: Loader, records: Sequence[ReviewRecord], counts: ReviewCounts) -> None:
     """Insert new reviews (tagging them by keyword rules), fill in follow-ups and replies of known ones."""
     conn = loader.conn
-    pr = ProductReview.__table__
+    pr = cast(Table, ProductReview.__table__)
     by_hash = {review_hash(r): r for r in records}
     stored: dict[str, tuple[int, str, str]] = {}
     hashes = list(by_hash)
@@ -72,7 +73,7 @@ def add_reviews(loader: Loader, records: Sequence[ReviewRecord], counts: ReviewC
                      "product": r.product, "sku": r.sku, "rating": r.rating, "text": r.text,
                      "follow_up": r.follow_up, "shop_reply": r.shop_reply, "reviewed_at": r.reviewed_at,
                      "import_batch_id": loader.batch_id})
-    ids = list(conn.scalars(pr.insert().returning(pr.c.id, sort_by_parameter_order=True), rows))
+    ids = list(conn.scalars(insert(pr).returning(pr.c.id, sort_by_parameter_order=True), rows))
     counts.added += len(ids)
     tree = current_tree(conn, seed=True)
     propose_tags(conn, "review", rule_proposals(
