@@ -60,7 +60,7 @@ LAST_IMPORT_KEY = "_last_import"
 st.title("数据导入与评分")
 
 with st.form("import_form", clear_on_submit=True):
-    files = st.file_uploader("上传聊天记录、消息表或工单表（可多选；zip 内的每个文件分别导入）", type=upload_extensions(),
+    files = st.file_uploader("上传聊天记录、消息表、工单表或商品评价表（可多选；zip 内的每个文件分别导入）", type=upload_extensions(),
                              accept_multiple_files=True, key="import_files")
     submitted = st.form_submit_button("导入", type="primary")
 if submitted and files:

@@ -129,3 +129,14 @@ def test_scoring_run_gives_reviews_sentiment_and_conversations_tags(sqlite_engin
     assert neg["5001"] > 0.5 > neg["5002"]
     assert {"物流 › 破损"} <= conv_tags
     assert score_database(engine, n_jobs=1).reviews == 0  # scored once per model version
+
+
+def test_cli_imports_a_review_export(tmp_path, capsys):
+    from qa.cli import main
+    from tests.helpers import write
+
+    path = write(tmp_path, "评价.csv", TMALL.encode("gbk"))
+    assert main(["--db", f"sqlite:///{tmp_path / 'cli.db'}", "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "评价.csv（CSV 商品评价表）： 新增商品评价 2，补充追评/回复 0，已存在未变 0 拒绝 4 行" in out
+    assert "拒绝：评价.csv 第 7 行: [评价时间] 评价时间为空；该行未导入" in out
