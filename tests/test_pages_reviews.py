@@ -79,3 +79,17 @@ def test_edit_the_tag_tree_retags_reviews(seeded_app: Engine) -> None:
     at.text_input(key="tag_edit_name").input("保温")
     next(b for b in at.button if b.label == "保存").click().run()
     assert "“顶层”下已有标签“保温”" in [e.value for e in at.error]
+
+
+def test_an_imported_product_name_is_shown_as_text_in_the_drill_down(seeded_app: Engine) -> None:
+    from tests.test_pages_hostile_values import HOSTILE, LINK, LIVE
+
+    import_bytes(seeded_app, "评价.csv", f"订单号,商品名称,评分,评价内容,评价时间\n{LINK},\"{HOSTILE}\",1,物流慢,"
+                                         "2026-11-12 10:00:00\n".encode())
+    at = start_app("pages/reviews.py")
+    at.radio(key="reviews_by").set_value("product").run()
+    at.selectbox(key="reviews_pick_product").select(HOSTILE).run()
+    at.selectbox(key="reviews_review").select_index(0).run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert any("evil.example" in t for t in shown) and not [t for t in shown if LIVE.search(t)]
