@@ -28,7 +28,8 @@ BATCH_COLUMNS = {
     "id": "批次", "file_name": "文件", "format": "格式",
     "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"),
     "conversations_added": "新增会话", "conversations_merged": "合并", "conversations_unchanged": "未变",
-    "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单", "rejected": "拒绝行",
+    "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单",
+    "reviews_added": "新增评价", "rejected": "拒绝行",
 }
 
 

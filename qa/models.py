@@ -108,6 +108,7 @@ class ImportBatch(Base):
     messages_added: Mapped[int] = mapped_column(Integer, default=0)
     tickets_added: Mapped[int] = mapped_column(Integer, default=0)
     tickets_updated: Mapped[int] = mapped_column(Integer, default=0)
+    reviews_added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # product reviews (评价)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     rejections: Mapped[str] = mapped_column(Text, default="[]")
 

@@ -56,6 +56,10 @@ def test_tmall_gbk_csv_keeps_good_rows_and_names_each_bad_one(engine):
     report = import_bytes(engine, "评价.csv", TMALL.encode("gbk"))
     assert report.format == "csv_product_reviews"
     assert (report.reviews.added, report.rejected) == (2, 4)
+    from qa.jobs.status import past_imports
+    from tests.helpers import read
+
+    assert read(engine, past_imports)[["reviews_added", "rejected"]].values.tolist() == [[2, 4]]
     assert [str(r) for r in report.rejections] == [
         "评价.csv 第 4 行: [评价结果] 无法识别的评分“五颗心”（应为 1–5、五星、★★★★★ 或 好评/中评/差评）；该行未导入",
         "评价.csv 第 5 行: [评价时间] 无法识别的评价时间“昨天下午”（应为 2026-10-07 10:00:00 这类格式）；该行未导入",

@@ -190,7 +190,7 @@ def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None =
             link_tickets(conn)
             rebuild_daily_stats(conn)
             conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
-                **asdict(loader.counts), rejected=len(rejections),
+                **asdict(loader.counts), reviews_added=reviews.added, rejected=len(rejections),
                 rejections=json.dumps([asdict(r) for r in rejections[:MAX_STORED_REJECTIONS]], ensure_ascii=False),
             ))
     return ImportReport(name, fmt, batch_id, loader.counts, rejections, len(rejections), seen, reviews)

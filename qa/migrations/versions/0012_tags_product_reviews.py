@@ -1,4 +1,5 @@
-"""tags and product reviews: the tag tree's versions, imported product reviews, tag assignments
+"""tags and product reviews: the tag tree's versions, imported product reviews, tag assignments, and how many
+reviews each import added
 
 Revision ID: 0012
 Revises: 0007
@@ -15,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("import_batches", sa.Column("reviews_added", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
         "tag_trees",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -67,3 +69,4 @@ def downgrade() -> None:
     op.drop_table("tag_assignments")
     op.drop_table("product_reviews")
     op.drop_table("tag_trees")
+    op.drop_column("import_batches", "reviews_added")
