@@ -12,7 +12,15 @@ import streamlit as st
 
 from qa.analytics import product_reviews as pr
 from qa.errors import HuifangError
-from qa.program.tag_store import confirm_tags, correct_tags, current_tree, retag_reviews, save_tree, tags_of
+from qa.program.tag_store import (
+    Target,
+    confirm_tags,
+    correct_tags,
+    current_tree,
+    retag_reviews,
+    save_tree,
+    tags_of,
+)
 from qa.program.tags import TagTree, add_tag, remove_tag, rename_tag, set_rules
 from ui.cache import engine, read
 from ui.charts import selected
@@ -82,6 +90,32 @@ def _tree_editor(tree: TagTree, actor: str | None) -> None:
     st.rerun()
 
 
+SOURCES = {"rule": "规则", "model": "分类模型", "reviewer": "质检员"}
+
+
+def _tags_form(target: Target, target_id: int) -> None:
+    """A review's or conversation's tags, and a reviewer's confirm or correction of them."""
+    assigned = read(tags_of, target, [target_id], tree)[target_id]
+    st.caption("当前标签：" + ("、".join(
+        f"{plain(tree.path(t.tag_id))}（{'已确认' if t.confirmed else SOURCES.get(t.source, t.source)}）"
+        for t in assigned) or "无"))
+    if actor is None:
+        st.caption("在侧边栏选择你的名字后可以确认或更正标签。")
+        return
+    paths = tree.paths()
+    chosen = st.multiselect("正确的标签", list(paths), default=[t.tag_id for t in assigned],
+                            format_func=paths.__getitem__, key=f"{target}_tags_{target_id}")
+    left, right = st.columns(2)
+    if left.button("确认当前标签", key=f"{target}_tags_confirm", disabled=not assigned):
+        confirm_tags(engine(), target, target_id, actor)
+        flash("已确认标签")
+        st.rerun()
+    if right.button("保存更正", key=f"{target}_tags_save", type="primary"):
+        correct_tags(engine(), target, target_id, chosen, actor)
+        flash("已保存更正的标签：" + ("、".join(paths[t] for t in chosen) or "无"))
+        st.rerun()
+
+
 user = current_user()
 actor = user[1] if user else None
 st.title("评价")
@@ -120,7 +154,9 @@ else:
                  alt.Tooltip("share:Q", title="差评占比", format=".0%")],
     ).add_params(pick).properties(height=260)
     event = st.altair_chart(chart, width="stretch", on_select="rerun", key=f"reviews_chart_{by}")
-    if (point := selected(event)) and point.get("value"):
+    point = selected(event)
+    if point and point.get("value") and point != st.session_state.get("_reviews_chart_point"):
+        st.session_state["_reviews_chart_point"] = point  # applied once: the chart keeps its selection on reruns
         st.session_state[f"reviews_pick_{by}"] = point["value"]
 
 st.subheader("变差了什么")
@@ -164,9 +200,10 @@ st.caption(f"{len(rows):,} 条评价，其中差评 {int(rows['negative'].sum())
 st.dataframe(rows[list(REVIEW_COLUMNS)], hide_index=True, width="stretch", column_config=REVIEW_COLUMNS)
 
 if not rows.empty:
-    review_id = st.selectbox("查看一条评价", list(rows["id"]), key="reviews_review", index=None, placeholder="选择评价",
-                             format_func=lambda i: (lambda r: f"{r.reviewed_at:%m-%d} · {r.rating or '—'}★ · "
-                                                    f"{r.text[:30] or '（无文字）'}")(rows.set_index("id").loc[i]))
+    labels = {r.id: f"{r.reviewed_at:%m-%d} · {'—' if pd.isna(r.rating) else int(r.rating)}★ · "
+                    f"{r.text[:30] or '（无文字）'}" for r in rows.itertuples()}
+    review_id = st.selectbox("查看一条评价", list(labels), key="reviews_review", index=None, placeholder="选择评价",
+                             format_func=labels.__getitem__)
     if review_id is not None:
         review = rows.set_index("id").loc[review_id]
         st.markdown(f"**{plain(review['product'])}** · {plain(review['sku'] or '')} · 订单 {plain(review['order_id'] or '—')}")
@@ -175,36 +212,22 @@ if not rows.empty:
             st.text(f"追评：{review['follow_up']}")
         if review["shop_reply"]:
             st.text(f"商家回复：{review['shop_reply']}")
-        assigned = read(tags_of, "review", [int(review_id)], tree)[int(review_id)]
-        st.caption("当前标签：" + ("、".join(
-            f"{plain(tree.path(t.tag_id))}（{'已确认' if t.confirmed else {'rule': '规则', 'model': '模型'}.get(t.source, t.source)}）"
-            for t in assigned) or "无"))
-        if actor is None:
-            st.caption("在侧边栏选择你的名字后可以确认或更正标签。")
-        else:
-            paths = tree.paths()
-            chosen = st.multiselect("正确的标签", list(paths), default=[t.tag_id for t in assigned],
-                                    format_func=paths.__getitem__, key=f"review_tags_{review_id}")
-            left, right = st.columns(2)
-            if left.button("确认当前标签", key="review_tags_confirm", disabled=not assigned):
-                confirm_tags(engine(), "review", int(review_id), actor)
-                flash("已确认标签")
-                st.rerun()
-            if right.button("保存更正", key="review_tags_save", type="primary"):
-                correct_tags(engine(), "review", int(review_id), chosen, actor)
-                flash("已保存更正的标签：" + ("、".join(paths[t] for t in chosen) or "无"))
-                st.rerun()
+        _tags_form("review", int(review_id))
 
 st.subheader("背后的客服会话")
 convs = read(pr.conversations_behind, [o for o in rows["order_id"] if isinstance(o, str)])
 if convs.empty:
     st.caption("这些评价的订单号没有对应的客服会话。")
 else:
+    conv_tags = read(tags_of, "conversation", [int(i) for i in convs["id"]], tree)
+    convs["tags"] = [("、".join(tree.path(t.tag_id) for t in conv_tags[int(i)])) for i in convs["id"]]
     st.dataframe(convs.drop(columns="id").rename(columns={
         "external_id": "会话", "order_id": "订单号", "platform": "平台", "started_at": "开始时间", "category": "分类",
-        "csat": "CSAT", "messages": "消息数"}), hide_index=True, width="stretch")
-    conv_id = st.selectbox("打开回放", list(convs["id"]), key="reviews_conversation", index=None,
-                           placeholder="选择会话", format_func=lambda i: (lambda c: f"{c.external_id} · 订单 {c.order_id}")(
-                               convs.set_index("id").loc[i]))
-    if conv_id is not None and st.button("打开回放", key="reviews_open_replay", type="primary"):
-        open_replay(int(conv_id))
+        "csat": "CSAT", "messages": "消息数", "tags": "会话标签"}), hide_index=True, width="stretch")
+    conv_labels = {c.id: f"{c.external_id} · 订单 {c.order_id}" for c in convs.itertuples()}
+    conv_id = st.selectbox("查看会话", list(conv_labels), key="reviews_conversation", index=None,
+                           placeholder="选择会话", format_func=conv_labels.__getitem__)
+    if conv_id is not None:
+        _tags_form("conversation", int(conv_id))
+        if st.button("打开回放", key="reviews_open_replay"):
+            open_replay(int(conv_id))

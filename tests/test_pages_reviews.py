@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from qa.models import TagAssignment
+from qa.jobs.review_scoring import tag_scored_conversations
+from qa.models import Conversation, TagAssignment
 from tests.app_fixtures import start_app
 from tests.helpers import conv, import_bytes, jsonl
 
@@ -21,6 +22,9 @@ def _reviews(engine: Engine) -> None:
     import_bytes(engine, "order.jsonl", jsonl(conv("ord-1", ("customer", "杯子碎了", None),
                                                    ("agent", "抱歉，给您补发", None), order_id="9001")))
     import_bytes(engine, "评价.csv", CSV.encode("gbk"))
+    with engine.connect() as conn:
+        order_conversation = conn.scalar(select(Conversation.id).where(Conversation.order_id == "9001"))
+    tag_scored_conversations(engine, [order_conversation])  # as a scoring run does
 
 
 def test_empty_archive_says_how_to_import(seeded_app: Engine) -> None:
@@ -42,7 +46,9 @@ def test_figures_drill_down_and_replay(seeded_app: Engine) -> None:
     texts = [t for df in at.dataframe if "text" in df.value for t in df.value["text"]]
     assert texts == ["杯子破损了，快递太慢"]
     assert "1 条评价，其中差评 1 条" in [c.value for c in at.caption]
-    at.selectbox(key="reviews_conversation").set_value(at.selectbox(key="reviews_conversation").options[0]).run()
+    behind = next(df.value for df in at.dataframe if "会话标签" in df.value)
+    assert behind[["会话", "订单号", "会话标签"]].values.tolist() == [["ord-1", "9001", "物流 › 破损"]]
+    at.selectbox(key="reviews_conversation").select_index(0).run()
     at.button(key="reviews_open_replay").click().run()
     assert not at.exception
     assert at.session_state["replay_conversation_id"] is not None
@@ -64,7 +70,9 @@ def test_correct_a_reviews_tags(seeded_app: Engine) -> None:
     at.button(key="review_tags_save").click().run()
     assert "已保存更正的标签：无" in [s.value for s in at.success]
     with seeded_app.connect() as conn:
-        assert conn.execute(select(TagAssignment.rejected, TagAssignment.reviewer_id)).all()[-1][0] is True
+        taken_off = conn.execute(select(TagAssignment.rejected, TagAssignment.reviewer_id)
+                                 .where(TagAssignment.review_id.is_not(None), TagAssignment.tag_id == 2)).one()
+    assert taken_off.rejected is True and taken_off.reviewer_id is not None
 
 
 def test_edit_the_tag_tree_retags_reviews(seeded_app: Engine) -> None:
