@@ -70,6 +70,8 @@ def test_keyword_tagging_counts_a_child_not_its_parent(tree):
     assert tag_text(tree, "客服态度差") == [5]  # 服务's own keyword 客服 is covered by its child
     assert tag_text(tree, "找不到客服") == [4]
     assert tag_text(tree, "很好用") == [] and tag_text(tree, None) == []
+    assert tag_text(tree, "包装很好，没有破损") == [] and tag_text(tree, "无破损") == []
+    assert tag_text(tree, "说是没有破损，结果打开就破损了") == [3]  # one plain mention is enough
     assert tag_category(tree, "赠品/物流") == [2] and tag_category(tree, None) == []
 
 

@@ -155,8 +155,8 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
     tag_scored_conversations(engine, ids)
     _rebuild_stats(engine)
     fired = run_alerts(engine).new
-    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), fired,
-                          reviews)
+    return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(),
+                          alerts=fired, reviews=reviews)
 
 
 @retry_when_busy

@@ -3,7 +3,8 @@
 Everything here is pure: a tree is an immutable value, every edit returns a new tree, so the page can preview an
 edit and the store saves whole trees (``qa.program.tag_store``). A tag's id never changes once given, so a
 rename or a move keeps every assignment made under the old name; a removed tag's assignments are simply no
-longer shown. A rule matches a text that contains any of its keywords (case-insensitive); a parent tag with its
+longer shown. A rule matches a text that contains any of its keywords (case-insensitive) other than right after a negation
+(没有/没/无/不/未); a parent tag with its
 own keywords matches on its own, and a text matched by a child is not also counted under the parent.
 """
 
@@ -178,9 +179,22 @@ def tag_text(tree: TagTree, text: str | None) -> list[int]:
     if not text:
         return []
     folded = text.casefold()
-    hits = [t.id for t in tree.ordered() if any(w.casefold() in folded for w in t.keywords)]
+    hits = [t.id for t in tree.ordered() if any(_mentions(folded, w.casefold()) for w in t.keywords)]
     covered = {a for h in hits for a in _ancestors(tree, h)}
     return [h for h in hits if h not in covered]
+
+
+_NEGATIONS = ("没有", "没", "无", "不", "未")
+
+
+def _mentions(text: str, word: str) -> bool:
+    """``word`` occurs in ``text`` at least once not right after a negation: "没有线头" is praise, not a 做工 complaint."""
+    start = text.find(word)
+    while start != -1:
+        if not any(text.endswith(n, 0, start) for n in _NEGATIONS):
+            return True
+        start = text.find(word, start + 1)
+    return False
 
 
 def tag_category(tree: TagTree, category: str | None) -> list[int]:
