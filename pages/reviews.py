@@ -21,7 +21,7 @@ from qa.program.tag_store import (
     save_tree,
     tags_of,
 )
-from qa.program.tags import TagTree, add_tag, remove_tag, rename_tag, set_rules
+from qa.program.tags import TagTree, add_tag, move_tag, remove_tag, rename_tag, set_rules
 from ui.cache import engine, read
 from ui.charts import selected
 from ui.frame import require_frame
@@ -57,29 +57,34 @@ def _tree_editor(tree: TagTree, actor: str | None) -> None:
         return
     tag_id = st.selectbox("选择标签", [None, *paths], key="tag_edit_pick", format_func=lambda t: "（新建标签）" if t is None
                           else paths[t])
+    tag = tree.get(tag_id) if tag_id is not None else None
+    parents = [None, *(t for t in paths if tag_id is None or t not in tree.subtree(tag_id))]
     with st.form("tag_edit"):
-        if tag_id is None:
-            name = st.text_input("标签名", key="tag_edit_name")
-            parent = st.selectbox("上级", [None, *paths], key="tag_edit_parent",
-                                  format_func=lambda t: "（顶层）" if t is None else paths[t])
-        else:
-            name = st.text_input("标签名", value=tree.get(tag_id).name, key=f"tag_edit_name_{tag_id}")
-        words = st.text_area("关键词（每行一个；评价或消息含其中任一词即打上此标签）", key=f"tag_edit_words_{tag_id}",
-                             value="\n".join(tree.get(tag_id).keywords) if tag_id is not None else "")
+        name = st.text_input("标签名", value=tag.name if tag else "", key=f"tag_edit_name_{tag_id}")
+        parent = st.selectbox("上级", parents, index=parents.index(tag.parent) if tag else 0,
+                              key=f"tag_edit_parent_{tag_id}", format_func=lambda t: "（顶层）" if t is None else paths[t])
+        words = st.text_area("关键词（每行一个；评价或消息含其中任一词即打上此标签，紧跟在“没有/不”等否定词后的除外）",
+                             value="\n".join(tag.keywords) if tag else "", key=f"tag_edit_words_{tag_id}")
+        categories = st.text_input("对应分类（分类模型的分类，用顿号或逗号分隔；该分类的会话打上此标签）",
+                                   value="、".join(tag.categories) if tag else "", key=f"tag_edit_categories_{tag_id}")
         left, right = st.columns(2)
         save = left.form_submit_button("保存", type="primary")
-        delete = tag_id is not None and right.form_submit_button("删除此标签及其下级")
+        delete = tag is not None and right.form_submit_button("删除此标签及其下级")
     if not (save or delete):
         return
+    category_list = categories.replace("，", "、").replace(",", "、").split("、")
     try:
         if delete:
             assert tag_id is not None
             new, done = remove_tag(tree, tag_id), f"已删除标签“{paths[tag_id]}”"
         elif tag_id is None:
-            new, new_id = add_tag(tree, name, parent, words.splitlines())
+            new, new_id = add_tag(tree, name, parent, words.splitlines(), category_list)
             done = f"已新建标签“{new.path(new_id)}”"
         else:
-            new = set_rules(rename_tag(tree, tag_id, name), tag_id, words.splitlines())
+            new = rename_tag(tree, tag_id, name)
+            if parent != tree.get(tag_id).parent:
+                new = move_tag(new, tag_id, parent)
+            new = set_rules(new, tag_id, words.splitlines(), category_list)
             done = f"已保存标签“{new.path(tag_id)}”"
         save_tree(engine(), new, actor)
         added = retag_reviews(engine())

@@ -7,6 +7,7 @@ from sqlalchemy import Engine, select
 
 from qa.jobs.review_scoring import tag_scored_conversations
 from qa.models import Conversation, TagAssignment
+from qa.program.tag_store import current_tree
 from tests.app_fixtures import start_app
 from tests.helpers import conv, import_bytes, jsonl
 
@@ -79,14 +80,22 @@ def test_edit_the_tag_tree_retags_reviews(seeded_app: Engine) -> None:
     _reviews(seeded_app)
     at = start_app("pages/reviews.py")
     at.sidebar.selectbox(key="current_user_name").select("王质检").run()
-    at.text_input(key="tag_edit_name").input("保温")
+    at.text_input(key="tag_edit_name_None").input("保温")
     at.text_area(key="tag_edit_words_None").input("保温效果")
     next(b for b in at.button if b.label == "保存").click().run()
     assert not at.exception
     assert "已新建标签“保温”；按新规则给评价新增标签 1 个" in [s.value for s in at.success]
-    at.text_input(key="tag_edit_name").input("保温")
+    at.text_input(key="tag_edit_name_None").input("保温")
     next(b for b in at.button if b.label == "保存").click().run()
     assert "“顶层”下已有标签“保温”" in [e.value for e in at.error]
+    at.selectbox(key="tag_edit_pick").select(7).run()  # 物流 › 破损
+    at.selectbox(key="tag_edit_parent_7").select(12)  # 售后 (in the form: applied on 保存)
+    at.text_input(key="tag_edit_categories_7").input("赠品/物流，退货")
+    next(b for b in at.button if b.label == "保存").click().run()
+    assert "已保存标签“售后 › 破损”；按新规则给评价新增标签 0 个" in [s.value for s in at.success]
+    with seeded_app.connect() as conn:
+        moved = current_tree(conn).get(7)
+    assert (moved.parent, moved.categories) == (12, ("赠品/物流", "退货"))
 
 
 def test_an_imported_product_name_is_shown_as_text_in_the_drill_down(seeded_app: Engine) -> None:
