@@ -12,6 +12,7 @@ st.set_page_config(page_title="回放 Huifang · 客服质检", page_icon=str(IC
 PAGES = {
     "overview": st.Page("pages/overview.py", title="总览", icon=":material/monitoring:", default=True),
     "agents": st.Page("pages/agents.py", title="坐席", icon=":material/support_agent:"),
+    "reviews": st.Page("pages/reviews.py", title="评价", icon=":material/reviews:"),
     "queue": st.Page("pages/queue.py", title="质检队列", icon=":material/checklist:"),
     "replay": st.Page("pages/replay.py", title="会话回放", icon=":material/replay:"),
     "coaching": st.Page("pages/coaching.py", title="培训", icon=":material/school:"),
@@ -25,14 +26,14 @@ PAGES = {
 # What each role is shown; what each may write is decided again in qa/ (qa.access), whatever a page shows.
 # Agents open only their own conversations (the queue is filtered to them) and their reviews to confirm or dispute;
 # executives see aggregates only.
-REVIEWING = {"看板": ["overview", "agents"], "质检": ["queue", "replay", "coaching", "calibration", "disputes"]}
+REVIEWING = {"看板": ["overview", "agents", "reviews"], "质检": ["queue", "replay", "coaching", "calibration", "disputes"]}
 ROLE_PAGES: dict[str, dict[str, list[str]]] = {
     "admin": {**REVIEWING, "管理": ["scorecards", "data", "models", "alerts"]},
     "qa_manager": {**REVIEWING, "管理": ["scorecards", "models", "alerts"]},
     "reviewer": REVIEWING,
     "trainer": REVIEWING,
     "agent": {"质检": ["queue", "replay", "disputes"]},
-    "executive": {"看板": ["overview", "agents"], "管理": ["alerts"]},
+    "executive": {"看板": ["overview", "agents", "reviews"], "管理": ["alerts"]},
 }
 
 # Imported only after st.set_page_config; nothing slow may come before st.navigation (until it runs, the first run

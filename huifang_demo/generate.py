@@ -33,10 +33,11 @@ from huifang_demo.phrases import (
     SHOPS,
     Intent,
 )
+from huifang_demo.reviews import REVIEWS_FILE, ReviewWriter
 from qa.ingest.records import ConversationRecord, TicketRecord
 
 __all__ = ["DemoFiles", "generate_demo", "CONVERSATIONS_FILE", "TICKETS_FILE", "JD_FILE", "QIANNIU_FILE",
-           "TICKET_COLUMNS"]
+           "REVIEWS_FILE", "TICKET_COLUMNS"]
 
 CONVERSATIONS_FILE = "conversations.jsonl"
 TICKETS_FILE = "tickets.csv"
@@ -48,23 +49,26 @@ _CSAT_WORDS = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "
 
 @dataclass(frozen=True, slots=True)
 class DemoFiles:
-    """What ``generate_demo`` wrote: the four paths and how much went into each."""
+    """What ``generate_demo`` wrote: the five paths and how much went into each."""
 
     conversations_jsonl: Path
     tickets_csv: Path
     jd_log: Path
     qianniu_txt: Path
+    reviews_csv: Path
     conversations: int
     messages: int
     jsonl_conversations: int
     jd_sessions: int
     qianniu_sessions: int
     tickets: int
+    reviews: int
+    linked_reviews: int  # reviews whose order id is a demo conversation's
 
     @property
     def paths(self) -> tuple[Path, ...]:
         """All written files, in the order an importer should read them (tickets after their conversations)."""
-        return self.conversations_jsonl, self.jd_log, self.qianniu_txt, self.tickets_csv
+        return self.conversations_jsonl, self.jd_log, self.qianniu_txt, self.tickets_csv, self.reviews_csv
 
 
 def generate_demo(out_dir: Path, *, conversations: int = 10_000, messages: int | None = None, seed: int = 7,
@@ -81,7 +85,7 @@ def generate_demo(out_dir: Path, *, conversations: int = 10_000, messages: int |
         raise ValueError(f"conversations must be at least 1, got {conversations}")
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _Writers(out_dir) as writers:
+    with _Writers(out_dir, seed, end) as writers:
         for scene in _scenes(rng, days, conversations):
             conversation, ticket = simulate(rng, scene)
             writers.write(_route(rng, conversation, ticket), conversation, ticket)
@@ -265,10 +269,10 @@ def _route(rng: random.Random, conversation: ConversationRecord, ticket: TicketR
 
 
 class _Writers:
-    """The four open output files and their tallies."""
+    """The five open output files and their tallies."""
 
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
+    def __init__(self, out_dir: Path, seed: int, end: date) -> None:
+        self.out_dir, self.seed, self.end = out_dir, seed, end
         self.counts = {CONVERSATIONS_FILE: 0, JD_FILE: 0, QIANNIU_FILE: 0, TICKETS_FILE: 0}
         self.messages = 0
         self._stack = ExitStack()
@@ -282,6 +286,8 @@ class _Writers:
         self.jd = stack.enter_context(open(out / JD_FILE, "w", encoding="utf-8", newline="\r\n"))
         self.qianniu = stack.enter_context(open(out / QIANNIU_FILE, "w", encoding="gb18030", newline="\r\n"))
         self.qianniu.write(_QIANNIU_HEADER)
+        reviews = stack.enter_context(open(out / REVIEWS_FILE, "w", encoding="gbk", newline=""))  # as back offices give it
+        self.reviews = ReviewWriter(reviews, self.seed, self.end)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -299,15 +305,17 @@ class _Writers:
         if ticket is not None:
             self.counts[TICKETS_FILE] += 1
             self.tickets.writerow(_ticket_row(ticket))
+        self.reviews.add(conversation)
 
     def summary(self) -> DemoFiles:
         out, counts = self.out_dir, self.counts
         return DemoFiles(
             conversations_jsonl=out / CONVERSATIONS_FILE, tickets_csv=out / TICKETS_FILE, jd_log=out / JD_FILE,
-            qianniu_txt=out / QIANNIU_FILE,
+            qianniu_txt=out / QIANNIU_FILE, reviews_csv=out / REVIEWS_FILE,
             conversations=counts[CONVERSATIONS_FILE] + counts[JD_FILE] + counts[QIANNIU_FILE],
             messages=self.messages, jsonl_conversations=counts[CONVERSATIONS_FILE], jd_sessions=counts[JD_FILE],
-            qianniu_sessions=counts[QIANNIU_FILE], tickets=counts[TICKETS_FILE])
+            qianniu_sessions=counts[QIANNIU_FILE], tickets=counts[TICKETS_FILE], reviews=self.reviews.reviews,
+            linked_reviews=self.reviews.linked)
 
 
 def _jsonl_line(c: ConversationRecord) -> str:

@@ -38,8 +38,8 @@ def load_demo(engine: Engine, out_dir: Path, *, conversations: int = 10_000, mes
     if score:
         echo("[4/4] 为全部会话评分…")
         run = score_database(engine, models_dir=models_dir, progress=_progress(echo))
-        echo(f"已评分 {run.scored:,} 个会话（{run.messages:,} 条消息），自动质检 {run.auto_checked:,} 个，"
-             f"用时 {run.seconds:.1f} 秒")
+        echo(f"已评分 {run.scored:,} 个会话（{run.messages:,} 条消息）、{run.reviews:,} 条商品评价，"
+             f"自动质检 {run.auto_checked:,} 个，用时 {run.seconds:.1f} 秒")
         seed_program(engine, echo=echo)
 
 

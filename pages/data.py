@@ -32,7 +32,8 @@ BATCH_COLUMNS = {
     "id": "批次", "file_name": "文件", "format": "格式",
     "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"),
     "conversations_added": "新增会话", "conversations_merged": "合并", "conversations_unchanged": "未变",
-    "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单", "rejected": "拒绝行",
+    "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单",
+    "reviews_added": "新增评价", "rejected": "拒绝行",
 }
 
 
@@ -64,7 +65,7 @@ LAST_IMPORT_KEY = "_last_import"
 st.title("数据导入与评分")
 
 with st.form("import_form", clear_on_submit=True):
-    files = st.file_uploader("上传聊天记录、消息表或工单表（可多选；zip 内的每个文件分别导入）", type=upload_extensions(),
+    files = st.file_uploader("上传聊天记录、消息表、工单表或商品评价表（可多选；zip 内的每个文件分别导入）", type=upload_extensions(),
                              accept_multiple_files=True, key="import_files")
     submitted = st.form_submit_button("导入", type="primary")
 st.caption(f"单个文件最大 {st.get_option('server.maxUploadSize'):,} MB，更大的文件请用命令行 huifang import 导入；"

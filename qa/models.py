@@ -58,6 +58,9 @@ __all__ = [
     "CalibrationConversation",
     "CalibrationReviewer",
     "Dispute",
+    "TagTreeRecord",
+    "ProductReview",
+    "TagAssignment",
 ]
 
 
@@ -114,6 +117,7 @@ class ImportBatch(Base):
     messages_added: Mapped[int] = mapped_column(Integer, default=0)
     tickets_added: Mapped[int] = mapped_column(Integer, default=0)
     tickets_updated: Mapped[int] = mapped_column(Integer, default=0)
+    reviews_added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # product reviews (评价)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     rejections: Mapped[str] = mapped_column(Text, default="[]")
 
@@ -589,3 +593,61 @@ class AlertEvent(Base):
     fired_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
     delivery_error: Mapped[str] = mapped_column(Text, default="")
+
+
+# ---------------------------------------------------------------- tag tree and product reviews (qa/program/tags.py)
+
+
+class TagTreeRecord(Base):
+    """One saved version of the whole tag tree as JSON; the newest is the tree in use, older ones are its history."""
+
+    __tablename__ = "tag_trees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ProductReview(Base):
+    """A buyer's product review (评价) from a marketplace export; linked to conversations by ``order_id``.
+
+    ``content_hash`` is the review's identity (order, product, time, text), so importing it again adds nothing
+    and a later export only fills in a follow-up or shop reply. Sentiment comes from the scoring run.
+    """
+
+    __tablename__ = "product_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id"))
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    order_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    product: Mapped[str | None] = mapped_column(String(300), index=True)
+    sku: Mapped[str | None] = mapped_column(String(200))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    follow_up: Mapped[str] = mapped_column(Text, default="")
+    shop_reply: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    sentiment_neg: Mapped[float | None] = mapped_column(Float)
+    sentiment_version: Mapped[str | None] = mapped_column(String(100))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class TagAssignment(Base):
+    """A tag on a product review, a conversation or one message: proposed by a keyword rule or the category
+    model, or given by a reviewer; ``confirmed`` when a reviewer agreed, ``rejected`` when one took it off (kept,
+    so the rules do not put it back)."""
+
+    __tablename__ = "tag_assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag_id: Mapped[int] = mapped_column(Integer, index=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("product_reviews.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(20))
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

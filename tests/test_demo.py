@@ -21,7 +21,7 @@ from huifang_demo.phrases import FORBIDDEN, INTENTS
 from huifang_demo.setup import load_demo
 from qa.ingest.importer import import_path
 from qa.ingest.records import ROLES
-from qa.models import Conversation, Ticket
+from qa.models import Conversation, ProductReview, Ticket
 from qa.program import calibration
 from scoring.artifacts import DEFAULT_MODELS_DIR
 
@@ -236,10 +236,14 @@ def test_roster_covers_every_team_on_every_platform() -> None:
 def test_demo_files_import_through_the_real_import_path(tmp_path: Path, sqlite_engine: Engine) -> None:
     files = generate_demo(tmp_path, conversations=300, end=date(2026, 11, 20))
     reports = [r for path in files.paths for r in import_path(sqlite_engine, path)]
-    assert [r.rejected for r in reports] == [0, 0, 0, 0]
+    assert [r.rejected for r in reports] == [0, 0, 0, 0, 0]
+    assert reports[-1].format == "csv_product_reviews" and reports[-1].reviews.added == files.reviews
     with sqlite_engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Conversation)) == files.conversations
         assert conn.scalar(select(func.count()).select_from(Ticket)) == files.tickets
+        linked = conn.scalar(select(func.count(func.distinct(ProductReview.id))).join(
+            Conversation, Conversation.order_id == ProductReview.order_id))
+    assert 0 < linked <= files.linked_reviews < files.reviews
 
 
 def test_loading_the_demo_says_what_it_is_doing_at_each_step(engine, tmp_path: Path) -> None:

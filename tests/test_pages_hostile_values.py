@@ -17,7 +17,7 @@ LINK = "[点我](http://evil.example/login)"
 LIVE = re.compile(r"(?<!\\)!?(?<!\\)\[[^\]]*(?<!\\)\]\((?:https?:|//)")  # a link or image Markdown would render
 
 PAGES = ["pages/overview.py", "pages/agents.py", "pages/queue.py", "pages/replay.py", "pages/coaching.py",
-         "pages/data.py", "pages/models.py"]
+         "pages/data.py", "pages/models.py", "pages/reviews.py"]
 
 
 def test_plain_escapes_what_markdown_would_read() -> None:
@@ -40,6 +40,8 @@ def test_hostile_values_render_as_text_on_every_page(seeded_app: Engine) -> None
         HOSTILE, ("customer", f"看这个 {LINK}", "2026-11-12 10:00:00"), ("agent", "好的", "2026-11-12 10:00:30"),
         platform=LINK, shop=HOSTILE, team=LINK, category=HOSTILE)))
     get_or_create_user(seeded_app, LINK, "admin")
+    import_bytes(seeded_app, "评价.csv", f"订单号,商品名称,评分,评价内容,评价时间\n{LINK},\"{HOSTILE}\",1,\"物流慢 {LINK}\","
+                                        "2026-11-12 10:00:00\n".encode())
     at = start_app(user=LINK)  # the signed-in name is shown in the sidebar
     at.session_state["replay_conversation_id"] = None
     at.query_params["c"] = HOSTILE

@@ -35,6 +35,7 @@ from qa.ingest.loader import LoadCounts, Loader, link_tickets
 from qa.ingest.parse_worker import WorkerParse
 from qa.ingest.records import Rejection
 from qa.ingest.rejections import RejectionLog
+from qa.ingest.review_loader import ReviewCounts, add_reviews
 from qa.ingest.staging import Batch, stage_batches
 from qa.models import ImportBatch
 
@@ -61,6 +62,7 @@ class ImportReport:
     rejections: list[Rejection] = field(default_factory=list)
     rejected: int = 0
     seen_before: bool = False
+    reviews: ReviewCounts = field(default_factory=ReviewCounts)
 
     @classmethod
     def unreadable(cls, name: str, reason: str) -> ImportReport:
@@ -77,6 +79,9 @@ class ImportReport:
                          f"已存在未变 {c.conversations_unchanged:,}，新增消息 {c.messages_added:,}")
         if c.tickets_added or c.tickets_updated:
             parts.append(f"新增工单 {c.tickets_added:,}，更新工单 {c.tickets_updated:,}")
+        r = self.reviews
+        if r.added or r.updated or r.unchanged:
+            parts.append(f"新增商品评价 {r.added:,}，补充追评/回复 {r.updated:,}，已存在未变 {r.unchanged:,}")
         parts.append(f"拒绝 {self.rejected:,} 行")
         if self.rejected > len(self.rejections):
             parts.append(f"（只列出前 {len(self.rejections):,} 条，另有 {self.rejected - len(self.rejections):,} 条被拒绝未列出）")
@@ -256,11 +261,14 @@ def _store(engine: Engine, name: str, stream: BinaryIO, path: Path | None, user_
                 file_name=name[:500], content_hash=digest, format=fmt, imported_at=datetime.now(),
             ).returning(ImportBatch.id)).scalar_one()
             loader = Loader(conn, batch_id)
+            reviews = ReviewCounts()
             rejections = RejectionLog()
             try:
                 with _gc_paused(), _large_cache(conn):
                     for batch in source.batches():
                         _apply(loader, name, batch, rejections)
+                        if batch.reviews:
+                            add_reviews(loader, batch.reviews, reviews)
             except UnicodeDecodeError as e:
                 raise ImportFormatError(
                     name, f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近），可能混用了编码；整个文件未导入") from None
@@ -269,12 +277,12 @@ def _store(engine: Engine, name: str, stream: BinaryIO, path: Path | None, user_
             link_tickets(conn)
             rebuild_daily_stats(conn)
             conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
-                **asdict(loader.counts), rejected=rejections.count,
+                **asdict(loader.counts), reviews_added=reviews.added, rejected=rejections.count,
                 rejections=json.dumps([asdict(r) for r in kept], ensure_ascii=False),
             ))
             record(conn, user_id, "import", "import_batch", batch_id, None,
                    {"file": name, "format": fmt, **asdict(loader.counts), "rejected": rejections.count})
-    return ImportReport(name, fmt, batch_id, loader.counts, kept, rejections.count, seen)
+    return ImportReport(name, fmt, batch_id, loader.counts, kept, rejections.count, seen, reviews)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ __all__ = [
     "TicketRecord",
     "Rejection",
     "SessionSheet",
+    "ReviewRecord",
     "Parsed",
 ]
 
@@ -135,5 +136,22 @@ class SessionSheet:
     sessions: list[dict]
 
 
-Parsed = ConversationRecord | ConversationColumns | TicketRecord | Rejection | SessionSheet
+@dataclass(slots=True)
+class ReviewRecord:
+    """One product review (评价) from a marketplace's review export; linked to conversations by order id."""
+
+    text: str
+    reviewed_at: datetime
+    rating: int | None = None
+    order_id: str | None = None
+    product: str | None = None
+    sku: str | None = None
+    follow_up: str = ""
+    shop_reply: str = ""
+    platform: str | None = None
+    shop: str | None = None
+    source_row: int | None = None
+
+
+Parsed = ConversationRecord | ConversationColumns | TicketRecord | Rejection | SessionSheet | ReviewRecord
 """Anything a format's parse yields."""

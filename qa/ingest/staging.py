@@ -24,6 +24,7 @@ from qa.ingest.records import (
     MessageRecord,
     Parsed,
     Rejection,
+    ReviewRecord,
     SessionSheet,
     TicketRecord,
     as_record,
@@ -100,6 +101,7 @@ class Batch:
     conversations: list[StagedConversation] = field(default_factory=list)
     messages: MessageColumns = field(default_factory=MessageColumns)
     tickets: list[TicketRecord] = field(default_factory=list)
+    reviews: list[ReviewRecord] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     sessions: list[dict] | None = None
 
@@ -265,11 +267,17 @@ def stage_batches(records: Iterable[Parsed], file: str, mask: frozenset[str] | N
                 batch.rejections = []
         elif isinstance(rec, SessionSheet):
             batch.sessions = rec.sessions
+        elif isinstance(rec, ReviewRecord):
+            rec.text, rec.follow_up, rec.shop_reply = mask_texts([rec.text, rec.follow_up, rec.shop_reply], mask)
+            batch.reviews.append(rec)
+            if len(batch.reviews) >= CHUNK:
+                yield batch
+                batch = Batch()
         else:
             batch.tickets.append(rec)
             if len(batch.tickets) >= CHUNK:
                 yield batch
                 batch = Batch()
     _close(pending, batch, mask, file)
-    if batch.conversations or batch.tickets or batch.rejections or batch.sessions is not None:
+    if batch.conversations or batch.tickets or batch.reviews or batch.rejections or batch.sessions is not None:
         yield batch

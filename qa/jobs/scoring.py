@@ -23,6 +23,7 @@ from qa.analytics.segments import Span, Turn, segment_rows, spans
 from qa.analytics.stats import rebuild_daily_stats
 from qa.busy import retry_when_busy
 from qa.db import make_engine
+from qa.jobs.review_scoring import score_reviews, tag_scored_conversations
 from qa.models import AgentSegment, Conversation, ConversationScore, Message, MessageScore, Platform
 from qa.program.alerts import run_alerts
 from qa.program.autoqa import run_auto_qa
@@ -48,6 +49,7 @@ class ScoreRunReport:
     seconds: float
     auto_checked: int = 0  # conversations auto-QA checked after scoring
     alerts: int = 0  # new alert firings after the run (see qa.program.alerts)
+    reviews: int = 0  # product reviews given a sentiment (see qa.jobs.review_scoring)
 
 
 def _pending(query: Select, version: str) -> Select:
@@ -207,11 +209,13 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
     finally:
         if pool is not None:
             pool.shutdown()
+    reviews = score_reviews(engine, scorer)
+    tag_scored_conversations(engine, ids)
     _rebuild_stats(engine)
     checked = run_auto_qa(engine).checked
     fired = run_alerts(engine).new  # after auto-QA: rules read what this run produced
     return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), checked,
-                          fired)
+                          alerts=fired, reviews=reviews)
 
 
 @retry_when_busy

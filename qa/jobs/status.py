@@ -42,11 +42,11 @@ def past_imports(conn: Connection, limit: int = 200) -> pd.DataFrame:
     b = ImportBatch
     rows = conn.execute(select(b.id, b.file_name, b.format, b.imported_at, b.conversations_added,
                                b.conversations_merged, b.conversations_unchanged, b.messages_added,
-                               b.tickets_added, b.tickets_updated, b.rejected)
+                               b.tickets_added, b.tickets_updated, b.reviews_added, b.rejected)
                         .order_by(b.id.desc()).limit(limit)).mappings().all()
     df = pd.DataFrame(rows, columns=["id", "file_name", "format", "imported_at", "conversations_added",
                                      "conversations_merged", "conversations_unchanged", "messages_added",
-                                     "tickets_added", "tickets_updated", "rejected"])
+                                     "tickets_added", "tickets_updated", "reviews_added", "rejected"])
     df["format"] = df["format"].map(format_name)
     return df
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qa.errors import HuifangError
 
-__all__ = ["ProgramError", "ScorecardError", "CalibrationError", "DisputeError"]
+__all__ = ["ProgramError", "ScorecardError", "CalibrationError", "DisputeError", "TagError"]
 
 
 class ProgramError(HuifangError):
@@ -21,3 +21,7 @@ class CalibrationError(ProgramError):
 
 class DisputeError(ProgramError):
     """An acknowledgement, dispute or resolution that is not allowed (window passed, already resolved…)."""
+
+
+class TagError(ProgramError):
+    """A tag tree edit or tag correction that is not allowed (empty or duplicate name, a tag under itself…)."""

@@ -8,12 +8,12 @@ come before general ones (a chat log before the generic CSV reading of a text fi
 from __future__ import annotations
 
 from qa.errors import ImportFormatError
-from qa.ingest.formats import chatlog, jsonl, session_sheet, table
+from qa.ingest.formats import chatlog, jsonl, reviews, session_sheet, table
 from qa.ingest.formats.base import Format, Sample
 
 __all__ = ["FORMATS", "Format", "Sample", "detect", "format_name", "upload_extensions"]
 
-_MODULES = (jsonl, chatlog, table, session_sheet)
+_MODULES = (jsonl, chatlog, reviews, table, session_sheet)
 FORMATS: tuple[Format, ...] = tuple(f for module in _MODULES for f in module.FORMATS)
 
 

@@ -1,0 +1,168 @@
+"""The tag tree and tag assignments in the database: the tree in use, rule proposals, reviewers' corrections.
+
+The tree is saved whole, a new row per save (``tag_trees``), so an edit never rewrites history and the newest row
+is the tree in use; an archive with none gets the shipped default on first use. Assignments say where a tag
+came from (``rule``: a keyword rule; ``model``: the category model's category; ``reviewer``) and whether a
+reviewer confirmed it; a tag a reviewer took off stays stored as rejected, so running the rules again never puts
+it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, cast
+
+from sqlalchemy import Column, Connection, Engine, Table, and_, insert, select, update
+
+from qa.busy import retry_when_busy
+from qa.models import ConversationScore, Message, ProductReview, TagAssignment, TagTreeRecord
+from qa.program.people import acting_id
+from qa.program.tags import TagTree, default_tree, tag_category, tag_text, tree_from_json, tree_to_json
+
+__all__ = ["Target", "AssignedTag", "current_tree", "save_tree", "propose_tags", "tags_of", "correct_tags",
+           "confirm_tags", "rule_proposals", "tag_conversations", "retag_reviews"]
+
+Target = Literal["review", "conversation", "message"]
+_ta = cast(Table, TagAssignment.__table__)
+_COLUMN: dict[str, Column] = {"review": _ta.c.review_id, "conversation": _ta.c.conversation_id,
+                              "message": _ta.c.message_id}
+
+
+@dataclass(frozen=True)
+class AssignedTag:
+    """A tag on one review, conversation or message, as shown to a reviewer."""
+
+    tag_id: int
+    source: str
+    confirmed: bool
+
+
+def current_tree(conn: Connection, seed: bool = False) -> TagTree:
+    """The tree in use: the newest saved one, else the shipped default (saved now when ``seed``, inside the
+    caller's transaction: the default's ids are the same every time it is read, so reads need not write)."""
+    definition = conn.scalar(select(TagTreeRecord.definition).order_by(TagTreeRecord.id.desc()).limit(1))
+    if definition is not None:
+        return tree_from_json(definition)
+    tree = default_tree()
+    if seed:
+        conn.execute(insert(TagTreeRecord).values(definition=tree_to_json(tree), created_at=datetime.now()))
+    return tree
+
+
+@retry_when_busy
+def save_tree(engine: Engine, tree: TagTree, actor: str | None = None) -> int:
+    """Save ``tree`` as the tree in use; returns the saved version's id."""
+    with engine.begin() as conn:
+        by = acting_id(conn, actor, "manage_program") if actor else None
+        return conn.execute(insert(TagTreeRecord).values(
+            definition=tree_to_json(tree), created_by=by, created_at=datetime.now()).returning(TagTreeRecord.id)
+        ).scalar_one()
+
+
+def _known(conn: Connection, target: Target, ids: Sequence[int]) -> set[tuple[int, int]]:
+    column = _COLUMN[target]
+    known: set[tuple[int, int]] = set()
+    for start in range(0, len(ids), 500):
+        known.update((row[0], row[1]) for row in conn.execute(
+            select(column, _ta.c.tag_id).where(column.in_(ids[start:start + 500]))))
+    return known
+
+
+def propose_tags(conn: Connection, target: Target, proposals: Iterable[tuple[int, int, str]]) -> int:
+    """Store (target id, tag id, source) proposals not already there in any state; returns how many were added."""
+    column = _COLUMN[target]
+    proposals = list(proposals)
+    known = _known(conn, target, sorted({p[0] for p in proposals}))
+    now = datetime.now().replace(microsecond=0)
+    rows = []
+    for target_id, tag_id, source in proposals:
+        if (target_id, tag_id) not in known:
+            known.add((target_id, tag_id))
+            rows.append({column.key: target_id, "tag_id": tag_id, "source": source, "confirmed": False,
+                         "rejected": False, "created_at": now, "updated_at": now})
+    if rows:
+        conn.execute(insert(_ta), rows)
+    return len(rows)
+
+
+def rule_proposals(tree: TagTree, texts: Iterable[tuple[int, str]]) -> Iterator[tuple[int, int, str]]:
+    """(id, tag id, "rule") for each keyword rule that matches each (id, text)."""
+    for target_id, text in texts:
+        for tag_id in tag_text(tree, text):
+            yield target_id, tag_id, "rule"
+
+
+def tags_of(conn: Connection, target: Target, ids: Sequence[int], tree: TagTree | None = None
+            ) -> dict[int, list[AssignedTag]]:
+    """The tags on each target, not counting rejected ones nor (given ``tree``) tags no longer in it."""
+    column = _COLUMN[target]
+    live = None if tree is None else {t.id for t in tree.tags}
+    out: dict[int, list[AssignedTag]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(select(column, _ta.c.tag_id, _ta.c.source, _ta.c.confirmed)
+                                .where(column.in_(ids[start:start + 500]), _ta.c.rejected.is_(False))
+                                .order_by(_ta.c.id)):
+            if live is None or row.tag_id in live:
+                out[row[0]].append(AssignedTag(row.tag_id, row.source, bool(row.confirmed)))
+    return out
+
+
+@retry_when_busy
+def correct_tags(engine: Engine, target: Target, target_id: int, tag_ids: Iterable[int], actor: str) -> None:
+    """A reviewer's say on a target's tags: ``tag_ids`` are right (confirmed; added if new), every other tag on it
+    is wrong (rejected, kept so the rules do not bring it back)."""
+    column = _COLUMN[target]
+    chosen = set(tag_ids)
+    now = datetime.now().replace(microsecond=0)
+    with engine.begin() as conn:
+        reviewer = acting_id(conn, actor, "review")
+        stored = {row.tag_id: row.id for row in conn.execute(select(_ta.c.id, _ta.c.tag_id).where(column == target_id))}
+        mine = {"reviewer_id": reviewer, "updated_at": now}
+        if chosen & stored.keys():
+            conn.execute(update(_ta).where(_ta.c.id.in_([stored[t] for t in chosen & stored.keys()]))
+                         .values(confirmed=True, rejected=False, **mine))
+        if stored.keys() - chosen:
+            conn.execute(update(_ta).where(_ta.c.id.in_([stored[t] for t in stored.keys() - chosen]))
+                         .values(confirmed=False, rejected=True, **mine))
+        new = sorted(chosen - stored.keys())
+        if new:
+            conn.execute(insert(_ta), [{column.key: target_id, "tag_id": t, "source": "reviewer", "confirmed": True,
+                                        "rejected": False, "created_at": now, **mine} for t in new])
+
+
+def confirm_tags(engine: Engine, target: Target, target_id: int, actor: str) -> None:
+    """A reviewer agrees with every tag now on the target."""
+    with engine.connect() as conn:
+        current = [t.tag_id for t in tags_of(conn, target, [target_id])[target_id]]
+    correct_tags(engine, target, target_id, current, actor)
+
+
+def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequence[int]) -> int:
+    """Propose tags on conversations from their category (the category model's, ``model``) and from keyword rules on
+    the customer's messages (``rule``); returns how many were added."""
+    cs, m = ConversationScore.__table__, Message.__table__
+    proposals: list[tuple[int, int, str]] = []
+    for start in range(0, len(conversation_ids), 500):
+        chunk = conversation_ids[start:start + 500]
+        for cid, category in conn.execute(select(cs.c.conversation_id, cs.c.category)
+                                          .where(cs.c.conversation_id.in_(chunk))):
+            proposals.extend((cid, tag_id, "model") for tag_id in tag_category(tree, category))
+        texts: dict[int, list[str]] = {}
+        for cid, text in conn.execute(select(m.c.conversation_id, m.c.text)
+                                      .where(and_(m.c.conversation_id.in_(chunk), m.c.role == "customer"))):
+            texts.setdefault(cid, []).append(text)
+        proposals.extend(rule_proposals(tree, ((cid, "\n".join(t)) for cid, t in texts.items())))
+    return propose_tags(conn, "conversation", proposals)
+
+
+@retry_when_busy
+def retag_reviews(engine: Engine) -> int:
+    """Run the tree's keyword rules over every stored review again (after an edit): adds what the rules now
+    match, never a tag a reviewer took off, and leaves tags the rules no longer match for reviewers to judge."""
+    pr = ProductReview.__table__
+    with engine.begin() as conn:
+        tree = current_tree(conn, seed=True)
+        texts = [(r.id, f"{r.text}\n{r.follow_up}") for r in conn.execute(select(pr.c.id, pr.c.text, pr.c.follow_up))]
+        return propose_tags(conn, "review", rule_proposals(tree, texts))

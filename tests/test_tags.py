@@ -1,0 +1,121 @@
+"""The tag tree: edits, keyword and category tagging, storage, and reviewers' confirm/correct."""
+
+import pytest
+from sqlalchemy import func, select
+
+from qa.models import TagTreeRecord, User
+from qa.program.errors import TagError
+from qa.program.tag_store import (
+    confirm_tags,
+    correct_tags,
+    current_tree,
+    propose_tags,
+    save_tree,
+    tag_conversations,
+    tags_of,
+)
+from qa.program.tags import (
+    TagTree,
+    add_tag,
+    default_tree,
+    move_tag,
+    remove_tag,
+    rename_tag,
+    set_rules,
+    tag_category,
+    tag_text,
+    tree_from_json,
+    tree_to_json,
+)
+from tests.helpers import conv, import_bytes, jsonl
+
+
+@pytest.fixture
+def tree() -> TagTree:
+    t, logistics = add_tag(TagTree(), "物流")
+    t, speed = add_tag(t, "时效", logistics, ["物流慢", "还没到"], ["赠品/物流"])
+    t, broken = add_tag(t, "破损", logistics, ["破损", "压坏"])
+    t, service = add_tag(t, "服务", keywords=["客服"])
+    t, _attitude = add_tag(t, "态度", service, ["态度差"])
+    return t
+
+
+def test_paths_children_and_ids(tree):
+    assert tree.paths() == {1: "物流", 2: "物流 › 时效", 3: "物流 › 破损", 4: "服务", 5: "服务 › 态度"}
+    assert [t.name for t in tree.children(1)] == ["时效", "破损"]
+    assert tree.subtree(1) == {1, 2, 3}
+    assert tree.root_of(3) == 1
+
+
+def test_edits_keep_ids_and_refuse_bad_names(tree):
+    renamed = rename_tag(tree, 2, "配送时效")
+    assert renamed.path(2) == "物流 › 配送时效"
+    moved = move_tag(tree, 3, 4)
+    assert moved.path(3) == "服务 › 破损" and moved.children(1)[0].id == 2
+    with pytest.raises(TagError, match="已有标签“破损”"):
+        rename_tag(tree, 2, "破损")
+    with pytest.raises(TagError, match="自己或它的下级"):
+        move_tag(tree, 1, 3)
+    with pytest.raises(TagError, match="不能为空"):
+        add_tag(tree, "  ", 1)
+    smaller = remove_tag(tree, 1)
+    assert smaller.paths() == {4: "服务", 5: "服务 › 态度"}
+    _t, new_id = add_tag(smaller, "售后")
+    assert new_id == 6  # ids are never reused while the largest is in the tree
+    assert set_rules(tree, 3, [" 碎了 ", "碎了", ""]).get(3).keywords == ("碎了",)
+
+
+def test_keyword_tagging_counts_a_child_not_its_parent(tree):
+    assert tag_text(tree, "物流慢，而且外箱破损了") == [2, 3]
+    assert tag_text(tree, "客服态度差") == [5]  # 服务's own keyword 客服 is covered by its child
+    assert tag_text(tree, "找不到客服") == [4]
+    assert tag_text(tree, "很好用") == [] and tag_text(tree, None) == []
+    assert tag_text(tree, "包装很好，没有破损") == [] and tag_text(tree, "无破损") == []
+    assert tag_text(tree, "说是没有破损，结果打开就破损了") == [3]  # one plain mention is enough
+    assert tag_category(tree, "赠品/物流") == [2] and tag_category(tree, None) == []
+
+
+def test_json_round_trip_and_shipped_default(tree):
+    assert tree_from_json(tree_to_json(tree)) == tree
+    default = default_tree()
+    assert {"产品质量 › 做工", "产品质量 › 尺码", "物流 › 时效", "物流 › 破损", "服务 › 态度", "服务 › 响应",
+            "售后 › 退款", "售后 › 换货"} <= set(default.paths().values())
+    assert [default.path(t) for t in tag_text(default, "快递太慢了，盒子还压坏了")] == ["物流 › 时效", "物流 › 破损"]
+
+
+def _users(engine):
+    with engine.begin() as conn:
+        conn.execute(User.__table__.insert(), [{"name": "质检甲", "role": "reviewer"}])
+
+
+def test_tree_seeded_on_first_use_then_saved_versions(engine):
+    with engine.connect() as conn:
+        first = current_tree(conn)
+        assert conn.scalar(select(func.count()).select_from(TagTreeRecord)) == 0  # reading never writes
+    with engine.begin() as conn:
+        assert current_tree(conn, seed=True) == first == default_tree()
+        assert conn.scalar(select(func.count()).select_from(TagTreeRecord)) == 1
+    _users(engine)
+    edited, new_id = add_tag(first, "包装", None, ["包装"])
+    save_tree(engine, edited, "质检甲")
+    with engine.connect() as conn:
+        assert current_tree(conn).path(new_id) == "包装"
+
+
+def test_confirm_and_correct_conversation_tags(engine, tree):
+    import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "物流慢，盒子破损了", None), ("agent", "抱歉", None))))
+    _users(engine)
+    with engine.begin() as conn:
+        assert tag_conversations(conn, tree, [1]) == 2
+        assert tag_conversations(conn, tree, [1]) == 0  # proposing again adds nothing
+    with engine.connect() as conn:
+        assert [(t.tag_id, t.source, t.confirmed) for t in tags_of(conn, "conversation", [1])[1]] == [
+            (2, "rule", False), (3, "rule", False)]
+    correct_tags(engine, "conversation", 1, [3, 5], "质检甲")  # 时效 is wrong, 态度 was missing
+    with engine.begin() as conn:
+        assert [(t.tag_id, t.source, t.confirmed) for t in tags_of(conn, "conversation", [1])[1]] == [
+            (3, "rule", True), (5, "reviewer", True)]
+        assert propose_tags(conn, "conversation", [(1, 2, "rule")]) == 0  # a rejected tag is not proposed again
+    confirm_tags(engine, "conversation", 1, "质检甲")
+    with engine.connect() as conn:
+        assert {t.tag_id for t in tags_of(conn, "conversation", [1], remove_tag(tree, 4))[1]} == {3}
