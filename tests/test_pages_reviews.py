@@ -57,8 +57,7 @@ def test_figures_drill_down_and_replay(seeded_app: Engine) -> None:
 
 def test_correct_a_reviews_tags(seeded_app: Engine) -> None:
     _reviews(seeded_app)
-    at = start_app("pages/reviews.py")
-    at.sidebar.selectbox(key="current_user_name").select("王质检").run()
+    at = start_app("pages/reviews.py", user="王质检")
     at.radio(key="reviews_by").set_value("product").run()
     at.selectbox(key="reviews_pick_product").select("卫衣").run()
     assert len(at.selectbox(key="reviews_review").options) == 2
@@ -78,8 +77,7 @@ def test_correct_a_reviews_tags(seeded_app: Engine) -> None:
 
 def test_edit_the_tag_tree_retags_reviews(seeded_app: Engine) -> None:
     _reviews(seeded_app)
-    at = start_app("pages/reviews.py")
-    at.sidebar.selectbox(key="current_user_name").select("王质检").run()
+    at = start_app("pages/reviews.py", user="陈经理")
     at.text_input(key="tag_edit_name_None").input("保温")
     at.text_area(key="tag_edit_words_None").input("保温效果")
     next(b for b in at.button if b.label == "保存").click().run()

@@ -85,7 +85,8 @@ def test_json_round_trip_and_shipped_default(tree):
 
 def _users(engine):
     with engine.begin() as conn:
-        conn.execute(User.__table__.insert(), [{"name": "质检甲", "role": "reviewer"}])
+        conn.execute(User.__table__.insert(), [{"name": "质检甲", "role": "reviewer"},
+                                               {"name": "主管乙", "role": "qa_manager"}])
 
 
 def test_tree_seeded_on_first_use_then_saved_versions(engine):
@@ -97,7 +98,7 @@ def test_tree_seeded_on_first_use_then_saved_versions(engine):
         assert conn.scalar(select(func.count()).select_from(TagTreeRecord)) == 1
     _users(engine)
     edited, new_id = add_tag(first, "包装", None, ["包装"])
-    save_tree(engine, edited, "质检甲")
+    save_tree(engine, edited, "主管乙")  # editing the tree is a QA manager's (qa.access)
     with engine.connect() as conn:
         assert current_tree(conn).path(new_id) == "包装"
 
