@@ -1,5 +1,6 @@
 """Huifang's entry point: the frame and the navigation; every page lives in pages/."""
 
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -44,7 +45,12 @@ from ui.user import current_principal, sign_in  # noqa: E402
 signed_in = current_principal()
 if signed_in is None:
     remember_requested_page({f"pages/{name}.py" for name in PAGES})  # a shared /replay?c=… link opens after
-    st.navigation([st.Page(sign_in, title="登录", url_path="login")]).run()
+    # Every page's address shows the sign-in form too: a shared /agents link gets the form, not Streamlit's
+    # "Page not found" dialog over it.
+    form = [st.Page(sign_in, title="登录", url_path="login", default=True)]
+    form += [st.Page(partial(sign_in), title="登录", url_path=page.url_path) for name, page in PAGES.items()
+             if name != "overview"]  # the default page's address is the form's own
+    st.navigation(form, position="hidden").run()
     st.stop()
 offered = ROLE_PAGES.get(signed_in.role, {"看板": ["overview"]})
 pg = st.navigation({section: [PAGES[name] for name in names] for section, names in offered.items()})

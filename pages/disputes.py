@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qa.access import allowed
 from qa.errors import HuifangError
 from qa.program import disputes, reviews
 from ui.cache import engine, read
@@ -14,7 +15,7 @@ from ui.frame import require_frame
 from ui.scorecard_form import load_form, rate_scorecard, rating_text, show_score
 from ui.state import flash, show_flash
 from ui.text import plain
-from ui.user import current_user
+from ui.user import current_principal, current_user
 
 require_frame(__file__)
 
@@ -62,9 +63,10 @@ def my_reviews(actor: str | None) -> None:
     if everything.empty:
         st.info("还没有评分表评审。")
         return
-    by = st.radio("查看", ["坐席", "技能组"], horizontal=True, key="dp_by")
+    own = principal.agent_name if principal is not None and principal.role == "agent" else None
+    by = "坐席" if own is not None else st.radio("查看", ["坐席", "技能组"], horizontal=True, key="dp_by")
     if by == "坐席":
-        agents = sorted(everything["agent"].dropna().unique())
+        agents = [own] if own is not None else sorted(everything["agent"].dropna().unique())  # an agent: their own
         if not agents:
             st.info("评审的会话都没有坐席。")
             return
@@ -159,9 +161,13 @@ def open_list(actor: str | None) -> None:
 
 
 user = current_user()
+principal = current_principal()
 actor = user[1] if user else None
 st.title("申诉")
 show_flash()
+if not allowed(principal, "manage_program"):  # agents and reviewers: their reviews only; resolving is a manager's
+    my_reviews(actor)
+    st.stop()
 tab_mine, tab_open, tab_rates = st.tabs(["我的评审", "待处理申诉", "申诉率"])
 with tab_mine:
     my_reviews(actor)

@@ -109,7 +109,8 @@ def _tags_form(target: Target, target_id: int) -> None:
         return
     paths = tree.paths()
     chosen = st.multiselect("正确的标签", list(paths), default=[t.tag_id for t in assigned],
-                            format_func=paths.__getitem__, key=f"{target}_tags_{target_id}")
+                            format_func=paths.__getitem__, key=f"{target}_tags_{target_id}",
+                            placeholder="选择标签（可多选）")
     left, right = st.columns(2)
     if left.button("确认当前标签", key=f"{target}_tags_confirm", disabled=not assigned):
         confirm_tags(engine(), target, target_id, actor)

@@ -55,6 +55,9 @@ MESSAGES = [["会话ID", "发送时间", "发送方", "客服昵称", "内容", 
 TICKETS = [["工单号", "创建时间", "关闭时间", "状态", "满意度", "订单号"],
            ["t1", "2026-11-11 10:00:00", "2026-11-12 10:00:00", "已完结", "5", "o1"],
            ["t2", "2026-11-11 11:00:00", "", "处理中", "", "o2"]]
+PRODUCT_REVIEWS = [["订单号", "商品名称", "评分", "评价内容", "追评", "评价时间"],
+                   ["o1", "加绒连帽卫衣", "1", "线头很多，物流也慢", "", "2026-11-12 10:00:00"],
+                   ["o2", "加绒连帽卫衣", "5", "很暖和", "穿了一周没起球", "2026-11-13 11:00:00"]]
 SESSIONS = [["咨询时间", "顾客", "客服", "首次响应时间", "平均响应时间(S)", "客户消息数", "满意度"],
             ["2026-10-07 10:00:00", "jd_user01", "小李", "12", "30.5", "3", "满意"]]
 
@@ -82,6 +85,8 @@ def _seeds() -> dict[str, tuple[str, bytes]]:
         "xlsx_tickets": ("s.xlsx", _xlsx(TICKETS)),  # type: ignore[arg-type]
         "csv_jd_sessions": ("s.csv", _csv(SESSIONS)),
         "xlsx_jd_sessions": ("s.xlsx", _xlsx(SESSIONS)),  # type: ignore[arg-type]
+        "csv_product_reviews": ("s.csv", _csv(PRODUCT_REVIEWS)),
+        "xlsx_product_reviews": ("s.xlsx", _xlsx(PRODUCT_REVIEWS)),  # type: ignore[arg-type]
     }
     for path in sorted(CHATLOGS.glob("*.*")):
         if path.suffix in (".txt", ".log"):

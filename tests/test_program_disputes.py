@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
-from qa.access import AccessDenied
+from qa.access import SYSTEM, AccessDenied
 from qa.models import Conversation
 from qa.program import calibration, disputes, reviews, store
 from qa.program.errors import DisputeError
@@ -126,3 +126,14 @@ def test_dispute_rates_per_reviewer(db: Engine) -> None:
     assert rates.loc["王质检", ["reviews", "disputed", "changed"]].tolist() == [2, 2, 1]
     assert rates.loc["王质检", "dispute_rate"] == 1.0 and rates.loc["王质检", "change_rate"] == 0.5
     assert rates.loc["李质检", "dispute_rate"] == 0.0 and pd.isna(rates.loc["李质检", "change_rate"])
+
+
+def test_an_agent_disputes_only_reviews_of_their_own_conversations(db: Engine) -> None:
+    from qa.review.users import create_user
+
+    rid = reviewed(db, "tm-3")  # 阿杰's conversation
+    create_user(db, SYSTEM, "小美账号", "agent", "demo-agent-pw", agent_name="小美")
+    with pytest.raises(AccessDenied, match="只能查看自己接待的会话"):
+        disputes.open_dispute(db, rid, "不是我的会话也想申诉", "小美账号", now=T0 + timedelta(days=1))
+    with pytest.raises(AccessDenied):
+        disputes.open_dispute(db, rid, "管理层不看单条会话", "刘总", now=T0 + timedelta(days=1))

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection, Engine, Row, Select, case, func, insert, select, update
 
+from qa.access import principal_of, require_conversation
 from qa.errors import NotFoundError
 from qa.models import (
     Agent,
@@ -111,8 +112,10 @@ def open_dispute(engine: Engine, review_id: int, reason: str, actor: str, now: d
         if now > deadline:
             raise DisputeError(f"申诉期已过：须在评审后 {window.days} 天内（{deadline:%Y-%m-%d %H:%M} 前）提出")
         review = load_review(conn, review_id)
+        opener = user_id(conn, actor)
+        require_conversation(conn, principal_of(conn, opener), review.conversation_id)  # an agent: their own chats
         return conn.execute(insert(Dispute).values(
-            review_id=review_id, opened_by=user_id(conn, actor), opened_at=now, reason=reason, status=OPEN,
+            review_id=review_id, opened_by=opener, opened_at=now, reason=reason, status=OPEN,
             resolution="", score_before=row.score, ratings_before=_ratings_json(review.ratings))
             .returning(Dispute.id)).scalar_one()
 

@@ -12,7 +12,7 @@ from qa.program.autoqa import run_auto_qa
 from qa.program.reviews import conversation_reviews
 from qa.program.store import install_default_scorecards
 from qa.review.replay import resolve_conversation
-from tests.e2e.conftest import no_exception
+from tests.e2e.conftest import no_exception, settle, sign_in
 
 pytestmark = pytest.mark.e2e
 ENGINE: list[Engine] = []
@@ -29,6 +29,8 @@ def test_review_with_auto_qa_proposals_shows_the_computed_score(page, app_url): 
     from playwright.sync_api import expect
 
     page.goto(f"{app_url}/replay?c=tm-1")
+    settle(page)
+    sign_in(page)  # the link is kept while signing in
     main = page.locator('[data-testid="stMain"]')
     expect(main.get_by_text(re.compile("评分表“售前”第 1 版"))).to_be_visible(timeout=60_000)
     expect(main.get_by_text(re.compile("自动质检建议：是 · 已采纳 · 首条客服回复含")).first).to_be_visible()
