@@ -108,9 +108,9 @@ def no_exception(page) -> None:  # type: ignore[no-untyped-def]
 E2E_USER, E2E_PASSWORD = "演示管理员", "e2e-admin-password"
 
 
-def sign_in(page) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, user: str = E2E_USER, password: str = E2E_PASSWORD) -> None:  # type: ignore[no-untyped-def]
     """Fill in the sign-in form (every page load is a new Streamlit session, signed out) and wait for the app."""
-    page.get_by_label("用户名").fill(E2E_USER)
-    page.get_by_label("密码", exact=True).fill(E2E_PASSWORD)
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
     settle(page)
