@@ -158,7 +158,10 @@ def _draw(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) ->
             ss[PLAYED_KEY] = True
             st.rerun()  # the whole page, to stop the ticking
     n = len(msgs)
-    st.slider(f"显示到第几条（共 {n} 条）", 1, max(n, 2), key="replay_step", disabled=n < 2 or play is not None)
+    # The step lives in session state; the default is only what the browser falls back to when it sends a slider
+    # it has not yet given its value (seen right after signing in on a shared link): the whole chat, not message 1.
+    st.slider(f"显示到第几条（共 {n} 条）", 1, max(n, 2), value=n, key="replay_step",
+              disabled=n < 2 or play is not None)
     on_messages = notes[notes["message_id"].notna()].fillna({"tags": "", "comment": ""})
     scale = wait_scale(msgs)
     for _i, msg in msgs.iloc[:ss["replay_step"]].iterrows():

@@ -1,4 +1,5 @@
-"""The replay on a 1440×900 screen, opened from a shared link: the chat starts above the fold, with the queue's reason."""
+"""The replay on a 1440×900 screen, opened from a shared link: the chat starts above the fold, with the queue's reason,
+and a note saved on a message stays under it."""
 
 from __future__ import annotations
 
@@ -29,9 +30,16 @@ def test_chat_above_the_fold_on_a_shared_link(browser, app_url):  # type: ignore
         assert page.evaluate("window.scrollY") == 0
         main.get_by_text("入队原因：").first.wait_for()
 
-        # A note's place under its message is checked by tests/test_pages_review.py (AppTest) and annotating in
-        # the browser by tests/e2e/test_user_paths.py. Known bug (left open, README "Known limits"): on a replay
-        # opened by a shared link before signing in, saving a note brings the chat's slider back to message 1.
+        # A note saved on a later message stays under it, and the chat still shows every message (it once went
+        # back to message 1 on a replay opened by a shared link before signing in).
+        from playwright.sync_api import expect
+
+        main.get_by_role("button", name=re.compile("批注")).nth(2).click()  # beside message #3
+        form = page.locator('[data-testid="stPopoverBody"]')
+        form.get_by_label("批注", exact=True).fill("第三条的批注")
+        form.get_by_role("button", name="添加批注").click()
+        expect(main.get_by_text(re.compile(r"^批注 · .*：第三条的批注$"))).to_be_visible(timeout=30_000)
+        expect(main.get_by_text("#4 · ", exact=False).first).to_be_visible()
         no_exception(page)
     finally:
         context.close()
