@@ -10,7 +10,9 @@ from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
 from qa.ingest.rejections import KEPT_REJECTIONS
+from qa.ingest.runs import INTERRUPTED
 from qa.jobs.status import (
+    RUN_STATES,
     ScorerUnavailable,
     batch_rejections,
     past_imports,
@@ -30,7 +32,7 @@ REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行
                      "reason": "原因"}
 BATCH_COLUMNS = {
     "id": "批次", "file_name": "文件", "format": "格式",
-    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"),
+    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"), "status": "状态",
     "conversations_added": "新增会话", "conversations_merged": "合并", "conversations_unchanged": "未变",
     "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单",
     "reviews_added": "新增评价", "rejected": "拒绝行",
@@ -125,6 +127,10 @@ batches = read(past_imports)
 if batches.empty:
     st.caption("还没有导入过文件。")
 else:
+    interrupted = batches[batches["status"] == RUN_STATES[INTERRUPTED]]
+    for b in interrupted.head(5).itertuples():
+        st.warning(f"批次 {b.id} · {plain(b.file_name)} 导入中断，已存入 {b.conversations_added:,} 个新会话（都是完整的）；"
+                   "重新导入同一文件即可补全，已存入的不会重复。")
     st.dataframe(batches, hide_index=True, column_config=BATCH_COLUMNS)
     for b in batches[batches["rejected"] > 0].head(10).itertuples():
         with st.expander(f"批次 {b.id} · {plain(b.file_name)}：拒绝 {b.rejected:,} 行"):

@@ -55,7 +55,7 @@ def _size(batch: Batch) -> int:
 
 
 def write_spool(batches: Iterable[Batch], late: RejectionLog | None, out: BinaryIO,
-                chunk_rows: int = CHUNK_ROWS) -> SpoolIndex:
+                chunk_rows: int | None = None) -> SpoolIndex:
     """Write ``batches`` to ``out`` and plan their chunks; ``late`` (complete once the batches are) is added to
     the rejections.
 
@@ -86,7 +86,7 @@ def write_spool(batches: Iterable[Batch], late: RejectionLog | None, out: Binary
         digests.append(hashlib.sha1(data).digest())
     if late is not None:
         index.rejections.extend(late)
-    index.chunks = list(_plan(reach, sizes, digests, chunk_rows))
+    index.chunks = list(_plan(reach, sizes, digests, chunk_rows or CHUNK_ROWS))
     return index
 
 
