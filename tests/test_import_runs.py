@@ -17,12 +17,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from qa.db import init_db, make_engine
-from qa.errors import ImportFormatError
+from qa.ingest.detect import parse_file
 from qa.ingest.importer import import_path
 from qa.ingest.runs import INTERRUPTED, state
 from qa.ingest.spool import read_chunk, write_spool
 from qa.ingest.staging import stage_batches
-from qa.ingest.detect import parse_file
 from qa.jobs.status import past_imports
 from qa.models import Conversation, ImportBatch, Message
 from qa.review.annotations import Review, my_review, save_review
