@@ -125,7 +125,7 @@ class Rejection:
     row: int | None
     field: str | None
     reason: str
-    conversation: str | None = None
+    conversation: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file} 第 {self.row} 行"
