@@ -10,7 +10,7 @@ from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
 from qa.ingest.rejections import KEPT_REJECTIONS
-from qa.ingest.runs import INTERRUPTED
+from qa.ingest.runs import INTERRUPTED, interrupted_text
 from qa.jobs.status import (
     RUN_STATES,
     ScorerUnavailable,
@@ -129,8 +129,7 @@ if batches.empty:
 else:
     interrupted = batches[batches["status"] == RUN_STATES[INTERRUPTED]]
     for b in interrupted.head(5).itertuples():
-        st.warning(f"批次 {b.id} · {plain(b.file_name)} 导入中断，已存入 {b.conversations_added:,} 个新会话（都是完整的）；"
-                   "重新导入同一文件即可补全，已存入的不会重复。")
+        st.warning(plain(interrupted_text(b.id, b.file_name, b.conversations_added)))
     st.dataframe(batches, hide_index=True, column_config=BATCH_COLUMNS)
     for b in batches[batches["rejected"] > 0].head(10).itertuples():
         with st.expander(f"批次 {b.id} · {plain(b.file_name)}：拒绝 {b.rejected:,} 行"):

@@ -183,3 +183,18 @@ def test_an_import_killed_mid_way_leaves_whole_conversations_and_a_rerun_complet
     assert partial["half-written"] == partial["duplicates"] == 0  # "far", in two parts of the file, is whole
     (report,) = import_path(sqlite_engine, path)
     assert _stored(sqlite_engine) == expected and report.counts == expected_report.counts  # type: ignore[attr-defined]
+
+
+def test_huifang_import_names_an_interrupted_import(sqlite_engine: Engine, tmp_path: Path, small_chunks: None,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from qa.cli import main
+
+    def stop(done: int, _total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_path(sqlite_engine, write(tmp_path, "big.jsonl", _archive(1000, far_at=10)), stop)
+    other = write(tmp_path, "small.jsonl", _archive(1, far_at=0).replace(b'"far"', b'"x"'))
+    assert main(["--db", str(sqlite_engine.url), "import", str(other)]) == 0
+    err = capsys.readouterr().err
+    assert "未完成：批次 1 · big.jsonl 导入中断，已存入 200 个新会话（都是完整的）；重新导入同一文件即可补全" in err

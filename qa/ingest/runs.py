@@ -20,7 +20,8 @@ from sqlalchemy import Connection, select
 
 from qa.models import ImportBatch
 
-__all__ = ["RUNNING", "COMPLETE", "INTERRUPTED", "Progress", "state", "resumable", "rejection_row"]
+__all__ = ["RUNNING", "COMPLETE", "INTERRUPTED", "Progress", "state", "resumable", "interrupted_runs",
+           "interrupted_text", "rejection_row"]
 
 RUNNING, COMPLETE, INTERRUPTED = "running", "complete", "interrupted"
 
@@ -78,3 +79,17 @@ def resumable(conn: Connection, content_hash: str) -> tuple[int, Progress] | Non
         if state(row.status, row.progress) == INTERRUPTED:
             return row.id, Progress.loads(row.progress)
     return None
+
+
+def interrupted_runs(conn: Connection) -> list[tuple[int, str, int]]:
+    """(id, file, conversations added so far) of every interrupted run, oldest first: what users must re-import."""
+    rows = conn.execute(select(ImportBatch.id, ImportBatch.file_name, ImportBatch.conversations_added,
+                               ImportBatch.status, ImportBatch.progress)
+                        .where(ImportBatch.status != COMPLETE).order_by(ImportBatch.id)).all()
+    return [(r.id, r.file_name, r.conversations_added) for r in rows if state(r.status, r.progress) == INTERRUPTED]
+
+
+def interrupted_text(run_id: int, file: str, added: int) -> str:
+    """The sentence the Data page and ``huifang import`` say about an interrupted run."""
+    return (f"批次 {run_id} · {file} 导入中断，已存入 {added:,} 个新会话（都是完整的）；"
+            "重新导入同一文件即可补全，已存入的不会重复。")
