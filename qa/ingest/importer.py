@@ -291,7 +291,8 @@ class _Run:
         self.conn, self.name, self.fmt, self.digest, self.index, self.user_id = conn, name, fmt, digest, index, user_id
         with conn.begin():
             resumed = resumable(conn, digest)
-            self.batch_id, progress = resumed if resumed else (None, Progress())
+            self.batch_id: int | None = resumed[0] if resumed else None
+            progress = resumed[1] if resumed else Progress()
             self.seen = conn.scalar(select(ImportBatch.id).where(
                 ImportBatch.content_hash == digest, ImportBatch.id != (self.batch_id or 0)).limit(1)) is not None
         # the chunks an interrupted run stored, if this file stages into the same chunks as it did then

@@ -8,6 +8,7 @@ statistics are bucketed by); parsers convert aware times to that.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -125,7 +126,7 @@ class Rejection:
     row: int | None
     field: str | None
     reason: str
-    conversation: str | None = field(default=None, compare=False)
+    conversation: str | None = dataclasses.field(default=None, compare=False)  # ``field`` is a column here
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file} 第 {self.row} 行"
