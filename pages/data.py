@@ -78,8 +78,11 @@ if submitted and files:
     for upload in files:
         try:
             with st.spinner(f"正在导入 {upload.name}…"):
-                reports += import_stream(engine(), upload.name, upload, by=current_principal())
-        except HuifangError as e:  # unreadable file: nothing from it was stored
+                bar = st.empty()
+                reports += import_stream(engine(), upload.name, upload, by=current_principal(), on_chunk=lambda d, n: (
+                    bar.progress(d / n, text=f"已存入 {d}/{n} 批完整的会话（导入期间质检员照常保存）")))
+                bar.empty()
+        except HuifangError as e:  # unreadable file: nothing from it was stored, or an interrupted import says so
             errors.append(str(e))
     # kept for the runs that follow: the page reruns when background scoring ends, and the report must stay
     st.session_state[LAST_IMPORT_KEY] = (errors, [(bool(r.rejected), r.summary()) for r in reports],
