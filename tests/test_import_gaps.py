@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from qa.jobs.scoring import score_database
 from qa.models import AgentSegment, Conversation, ConversationScore, DailyStat, MessageScore
+from qa.program.autoqa import auto_results
 from qa.review.queue import conversation_reasons
 from qa.review.replay import header_badges, load_replay
 from tests.helpers import conv, import_bytes, jsonl, read
@@ -82,6 +83,10 @@ def test_a_malformed_last_reply_marks_the_conversation_and_its_end_is_not_counte
                            .where(AgentSegment.conversation_id == cid)) == 0
         assert GAP in conn.scalar(select(ConversationScore.explanation).where(ConversationScore.conversation_id == cid))
     assert GAP in read(engine, conversation_reasons, cid)
+    assert read(engine, auto_results, cid)["unanswered_end"].passed is None  # auto-QA: not applicable
+    with engine.connect() as conn:
+        ctl = conn.scalar(select(Conversation.id).where(Conversation.external_id == "ctl"))
+    assert read(engine, auto_results, ctl)["unanswered_end"].passed is False
     replay = read(engine, load_replay, cid)
     assert replay.header.rejected_rows == 1 and (GAP, False) in header_badges(replay.header)
     assert replay.messages["sla_s"].isna().all()  # no SLA line drawn under its waits
