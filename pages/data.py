@@ -10,7 +10,9 @@ from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
 from qa.ingest.rejections import KEPT_REJECTIONS
+from qa.ingest.runs import INTERRUPTED, interrupted_text
 from qa.jobs.status import (
+    RUN_STATES,
     ScorerUnavailable,
     batch_rejections,
     past_imports,
@@ -30,7 +32,7 @@ REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行
                      "reason": "原因"}
 BATCH_COLUMNS = {
     "id": "批次", "file_name": "文件", "format": "格式",
-    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"),
+    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"), "status": "状态",
     "conversations_added": "新增会话", "conversations_merged": "合并", "conversations_unchanged": "未变",
     "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单",
     "reviews_added": "新增评价", "rejected": "拒绝行",
@@ -76,8 +78,11 @@ if submitted and files:
     for upload in files:
         try:
             with st.spinner(f"正在导入 {upload.name}…"):
-                reports += import_stream(engine(), upload.name, upload, by=current_principal())
-        except HuifangError as e:  # unreadable file: nothing from it was stored
+                bar = st.empty()
+                reports += import_stream(engine(), upload.name, upload, by=current_principal(), on_chunk=lambda d, n: (
+                    bar.progress(d / n, text=f"已存入 {d}/{n} 批完整的会话（导入期间质检员照常保存）")))
+                bar.empty()
+        except HuifangError as e:  # unreadable file: nothing from it was stored, or an interrupted import says so
             errors.append(str(e))
     # kept for the runs that follow: the page reruns when background scoring ends, and the report must stay
     st.session_state[LAST_IMPORT_KEY] = (errors, [(bool(r.rejected), r.summary()) for r in reports],
@@ -125,6 +130,9 @@ batches = read(past_imports)
 if batches.empty:
     st.caption("还没有导入过文件。")
 else:
+    interrupted = batches[batches["status"] == RUN_STATES[INTERRUPTED]]
+    for b in interrupted.head(5).itertuples():
+        st.warning(plain(interrupted_text(b.id, b.file_name, b.conversations_added)))
     st.dataframe(batches, hide_index=True, column_config=BATCH_COLUMNS)
     for b in batches[batches["rejected"] > 0].head(10).itertuples():
         with st.expander(f"批次 {b.id} · {plain(b.file_name)}：拒绝 {b.rejected:,} 行"):

@@ -51,8 +51,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 more = (f"（前 {KEPT_REJECTIONS:,} 条见“数据”页或 --show-rejections）"
                         if len(report.rejections) > len(shown) else "")
                 print(f"  ……另有 {report.rejected - len(shown):,} 条被拒绝未列出{more}")
+    from qa.ingest.runs import interrupted_runs, interrupted_text
     from qa.program.alerts import run_alerts
 
+    with engine.connect() as conn:
+        for run in interrupted_runs(conn):
+            print(f"未完成：{interrupted_text(*run)}", file=sys.stderr)
     _print_alerts(engine, run_alerts(engine).new)
     return 1 if failed else 0
 

@@ -120,6 +120,10 @@ class ImportBatch(Base):
     reviews_added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # product reviews (评价)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     rejections: Mapped[str] = mapped_column(Text, default="[]")
+    # running → complete; a run that stopped part-way is interrupted (qa.ingest.runs), and ``progress`` holds
+    # what a re-run of the same file resumes from (cleared when it completes)
+    status: Mapped[str] = mapped_column(String(20), server_default="complete")
+    progress: Mapped[str | None] = mapped_column(Text)
 
 
 class Ticket(Base):
@@ -163,6 +167,8 @@ class Conversation(Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     content_hash: Mapped[str] = mapped_column(String(64))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    # rows of this conversation the last import that wrote it rejected: its gaps are not the agent's (issue #13.4)
+    rejected_rows: Mapped[int] = mapped_column(Integer, server_default="0")
 
     messages: Mapped[list[Message]] = relationship(order_by="Message.seq", viewonly=True)
 

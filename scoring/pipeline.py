@@ -26,6 +26,7 @@ from scoring.lexicon import forbidden_phrases
 from scoring.relevance import RelevanceModel
 from scoring.responsiveness import (
     Responsiveness,
+    gap_text,
     load_sla_rules,
     measure,
     rule_for,
@@ -145,7 +146,7 @@ class Scorer:
         batch = MessageBatch.build(convs, self.tokenizer)
         sig = compute_signals(batch, self.models)
         conv_sigs = conversation_signals(batch, sig)
-        timings = [measure(c.messages, rule_for(c.platform, self.sla_rules)) for c in convs]
+        timings = [measure(c.messages, rule_for(c.platform, self.sla_rules), c.rejected_rows) for c in convs]
         z, _feats, words = self.dissatisfaction.predict_base(conv_sigs)
         breach_share = np.array([
             sum(1 for t in r.replies.values() if t.breach) / len(r.replies) if r.replies else 0.0 for r in timings
@@ -251,6 +252,8 @@ class Scorer:
             parts.append(f"{breaches}/{replies} 次回复超过 SLA（{breach_share:.0%}）")
         if timing.unanswered_at_end:
             parts.append(f"结尾有 {timing.unanswered_at_end} 条顾客消息未回复")
+        if timing.rejected_rows:
+            parts.append(gap_text(timing.rejected_rows))
         cat, source, kw = category
         why = {"given": "已有分类", "rules": "关键词规则", "model": "分类模型"}[source]
         parts.append(f"分类：{cat}（{why}" + (f"：{'、'.join(kw)}" if kw else "") + "）")

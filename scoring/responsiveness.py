@@ -3,6 +3,11 @@
 A wait runs from the first customer message not yet answered to the next human agent message; bot and system
 messages do not stop it. A wait that starts outside service hours counts from the next opening time. Missing
 timestamps give an empty wait (None), never an error. Rules live in data/lexicon/sla_rules.csv.
+
+A conversation some of whose rows were rejected at import has a gap where a reply may have been (issue #13.4: a
+malformed last reply made the chat "unanswered" with an SLA breach): its waits are measured but not judged
+against the SLA, and customer messages left at its end are not counted as unanswered. Where the gap lies is not
+known in every format, so no wait of such a conversation is judged.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from pathlib import Path
 from scoring.schema import Msg
 from scoring.text import LEXICON_DIR
 
-__all__ = ["SlaRule", "ReplyTiming", "Responsiveness", "load_sla_rules", "rule_for", "measure", "timing_explanation"]
+__all__ = ["SlaRule", "ReplyTiming", "Responsiveness", "load_sla_rules", "rule_for", "measure", "timing_explanation",
+           "gap_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,7 @@ class ReplyTiming:
     breach: bool | None
     first: bool
     shifted_to: datetime | None = None
+    excused: bool = False  # not judged: the conversation has rows rejected at import
 
 
 @dataclass(slots=True)
@@ -104,6 +111,7 @@ class Responsiveness:
     rule: SlaRule
     replies: dict[int, ReplyTiming] = field(default_factory=dict)
     unanswered_at_end: int = 0
+    rejected_rows: int = 0  # rows rejected at import: breaches and the unanswered end not counted
 
     @property
     def first_response_s(self) -> float | None:
@@ -123,9 +131,10 @@ class Responsiveness:
         return sum(1 for t in self.replies.values() if t.wait_s is not None and not t.breach)
 
 
-def measure(messages: Sequence[Msg], rule: SlaRule) -> Responsiveness:
-    """Walk the conversation once and time every agent reply against ``rule``."""
-    result = Responsiveness(rule)
+def measure(messages: Sequence[Msg], rule: SlaRule, rejected_rows: int = 0) -> Responsiveness:
+    """Walk the conversation once and time every agent reply against ``rule``; ``rejected_rows`` (rows of the
+    conversation rejected at import) leaves every reply unjudged and the end not counted as unanswered."""
+    result = Responsiveness(rule, rejected_rows=rejected_rows)
     pending = 0
     pending_ts: datetime | None = None
     seen_reply = False
@@ -136,17 +145,17 @@ def measure(messages: Sequence[Msg], rule: SlaRule) -> Responsiveness:
             pending += 1
         elif msg.role == "agent" and pending:
             first = not seen_reply
-            sla = rule.first_reply_s if first else rule.reply_s
+            sla = None if rejected_rows else rule.first_reply_s if first else rule.reply_s
             wait = shifted = None
             if pending_ts is not None and msg.ts is not None:
                 start = rule.clock_start(pending_ts)
                 shifted = start if start != pending_ts else None
                 wait = max(0.0, (msg.ts - start).total_seconds())
             breach = None if wait is None or sla is None else wait > sla
-            result.replies[i] = ReplyTiming(wait, sla, breach, first, shifted)
+            result.replies[i] = ReplyTiming(wait, sla, breach, first, shifted, bool(rejected_rows))
             seen_reply = True
             pending, pending_ts = 0, None
-    result.unanswered_at_end = pending
+    result.unanswered_at_end = 0 if rejected_rows else pending
     return result
 
 
@@ -159,6 +168,13 @@ def timing_explanation(t: ReplyTiming, platform: str) -> str:
     if t.shifted_to is not None:
         text += f"（顾客留言在服务时间外，从 {t.shifted_to:%H:%M} 起算）"
     name = "默认" if platform == "*" else platform
+    if t.excused:
+        return text + "（导入时此会话有行被拒，可能缺了回复，不判断是否超时）"
     if t.sla_s is None:
         return text
     return text + (f"，超过{name} SLA {t.sla_s:.0f} 秒" if t.breach else f"，符合{name} SLA {t.sla_s:.0f} 秒")
+
+
+def gap_text(rejected_rows: int) -> str:
+    """What a reviewer reads about a conversation with rows rejected at import (queue reason, replay, scores)."""
+    return f"导入时有 {rejected_rows} 行被拒，结尾未回复/超时不计"

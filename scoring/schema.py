@@ -50,6 +50,7 @@ class Conv:
     platform: str | None = None
     category: str | None = None
     csat: int | None = None
+    rejected_rows: int = 0  # rows the import rejected: a gap in the record, not the agent's (see measure)
 
 
 @dataclass(slots=True)

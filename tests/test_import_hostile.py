@@ -133,12 +133,31 @@ def test_a_file_that_fails_in_the_database_changes_nothing(engine: Engine, monke
     def explode(*args: object, **kwargs: object) -> None:
         raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
 
-    monkeypatch.setattr("qa.ingest.importer.link_tickets", explode)
+    monkeypatch.setattr("qa.ingest.loader.Loader.add_conversations", explode)
     with pytest.raises(ImportFormatError, match="h.jsonl: 无法读取（UnicodeEncodeError"):
         import_bytes(engine, "h.jsonl", jsonl(conv("h1", ("customer", "在吗", None))))
     assert counts(engine)["conversations"] == 0
     with engine.connect() as conn:
         assert conn.scalar(select(ImportBatch.id)) is None
+
+
+def test_a_file_that_fails_after_its_chunks_are_stored_is_interrupted_and_a_rerun_completes_it(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    data = jsonl(conv("h1", ("customer", "在吗", None)))
+    with monkeypatch.context() as m:
+        m.setattr("qa.ingest.importer.link_tickets", explode)
+        with pytest.raises(ImportFormatError, match=r"h.jsonl: 导入中断（UnicodeEncodeError.*已存入 1/1 批.*重新导入同一文件即可补全"):
+            import_bytes(engine, "h.jsonl", data)
+    with engine.connect() as conn:
+        assert conn.execute(select(ImportBatch.status, ImportBatch.conversations_added)).one() == ("interrupted", 1)
+    report = import_bytes(engine, "h.jsonl", data)
+    assert (report.counts.conversations_added, report.counts.messages_added, report.seen_before) == (1, 1, False)
+    assert counts(engine)["conversations"] == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(ImportBatch.id, ImportBatch.status)).all() == [(report.batch_id, "complete")]
 
 
 def _zip(*members: tuple[str | zipfile.ZipInfo, bytes]) -> bytes:

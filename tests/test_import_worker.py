@@ -119,8 +119,8 @@ def test_an_upload_without_a_path_is_spooled_to_a_temporary_file_and_removed(sql
     monkeypatch.setattr(tempfile, "mkstemp", recording)
     report = import_bytes(sqlite_engine, "up.jsonl", jsonl(conv("u1", ("customer", "在吗", None))))
     assert report.counts.conversations_added == 1
-    assert len(made) == 1 and Path(made[0]).name.startswith("huifang-import-")
-    assert not list(tmp_path.glob("huifang-import-*"))
+    assert sorted(Path(m).name.split("-")[1] for m in made) == ["import", "spool"]  # the upload, the staged batches
+    assert not list(tmp_path.glob("huifang-*"))
 
 
 def test_unreadable_layout_in_worker_is_a_clear_error_and_changes_nothing(sqlite_engine, tmp_path, in_worker):

@@ -426,6 +426,26 @@ def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatc
     assert any(e.label == f"批次 {batches['id'].iloc[0]} · new.jsonl：拒绝 1 行" for e in at.expander)
 
 
+def test_data_page_names_an_interrupted_import(seeded_app: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from qa.models import ImportBatch
+
+    monkeypatch.setattr(qa.jobs.status, "scorer_version", lambda: "test")
+    with seeded_app.begin() as conn:
+        run = conn.execute(insert(ImportBatch).values(
+            file_name="big.jsonl", content_hash="x", format="jsonl", imported_at=datetime(2026, 12, 1),
+            status="interrupted", conversations_added=1200).returning(ImportBatch.id)).scalar_one()
+    at = start_app("pages/data.py")
+    assert not at.exception
+    assert f"批次 {run} · big.jsonl 导入中断，已存入 1,200 个新会话（都是完整的）；重新导入同一文件即可补全，已存入的不会重复。" in \
+        _texts(at.warning)
+    batches = read(seeded_app, past_imports)
+    assert batches["status"].tolist()[:2] == ["已中断（重新导入同一文件即可补全）", "完成"]
+
+
 def test_data_page_rescores_in_the_background_and_refreshes_its_counters(seeded_app: Engine,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(qa.jobs.status, "scorer_version", lambda: "v2")

@@ -1,4 +1,5 @@
 """Getting data in: formats (one module each), detection, staging, the parse worker, the loader and the importer.
 
-Data travels formats → detect → staging → (parse_worker) → importer → loader, one transaction per file.
+Data travels formats → detect → staging → spool (in a parse_worker for large files) → importer → loader, one
+transaction per chunk of whole conversations, under an import run (``runs``).
 """

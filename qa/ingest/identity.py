@@ -88,4 +88,4 @@ def contradiction_rejection(file: str, row: int | None, conv_id: str, found: Seq
 
     what = "；".join(f"{_LABELS[c.field]}此处为“{str(c.value)[:50]}”，{where(c)}为“{str(c.first)[:50]}”" for c in found)
     return Rejection(file, row, "、".join(_LABELS[c.field] for c in found),
-                     f"同一会话 {conv_id[:50]} 的信息前后矛盾：{what}。此行未导入，请核对后改正再导入")
+                     f"同一会话 {conv_id[:50]} 的信息前后矛盾：{what}。此行未导入，请核对后改正再导入", conv_id)

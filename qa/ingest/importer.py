@@ -1,7 +1,14 @@
-"""Import files of any supported layout: detect, parse, store — one file, one transaction, one report.
+"""Import files of any supported layout: detect, parse, stage, store in chunks — one report per file.
 
 Used by the CLI and the Data page alike. A file that cannot be read at all raises ImportFormatError and changes
 nothing; a readable file keeps its valid rows and reports every rejected one with row and reason.
+
+A file is staged whole first (``qa.ingest.spool``: parsed, keyed, hashed, its rejections counted — no database
+lock held), then stored in chunks of whole conversations, each chunk one short transaction, with a pause
+between chunks on SQLite so that a reviewer's save gets the write lock while an import runs (issue #12,
+"Availability"). The import's record is a run (``qa.ingest.runs``): "running" while chunks go in, "complete"
+after the last, short transaction (tickets linked, daily statistics rebuilt, rejections stored); an import
+stopped part-way reads "interrupted", and importing the same file again resumes it.
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -36,6 +44,8 @@ from qa.ingest.parse_worker import WorkerParse
 from qa.ingest.records import Rejection
 from qa.ingest.rejections import RejectionLog
 from qa.ingest.review_loader import ReviewCounts, add_reviews
+from qa.ingest.runs import COMPLETE, INTERRUPTED, RUNNING, Progress, rejection_row, resumable
+from qa.ingest.spool import Chunk, SpoolIndex, read_chunk, write_spool
 from qa.ingest.staging import Batch, stage_batches
 from qa.models import ImportBatch
 
@@ -47,6 +57,9 @@ the member is decompressed, never trusted from its header: a 7.9 MB zip once exp
 ZIP_MAX_RATIO = 200
 """How many times its compressed size a member may expand to once past ``_RATIO_FROM`` bytes; chat text
 compresses 5–20 times, a zip bomb a thousand."""
+OnChunk = Callable[[int, int], None]
+"""Called after each chunk is stored with (chunks stored, chunks in all): progress for whoever imports."""
+
 _RATIO_FROM = 16 << 20
 IMPORT_CACHE_KIB = -256 * 1024  # SQLite's cache_size in KiB when negative
 
@@ -90,25 +103,27 @@ class ImportReport:
         return " ".join(parts)
 
 
-def import_path(engine: Engine, path: Path) -> list[ImportReport]:
+def import_path(engine: Engine, path: Path, on_chunk: OnChunk | None = None) -> list[ImportReport]:
     """Import a file from disk (a .zip imports each file inside it): the command line and the demo set-up, run
     by whoever can already write the database (``qa.access.SYSTEM``)."""
     with open(path, "rb") as f:
         if path.name.lower().endswith(".zip"):
-            return list(_import_zip(engine, path.name, f))
-        return [_import_one(engine, path.name, f, path)]
+            return list(_import_zip(engine, path.name, f, on_chunk=on_chunk))
+        return [_import_one(engine, path.name, f, path, on_chunk=on_chunk)]
 
 
-def import_stream(engine: Engine, name: str, stream: BinaryIO, *, by: Principal) -> list[ImportReport]:
+def import_stream(engine: Engine, name: str, stream: BinaryIO, *, by: Principal,
+                  on_chunk: OnChunk | None = None) -> list[ImportReport]:
     """Import an open binary stream named ``name`` as ``by`` (admins only: the app's uploads); returns one report
     per file (zips hold several)."""
     require(by, "import")
     if name.lower().endswith(".zip"):
-        return list(_import_zip(engine, name, stream, by.user_id))
-    return [_import_one(engine, name, stream, user_id=by.user_id)]
+        return list(_import_zip(engine, name, stream, by.user_id, on_chunk))
+    return [_import_one(engine, name, stream, user_id=by.user_id, on_chunk=on_chunk)]
 
 
-def _import_zip(engine: Engine, name: str, stream: BinaryIO, user_id: int | None = None) -> Iterator[ImportReport]:
+def _import_zip(engine: Engine, name: str, stream: BinaryIO, user_id: int | None = None,
+                on_chunk: OnChunk | None = None) -> Iterator[ImportReport]:
     """Each member imported on its own; a member that cannot be read is reported and the others go on."""
     try:
         archive = zipfile.ZipFile(stream)
@@ -121,7 +136,7 @@ def _import_zip(engine: Engine, name: str, stream: BinaryIO, user_id: int | None
         member = f"{name}/{m.filename}"
         try:
             with _extracted(archive, m, member) as (inner, path):
-                report = _import_one(engine, member, inner, path, user_id)
+                report = _import_one(engine, member, inner, path, user_id, on_chunk)
         except ImportFormatError as e:
             report = ImportReport.unreadable(member, e.reason)
         yield report
@@ -189,31 +204,29 @@ def _hash(stream: BinaryIO) -> str:
 
 
 class _Source(Protocol):
-    """A file being parsed, here or in a worker: its layout, then its staged batches, then late rejections."""
-
-    late: RejectionLog
+    """A file being parsed, here or in a worker: its layout, then the spool of its staged batches."""
 
     def wait_format(self) -> str: ...
 
-    def batches(self) -> Iterator[Batch]: ...
+    def spooled(self) -> tuple[BinaryIO, SpoolIndex]: ...
 
 
 class _LocalParse:
-    """Parsing in this process, for files too small to be worth a worker."""
+    """Parsing in this process, for files too small to be worth a worker: spooled in memory."""
 
     def __init__(self, name: str, stream: BinaryIO) -> None:
         self.name, self.stream = name, stream
-        self.late = RejectionLog()
         self._parsed: ParsedFile | None = None
 
     def wait_format(self) -> str:
         self._parsed = parse_file(self.name, self.stream)
-        self.late = self._parsed.late
         return self._parsed.format
 
-    def batches(self) -> Iterator[Batch]:
+    def spooled(self) -> tuple[BinaryIO, SpoolIndex]:
         assert self._parsed is not None, "wait_format() first"
-        return stage_batches(self._parsed.records, self.name)
+        spool = io.BytesIO()
+        index = write_spool(stage_batches(self._parsed.records, self.name), self._parsed.late, spool)
+        return spool, index
 
 
 @contextmanager
@@ -238,51 +251,132 @@ def _source(name: str, stream: BinaryIO, path: Path | None) -> Iterator[_Source]
             os.unlink(spooled)
 
 
+CHUNK_PAUSE_S = 0.05
+"""How long an import leaves SQLite's write lock free between two chunks. A writer waiting for the lock polls
+every 100 ms at most (SQLite's busy handler), so each pause lets it in at least every other chunk."""
+
+
 def _import_one(engine: Engine, name: str, stream: BinaryIO, path: Path | None = None,
-                user_id: int | None = None) -> ImportReport:
-    """One file in one transaction. Whatever it raises that no check foresaw makes it a file that cannot be read:
-    the transaction is rolled back and the caller goes on with the next file (issue #12). A database that fails
-    (locked, gone) and running out of memory are not the file's fault and are not disguised as such."""
+                user_id: int | None = None, on_chunk: OnChunk | None = None) -> ImportReport:
+    """One file: staged whole, then stored in chunks. Whatever it raises that no check foresaw before anything is
+    stored makes it a file that cannot be read, and the caller goes on with the next file (issue #12). A database
+    that fails (locked, gone) and running out of memory are not the file's fault and are not disguised as such."""
     try:
-        return _store(engine, name, stream, path, user_id)
+        return _store(engine, name, stream, path, user_id, on_chunk)
     except (HuifangError, OperationalError, MemoryError):
         raise
     except Exception as e:
         raise ImportFormatError(name, f"无法读取（{type(e).__name__}: {str(e)[:200]}）；整个文件未导入") from e
 
 
-def _store(engine: Engine, name: str, stream: BinaryIO, path: Path | None, user_id: int | None) -> ImportReport:
+def _store(engine: Engine, name: str, stream: BinaryIO, path: Path | None, user_id: int | None,
+           on_chunk: OnChunk | None) -> ImportReport:
     with _source(name, stream, path) as source:
         digest = _hash(stream)  # while a worker, if any, starts and detects the layout
         fmt = source.wait_format()
-        with engine.begin() as conn:
-            seen = conn.scalar(select(ImportBatch.id).where(ImportBatch.content_hash == digest).limit(1)) is not None
-            batch_id = conn.execute(insert(ImportBatch).values(
-                file_name=name[:500], content_hash=digest, format=fmt, imported_at=datetime.now(),
-            ).returning(ImportBatch.id)).scalar_one()
-            loader = Loader(conn, batch_id)
-            reviews = ReviewCounts()
-            rejections = RejectionLog()
-            try:
-                with _gc_paused(), _large_cache(conn):
-                    for batch in source.batches():
-                        _apply(loader, name, batch, rejections)
-                        if batch.reviews:
-                            add_reviews(loader, batch.reviews, reviews)
-            except UnicodeDecodeError as e:
-                raise ImportFormatError(
-                    name, f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近），可能混用了编码；整个文件未导入") from None
-            rejections.extend(source.late)
-            kept = rejections.kept
-            link_tickets(conn)
-            rebuild_daily_stats(conn)
-            conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
-                **asdict(loader.counts), reviews_added=reviews.added, rejected=rejections.count,
-                rejections=json.dumps([asdict(r) for r in kept], ensure_ascii=False),
-            ))
-            record(conn, user_id, "import", "import_batch", batch_id, None,
-                   {"file": name, "format": fmt, **asdict(loader.counts), "rejected": rejections.count})
-    return ImportReport(name, fmt, batch_id, loader.counts, kept, rejections.count, seen, reviews)
+        try:
+            spool, index = source.spooled()
+        except UnicodeDecodeError as e:
+            raise ImportFormatError(
+                name, f"文件中途出现无法解码的字节（第 {e.start:,} 字节附近），可能混用了编码；整个文件未导入") from None
+        with spool, engine.connect() as conn, _gc_paused(), _large_cache(conn):
+            return _Run(conn, name, fmt, digest, index, user_id).store(spool, on_chunk)
+
+
+class _Run:
+    """Storing one staged file chunk by chunk, each chunk one transaction, under one import record (a run)."""
+
+    def __init__(self, conn: Connection, name: str, fmt: str, digest: str, index: SpoolIndex,
+                 user_id: int | None) -> None:
+        self.conn, self.name, self.fmt, self.digest, self.index, self.user_id = conn, name, fmt, digest, index, user_id
+        with conn.begin():
+            resumed = resumable(conn, digest)
+            self.batch_id: int | None = resumed[0] if resumed else None
+            progress = resumed[1] if resumed else Progress()
+            self.seen = conn.scalar(select(ImportBatch.id).where(
+                ImportBatch.content_hash == digest, ImportBatch.id != (self.batch_id or 0)).limit(1)) is not None
+        # the chunks an interrupted run stored, if this file stages into the same chunks as it did then
+        self.skip = next((i for i, (done, chunk) in enumerate(zip(progress.chunks, index.chunks))
+                          if done != chunk.digest), min(len(progress.chunks), len(index.chunks)))
+        self.progress = replace(progress, chunks=progress.chunks[:self.skip], host=Progress().host, pid=os.getpid())
+        self.stored = self.batch_id is not None  # whether the record exists (committed)
+        self.loader = Loader(conn, self.batch_id, base=LoadCounts(**progress.counts),
+                             rejected_rows=index.rejections.by_conversation)
+        self.reviews = ReviewCounts(**progress.reviews)
+        self.found = RejectionLog()  # rejections found while storing
+        self.found.extend(Rejection(**r) for r in progress.rejections)
+        self.found.count = progress.rejected
+
+    def store(self, spool: BinaryIO, on_chunk: OnChunk | None) -> ImportReport:
+        chunks = self.index.chunks
+        try:
+            for n in range(self.skip, len(chunks)):
+                if n > self.skip and self.conn.dialect.name == "sqlite":
+                    time.sleep(CHUNK_PAUSE_S)
+                with self.conn.begin():
+                    self._chunk(spool, chunks[n])
+                self.stored = True
+                if on_chunk is not None:
+                    on_chunk(n + 1, len(chunks))
+            with self.conn.begin():
+                return self._finish()
+        except BaseException as e:
+            if not self.stored:
+                raise
+            self._interrupted()
+            if not isinstance(e, Exception):
+                raise
+            raise ImportFormatError(self.name, f"导入中断（{type(e).__name__}: {str(e)[:200]}）：已存入 "
+                                               f"{len(self.progress.chunks):,}/{len(chunks):,} 批完整的会话；重新导入同一文件"
+                                               "即可补全，已存入的不会重复") from e
+
+    def _record(self, **values: object) -> None:
+        """Create the run's record, or update it with ``values``."""
+        if self.batch_id is None:
+            self.batch_id = self.loader.batch_id = self.conn.execute(insert(ImportBatch).values(
+                file_name=self.name[:500], content_hash=self.digest, format=self.fmt, imported_at=datetime.now(),
+                **{"status": RUNNING, **values}).returning(ImportBatch.id)).scalar_one()
+        else:
+            self.conn.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(**values))
+
+    def _chunk(self, spool: BinaryIO, chunk: Chunk) -> None:
+        """Store one chunk and, in the same transaction, the run's progress."""
+        self._record(status=RUNNING)
+        for batch in read_chunk(spool, self.index, chunk):
+            _apply(self.loader, self.name, batch, self.found)
+            if batch.reviews:
+                add_reviews(self.loader, batch.reviews, self.reviews)
+        p = self.progress
+        p.chunks.append(chunk.digest)
+        p.counts, p.reviews = asdict(self.loader.counts), asdict(self.reviews)
+        p.rejected, p.rejections = self.found.count, [rejection_row(r) for r in self.found.kept]
+        self._record(progress=p.dumps(), **asdict(self.loader.counts), reviews_added=self.reviews.added,
+                     rejected=self.index.rejections.count + self.found.count)
+
+    def _finish(self) -> ImportReport:
+        """The last, short transaction: tickets linked, daily statistics rebuilt, the run complete."""
+        rejections = RejectionLog()
+        rejections.extend(self.index.rejections)
+        rejections.extend(self.found)
+        kept = rejections.kept
+        conn, counts = self.conn, self.loader.counts
+        link_tickets(conn)
+        rebuild_daily_stats(conn)
+        self._record(**asdict(counts), reviews_added=self.reviews.added, rejected=rejections.count,
+                     rejections=json.dumps([rejection_row(r) for r in kept], ensure_ascii=False),
+                     status=COMPLETE, progress=None)
+        record(conn, self.user_id, "import", "import_batch", self.batch_id, None,
+               {"file": self.name, "format": self.fmt, **asdict(counts), "rejected": rejections.count})
+        return ImportReport(self.name, self.fmt, self.batch_id, counts, kept, rejections.count, self.seen, self.reviews)
+
+    def _interrupted(self) -> None:
+        """Mark the run interrupted, so that it shows as such and a re-run resumes it (best effort: the database
+        may be what failed; a run left "running" by a dead process reads as interrupted anyway)."""
+        with suppress(Exception):
+            if self.conn.in_transaction():
+                self.conn.rollback()
+            with self.conn.begin():
+                self._record(status=INTERRUPTED)
 
 
 @contextmanager
@@ -315,6 +409,7 @@ def _large_cache(conn: Connection) -> Iterator[None]:
         return
     restore = f"PRAGMA cache_size={int(conn.exec_driver_sql('PRAGMA cache_size').scalar_one())}"
     conn.exec_driver_sql(f"PRAGMA cache_size={IMPORT_CACHE_KIB}")
+    conn.commit()  # end the transaction those statements began: each chunk begins its own
     try:
         yield
     except BaseException:

@@ -12,7 +12,7 @@ this side only resolves ids and inserts, through DB-API executemany (the ORM uni
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -117,10 +117,15 @@ def _none_if_empty(value: str) -> str | None:
 class Loader:
     """Writes records on one open connection (inside the import's transaction), caching dimension ids."""
 
-    def __init__(self, conn: Connection, batch_id: int | None) -> None:
+    def __init__(self, conn: Connection, batch_id: int | None, *, base: LoadCounts | None = None,
+                 rejected_rows: Mapping[str, int] | None = None) -> None:
+        """``base``: what a resumed import stored before (``qa.ingest.runs``); ``rejected_rows``: how many rows of
+        the file were rejected, by conversation id, stored on the conversations this import adds or extends."""
         self.conn = conn
         self.batch_id = batch_id
-        self._counts = LoadCounts()
+        self._base = base or LoadCounts()
+        self._counts = replace(self._base)
+        self._rejected_rows = rejected_rows or {}
         self._platforms: dict[str, int] = {}
         self._shops: dict[tuple[int | None, str], int] = {}
         self._agents: dict[str, int] = {}
@@ -133,9 +138,10 @@ class Loader:
     def counts(self) -> LoadCounts:
         """The counts so far; a conversation met more than once (two lines, two parts) counts once, as the most it
         went through: added, else merged, else unchanged."""
-        by = Counter(self._outcome.values())
-        return replace(self._counts, conversations_added=by["added"], conversations_merged=by["merged"],
-                       conversations_unchanged=by["unchanged"])
+        by, base = Counter(self._outcome.values()), self._base
+        return replace(self._counts, conversations_added=base.conversations_added + by["added"],
+                       conversations_merged=base.conversations_merged + by["merged"],
+                       conversations_unchanged=base.conversations_unchanged + by["unchanged"])
 
     def _note(self, conv_id: int, outcome: str) -> None:
         if _RANK[outcome] > _RANK.get(self._outcome.get(conv_id, ""), -1):
@@ -278,7 +284,7 @@ class Loader:
         rows = [(c.key, c.external_id, *self.place(c.platform, c.shop), self.agent_id(c.main_agent, c.team),
                  _cut(c.team, team), _cut(c.customer, customer), as_time(c.started), as_time(c.ended),
                  _cut(c.order_id, order), _cut(c.category, category), c.csat, c.stop - c.start,
-                 c.content_hash, self.batch_id) for c in new]
+                 c.content_hash, self.batch_id, self._rejected_rows.get(c.external_id, 0)) for c in new]
         before = self.conn.scalar(select(func.coalesce(func.max(_conv.c.id), 0)))
         _insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)
         # this transaction's inserts are the newest ids: a range scan finds them (others' rows are ignored by key)
@@ -342,7 +348,9 @@ class Loader:
         self.conn.execute(update(_conv).where(_conv.c.id == conv_id).values(
             message_count=len(order), content_hash=content_hash(stamps, roles, texts),
             started_at=_time(min(times, default="")), ended_at=_time(max(times, default="")),
-            agent_id=main_agent[0][0] if main_agent else None, **meta))
+            agent_id=main_agent[0][0] if main_agent else None,
+            # the newer export's rejected rows replace the older's: a clean one that fills the gap clears the mark
+            rejected_rows=self._rejected_rows.get(c.external_id, 0), **meta))
         self._note(conv_id, "merged")
         self._counts.messages_added += len(fresh)
         return True
@@ -429,7 +437,7 @@ def _minute_matches(stored: list[MsgKey], incoming: list[tuple[MsgKey, StagedMes
 
 _CONV_COLUMNS = ("source_key", "external_id", "platform_id", "shop_id", "agent_id", "team", "customer",
                  "started_at", "ended_at", "order_id", "category", "csat", "message_count", "content_hash",
-                 "import_batch_id")
+                 "import_batch_id", "rejected_rows")
 _MSG_COLUMNS = ("conversation_id", "seq", "ts", "role", "agent_id", "sender", "text")
 
 

@@ -1,12 +1,12 @@
-"""Parse a large file in a second process while the importing process stores what is already parsed.
+"""Parse a large file in a second process while the importing process hashes it.
 
-An import is one database transaction, so one process must do all the writing; parsing and staging are the
-other half of the work and need no database. Running them in a worker overlaps the two halves on two cores.
-The worker is a plain ``python -m qa.ingest.parse_worker`` subprocess rather than a multiprocessing child, so that
-it works from any caller (a Streamlit server, a script without a ``__main__`` guard) without re-importing the
-caller. It writes pickled messages to its stdout: the layout, staged batches, then the late rejections, or an
-exception that the importer handles exactly as if parsing had run in-process. The pipe bounds how far the
-worker runs ahead, so memory stays flat however large the file.
+Parsing and staging need no database, and an import must not hold the database while it parses (see
+``qa.ingest.spool``): the worker stages the whole file into a spool file that the importer names, then the
+importer stores it chunk by chunk. The worker is a plain ``python -m qa.ingest.parse_worker`` subprocess rather
+than a multiprocessing child, so that it works from any caller (a Streamlit server, a script without a
+``__main__`` guard) without re-importing the caller. On its stdout it writes pickled messages: the layout, then
+the spool's index (chunks and rejections) or an exception that the importer handles exactly as if parsing had
+run in-process. Batches go to the spool, not the pipe, so memory stays flat however large the file.
 """
 
 from __future__ import annotations
@@ -14,19 +14,17 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import queue
 import subprocess
 import sys
-import threading
+import tempfile
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from qa.errors import HuifangError, ImportFormatError
 from qa.ingest.detect import parse_file
-from qa.ingest.rejections import RejectionLog
-from qa.ingest.staging import Batch, stage_batches
+from qa.ingest.spool import SpoolIndex, write_spool
+from qa.ingest.staging import stage_batches
 
 __all__ = ["PARALLEL_MIN_BYTES", "WorkerParse"]
 
@@ -36,49 +34,42 @@ PARALLEL_MIN_BYTES = 8 * 2**20
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the qa package
 
 
-def _send_all(path: str, name: str, out: BinaryIO) -> None:
-    """Parse ``path`` and write every message to ``out``; a thread pickles and writes while parsing goes on."""
-    pending: queue.Queue[tuple[str, object] | None] = queue.Queue(maxsize=2)
-
-    def write() -> None:
+def _send_all(path: str, name: str, spool: str, out: BinaryIO) -> None:
+    """Parse ``path`` into the spool file ``spool`` and write the layout, then its index, to ``out``."""
+    def send(message: tuple[str, object]) -> None:
         try:
-            while (message := pending.get()) is not None:
-                data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)  # whole: the reader never waits on it
-                out.write(data)
-                out.flush()
-        except BaseException:  # the importer is gone (broken pipe) or a batch cannot be sent: nothing left to do
-            os._exit(1)  # at once: the parsing thread would otherwise block on the full queue for ever
+            out.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+            out.flush()
+        except BaseException:  # the importer is gone (broken pipe) or the message cannot be sent: nothing left to do
+            os._exit(1)
 
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb") as f, open(spool, "wb") as sink:
             parsed = parse_file(name, f)
-            pending.put(("format", parsed.format))
-            for batch in stage_batches(parsed.records, name):
-                pending.put(("batch", batch))
-            pending.put(("done", parsed.late))
+            send(("format", parsed.format))
+            index = write_spool(stage_batches(parsed.records, name), parsed.late, sink)
+        send(("done", index))
     except (HuifangError, UnicodeDecodeError) as e:  # a file that cannot be read, a masking setting that names no kind
-        pending.put(("error", e))
+        send(("error", e))
     except Exception as e:  # anything else: the file cannot be read (issue #12); its traceback goes to stderr
         traceback.print_exc()
-        pending.put(("error", ImportFormatError(name, f"无法读取（{type(e).__name__}: {str(e)[:200]}）；整个文件未导入")))
-    pending.put(None)
-    writer.join()
+        send(("error", ImportFormatError(name, f"无法读取（{type(e).__name__}: {str(e)[:200]}）；整个文件未导入")))
 
 
 class WorkerParse:
-    """A file being parsed in a worker: ``wait_format()``, then ``batches()``, then ``late`` rejections.
+    """A file being parsed in a worker: ``wait_format()``, then ``spooled()`` (the spool and its index).
 
-    Use as a context manager so the worker is stopped when the import fails on the database side.
+    Use as a context manager so the worker is stopped when the import fails, and its spool removed.
     """
 
     def __init__(self, path: Path, name: str) -> None:
         self.name = name
-        self.late = RejectionLog()
         self._finished = False
+        fd, spool = tempfile.mkstemp(prefix="huifang-spool-")
+        os.close(fd)
+        self._spool = Path(spool)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
-        self._proc = subprocess.Popen([sys.executable, "-m", "qa.ingest.parse_worker", str(path), name],
+        self._proc = subprocess.Popen([sys.executable, "-m", "qa.ingest.parse_worker", str(path), name, spool],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env)
 
     def wait_format(self) -> str:
@@ -88,17 +79,13 @@ class WorkerParse:
             raise payload  # type: ignore[misc]
         return payload  # type: ignore[return-value]
 
-    def batches(self) -> Iterator[Batch]:
-        while True:
-            kind, payload = self._get()
-            if kind == "batch":
-                yield payload  # type: ignore[misc]
-            elif kind == "done":
-                self.late = payload  # type: ignore[assignment]
-                self._finished = True
-                return
-            else:
-                raise payload  # type: ignore[misc]
+    def spooled(self) -> tuple[BinaryIO, SpoolIndex]:
+        """The spool, open for reading, and its index, once the worker has staged the whole file."""
+        kind, payload = self._get()
+        if kind != "done":
+            raise payload  # type: ignore[misc]
+        self._finished = True
+        return open(self._spool, "rb"), payload  # type: ignore[return-value]
 
     def _get(self) -> tuple[str, object]:
         try:
@@ -115,6 +102,7 @@ class WorkerParse:
             self._proc.kill()
             self._proc.wait()
         self._proc.stdout.close()  # type: ignore[union-attr]
+        self._spool.unlink(missing_ok=True)
 
     def __enter__(self) -> WorkerParse:
         return self
@@ -125,4 +113,4 @@ class WorkerParse:
 
 if __name__ == "__main__":
     gc.disable()  # a short-lived process that makes millions of objects and no cycles (see importer._gc_paused)
-    _send_all(sys.argv[1], sys.argv[2], sys.stdout.buffer)
+    _send_all(sys.argv[1], sys.argv[2], sys.argv[3], sys.stdout.buffer)

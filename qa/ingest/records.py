@@ -8,6 +8,7 @@ statistics are bucketed by); parsers convert aware times to that.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -116,12 +117,16 @@ class TicketRecord:
 
 @dataclass(slots=True, frozen=True)
 class Rejection:
-    """A row or line that was not imported, and why; ``row`` is 1-based as a spreadsheet or editor shows it."""
+    """A row or line that was not imported, and why; ``row`` is 1-based as a spreadsheet or editor shows it.
+
+    ``conversation`` is the id of the conversation the row belonged to, when the row names it or lies between rows
+    of one conversation: that conversation is stored with a gap that is not the agent's (issue #13.4)."""
 
     file: str
     row: int | None
     field: str | None
     reason: str
+    conversation: str | None = dataclasses.field(default=None, compare=False)  # ``field`` is a column here
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file} 第 {self.row} 行"

@@ -7,6 +7,7 @@ A file of 1.5 million bad lines once held 1.5 million rejection objects, about 9
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from qa.ingest.records import Rejection
@@ -27,11 +28,17 @@ class RejectionLog:
     def __init__(self, keep: int = KEPT_REJECTIONS) -> None:
         self.keep = keep
         self.count = 0
+        self.by_conversation: Counter[str] = Counter()  # every rejection that names its conversation, kept or not
         self._heap: list[tuple[tuple[bool, int], int, Rejection]] = []  # the negated order: the last kept on top
         self._seq = 0  # arrival order among rejections of one row: the earlier kept
 
     def add(self, r: Rejection) -> None:
         self.count += 1
+        if r.conversation:
+            self.by_conversation[r.conversation] += 1
+        self._keep(r)
+
+    def _keep(self, r: Rejection) -> None:
         self._seq += 1
         whole, row = _order(r)
         item = ((not whole, -row), -self._seq, r)
@@ -42,12 +49,14 @@ class RejectionLog:
 
     def extend(self, rejections: Iterable[Rejection]) -> None:
         """Add each rejection; a log's uncounted rest (counted there, not kept) is counted too."""
-        n = 0
+        if isinstance(rejections, RejectionLog):
+            for r in rejections:
+                self._keep(r)
+            self.count += rejections.count
+            self.by_conversation.update(rejections.by_conversation)
+            return
         for r in rejections:
             self.add(r)
-            n += 1
-        if isinstance(rejections, RejectionLog):
-            self.count += rejections.count - n
 
     @property
     def kept(self) -> list[Rejection]:
@@ -68,6 +77,7 @@ class RejectionLog:
     def replace(self, other: RejectionLog) -> None:
         """Hold what ``other`` holds (a later reading of the same file that reports the same rows again)."""
         self.count, self._heap, self._seq = other.count, list(other._heap), other._seq
+        self.by_conversation = Counter(other.by_conversation)
 
 
 def unexpected(file: str, row: int | None, error: Exception, what: str = "") -> Rejection:

@@ -73,7 +73,7 @@ def pending_count(conn: Connection, version: str) -> int:
 
 def load_chunk(conn: Connection, ids: Sequence[int]) -> tuple[list[Conv], dict[int, list[int]], dict[int, str]]:
     """Conversations ``ids`` as scoring input, with their message ids (by seq) and content hashes."""
-    convs = conn.execute(select(_c.c.id, _c.c.category, _c.c.csat, _c.c.content_hash, _p.c.name)
+    convs = conn.execute(select(_c.c.id, _c.c.category, _c.c.csat, _c.c.content_hash, _p.c.name, _c.c.rejected_rows)
                          .select_from(_c.outerjoin(_p, _p.c.id == _c.c.platform_id)).where(_c.c.id.in_(ids))).all()
     rows = conn.execute(select(_m.c.id, _m.c.conversation_id, _m.c.role, _m.c.text, _m.c.ts)
                         .where(_m.c.conversation_id.in_(ids)).order_by(_m.c.conversation_id, _m.c.seq)).all()
@@ -82,8 +82,8 @@ def load_chunk(conn: Connection, ids: Sequence[int]) -> tuple[list[Conv], dict[i
     for r in rows:
         msgs[r.conversation_id].append(Msg(role=r.role, text=r.text, ts=r.ts))
         msg_ids[r.conversation_id].append(r.id)
-    out = [Conv(key=str(c.id), messages=msgs[c.id], platform=c.name, category=c.category, csat=c.csat)
-           for c in convs]
+    out = [Conv(key=str(c.id), messages=msgs[c.id], platform=c.name, category=c.category, csat=c.csat,
+                rejected_rows=c.rejected_rows) for c in convs]
     return out, msg_ids, {c.id: c.content_hash for c in convs}
 
 
@@ -108,7 +108,7 @@ def _segment_risks(convs: Sequence[Conv], split: dict[str, list[Span]],
     """Each span's dissatisfaction risk, the span scored as a conversation of its own messages (only for
     conversations with more than one agent: one segment's risk is the conversation's)."""
     parts = [(conv.key, Conv(key=f"{conv.key}#{n}", messages=conv.messages[sp.start:sp.end], platform=conv.platform,
-                            category=conv.category))
+                            category=conv.category, rejected_rows=conv.rejected_rows))
              for conv in convs if len(split[conv.key]) > 1 for n, sp in enumerate(split[conv.key])]
     out: dict[str, list[float | None]] = {}
     if parts:

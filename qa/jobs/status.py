@@ -15,12 +15,14 @@ from sqlalchemy import Connection, func, select
 from qa.errors import USER_ERRORS, HuifangError
 from qa.ingest.formats import format_name
 from qa.ingest.importer import ImportReport
+from qa.ingest.runs import COMPLETE, INTERRUPTED, RUNNING, state
 from qa.jobs.scoring import pending_count
 from qa.models import Conversation, ConversationScore, ImportBatch
 from scoring.pipeline import models_version
 
 __all__ = [
     "REJECTION_COLUMNS",
+    "RUN_STATES",
     "ScorerUnavailable",
     "ScoringStatus",
     "batch_rejections",
@@ -31,6 +33,8 @@ __all__ = [
 ]
 
 REJECTION_COLUMNS = ["file", "row", "field", "reason"]
+RUN_STATES = {COMPLETE: "完成", RUNNING: "导入中", INTERRUPTED: "已中断（重新导入同一文件即可补全）"}
+"""An import run's state (``qa.ingest.runs``) as the Data page says it."""
 
 
 class ScorerUnavailable(HuifangError):
@@ -40,14 +44,16 @@ class ScorerUnavailable(HuifangError):
 def past_imports(conn: Connection, limit: int = 200) -> pd.DataFrame:
     """The most recent imported files with what each added, merged and rejected, newest first."""
     b = ImportBatch
-    rows = conn.execute(select(b.id, b.file_name, b.format, b.imported_at, b.conversations_added,
+    rows = conn.execute(select(b.id, b.file_name, b.format, b.imported_at, b.status, b.conversations_added,
                                b.conversations_merged, b.conversations_unchanged, b.messages_added,
-                               b.tickets_added, b.tickets_updated, b.reviews_added, b.rejected)
-                        .order_by(b.id.desc()).limit(limit)).mappings().all()
-    df = pd.DataFrame(rows, columns=["id", "file_name", "format", "imported_at", "conversations_added",
-                                     "conversations_merged", "conversations_unchanged", "messages_added",
-                                     "tickets_added", "tickets_updated", "reviews_added", "rejected"])
+                               b.tickets_added, b.tickets_updated, b.reviews_added, b.rejected, b.progress)
+                        .order_by(b.id.desc()).limit(limit)).all()
+    df = pd.DataFrame([(*r[:-1],) for r in rows],
+                      columns=["id", "file_name", "format", "imported_at", "status", "conversations_added",
+                               "conversations_merged", "conversations_unchanged", "messages_added",
+                               "tickets_added", "tickets_updated", "reviews_added", "rejected"])
     df["format"] = df["format"].map(format_name)
+    df["status"] = [RUN_STATES[state(r.status, r.progress)] for r in rows]
     return df
 
 

@@ -121,12 +121,13 @@ class _Loaded:
     basis: str
     facts: tuple[str | None, str | None, str | None]  # team, category, platform
     lines: list[Line]
+    rejected_rows: int = 0
 
 
 def _load(conn: Connection, ids: Sequence[int], fingerprint: str) -> dict[int, _Loaded]:
     """Facts, basis and message lines of a chunk of conversations."""
     m, ms = Message, MessageScore
-    heads = conn.execute(facts_select().add_columns(_basis(fingerprint).label("basis"))
+    heads = conn.execute(facts_select().add_columns(_basis(fingerprint).label("basis"), Conversation.rejected_rows)
                          .where(Conversation.id.in_(ids))).all()
     rows = conn.execute(select(m.conversation_id, m.id, m.role, m.text, ms.wait_s, ms.sla_breach, ms.tone_risk,
                                ms.relevance, ms.sentiment_neg).outerjoin(ms, ms.message_id == m.id)
@@ -134,7 +135,7 @@ def _load(conn: Connection, ids: Sequence[int], fingerprint: str) -> dict[int, _
     by_conv = {cid: list(group) for cid, group in groupby(rows, key=lambda r: r.conversation_id)}
     slas = {platform: platform_sla(platform) for platform in {h.platform for h in heads}}
     return {h.id: _Loaded(h.basis, (h.team, h.category, h.platform),
-                          _lines(by_conv.get(h.id, ()), *slas[h.platform])) for h in heads}
+                          _lines(by_conv.get(h.id, ()), *slas[h.platform]), h.rejected_rows) for h in heads}
 
 
 def propose_all(card: Scorecard, results: Mapping[str, CheckResult]) -> dict[str, Proposal]:
@@ -172,7 +173,7 @@ def run_auto_qa(engine: Engine, everything: bool = False, chunk: int = 500,
         checks, scores = [], []
         with engine.begin() as conn:
             for cid, loaded in _load(conn, part, program.fingerprint).items():
-                results = run_checks(loaded.lines)
+                results = run_checks(loaded.lines, loaded.rejected_rows)
                 checks += [{"conversation_id": cid, "check_name": name, "passed": res.passed, "count": res.count,
                             "evidence": json.dumps(evidence_to_json(res.evidence), ensure_ascii=False),
                             "basis": loaded.basis, "checked_at": stamp} for name, res in results.items()]

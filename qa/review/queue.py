@@ -20,6 +20,7 @@ from sqlalchemy import (
     Engine,
     Float,
     Select,
+    and_,
     case,
     cast,
     exists,
@@ -47,7 +48,7 @@ from qa.models import (
     Shop,
     User,
 )
-from scoring.responsiveness import load_sla_rules, rule_for
+from scoring.responsiveness import gap_text, load_sla_rules, rule_for
 from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [
@@ -146,8 +147,10 @@ def _tone_detail(r: pd.Series) -> str:
 
 
 REASONS: tuple[_Reason, ...] = (
+    # a conversation with rows rejected at import is not judged on its waits (scoring.responsiveness)
     _Reason("slow", "慢", 0.3,
-            lambda first, later: or_(_s.first_response_s > first, _s.max_wait_s > later), _slow_detail),
+            lambda first, later: and_(_c.rejected_rows == 0, or_(_s.first_response_s > first, _s.max_wait_s > later)),
+            _slow_detail),
     # rule_hits counts 禁用语 hits and one "超时:SLA" hit per late reply, so more hits than late-or-untimed
     # replies means at least one 禁用语.
     _Reason("tone", "禁用语/语气", 0.5,
@@ -160,6 +163,7 @@ REASONS: tuple[_Reason, ...] = (
     _Reason("csat", "差评", 0.6, lambda _f, _l: _c.csat <= CSAT_LOW, lambda r: f"差评：CSAT {r.csat:.0f}"),
     _Reason("risk", "预测不满", 0.0,
             lambda _f, _l: _s.dissatisfaction_risk >= RISK_HIGH, lambda r: f"预测不满 {r.risk:.2f}"),
+    _Reason("gap", "导入有缺行", 0.0, lambda _f, _l: _c.rejected_rows > 0, lambda r: gap_text(r.rejected_rows)),
 )
 
 
@@ -312,7 +316,7 @@ def _described(conn: Connection, ids: list[int]) -> pd.DataFrame:
     rows = conn.execute(
         select(_c.id, _c.external_id, _c.started_at, Platform.name.label("platform"), Shop.name.label("shop"),
                Agent.name.label("agent"), func.coalesce(_c.team, Agent.team).label("team"),
-               func.coalesce(_c.category, _s.category).label("category"), _c.csat,
+               func.coalesce(_c.category, _s.category).label("category"), _c.csat, _c.rejected_rows,
                _s.dissatisfaction_risk.label("risk"), _s.tone_risk, _s.relevance, _s.sentiment_worst,
                _s.first_response_s, _s.max_wait_s, first_sla.label("first_sla"), later_sla.label("reply_sla"),
                exists().where(Annotation.conversation_id == _c.id, Annotation.deleted_at.is_(None)).label("reviewed"),

@@ -28,6 +28,7 @@ from qa.models import (
     Shop,
 )
 from qa.review.queue import duration_text, forbidden_phrase, platform_sla
+from scoring.responsiveness import gap_text
 from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [
@@ -81,6 +82,7 @@ class Header:
     model_version: str | None
     first_sla_s: float | None
     reply_sla_s: float | None
+    rejected_rows: int = 0  # rows rejected at import: waits not judged, the end not counted (issue #13.4)
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def load_replay(conn: Connection, conversation_id: int) -> Replay:
         select(c.id, c.external_id, Platform.name.label("platform"), Shop.name.label("shop"),
                Agent.name.label("agent"), func.coalesce(c.team, Agent.team).label("team"),
                func.coalesce(c.category, s.category).label("category"), c.customer, c.order_id, c.started_at,
-               c.ended_at, c.csat, c.message_count, s.dissatisfaction_risk.label("risk"), s.tone_risk,
+               c.ended_at, c.csat, c.message_count, c.rejected_rows, s.dissatisfaction_risk.label("risk"), s.tone_risk,
                s.relevance, s.sentiment_worst, s.first_response_s, s.max_wait_s, s.replies, s.replies_in_sla,
                s.unanswered_at_end, func.coalesce(s.explanation, "").label("explanation"), s.model_version)
         .select_from(c.__table__.outerjoin(s.__table__, s.conversation_id == c.id)
@@ -130,6 +132,8 @@ def load_replay(conn: Connection, conversation_id: int) -> Replay:
         .outerjoin(ms, ms.message_id == m.id).outerjoin(Agent, Agent.id == m.agent_id)
         .where(m.conversation_id == conversation_id).order_by(m.seq)).mappings().all()
     first_sla, reply_sla = platform_sla(row["platform"])
+    if row["rejected_rows"]:  # as scored: no wait of a conversation with a gap is judged against the SLA
+        first_sla = reply_sla = None
     header = Header(**row, first_sla_s=first_sla, reply_sla_s=reply_sla)
     return Replay(header, _messages_frame(msgs, first_sla, reply_sla))
 
@@ -354,8 +358,10 @@ def header_badges(h: Header) -> list[tuple[str, bool]]:
     if h.first_response_s is not None:
         late = h.first_sla_s is not None and h.first_response_s > h.first_sla_s
         out.append((f"首次响应 {duration_text(h.first_response_s)}", late))
-    if h.replies:
+    if h.replies and not h.rejected_rows:
         out.append((f"SLA 内回复 {h.replies_in_sla}/{h.replies}", (h.replies_in_sla or 0) < h.replies))
+    if h.rejected_rows:
+        out.append((gap_text(h.rejected_rows), False))
     if h.risk is None:
         out.append(("未评分", False))
     return out

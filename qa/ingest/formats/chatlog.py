@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import io
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from functools import lru_cache
 from itertools import islice
@@ -208,9 +209,25 @@ def parse_chatlog(text: str, file: str, *, platform: str | None = None,
     else:
         _parse_headed(lines, collector, _HEADED[layout])
     blocks = collector.finish()
+    starts = [b.line for b in collector.blocks]  # before ``finish`` dropped the empty ones: every boundary
     convs = assemble(blocks, layout, platform=platform, shop=clean_text(shop) or None,
                      split_by_gap=layout != "jd" and not collector.explicit_breaks)
-    return convs, sorted(collector.rejections, key=lambda r: r.row or 0)
+    return convs, _placed(sorted(collector.rejections, key=lambda r: r.row or 0), convs, starts)
+
+
+def _placed(rejections: list[Rejection], convs: list[ConversationRecord], block_starts: list[int]) -> list[Rejection]:
+    """Each rejected line given the conversation in progress where it lies: the last one begun before it in the
+    same session block. A log names no conversation on a line, so its position is what ties it (issue #13.4: a
+    malformed last reply must not make the chat "unanswered")."""
+    begun = sorted((c.source_row, c.external_id) for c in convs if c.source_row is not None)
+    lines = [line for line, _ in begun]
+    out = []
+    for r in rejections:
+        k = bisect_right(lines, r.row) - 1 if r.row is not None else -1
+        block = bisect_right(block_starts, r.row) - 1 if r.row is not None else -1
+        same_block = k >= 0 and block >= 0 and lines[k] >= block_starts[block]
+        out.append(replace(r, conversation=begun[k][1]) if same_block else r)
+    return out
 
 
 def _stamp(m: re.Match[str], day: date | None = None) -> tuple[datetime | None, int | None]:

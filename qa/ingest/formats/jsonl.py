@@ -83,7 +83,16 @@ def _careful(line: str, lineno: int, file: str) -> ConversationRecord | Rejectio
     try:
         return _conversation(obj, lineno)
     except _FieldError as e:
-        return Rejection(file, lineno, e.field, e.reason)
+        return Rejection(file, lineno, e.field, e.reason, _conversation_id(obj))
+
+
+def _conversation_id(obj: object) -> str | None:
+    """The conversation a rejected line names, if it names one readably: the rest of that conversation (on other
+    lines) is stored with a gap that is not the agent's (issue #13.4)."""
+    try:
+        return _opt_str(obj, "conversation_id") or None if isinstance(obj, dict) else None
+    except _FieldError:
+        return None
 
 
 class _FieldError(Exception):

@@ -7,6 +7,7 @@ place that knows them. Which kind of table a file is follows from its headers, n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from itertools import repeat
@@ -286,11 +287,11 @@ def _row_by_row(conv_id: str, rows: Sequence[int], columns: list[list[str]], fie
         if role is None:
             value = get.get("role", sender)
             yield Rejection(file, row, cols.get("role", cols.get("sender")),
-                            f"无法判断发送方“{value[:20]}”（应为 客服/顾客/机器人/系统 或 店铺名:客服名）")
+                            f"无法判断发送方“{value[:20]}”（应为 客服/顾客/机器人/系统 或 店铺名:客服名）", conv_id)
             continue
         (stamp, csat), problem = _parse_fields(get, cols, _MESSAGE_PARSERS, file, row)
         if problem:
-            yield problem
+            yield replace(problem, conversation=conv_id)  # the row's conversation keeps a gap (issue #13.4)
             continue
         claims, contradicted = claims.said(row, get.get("platform", "")[:200] or None,
                                            get.get("shop", "")[:200] or None, cast("int | None", csat))
