@@ -13,6 +13,7 @@ import streamlit as st
 from qa.analytics import product_reviews as pr
 from qa.errors import HuifangError
 from qa.program.tag_store import (
+    SOURCES,
     Target,
     confirm_tags,
     correct_tags,
@@ -95,7 +96,7 @@ def _tree_editor(tree: TagTree, actor: str | None) -> None:
     st.rerun()
 
 
-SOURCES = {"rule": "规则", "model": "分类模型", "reviewer": "质检员"}
+
 
 
 def _tags_form(target: Target, target_id: int) -> None:
