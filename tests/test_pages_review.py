@@ -20,7 +20,7 @@ from qa.jobs.background import BackgroundScoring
 from qa.jobs.scoring import ScoreRunReport
 from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
 from qa.models import ConversationScore, Message
-from qa.program.tag_store import current_tree, tag_conversations, tags_of
+from qa.program.tag_store import current_tree, judge_tag, tag_conversations, tags_of
 from qa.review.annotations import MESSAGE_TAGS, list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.review.labels import my_feedback
@@ -87,6 +87,20 @@ def test_sidebar_filters_and_clear(seeded_app: Engine) -> None:
     assert not at.exception
     assert _queue_ids(at) == RANKED
     assert at.multiselect(key="flt_platform").value == [] and at.selectbox(key="flt_csat").value == "不限"
+
+
+def test_the_queue_lists_the_conversations_of_a_tag(seeded_app: Engine) -> None:
+    judge_tag(seeded_app, "conversation", read(seeded_app, resolve_conversation, "jd-2"), _tag_ids(seeded_app)["物流 › 破损"],
+              True, "王质检")
+    at = start_app("pages/queue.py")
+    at.multiselect(key="flt_tags").set_value(["物流 › 破损"]).run()
+    assert not at.exception
+    assert _queue_ids(at) == ["jd-2"]
+    assert "当前筛选：2026-11-10 至 2026-11-13 · 标签：物流 › 破损" in _texts(at.sidebar.caption)
+    at.multiselect(key="flt_tags").set_value(["售后"]).run()  # nothing tagged 售后 or under it
+    assert "没有符合条件的会话：放宽侧边栏的筛选，或换一种抽样方式。" in _texts(at.info)
+    at.button(key="flt_clear").click().run()
+    assert _queue_ids(at) == RANKED and at.multiselect(key="flt_tags").value == []
 
 
 def test_drill_down_filters_show_in_the_sidebar(seeded_app: Engine) -> None:

@@ -22,7 +22,7 @@ from qa.program.people import acting_id
 from qa.program.tags import TagTree, default_tree, match_text, tag_category, tree_from_json, tree_to_json
 
 __all__ = ["Target", "Proposal", "AssignedTag", "SOURCES", "current_tree", "save_tree", "propose_tags", "tags_of",
-           "correct_tags", "confirm_tags", "judge_tag", "rule_proposals", "tag_conversations", "retag_reviews"]
+           "correct_tags", "confirm_tags", "judge_tag", "tag_filter", "rule_proposals", "tag_conversations", "retag_reviews"]
 
 Target = Literal["review", "conversation", "message"]
 Proposal = tuple[int, int, str, str | None]
@@ -64,6 +64,12 @@ def save_tree(engine: Engine, tree: TagTree, actor: str | None = None) -> int:
         return conn.execute(insert(TagTreeRecord).values(
             definition=tree_to_json(tree), created_by=by, created_at=datetime.now()).returning(TagTreeRecord.id)
         ).scalar_one()
+
+
+def tag_filter(tree: TagTree, tag_ids: Iterable[int]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """``Filters.tags`` for the chosen tags: each with its full path and its subtree's ids, so choosing 物流
+    also lists conversations tagged 物流 › 破损."""
+    return tuple((tree.path(t), tuple(sorted(tree.subtree(t)))) for t in tag_ids)
 
 
 def _known(conn: Connection, target: Target, ids: Sequence[int]) -> set[tuple[int, int]]:
