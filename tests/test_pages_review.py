@@ -90,8 +90,8 @@ def test_sidebar_filters_and_clear(seeded_app: Engine) -> None:
 
 
 def test_the_queue_lists_the_conversations_of_a_tag(seeded_app: Engine) -> None:
-    judge_tag(seeded_app, "conversation", read(seeded_app, resolve_conversation, "jd-2"), _tag_ids(seeded_app)["物流 › 破损"],
-              True, "王质检")
+    broken = _tag_ids(seeded_app)["物流 › 破损"]
+    judge_tag(seeded_app, "conversation", read(seeded_app, resolve_conversation, "jd-2"), broken, True, "王质检")
     at = start_app("pages/queue.py")
     at.multiselect(key="flt_tags").set_value(["物流 › 破损"]).run()
     assert not at.exception

@@ -154,7 +154,7 @@ def test_the_migration_keeps_one_review_and_records_the_others(db: tuple[Engine,
     with engine.connect() as conn:
         left = conn.execute(text("SELECT id, score, version FROM scorecard_reviews")).all()
         recorded = conn.execute(select(AuditEntry.entity_id, AuditEntry.before).where(
-            AuditEntry.entity == "scorecard_review", AuditEntry.action == "delete").order_by(AuditEntry.entity_id)).all()
+            AuditEntry.entity == "scorecard_review", AuditEntry.action == "delete").order_by(AuditEntry.id)).all()
     assert left == [(first.id, 100.0, 1)]  # the newest (saved today); the two older ones recorded, then removed
     assert [int(r.entity_id) for r in recorded] == [first.id + 2, first.id + 3]
     assert [json.loads(r.before)["comment"] for r in recorded] == ["第2次", "第3次"]

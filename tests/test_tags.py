@@ -143,9 +143,9 @@ def test_conversation_tags_come_from_rules_and_the_category_model_with_their_evi
                                                ("agent", "亲，破损可以退的", None))))
     with engine.begin() as conn:
         cid = conn.scalar(select(Conversation.id))
-        conn.execute(insert(ConversationScore).values(conversation_id=cid, model_version="t", content_hash="",
-                                                      scored_at=datetime(2026, 12, 1), category="换货", dissatisfaction_risk=0.5,
-                                                      category_source="model"))
+        conn.execute(insert(ConversationScore).values(
+            conversation_id=cid, model_version="t", content_hash="", scored_at=datetime(2026, 12, 1), category="换货",
+            dissatisfaction_risk=0.5, category_source="model"))
         tree = current_tree(conn, seed=True)
         tag_conversations(conn, tree, [cid])
         shown = [(tree.path(t.tag_id), t.source, t.evidence) for t in tags_of(conn, "conversation", [cid], tree)[cid]]

@@ -86,10 +86,12 @@ class StaleScorecardReviewError(ProgramError):
         if current is None:
             now = "这份评分表评审刚被同时保存"
         else:
-            items = "，".join(f"{c.label} {_rating_word(current.ratings.get(c.key))}" for _s, c in current.scorecard.card.criteria())
+            items = "，".join(f"{c.label} {_rating_word(current.ratings.get(c.key))}"
+                             for _s, c in current.scorecard.card.criteria())
             score = "无" if current.score is None else f"{current.score:.1f}"
-            now = (f"这份评分表评审在你打开表单后已被修改（{current.updated_at:%m-%d %H:%M:%S} 保存为第 {current.version} 版，"
-                   f"你的表单基于第 {based_on} 版）。现在的内容：得分 {score}；{items}；评语“{current.comment or '无'}”")
+            now = (f"这份评分表评审在你打开表单后已被修改（{current.updated_at:%m-%d %H:%M:%S} 保存为第 "
+                   f"{current.version} 版，你的表单基于第 {based_on} 版）。现在的内容：得分 {score}；{items}；"
+                   f"评语“{current.comment or '无'}”")
         super().__init__(f"{now}。你的修改没有保存，以免覆盖这次更新：请看过最新内容后重新填写并保存。")
 
 
@@ -165,7 +167,8 @@ def write_review(conn: Connection, conversation_id: int, version_id: int, rating
         claimed = conn.execute(update(r).where(r.id == review_id, r.version == existing.version)
                                .values(**values, acknowledged_by=None, acknowledged_at=None)).rowcount
         if not claimed:
-            raise _stale(conn, conversation_id, reviewer_id, session_id, existing.version)
+            raise _stale(conn, conversation_id, reviewer_id, session_id,
+                         existing.version if base_version is None else base_version)
     write_items(conn, review_id, ratings, proposals)
     after: dict[str, object] = {k: values[k] for k in ("version_id", "score", "fatal_failed", "comment", "version")}
     after["ratings"] = {key: None if rating.na else rating.value for key, rating in ratings.items()}

@@ -2,9 +2,10 @@
 
 The tree is saved whole, a new row per save (``tag_trees``), so an edit never rewrites history and the newest row
 is the tree in use; an archive with none gets the shipped default on first use. Assignments say where a tag
-came from (``rule``: a keyword rule; ``model``: the category model's category; ``reviewer``) with its evidence (the keyword and the phrase it was found in, or the category), and whether a
-reviewer confirmed it; a tag a reviewer took off stays stored as rejected, so running the rules again never puts
-it back. Reviewers' changes check the ``review`` permission here, so an agent or an executive cannot tag.
+came from (``rule``: a keyword rule; ``model``: the category model's category; ``reviewer``) with its evidence
+(the keyword and the phrase it was found in, or the category), and whether a reviewer confirmed it; a tag a
+reviewer took off stays stored as rejected, so running the rules again never puts it back. Reviewers' changes
+check the ``review`` permission here, so an agent or an executive cannot tag.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from qa.program.people import acting_id
 from qa.program.tags import TagTree, default_tree, match_text, tag_category, tree_from_json, tree_to_json
 
 __all__ = ["Target", "Proposal", "AssignedTag", "SOURCES", "current_tree", "save_tree", "propose_tags", "tags_of",
-           "correct_tags", "confirm_tags", "judge_tag", "tag_filter", "rule_proposals", "tag_conversations", "retag_reviews"]
+           "correct_tags", "confirm_tags", "judge_tag", "tag_filter", "rule_proposals", "tag_conversations",
+           "retag_reviews"]
 
 Target = Literal["review", "conversation", "message"]
 Proposal = tuple[int, int, str, str | None]
