@@ -1,4 +1,5 @@
-"""Demo content for the QA program: scorecards, auto-QA, reviews, a closed calibration session and disputes.
+"""Demo content for the QA program: scorecards, auto-QA, reviews, a closed calibration session, disputes, and
+reviewers' say on the tags the scoring run proposed on the conversations they reviewed.
 
 Reviews are made the way a reviewer would make them: auto-QA's proposals accepted (now and then overridden),
 the criteria it cannot fill rated by hand with plausible values, so every view of the program has content. Runs
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from qa.models import Agent, Conversation, ScorecardReview
 from qa.program import autoqa, calibration, disputes, reviews, store
 from qa.program.scorecard import Criterion, Rating, Scorecard
+from qa.program.tag_store import judge_tag, tags_of
 from qa.review.users import ensure_demo_users, get_or_create_user
 
 __all__ = ["MANAGER", "REVIEWERS", "seed_program"]
@@ -64,7 +66,7 @@ def seed_program(engine: Engine, per_reviewer: int = 40, seed: int = 7, now: dat
         pool = list(conn.scalars(select(Conversation.id).where(Conversation.agent_id.is_not(None))
                                  .order_by(Conversation.id)))
     sample = rng.sample(pool, min(len(pool), per_reviewer * len(REVIEWERS) + 6))
-    made = []
+    made, reviewed = [], []
     for i, cid in enumerate(sample[:per_reviewer * len(REVIEWERS)]):
         reviewer = REVIEWERS[i % len(REVIEWERS)]
         with engine.connect() as conn:
@@ -75,9 +77,24 @@ def seed_program(engine: Engine, per_reviewer: int = 40, seed: int = 7, now: dat
         when = now - timedelta(days=rng.randint(0, 12), hours=rng.randint(0, 8))
         made.append(reviews.save_review(engine, cid, chosen.version_id, _ratings(chosen.card, shown, rng), reviewer,
                                         proposals={k: p.rating.value for k, p in shown.items()}, now=when))
+        reviewed.append((cid, reviewer))
     echo(f"演示评审 {len(made)} 条")
+    echo(f"演示标签确认 {_judge_tags(engine, reviewed, rng)} 个")
     _calibration(engine, sample[-6:], rng, now)
     _disputes(engine, made, rng, now)
+
+
+def _judge_tags(engine: Engine, reviewed: list[tuple[int, str]], rng: random.Random) -> int:
+    """Each reviewer confirms the proposed tags of the conversations they reviewed, now and then taking one off
+    as wrong, so the replay's 标签 panel shows every state; returns how many tags were judged."""
+    with engine.connect() as conn:
+        proposed = tags_of(conn, "conversation", [cid for cid, _who in reviewed])
+    judged = 0
+    for cid, reviewer in reviewed:
+        for tag in proposed[cid]:
+            judge_tag(engine, "conversation", cid, tag.tag_id, rng.random() >= 0.15, reviewer)
+            judged += 1
+    return judged
 
 
 def _calibration(engine: Engine, conversations: list[int], rng: random.Random, now: datetime) -> None:

@@ -14,7 +14,7 @@ from qa.review.users import list_users
 from ui.cache import engine, read
 from ui.charts import calibration_trend_chart
 from ui.frame import require_frame
-from ui.scorecard_form import load_form, rate_scorecard, show_score
+from ui.scorecard_form import based_on, load_form, rate_scorecard, refused_as_stale, saved, show_score
 from ui.state import flash, show_flash
 from ui.text import plain
 from ui.user import current_user
@@ -57,15 +57,18 @@ def my_tasks(actor: str) -> None:
             st.markdown(chat_html(read(load_replay, cid).messages), unsafe_allow_html=True)
     with form:
         st.caption(plain(f"评分表“{stored.card.name}”第 {stored.version} 版"))
-        load_form("cal", (sid, cid, actor), stored.card, mine.ratings if mine else {})
+        load_form("cal", (sid, cid, actor), stored.card, mine.ratings if mine else {}, mine.version if mine else 0)
         ratings = rate_scorecard(stored.card, "cal")
         show_score(stored.card, ratings, "我的得分")
         if st.button("提交校准评分", key="cal_submit", type="primary"):
             try:
-                calibration.submit_review(engine(), sid, cid, ratings, actor)
+                calibration.submit_review(engine(), sid, cid, ratings, actor, base_version=based_on("cal"))
+            except reviews.StaleScorecardReviewError as e:
+                refused_as_stale("cal", e, "提交校准评分")
             except HuifangError as e:
                 st.error(plain(e))
             else:
+                saved("cal")
                 flash(f"已提交会话 {task.external_id} 的校准评分（结束前可修改）")
                 st.rerun()
 

@@ -16,6 +16,7 @@ from ui.cache import cached_with_reviews, read
 from ui.frame import require_frame
 from ui.replay_chat import chat
 from ui.replay_review import add_to_coaching, model_flags, notes_so_far, overall_review
+from ui.replay_tags import tag_panel
 from ui.scorecard_review import scorecard_review
 from ui.state import REPLAY_KEY, flash, remember_queue, remembered_queue, show_flash
 from ui.text import plain
@@ -120,11 +121,13 @@ if said:
 notes = read(list_annotations, cid)
 left, right = st.columns([3, 2], gap="large")
 with left:
-    chat(cid, msgs, notes, user[0] if user and allowed(principal, "review") else None)
+    reviewer = user if user and allowed(principal, "review") else None
+    chat(cid, msgs, notes, reviewer[0] if reviewer else None, reviewer[1] if reviewer else None)
 with right:
     if msgs["ts"].notna().any():
         st.altair_chart(_timeline(msgs), width="stretch")
     notes_so_far(notes)
+    tag_panel(cid, reviewer[1] if reviewer else None)
     if user is None or not allowed(principal, "review"):
         if user is not None and allowed(principal, "coach"):
             add_to_coaching(h, user[0], msgs)

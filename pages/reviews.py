@@ -11,21 +11,24 @@ import pandas as pd
 import streamlit as st
 
 from qa.analytics import product_reviews as pr
+from qa.analytics.filters import Filters
 from qa.errors import HuifangError
 from qa.program.tag_store import (
+    SOURCES,
     Target,
     confirm_tags,
     correct_tags,
     current_tree,
     retag_reviews,
     save_tree,
+    tag_filter,
     tags_of,
 )
 from qa.program.tags import TagTree, add_tag, move_tag, remove_tag, rename_tag, set_rules
 from ui.cache import engine, read
 from ui.charts import selected
 from ui.frame import require_frame
-from ui.state import flash, open_replay, show_flash
+from ui.state import flash, open_queue, open_replay, show_flash
 from ui.text import plain
 from ui.user import current_user
 
@@ -95,7 +98,7 @@ def _tree_editor(tree: TagTree, actor: str | None) -> None:
     st.rerun()
 
 
-SOURCES = {"rule": "规则", "model": "分类模型", "reviewer": "质检员"}
+
 
 
 def _tags_form(target: Target, target_id: int) -> None:
@@ -203,6 +206,13 @@ if value is None:
 rows = pr.drill_down(data, tree, tag_id=value if by != "product" else None,
                      product=value if by == "product" else None, negative_only=negative_only)
 st.caption(f"{len(rows):,} 条评价，其中差评 {int(rows['negative'].sum()):,} 条")
+if by != "product":
+    tagged = tag_filter(tree, [value])
+    talked = read(pr.conversations_tagged, tagged)
+    said, go = st.columns([3, 1], vertical_alignment="center")
+    said.caption(f"客服会话中带“{plain(tree.path(value))}”标签（含下级，会话或其中的消息）的：{talked:,} 条")
+    if talked and go.button("在质检队列中查看", key="reviews_tag_queue"):
+        open_queue(Filters(tags=tagged))
 st.dataframe(rows[list(REVIEW_COLUMNS)], hide_index=True, width="stretch", column_config=REVIEW_COLUMNS)
 
 if not rows.empty:

@@ -472,6 +472,17 @@ class ScorecardReview(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Rises with every save: a save based on an older version is refused (qa.program.reviews), as for rubric reviews.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+# One review per reviewer and conversation, and one per reviewer, conversation and calibration session: two saves
+# at once cannot leave two (issue #12, case 3). Two partial indexes because NULL session ids never collide.
+Index("uq_scorecard_reviews_review", ScorecardReview.conversation_id, ScorecardReview.reviewer_id, unique=True,
+      sqlite_where=text("session_id IS NULL"), postgresql_where=text("session_id IS NULL"))
+Index("uq_scorecard_reviews_calibration", ScorecardReview.conversation_id, ScorecardReview.reviewer_id,
+      ScorecardReview.session_id, unique=True, sqlite_where=text("session_id IS NOT NULL"),
+      postgresql_where=text("session_id IS NOT NULL"))
 
 
 class ScorecardReviewItem(Base):
@@ -650,8 +661,9 @@ class TagAssignment(Base):
     review_id: Mapped[int | None] = mapped_column(ForeignKey("product_reviews.id", ondelete="CASCADE"), index=True)
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str | None] = mapped_column(String(200))  # what proposed it: the keyword, or the category
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     rejected: Mapped[bool] = mapped_column(Boolean, default=False)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -13,7 +13,7 @@ from qa.analytics.filters import Filters
 SAMPLE = {"start": date(2026, 11, 1), "end": date(2026, 11, 11), "platforms": ("天猫",), "shops": ("某店",),
           "teams": ("售后",), "agents": ("小美",), "categories": ("退货",), "min_risk": 0.5, "max_risk": 0.9,
           "min_tone_risk": 0.3, "max_relevance": 0.4, "min_first_response_s": 60.0, "csat_max": 2,
-          "reviewed": False, "text": "tm-1"}
+          "reviewed": False, "text": "tm-1", "tags": (("物流 › 破损", (8,)),)}
 
 
 def test_the_sample_covers_every_filter() -> None:

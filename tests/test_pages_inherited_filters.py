@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from qa.analytics.filters import Filters
+from qa.program.tag_store import tag_filter
+from qa.program.tags import default_tree
 from tests.app_fixtures import add_reviews, start_app
 
 PAGES = ["pages/overview.py", "pages/agents.py", "pages/queue.py", "pages/replay.py", "pages/coaching.py",
@@ -18,6 +20,7 @@ INHERITED = {
     "csat": Filters(csat_max=2),
     "scores": Filters(min_risk=0.5, max_risk=0.9, min_tone_risk=0.3, max_relevance=0.8, min_first_response_s=60),
     "agent_and_text": Filters(agents=("小美",), text="tm-1"),
+    "tags": Filters(tags=tag_filter(default_tree(), [t for t, p in default_tree().paths().items() if p == "物流"])),
     "everything": Filters(platforms=("天猫",), teams=("售前",), categories=("退货",), reviewed=True, csat_max=3,
                           min_risk=0.1, min_tone_risk=0.1),
 }

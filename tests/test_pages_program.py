@@ -69,6 +69,33 @@ def test_scorecard_review_proposes_saves_and_shows_the_computed_score(program_ap
     assert done["score"].tolist() == [saved.score]
 
 
+def test_a_stale_scorecard_review_is_refused_with_the_newer_one_shown(program_app: Engine) -> None:
+    cid = _cid(program_app, "tm-3")
+    chosen = read(program_app, store.choose_scorecard, cid)
+    assert chosen is not None
+    ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in AFTERSALE.items()}
+    reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    at = start_app("pages/replay.py")
+    _as(at, "王质检")
+    at.text_input(key="replay_lookup").input("tm-3").run()
+    assert at.segmented_control(key="scr_solution").value == 5.0  # the form opened on version 1
+    # meanwhile, in another tab, the same reviewer lowers 给出明确方案 to 1
+    reviews.save_review(program_app, cid, chosen.version_id, {**ratings, "solution": Rating(1.0)}, "王质检",
+                        comment="方案不清楚", base_version=1)
+    at.segmented_control(key="scr_tone").set_value(4.0).run()
+    assert at.segmented_control(key="scr_solution").value == 5.0  # what is being typed is not replaced
+    at.button(key="scr_save").click().run()
+    assert not at.exception
+    refused = _texts(at.error)
+    assert any("第 2 版，你的表单基于第 1 版" in e and "评语“方案不清楚”" in e for e in refused)
+    kept = read(program_app, reviews.my_review, cid, "王质检")
+    assert kept is not None and kept.version == 2 and kept.ratings["solution"].value == 1.0
+    at.button(key="scr_save").click().run()  # seen now: the second click overwrites on purpose
+    assert any("已保存 王质检 的评分表评审" in s for s in _texts(at.success))
+    kept = read(program_app, reviews.my_review, cid, "王质检")
+    assert kept is not None and kept.version == 3 and kept.ratings["tone"].value == 4.0
+
+
 # --- 评分表 ------------------------------------------------------------------------------------------------------
 
 def test_editing_a_scorecard_saves_a_new_version_and_old_reviews_keep_theirs(program_app: Engine) -> None:

@@ -20,7 +20,8 @@ from qa.jobs.background import BackgroundScoring
 from qa.jobs.scoring import ScoreRunReport
 from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
 from qa.models import ConversationScore, Message
-from qa.review.annotations import list_annotations
+from qa.program.tag_store import current_tree, judge_tag, tag_conversations, tags_of
+from qa.review.annotations import MESSAGE_TAGS, list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.review.labels import my_feedback
 from qa.review.replay import resolve_conversation
@@ -86,6 +87,20 @@ def test_sidebar_filters_and_clear(seeded_app: Engine) -> None:
     assert not at.exception
     assert _queue_ids(at) == RANKED
     assert at.multiselect(key="flt_platform").value == [] and at.selectbox(key="flt_csat").value == "不限"
+
+
+def test_the_queue_lists_the_conversations_of_a_tag(seeded_app: Engine) -> None:
+    broken = _tag_ids(seeded_app)["物流 › 破损"]
+    judge_tag(seeded_app, "conversation", read(seeded_app, resolve_conversation, "jd-2"), broken, True, "王质检")
+    at = start_app("pages/queue.py")
+    at.multiselect(key="flt_tags").set_value(["物流 › 破损"]).run()
+    assert not at.exception
+    assert _queue_ids(at) == ["jd-2"]
+    assert "当前筛选：2026-11-10 至 2026-11-13 · 标签：物流 › 破损" in _texts(at.sidebar.caption)
+    at.multiselect(key="flt_tags").set_value(["售后"]).run()  # nothing tagged 售后 or under it
+    assert "没有符合条件的会话：放宽侧边栏的筛选，或换一种抽样方式。" in _texts(at.info)
+    at.button(key="flt_clear").click().run()
+    assert _queue_ids(at) == RANKED and at.multiselect(key="flt_tags").value == []
 
 
 def test_drill_down_filters_show_in_the_sidebar(seeded_app: Engine) -> None:
@@ -314,6 +329,66 @@ def test_note_on_a_message_in_the_chat_then_edit_and_delete(seeded_app: Engine) 
     assert "批注已删除" in _texts(at.success) and not any("批注 · " in c for c in _chat(at))
 
 
+def _tag_ids(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {path: tag_id for tag_id, path in current_tree(conn).paths().items()}
+
+
+def _conversation_tags(engine: Engine, key: str) -> list[tuple[str, str, bool]]:
+    cid = read(engine, resolve_conversation, key)
+    with engine.connect() as conn:
+        tree = current_tree(conn)
+        return [(tree.path(t.tag_id), t.source, t.confirmed) for t in tags_of(conn, "conversation", [cid], tree)[cid]]
+
+
+def test_a_reviewer_confirms_removes_and_adds_conversation_tags_in_the_replay(seeded_app: Engine) -> None:
+    with seeded_app.begin() as conn:  # what scoring does: tm-3's category 退货 maps to 售后 › 退款
+        tag_conversations(conn, current_tree(conn, seed=True), [read(seeded_app, resolve_conversation, "tm-3")])
+    at = _replay(start_app(), "tm-3", "王质检")
+    assert not at.exception
+    assert "标签（1）" in [e.label for e in at.expander]
+    assert "售后 › 退款 · 分类模型 · 待确认" in _texts(at.markdown) and "分类“退货”" in _texts(at.caption)
+    ids = _tag_ids(seeded_app)
+    at.button(key=f"ctag_ok_{ids['售后 › 退款']}").click().run()
+    assert "已确认标签“售后 › 退款”" in _texts(at.success)
+    at.selectbox(key="ctag_pick").set_value(ids["物流 › 时效"])
+    at.button(key="ctag_add").click().run()
+    assert not at.exception and "已添加标签“物流 › 时效”" in _texts(at.success)
+    assert "物流 › 时效 · 质检员 · 已确认" in _texts(at.markdown)
+    assert _conversation_tags(seeded_app, "tm-3") == [("售后 › 退款", "model", True), ("物流 › 时效", "reviewer", True)]
+    at.button(key=f"ctag_rm_{ids['售后 › 退款']}").click().run()
+    assert "已移除标签“售后 › 退款”（规则不会再打上）" in _texts(at.success)
+    assert _conversation_tags(seeded_app, "tm-3") == [("物流 › 时效", "reviewer", True)]
+    assert "标签（1）" in [e.label for e in at.expander]
+
+
+def test_a_reviewer_tags_a_single_message_from_the_tree(seeded_app: Engine) -> None:
+    at = _replay(start_app(), "tm-4", "王质检")
+    third = _message_ids(seeded_app, "tm-4")[2]  # the customer's 什么时候发货
+    at.session_state[f"note_pop_{third}"] = True
+    at.run()
+    speed = _tag_ids(seeded_app)["物流 › 时效"]
+    at.multiselect(key=f"msg_tags_{third}").set_value([speed])
+    at.button(key=f"msg_tags_save_{third}").click().run()
+    assert not at.exception and "已保存 #3 顾客 的标签：物流 › 时效" in _texts(at.success)
+    with seeded_app.connect() as conn:
+        assert [(t.tag_id, t.source) for t in tags_of(conn, "message", [third])[third]] == [(speed, "reviewer")]
+    assert "标签树" in _chat(at)[2] and "[物流 › 时效]" in _chat(at)[2]
+    at.session_state[f"note_pop_{third}"] = True
+    at.run()
+    assert at.multiselect(key=f"note_tags_{third}").options == list(MESSAGE_TAGS)  # the fixed note tags stay
+
+
+def test_an_agent_sees_the_tags_but_cannot_change_them(seeded_app: Engine) -> None:
+    with seeded_app.begin() as conn:
+        tag_conversations(conn, current_tree(conn, seed=True), [read(seeded_app, resolve_conversation, "tm-1")])
+    at = _replay(start_app(), "tm-1", "小美")  # 小美's own conversation
+    assert not at.exception
+    assert "产品质量 › 尺码 · 分类模型 · 待确认" in _texts(at.markdown)
+    keys = {b.key for b in at.button}
+    assert not any(k.startswith("ctag_") for k in keys) and not any(s.key == "ctag_pick" for s in at.selectbox)
+
+
 def test_the_review_panel_stays_open_after_saving(seeded_app: Engine) -> None:
     at = _replay(start_app(), "tm-3", "王质检")
     at.session_state["replay_flags_open"] = True  # the reviewer also opened the models' flags
@@ -322,7 +397,8 @@ def test_the_review_panel_stays_open_after_saving(seeded_app: Engine) -> None:
     at.button(key="FormSubmitter:review_form-保存评审").click().run()
     assert "已保存 王质检 的评审（结论：合格）" in _texts(at.success)
     open_ = {e.label: e.proto.expanded for e in at.expander}
-    assert open_ == {"整体评审（王质检）": True, "模型预警复核（4）": True}  # a reviewer edits no coaching lists
+    # a reviewer edits no coaching lists
+    assert open_ == {"标签（0）": True, "整体评审（王质检）": True, "模型预警复核（4）": True}
     assert at.session_state["replay_review_open"] is True and at.session_state["replay_flags_open"] is True
 
 

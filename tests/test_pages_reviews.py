@@ -55,6 +55,23 @@ def test_figures_drill_down_and_replay(seeded_app: Engine) -> None:
     assert at.session_state["replay_conversation_id"] is not None
 
 
+def test_a_tag_counts_its_conversations_and_opens_them_in_the_queue(seeded_app: Engine) -> None:
+    _reviews(seeded_app)
+    import_bytes(seeded_app, "c.jsonl", jsonl(conv("ord-2", ("customer", "快递压坏了", "2026-11-12 10:00:00"))))
+    with seeded_app.connect() as conn:
+        later = conn.scalar(select(Conversation.id).where(Conversation.external_id == "ord-2"))
+    tag_scored_conversations(seeded_app, [later])
+    at = start_app("pages/reviews.py", user="王质检")
+    at.radio(key="reviews_by").set_value("root").run()
+    at.selectbox(key="reviews_pick_root").select("物流").run()
+    assert "客服会话中带“物流”标签（含下级，会话或其中的消息）的：2 条" in [c.value for c in at.caption]
+    at.button(key="reviews_tag_queue").click().run()
+    assert not at.exception
+    # the queue, narrowed to 物流 and under it, in the archive's last weeks (ord-1 has no times, so no day)
+    assert list(at.dataframe[0].value["external_id"]) == ["ord-2"]
+    assert at.multiselect(key="flt_tags").value == ["物流"]
+
+
 def test_correct_a_reviews_tags(seeded_app: Engine) -> None:
     _reviews(seeded_app)
     at = start_app("pages/reviews.py", user="王质检")

@@ -7,12 +7,15 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 
 from huifang_demo.program import seed_program
-from qa.models import ScorecardReview
+from qa.models import Conversation, ScorecardReview, TagAssignment
 from qa.program import calibration, disputes, reviews, store
+from qa.program.tag_store import current_tree, tag_conversations
 from tests.helpers import read
 
 
 def test_demo_program_content(seeded_engine: Engine) -> None:
+    with seeded_engine.begin() as conn:  # as the demo's scoring run does
+        tag_conversations(conn, current_tree(conn, seed=True), list(conn.scalars(select(Conversation.id))))
     seed_program(seeded_engine, per_reviewer=3, now=datetime(2026, 11, 25, 12), echo=lambda _line: None)
     assert sorted(read(seeded_engine, store.list_scorecards)["name"]) == ["售前", "售后", "评价回复"]
     scores = read(seeded_engine, reviews.agent_review_scores)
@@ -23,6 +26,10 @@ def test_demo_program_content(seeded_engine: Engine) -> None:
     rates = read(seeded_engine, disputes.dispute_rates)
     assert rates["disputed"].sum() == 2
     assert len(read(seeded_engine, disputes.open_disputes)) == 1
+    with seeded_engine.connect() as conn:  # reviewers judged the proposed tags of what they reviewed
+        judged = conn.execute(select(TagAssignment.confirmed, TagAssignment.rejected, TagAssignment.reviewer_id)
+                              .where(TagAssignment.reviewer_id.is_not(None))).all()
+    assert judged and all(confirmed != rejected for confirmed, rejected, _by in judged)
     with seeded_engine.connect() as conn:
         before = conn.scalar(select(func.count()).select_from(ScorecardReview))
     seed_program(seeded_engine, echo=lambda _line: None)  # a second run adds nothing

@@ -9,7 +9,8 @@ from sqlalchemy import Engine, select, update
 
 from qa.access import SYSTEM
 from qa.analytics.filters import Filters
-from qa.models import Conversation, ConversationScore, MessageScore, ReviewAssignment
+from qa.models import Conversation, ConversationScore, Message, MessageScore, ReviewAssignment
+from qa.program.tag_store import current_tree, judge_tag, tag_filter
 from qa.review.annotations import Review, save_review
 from qa.review.queue import (
     QueueQuery,
@@ -23,6 +24,7 @@ from qa.review.queue import (
     queue_count,
     queue_page,
 )
+from qa.review.replay import resolve_conversation
 from qa.review.users import get_or_create_user
 from tests.helpers import conv, import_bytes, jsonl, read
 from tests.seed import seed_small
@@ -86,6 +88,30 @@ def test_filters_narrow_the_queue(seeded: Engine, filters: Filters, expected: li
     q = QueueQuery(filters)
     assert _page(seeded, q) == expected
     assert read(seeded, queue_count, q) == len(expected)
+
+
+def test_the_tag_filter_lists_conversations_tagged_or_with_a_tagged_message(seeded: Engine) -> None:
+    with seeded.begin() as conn:
+        tree = current_tree(conn, seed=True)
+    ids = {path: tag_id for tag_id, path in tree.paths().items()}
+    cids = {key: read(seeded, resolve_conversation, key) for key in ("tm-3", "jd-1", "dy-1")}
+    with seeded.connect() as conn:
+        dy1_message = conn.scalar(select(Message.id).where(Message.conversation_id == cids["dy-1"]).limit(1))
+    judge_tag(seeded, "conversation", cids["tm-3"], ids["物流 › 破损"], True, "王质检")
+    judge_tag(seeded, "message", dy1_message, ids["物流 › 破损"], True, "王质检")  # one message of dy-1
+    judge_tag(seeded, "conversation", cids["jd-1"], ids["物流 › 时效"], True, "王质检")
+    judge_tag(seeded, "conversation", cids["jd-1"], ids["物流 › 破损"], True, "王质检")
+    judge_tag(seeded, "conversation", cids["jd-1"], ids["物流 › 破损"], False, "王质检")  # taken off again
+
+    def listed(*paths: str) -> list[str]:
+        q = QueueQuery(Filters(tags=tag_filter(tree, [ids[p] for p in paths])))
+        assert read(seeded, queue_count, q) == len(_page(seeded, q))
+        return _page(seeded, q)
+
+    assert listed("物流 › 破损") == ["tm-3", "dy-1"]
+    assert listed("物流") == ["tm-3", "dy-1", "jd-1"]  # a parent lists its children's conversations
+    assert listed("物流 › 时效", "售后 › 退款") == ["jd-1"]
+    assert Filters(tags=tag_filter(tree, [ids["物流 › 破损"]])).describe() == "标签：物流 › 破损"
 
 
 def test_server_side_paging(seeded: Engine) -> None:

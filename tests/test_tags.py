@@ -1,23 +1,29 @@
 """The tag tree: edits, keyword and category tagging, storage, and reviewers' confirm/correct."""
 
-import pytest
-from sqlalchemy import func, select
+from datetime import datetime
 
-from qa.models import TagTreeRecord, User
+import pytest
+from sqlalchemy import func, insert, select
+
+from qa.access import AccessDenied
+from qa.models import Conversation, ConversationScore, Message, TagAssignment, TagTreeRecord, User
 from qa.program.errors import TagError
 from qa.program.tag_store import (
     confirm_tags,
     correct_tags,
     current_tree,
+    judge_tag,
     propose_tags,
     save_tree,
     tag_conversations,
     tags_of,
 )
 from qa.program.tags import (
+    Match,
     TagTree,
     add_tag,
     default_tree,
+    match_text,
     move_tag,
     remove_tag,
     rename_tag,
@@ -83,10 +89,18 @@ def test_json_round_trip_and_shipped_default(tree):
     assert [default.path(t) for t in tag_text(default, "快递太慢了，盒子还压坏了")] == ["物流 › 时效", "物流 › 破损"]
 
 
+def test_a_match_names_its_keyword_and_the_phrase_around_it(tree):
+    said = "你好\n我买的杯子到了，打开一看外箱破损了，里面的杯子也碎了一个，怎么办\n在吗"
+    assert match_text(tree, said) == [Match(3, "破损", "…的杯子到了，打开一看外箱破损了，里面的杯子也碎了一个…")]
+    assert match_text(tree, "没有破损，就是物流慢") == [Match(2, "物流慢", "没有破损，就是物流慢")]  # negation skipped
+
+
 def _users(engine):
     with engine.begin() as conn:
         conn.execute(User.__table__.insert(), [{"name": "质检甲", "role": "reviewer"},
-                                               {"name": "主管乙", "role": "qa_manager"}])
+                                               {"name": "主管乙", "role": "qa_manager"},
+                                               {"name": "小美", "role": "agent", "agent_name": "小美"},
+                                               {"name": "刘总", "role": "executive"}])
 
 
 def test_tree_seeded_on_first_use_then_saved_versions(engine):
@@ -112,11 +126,67 @@ def test_confirm_and_correct_conversation_tags(engine, tree):
     with engine.connect() as conn:
         assert [(t.tag_id, t.source, t.confirmed) for t in tags_of(conn, "conversation", [1])[1]] == [
             (2, "rule", False), (3, "rule", False)]
+        assert [t.evidence for t in tags_of(conn, "conversation", [1])[1]] == [
+            "关键词“物流慢”：物流慢，盒子破损了", "关键词“破损”：物流慢，盒子破损了"]
     correct_tags(engine, "conversation", 1, [3, 5], "质检甲")  # 时效 is wrong, 态度 was missing
     with engine.begin() as conn:
         assert [(t.tag_id, t.source, t.confirmed) for t in tags_of(conn, "conversation", [1])[1]] == [
             (3, "rule", True), (5, "reviewer", True)]
-        assert propose_tags(conn, "conversation", [(1, 2, "rule")]) == 0  # a rejected tag is not proposed again
+        assert propose_tags(conn, "conversation", [(1, 2, "rule", None)]) == 0  # a rejected tag is not proposed again
     confirm_tags(engine, "conversation", 1, "质检甲")
     with engine.connect() as conn:
         assert {t.tag_id for t in tags_of(conn, "conversation", [1], remove_tag(tree, 4))[1]} == {3}
+
+
+def test_conversation_tags_come_from_rules_and_the_category_model_with_their_evidence(engine):
+    import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "我要退货，东西压坏了", None),
+                                               ("agent", "亲，破损可以退的", None))))
+    with engine.begin() as conn:
+        cid = conn.scalar(select(Conversation.id))
+        conn.execute(insert(ConversationScore).values(
+            conversation_id=cid, model_version="t", content_hash="", scored_at=datetime(2026, 12, 1), category="换货",
+            dissatisfaction_risk=0.5, category_source="model"))
+        tree = current_tree(conn, seed=True)
+        tag_conversations(conn, tree, [cid])
+        shown = [(tree.path(t.tag_id), t.source, t.evidence) for t in tags_of(conn, "conversation", [cid], tree)[cid]]
+    # the customer's words only (the agent's 破损 is not a complaint), and the category's tag
+    assert shown == [("售后 › 换货", "model", "分类“换货”"), ("物流 › 破损", "rule", "关键词“压坏”：我要退货，东西压坏了"),
+                     ("售后 › 退款", "rule", "关键词“退货”：我要退货，东西压坏了")]
+
+
+def test_a_reviewer_confirms_removes_and_adds_single_tags(engine):
+    import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "物流慢，盒子破损了", None))))
+    _users(engine)
+    with engine.begin() as conn:
+        tree = current_tree(conn, seed=True)
+        tag_conversations(conn, tree, [1])
+        message = conn.scalar(select(Message.id))
+    ids = {path: tag_id for tag_id, path in tree.paths().items()}
+    judge_tag(engine, "conversation", 1, ids["物流 › 破损"], True, "质检甲")  # confirm a rule's proposal
+    judge_tag(engine, "conversation", 1, ids["物流 › 时效"], False, "质检甲")  # remove one
+    judge_tag(engine, "conversation", 1, ids["服务 › 态度"], True, "质检甲")  # add one from the tree
+    judge_tag(engine, "message", message, ids["物流 › 破损"], True, "质检甲")  # a tag on the single message
+    judge_tag(engine, "conversation", 1, ids["售后 › 退款"], False, "质检甲")  # removing one not there: nothing
+    with engine.begin() as conn:
+        on_conv = [(tree.path(t.tag_id), t.source, t.confirmed) for t in tags_of(conn, "conversation", [1], tree)[1]]
+        on_msg = [(tree.path(t.tag_id), t.source) for t in tags_of(conn, "message", [message], tree)[message]]
+        assert tag_conversations(conn, tree, [1]) == 0  # the removed 时效 is not proposed again
+        reviewer = conn.scalar(select(User.id).where(User.name == "质检甲"))
+        by = set(conn.scalars(select(TagAssignment.reviewer_id).where(TagAssignment.conversation_id == 1)))
+    assert on_conv == [("物流 › 破损", "rule", True), ("服务 › 态度", "reviewer", True)]
+    assert on_msg == [("物流 › 破损", "reviewer")]
+    assert by == {reviewer}
+    with pytest.raises(TagError, match="标签 #999 不存在"):
+        judge_tag(engine, "conversation", 1, 999, True, "质检甲")
+
+
+@pytest.mark.parametrize("who", ["小美", "刘总"])
+def test_agents_and_executives_cannot_tag(engine, who):
+    import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "物流慢", None))))
+    _users(engine)
+    with pytest.raises(AccessDenied):
+        judge_tag(engine, "conversation", 1, 2, True, who)
+    with pytest.raises(AccessDenied):
+        correct_tags(engine, "message", 1, [2], who)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(TagAssignment)) == 0

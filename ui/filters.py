@@ -9,7 +9,8 @@ import streamlit as st
 
 from qa.analytics.dashboard import Period, date_presets, default_period
 from qa.analytics.filters import Filters, day_range, dimension_values
-from ui.cache import cached
+from qa.program.tag_store import current_tree, tag_filter
+from ui.cache import cached, read
 from ui.state import session_filters, set_filters
 from ui.text import plain
 
@@ -85,6 +86,7 @@ def _review_widget_values(f: Filters) -> dict[str, Any]:
         "flt_csat": next((k for k, v in _CSAT_CHOICES.items() if v == f.csat_max), "不限"),
         "flt_reviewed": next(k for k, v in _REVIEWED_CHOICES.items() if v == f.reviewed),
         "flt_text": f.text,
+        "flt_tags": [path for path, _ids in f.tags],
     }
 
 
@@ -93,12 +95,15 @@ def _clear_filters() -> None:
 
 
 def review_filter_sidebar() -> Filters:
-    """``filter_sidebar`` plus agent, score-range, CSAT, reviewed and conversation-id pickers, and "清除".
+    """``filter_sidebar`` plus agent, score-range, CSAT, reviewed, conversation-id and tag pickers, and "清除".
 
     A drill-down's Filters (e.g. min_risk from an overview cell) show up in these widgets too.
     """
     f = filter_sidebar()
+    tree = read(current_tree)
+    by_path = {path: tag_id for tag_id, path in tree.paths().items()}
     wanted = _review_widget_values(f)
+    wanted["flt_tags"] = [p for p in wanted["flt_tags"] if p in by_path]  # a tag removed from the tree since
     shown = st.session_state.get(_REVIEW_SHOWN_KEY)
     external = shown is None or _review_widget_values(shown) != wanted
     for key, value in wanted.items():
@@ -115,10 +120,11 @@ def review_filter_sidebar() -> Filters:
         csat = _CSAT_CHOICES[st.selectbox("CSAT", list(_CSAT_CHOICES), key="flt_csat")]
         reviewed = _REVIEWED_CHOICES[st.selectbox("复核状态", list(_REVIEWED_CHOICES), key="flt_reviewed")]
         text = st.text_input("会话号", key="flt_text", placeholder="精确匹配外部会话号")
+        picked = st.multiselect("标签", list(by_path), key="flt_tags", placeholder="全部（含下级标签）")
     chosen = f.with_(agents=agents, min_risk=lo or None, max_risk=hi if hi < 1.0 else None,
                      min_tone_risk=tone or None, max_relevance=relevance if relevance < 1.0 else None,
                      min_first_response_s=float(first) if first else None, csat_max=csat, reviewed=reviewed,
-                     text=text.strip())
+                     text=text.strip(), tags=tag_filter(tree, [by_path[p] for p in picked]))
     set_filters(chosen)
     st.session_state[_SIDEBAR_SHOWN_KEY] = chosen  # so filter_sidebar does not take this run's choice as external
     st.session_state[_REVIEW_SHOWN_KEY] = chosen

@@ -15,9 +15,11 @@ import pandas as pd
 import streamlit as st
 
 from qa.errors import HuifangError
+from qa.program.tag_store import AssignedTag, correct_tags, current_tree, tags_of
+from qa.program.tags import TagTree
 from qa.review.annotations import MESSAGE_TAGS, add_message_note, delete_annotation, update_message_note
 from qa.review.replay import ROLE_NAMES, MessageNote, message_html, play_times, shown_at, wait_scale
-from ui.cache import engine
+from ui.cache import engine, read
 from ui.state import flash
 
 __all__ = ["SPEEDS", "chat"]
@@ -105,8 +107,43 @@ def _delete(note_id: int, message_id: int, uid: int) -> None:
         _notes_changed(message_id, "批注已删除")
 
 
-def _note_form(cid: int, msg: pd.Series, uid: int, own: pd.DataFrame) -> None:
-    """The 批注 control of one message: a popover (drawn only while open) to add, edit or delete notes."""
+@dataclass(frozen=True)
+class _MessageTags:
+    """The tag tree and the tags on the chat's messages (by message id), read once per page run."""
+
+    tree: TagTree
+    on: dict[int, list[AssignedTag]]
+
+    def note(self, message_id: int) -> list[MessageNote]:
+        """The message's tree tags as a line under it, like reviewers' notes."""
+        tags = self.on.get(message_id, [])
+        return [MessageNote("标签树", "、".join(self.tree.path(t.tag_id) for t in tags), "")] if tags else []
+
+
+def _save_tags(message_id: int, actor: str, label: str, paths: dict[int, str]) -> None:
+    """Callback of 保存标签: the chosen tree tags are the message's, any other it had is taken off."""
+    chosen = st.session_state[f"msg_tags_{message_id}"]
+    try:
+        correct_tags(engine(), "message", message_id, chosen, actor)
+    except HuifangError as e:
+        flash(str(e), "error")
+    else:
+        _notes_changed(message_id, f"已保存 {label} 的标签：" + ("、".join(paths[t] for t in chosen) or "无"))
+
+
+def _tree_tags(msg: pd.Series, actor: str, tags: _MessageTags) -> None:
+    """Tags from the tag tree on this message (where the customer says 破损, say), beside the fixed note tags."""
+    mid = int(msg.id)
+    paths = tags.tree.paths()
+    st.multiselect("标签树标签", list(paths), default=[t.tag_id for t in tags.on.get(mid, []) if t.tag_id in paths],
+                   format_func=paths.__getitem__, key=f"msg_tags_{mid}", placeholder="选择标签，如 物流 › 破损")
+    st.button("保存标签", key=f"msg_tags_save_{mid}", on_click=_save_tags, args=(mid, actor, _label(msg), paths))
+
+
+def _note_form(cid: int, msg: pd.Series, uid: int, own: pd.DataFrame, actor: str | None = None,
+               tags: _MessageTags | None = None) -> None:
+    """The 批注 control of one message: a popover (drawn only while open) to add, edit or delete notes, and to
+    tag the message from the tag tree."""
     mid, label = int(msg.id), _label(msg)
     pop = st.popover("批注", key=f"note_pop_{mid}", on_change="rerun", type="tertiary", icon=":material/edit_note:",
                      help=f"批注{label}")
@@ -118,6 +155,8 @@ def _note_form(cid: int, msg: pd.Series, uid: int, own: pd.DataFrame) -> None:
             st.multiselect("标签", MESSAGE_TAGS, key=f"note_tags_{mid}", placeholder="选择标签（可多选）")
             st.text_area("批注", key=f"note_text_{mid}", height=68)
             st.form_submit_button("添加批注", type="primary", on_click=_add, args=(cid, mid, uid, label))
+        if actor is not None and tags is not None:
+            _tree_tags(msg, actor, tags)
         for note in own.itertuples():
             st.divider()
             nid = int(note.id)
@@ -146,7 +185,8 @@ def _controls(cid: int, msgs: pd.DataFrame, play: _Playback | None) -> None:
         ctl[3].button("暂停", key="replay_pause", icon=":material/pause:", width="stretch", on_click=_stop)
 
 
-def _draw(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) -> None:
+def _draw(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None, actor: str | None,
+          tags: _MessageTags) -> None:
     ss = st.session_state
     if ss.pop(RELOAD_KEY, False):  # still set: only the chat is being redrawn, yet the panels count notes too
         st.rerun()
@@ -166,16 +206,17 @@ def _draw(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) ->
     scale = wait_scale(msgs)
     for _i, msg in msgs.iloc[:ss["replay_step"]].iterrows():
         mine = on_messages[on_messages["message_id"] == msg.id]
-        said = [MessageNote(r.reviewer, r.tags, r.comment) for r in mine.itertuples()]
+        said = [MessageNote(r.reviewer, r.tags, r.comment) for r in mine.itertuples()] + tags.note(int(msg.id))
         body, side = st.columns([12, 1], gap="small")
         body.markdown(message_html(msg, scale, said), unsafe_allow_html=True)
         if uid is not None:
             with side:
-                _note_form(cid, msg, uid, mine[mine["reviewer_id"] == uid])
+                _note_form(cid, msg, uid, mine[mine["reviewer_id"] == uid], actor, tags)
 
 
-def chat(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) -> None:
-    """Draw the chat of conversation ``cid`` with its message notes; ``uid`` (the signed-in reviewer) may annotate."""
+def chat(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None, actor: str | None = None) -> None:
+    """Draw the chat of conversation ``cid`` with its message notes and tags; ``uid`` (the signed-in reviewer, named
+    ``actor``) may annotate and tag."""
     ss = st.session_state
     ss.pop(RELOAD_KEY, None)  # the whole page is being drawn anyway
     # After a play-back the browser still holds the slider's last value: set the end again in this run.
@@ -184,4 +225,6 @@ def chat(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None) -> 
         ss["replay_step"] = len(msgs)
     play = _playing(cid)
     _controls(cid, msgs, play)
-    st.fragment(run_every=TICK_S if play is not None else None)(_draw)(cid, msgs, notes, uid)
+    tree = read(current_tree)
+    tags = _MessageTags(tree, read(tags_of, "message", [int(i) for i in msgs["id"]], tree))
+    st.fragment(run_every=TICK_S if play is not None else None)(_draw)(cid, msgs, notes, uid, actor, tags)

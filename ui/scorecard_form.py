@@ -13,10 +13,12 @@ import streamlit as st
 
 from qa.program.autoqa import Proposal
 from qa.program.checks import CHECK_LABELS
+from qa.program.reviews import StaleScorecardReviewError
 from qa.program.scorecard import FATAL, Criterion, Rating, Scorecard, explain, score_review
 from ui.text import plain
 
-__all__ = ["NA", "accept_all", "load_form", "rate_scorecard", "rating_text", "show_score"]
+__all__ = ["NA", "accept_all", "based_on", "load_form", "rate_scorecard", "rating_text", "refused_as_stale", "saved",
+           "show_score"]
 
 NA = "na"
 """The option standing for 不适用 in a criterion's control."""
@@ -63,14 +65,34 @@ def _key(prefix: str, c: Criterion) -> str:
     return f"{prefix}_{c.key}"
 
 
-def load_form(prefix: str, owner: object, card: Scorecard, initial: Mapping[str, Rating]) -> None:
+def load_form(prefix: str, owner: object, card: Scorecard, initial: Mapping[str, Rating], version: int = 0) -> None:
     """Fill the form's controls with ``initial`` when the form now shows something else (another conversation,
-    user or version): widgets keep their state across reruns, not across what they are about."""
+    user or version): widgets keep their state across reruns, not across what they are about. ``version`` is the
+    stored review's version the form is filled from (0: none yet), what a save says it is based on."""
     if st.session_state.get(f"_{prefix}_for") == owner:
         return
     st.session_state[f"_{prefix}_for"] = owner
+    st.session_state[f"_{prefix}_base"] = version
     for _s, c in card.criteria():
         st.session_state[_key(prefix, c)] = _state_value(initial.get(c.key))
+
+
+def based_on(prefix: str) -> int:
+    """The review version the form was filled from, for the save's staleness check."""
+    return int(st.session_state.get(f"_{prefix}_base", 0))
+
+
+def saved(prefix: str) -> None:
+    """After a save: fill the form again from what is now stored (its new version) on the next run."""
+    st.session_state.pop(f"_{prefix}_for", None)
+
+
+def refused_as_stale(prefix: str, error: StaleScorecardReviewError, button: str) -> None:
+    """Show the newer review a save would have overwritten; the reviewer's input stays in the form, and a second
+    click, now a conscious overwrite of what they saw, is based on that newer version."""
+    st.error(plain(error))
+    st.session_state[f"_{prefix}_base"] = error.current.version if error.current else 0
+    st.caption(f"你的内容还在表单里；再点一次“{button}”会用它覆盖上面的最新版本。")
 
 
 def _accept(prefix: str, c: Criterion, proposal: Proposal) -> None:

@@ -15,7 +15,7 @@ from qa.errors import HuifangError
 from qa.program import autoqa, reviews, store
 from qa.review.replay import ROLE_NAMES
 from ui.cache import engine, read
-from ui.scorecard_form import load_form, rate_scorecard, show_score
+from ui.scorecard_form import based_on, load_form, rate_scorecard, refused_as_stale, saved, show_score
 from ui.state import flash
 from ui.text import plain
 
@@ -41,10 +41,13 @@ def _save(cid: int, stored: store.StoredScorecard, ratings: dict, actor: str,
           proposals: dict[str, autoqa.Proposal]) -> None:
     try:
         reviews.save_review(engine(), cid, stored.version_id, ratings, actor, st.session_state.get("scr_comment", ""),
-                            proposals={k: p.rating.value for k, p in proposals.items()})
+                            proposals={k: p.rating.value for k, p in proposals.items()}, base_version=based_on(PREFIX))
+    except reviews.StaleScorecardReviewError as e:
+        refused_as_stale(PREFIX, e, "保存评分表评审")
     except HuifangError as e:
         st.error(plain(e))
     else:
+        saved(PREFIX)
         flash(f"已保存 {actor} 的评分表评审（{stored.card.name} 第 {stored.version} 版）")
         st.rerun()
 
@@ -75,11 +78,13 @@ def scorecard_review(cid: int, actor: str, messages: pd.DataFrame) -> None:
     locked = status is not None
     if locked:
         st.info(f"这条评审已被申诉（{status}）：由质检主管在“申诉”页处理，不能再修改。")
-    owner = (cid, actor, stored.version_id, mine.updated_at if mine else None)
+    # Not the stored version: a review saved meanwhile elsewhere must not silently replace what is being typed
+    # here; the save is refused as stale instead, showing it (qa.program.reviews).
+    owner = (cid, actor, stored.version_id)
     initial = mine.ratings if mine is not None else {k: p.rating for k, p in proposals.items()}
     if st.session_state.get(f"_{PREFIX}_for") != owner:
         st.session_state["scr_comment"] = mine.comment if mine is not None else ""
-    load_form(PREFIX, owner, stored.card, initial)
+    load_form(PREFIX, owner, stored.card, initial, mine.version if mine is not None else 0)
     form, score = st.columns([3, 1], gap="large")
     with form:
         ratings = rate_scorecard(stored.card, PREFIX, proposals, message_labels(messages), disabled=locked)

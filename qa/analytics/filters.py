@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Connection, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from qa.models import (
@@ -21,8 +21,10 @@ from qa.models import (
     Conversation,
     ConversationScore,
     DailyStat,
+    Message,
     Platform,
     Shop,
+    TagAssignment,
 )
 
 __all__ = ["Filters", "apply_to_conversations", "apply_to_daily_stats", "dimension_values", "day_range"]
@@ -47,6 +49,9 @@ class Filters:
     csat_max: int | None = None
     reviewed: bool | None = None
     text: str = ""
+    # Tags from the tag tree, each as (full path, ids of the tag and every tag under it): the path to show, the
+    # ids to match, so this module needs no tree (qa.program.tag_store.tag_filter builds them).
+    tags: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def with_(self, **changes: object) -> Filters:
         """A copy with some fields changed (drill-downs add one constraint to what is already chosen)."""
@@ -73,6 +78,8 @@ class Filters:
             parts.append("已复核" if self.reviewed else "未复核")
         if self.text:
             parts.append(f"会话号：{self.text}")
+        if self.tags:
+            parts.append(f"标签：{'、'.join(path for path, _ids in self.tags)}")
         return " · ".join(parts) or "全部"
 
     def is_empty(self) -> bool:
@@ -128,7 +135,18 @@ def apply_to_conversations(query: Select, f: Filters) -> Select:
         conds.append(reviewed if f.reviewed else ~reviewed)
     if f.text:
         conds.append(c.external_id == f.text.strip())
+    if f.tags:
+        conds.append(_tagged(sorted({i for _path, ids in f.tags for i in ids})))
     return query.where(*conds) if conds else query
+
+
+def _tagged(tag_ids: list[int]) -> ColumnElement[bool]:
+    """The conversation, or one of its messages, carries one of the tags (not taken off by a reviewer)."""
+    on_conv, on_msg, m = aliased(TagAssignment), aliased(TagAssignment), aliased(Message)
+    on_messages = select(m.conversation_id).join(on_msg, on_msg.message_id == m.id).where(
+        on_msg.tag_id.in_(tag_ids), on_msg.rejected.is_(False))
+    return or_(exists().where(on_conv.conversation_id == Conversation.id, on_conv.tag_id.in_(tag_ids),
+                              on_conv.rejected.is_(False)), Conversation.id.in_(on_messages))
 
 
 def apply_to_daily_stats(query: Select, f: Filters, d: type[DailyStat | AgentDailyStat] = DailyStat) -> Select:

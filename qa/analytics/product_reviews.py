@@ -15,13 +15,15 @@ from datetime import date, timedelta
 from typing import Literal
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
+from qa.analytics.filters import Filters, apply_to_conversations
 from qa.models import Conversation, Platform, ProductReview, TagAssignment
 from qa.program.tags import TagTree
 
 __all__ = ["NEGATIVE_RATING", "NEGATIVE_SENTIMENT", "NEGATIVE_RULE", "MIN_REVIEWS", "ReviewData", "Summary",
-           "review_data", "summary", "weekly", "period", "worsened", "drill_down", "conversations_behind"]
+           "review_data", "summary", "weekly", "period", "worsened", "drill_down", "conversations_behind",
+           "conversations_tagged"]
 
 NEGATIVE_RATING = 2
 NEGATIVE_SENTIMENT = 0.5
@@ -189,3 +191,10 @@ def conversations_behind(conn: Connection, order_ids: list[str]) -> pd.DataFrame
         return pd.DataFrame(columns=["id", "external_id", "order_id", "platform", "started_at", "category", "csat",
                                      "messages"])
     return pd.concat(frames, ignore_index=True)
+
+
+def conversations_tagged(conn: Connection, tags: tuple[tuple[str, tuple[int, ...]], ...]) -> int:
+    """How many conversations carry one of ``tags`` (``Filters.tags``), on themselves or on a message: the service
+    side of what buyers complain about in reviews."""
+    query = apply_to_conversations(select(func.count()).select_from(Conversation), Filters(tags=tags))
+    return conn.scalar(query) or 0

@@ -15,6 +15,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from qa.busy import retry_when_busy
 from qa.errors import NotFoundError
 from qa.models import (
     CalibrationConversation,
@@ -29,7 +30,7 @@ from qa.models import (
 from qa.program.calibration_stats import CalibrationResults, ReviewScores, calibration_results
 from qa.program.errors import CalibrationError
 from qa.program.people import acting_id, user_id
-from qa.program.reviews import load_review, write_review
+from qa.program.reviews import guard_first_save, load_review, write_review
 from qa.program.scorecard import Rating
 from qa.program.store import load_version
 
@@ -123,10 +124,12 @@ def session_info(conn: Connection, session_id: int) -> SessionInfo:
                        row["closed_at"], names.get(row["closed_by"]))
 
 
+@retry_when_busy
 def submit_review(engine: Engine, session_id: int, conversation_id: int, ratings: Mapping[str, Rating], actor: str,
-                  comment: str = "", now: datetime | None = None) -> int:
-    """Save ``actor``'s calibration review of one of the session's conversations (editable until it closes)."""
-    with engine.begin() as conn:
+                  comment: str = "", now: datetime | None = None, *, base_version: int | None = None) -> int:
+    """Save ``actor``'s calibration review of one of the session's conversations (editable until it closes);
+    ``base_version`` as in ``qa.program.reviews.write_review``."""
+    def write(conn: Connection) -> int:
         info = session_info(conn, session_id)
         if info.closed:
             raise CalibrationError(f"校准会“{info.name}”已结束，不能再提交评分")
@@ -135,7 +138,9 @@ def submit_review(engine: Engine, session_id: int, conversation_id: int, ratings
         if conversation_id not in info.conversation_ids:
             raise CalibrationError(f"会话 {conversation_id} 不在校准会“{info.name}”中")
         return write_review(conn, conversation_id, info.version_id, ratings, acting_id(conn, actor, "review"), comment,
-                            session_id, {}, now or _now())
+                            session_id, {}, now or _now(), base_version)
+
+    return guard_first_save(engine, write, conversation_id, actor, session_id, base_version)
 
 
 def close_session(engine: Engine, session_id: int, actor: str, now: datetime | None = None) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Row, Select, case, func, insert, select, update
 
 from qa.access import principal_of, require_conversation
+from qa.audit import record
 from qa.errors import NotFoundError
 from qa.models import (
     Agent,
@@ -145,7 +146,11 @@ def resolve_dispute(engine: Engine, dispute_id: int, actor: str, comment: str,
             result = score_review(review.scorecard.card, ratings)
             write_items(conn, d.review_id, ratings, review.proposals)
             conn.execute(update(ScorecardReview).where(ScorecardReview.id == d.review_id).values(
-                score=result.score, fatal_failed=result.fatal_failed, updated_at=now))
+                score=result.score, fatal_failed=result.fatal_failed, updated_at=now,
+                version=ScorecardReview.version + 1))  # a tab opened on the old version is refused
+            record(conn, resolver, "update", "scorecard_review", d.review_id,
+                   {"score": review.score, "ratings": _values(review.ratings), "dispute": dispute_id},
+                   {"score": result.score, "ratings": _values(ratings), "dispute": dispute_id})
             score, status = result.score, CHANGED
         conn.execute(update(Dispute).where(Dispute.id == dispute_id).values(
             status=status, resolved_by=resolver, resolved_at=now, resolution=comment, score_after=score))

@@ -2,9 +2,10 @@
 
 The tree is saved whole, a new row per save (``tag_trees``), so an edit never rewrites history and the newest row
 is the tree in use; an archive with none gets the shipped default on first use. Assignments say where a tag
-came from (``rule``: a keyword rule; ``model``: the category model's category; ``reviewer``) and whether a
-reviewer confirmed it; a tag a reviewer took off stays stored as rejected, so running the rules again never puts
-it back.
+came from (``rule``: a keyword rule; ``model``: the category model's category; ``reviewer``) with its evidence
+(the keyword and the phrase it was found in, or the category), and whether a reviewer confirmed it; a tag a
+reviewer took off stays stored as rejected, so running the rules again never puts it back. Reviewers' changes
+check the ``review`` permission here, so an agent or an executive cannot tag.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from sqlalchemy import Column, Connection, Engine, Table, and_, insert, select, 
 from qa.busy import retry_when_busy
 from qa.models import ConversationScore, Message, ProductReview, TagAssignment, TagTreeRecord
 from qa.program.people import acting_id
-from qa.program.tags import TagTree, default_tree, tag_category, tag_text, tree_from_json, tree_to_json
+from qa.program.tags import TagTree, default_tree, match_text, tag_category, tree_from_json, tree_to_json
 
-__all__ = ["Target", "AssignedTag", "current_tree", "save_tree", "propose_tags", "tags_of", "correct_tags",
-           "confirm_tags", "rule_proposals", "tag_conversations", "retag_reviews"]
+__all__ = ["Target", "Proposal", "AssignedTag", "SOURCES", "current_tree", "save_tree", "propose_tags", "tags_of",
+           "correct_tags", "confirm_tags", "judge_tag", "tag_filter", "rule_proposals", "tag_conversations",
+           "retag_reviews"]
 
 Target = Literal["review", "conversation", "message"]
+Proposal = tuple[int, int, str, str | None]
+"""(target id, tag id, source, evidence)"""
+SOURCES = {"rule": "规则", "model": "分类模型", "reviewer": "质检员"}
+_EVIDENCE_LEN = 200  # tag_assignments.evidence
 _ta = cast(Table, TagAssignment.__table__)
 _COLUMN: dict[str, Column] = {"review": _ta.c.review_id, "conversation": _ta.c.conversation_id,
                               "message": _ta.c.message_id}
@@ -37,6 +43,7 @@ class AssignedTag:
     tag_id: int
     source: str
     confirmed: bool
+    evidence: str | None = None
 
 
 def current_tree(conn: Connection, seed: bool = False) -> TagTree:
@@ -61,6 +68,12 @@ def save_tree(engine: Engine, tree: TagTree, actor: str | None = None) -> int:
         ).scalar_one()
 
 
+def tag_filter(tree: TagTree, tag_ids: Iterable[int]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """``Filters.tags`` for the chosen tags: each with its full path and its subtree's ids, so choosing 物流
+    also lists conversations tagged 物流 › 破损."""
+    return tuple((tree.path(t), tuple(sorted(tree.subtree(t)))) for t in tag_ids)
+
+
 def _known(conn: Connection, target: Target, ids: Sequence[int]) -> set[tuple[int, int]]:
     column = _COLUMN[target]
     known: set[tuple[int, int]] = set()
@@ -70,28 +83,29 @@ def _known(conn: Connection, target: Target, ids: Sequence[int]) -> set[tuple[in
     return known
 
 
-def propose_tags(conn: Connection, target: Target, proposals: Iterable[tuple[int, int, str]]) -> int:
-    """Store (target id, tag id, source) proposals not already there in any state; returns how many were added."""
+def propose_tags(conn: Connection, target: Target, proposals: Iterable[Proposal]) -> int:
+    """Store proposals not already there in any state; returns how many were added."""
     column = _COLUMN[target]
     proposals = list(proposals)
     known = _known(conn, target, sorted({p[0] for p in proposals}))
     now = datetime.now().replace(microsecond=0)
     rows = []
-    for target_id, tag_id, source in proposals:
+    for target_id, tag_id, source, evidence in proposals:
         if (target_id, tag_id) not in known:
             known.add((target_id, tag_id))
             rows.append({column.key: target_id, "tag_id": tag_id, "source": source, "confirmed": False,
-                         "rejected": False, "created_at": now, "updated_at": now})
+                         "rejected": False, "created_at": now, "updated_at": now,
+                         "evidence": evidence[:_EVIDENCE_LEN] if evidence else None})
     if rows:
         conn.execute(insert(_ta), rows)
     return len(rows)
 
 
-def rule_proposals(tree: TagTree, texts: Iterable[tuple[int, str]]) -> Iterator[tuple[int, int, str]]:
-    """(id, tag id, "rule") for each keyword rule that matches each (id, text)."""
+def rule_proposals(tree: TagTree, texts: Iterable[tuple[int, str]]) -> Iterator[Proposal]:
+    """A "rule" proposal for each keyword rule that matches each (id, text), with the keyword and its phrase."""
     for target_id, text in texts:
-        for tag_id in tag_text(tree, text):
-            yield target_id, tag_id, "rule"
+        for m in match_text(tree, text):
+            yield target_id, m.tag_id, "rule", f"关键词“{m.keyword}”：{m.phrase}"
 
 
 def tags_of(conn: Connection, target: Target, ids: Sequence[int], tree: TagTree | None = None
@@ -101,11 +115,11 @@ def tags_of(conn: Connection, target: Target, ids: Sequence[int], tree: TagTree 
     live = None if tree is None else {t.id for t in tree.tags}
     out: dict[int, list[AssignedTag]] = {i: [] for i in ids}
     for start in range(0, len(ids), 500):
-        for row in conn.execute(select(column, _ta.c.tag_id, _ta.c.source, _ta.c.confirmed)
+        for row in conn.execute(select(column, _ta.c.tag_id, _ta.c.source, _ta.c.confirmed, _ta.c.evidence)
                                 .where(column.in_(ids[start:start + 500]), _ta.c.rejected.is_(False))
                                 .order_by(_ta.c.id)):
             if live is None or row.tag_id in live:
-                out[row[0]].append(AssignedTag(row.tag_id, row.source, bool(row.confirmed)))
+                out[row[0]].append(AssignedTag(row.tag_id, row.source, bool(row.confirmed), row.evidence))
     return out
 
 
@@ -132,6 +146,24 @@ def correct_tags(engine: Engine, target: Target, target_id: int, tag_ids: Iterab
                                         "rejected": False, "created_at": now, **mine} for t in new])
 
 
+@retry_when_busy
+def judge_tag(engine: Engine, target: Target, target_id: int, tag_id: int, right: bool, actor: str) -> None:
+    """A reviewer's say on one tag of a target: right (confirmed; added as the reviewer's when it was not there)
+    or wrong (rejected, kept so the rules do not bring it back). The tag must be in the tree in use."""
+    column = _COLUMN[target]
+    now = datetime.now().replace(microsecond=0)
+    with engine.begin() as conn:
+        reviewer = acting_id(conn, actor, "review")
+        current_tree(conn).get(tag_id)
+        stored = conn.scalar(select(_ta.c.id).where(column == target_id, _ta.c.tag_id == tag_id))
+        mine = {"reviewer_id": reviewer, "updated_at": now}
+        if stored is not None:
+            conn.execute(update(_ta).where(_ta.c.id == stored).values(confirmed=right, rejected=not right, **mine))
+        elif right:
+            conn.execute(insert(_ta).values({column.key: target_id, "tag_id": tag_id, "source": "reviewer",
+                                             "confirmed": True, "rejected": False, "created_at": now, **mine}))
+
+
 def confirm_tags(engine: Engine, target: Target, target_id: int, actor: str) -> None:
     """A reviewer agrees with every tag now on the target."""
     with engine.connect() as conn:
@@ -143,12 +175,12 @@ def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequenc
     """Propose tags on conversations from their category (the category model's, ``model``) and from keyword rules on
     the customer's messages (``rule``); returns how many were added."""
     cs, m = ConversationScore.__table__, Message.__table__
-    proposals: list[tuple[int, int, str]] = []
+    proposals: list[Proposal] = []
     for start in range(0, len(conversation_ids), 500):
         chunk = conversation_ids[start:start + 500]
         for cid, category in conn.execute(select(cs.c.conversation_id, cs.c.category)
                                           .where(cs.c.conversation_id.in_(chunk))):
-            proposals.extend((cid, tag_id, "model") for tag_id in tag_category(tree, category))
+            proposals.extend((cid, tag_id, "model", f"分类“{category}”") for tag_id in tag_category(tree, category))
         texts: dict[int, list[str]] = {}
         for cid, text in conn.execute(select(m.c.conversation_id, m.c.text)
                                       .where(and_(m.c.conversation_id.in_(chunk), m.c.role == "customer"))):

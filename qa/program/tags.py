@@ -21,10 +21,12 @@ from qa.program.errors import TagError
 __all__ = [
     "DEFAULT_TREE_PATH",
     "SEPARATOR",
+    "Match",
     "Tag",
     "TagTree",
     "add_tag",
     "default_tree",
+    "match_text",
     "move_tag",
     "remove_tag",
     "rename_tag",
@@ -173,28 +175,62 @@ def remove_tag(tree: TagTree, tag_id: int) -> TagTree:
     return TagTree(tuple(t for t in tree.tags if t.id not in gone))
 
 
-def tag_text(tree: TagTree, text: str | None) -> list[int]:
-    """Ids of the tags whose keywords occur in ``text``, in tree order; a parent is left out when one of its
-    children matched, so a complaint about 破损 counts once, under 物流 › 破损, not also under 物流."""
+@dataclass(frozen=True)
+class Match:
+    """A keyword rule that matched: the tag, its keyword found, and the phrase around it — the evidence a
+    reviewer reads to judge the tag."""
+
+    tag_id: int
+    keyword: str
+    phrase: str
+
+
+def match_text(tree: TagTree, text: str | None) -> list[Match]:
+    """The tags whose keywords occur in ``text``, in tree order, each with its first plain mention; a parent is
+    left out when one of its children matched, so a complaint about 破损 counts once, under 物流 › 破损, not also
+    under 物流."""
     if not text:
         return []
     folded = text.casefold()
-    hits = [t.id for t in tree.ordered() if any(_mentions(folded, w.casefold()) for w in t.keywords)]
-    covered = {a for h in hits for a in _ancestors(tree, h)}
-    return [h for h in hits if h not in covered]
+    shown = text if len(folded) == len(text) else folded  # positions found in the folded text hold in it
+    hits: list[Match] = []
+    for tag in tree.ordered():
+        for word in tag.keywords:
+            at = _mention(folded, word.casefold())
+            if at != -1:
+                hits.append(Match(tag.id, word, _phrase(shown, at, len(word))))
+                break
+    covered = {a for h in hits for a in _ancestors(tree, h.tag_id)}
+    return [h for h in hits if h.tag_id not in covered]
+
+
+def tag_text(tree: TagTree, text: str | None) -> list[int]:
+    """Ids of the tags whose keywords occur in ``text`` (see ``match_text``)."""
+    return [m.tag_id for m in match_text(tree, text)]
 
 
 _NEGATIONS = ("没有", "没", "无", "不", "未")
+_PHRASE_CONTEXT = 12  # characters kept on each side of a keyword in its evidence
 
 
-def _mentions(text: str, word: str) -> bool:
-    """``word`` occurs in ``text`` at least once not right after a negation: "没有线头" is praise, not a 做工 complaint."""
+def _mention(text: str, word: str) -> int:
+    """Where ``word`` first occurs in ``text`` not right after a negation (-1: nowhere): "没有线头" is praise, not a
+    做工 complaint."""
     start = text.find(word)
     while start != -1:
         if not any(text.endswith(n, 0, start) for n in _NEGATIONS):
-            return True
+            return start
         start = text.find(word, start + 1)
-    return False
+    return -1
+
+
+def _phrase(text: str, at: int, length: int) -> str:
+    """The words around a mention, within its line, with … where they were cut."""
+    line_start = text.rfind("\n", 0, at) + 1
+    line_end = text.find("\n", at)
+    line_end = len(text) if line_end == -1 else line_end
+    start, end = max(line_start, at - _PHRASE_CONTEXT), min(line_end, at + length + _PHRASE_CONTEXT)
+    return ("…" if start > line_start else "") + text[start:end].strip() + ("…" if end < line_end else "")
 
 
 def tag_category(tree: TagTree, category: str | None) -> list[int]:
