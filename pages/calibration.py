@@ -164,7 +164,8 @@ manager = allowed(current_principal(), "manage_program")
 filters = review_filter_sidebar() if manager else Filters()  # the queue's filters choose a session's conversations
 st.title("校准")
 show_flash()
-tab_mine, tab_sessions, tab_new = st.tabs(list(TABS), default=st.session_state.pop(TAB_KEY, None))
+# keyed, so the tab chosen on arriving from the queue (its default) stays chosen on later reruns
+tab_mine, tab_sessions, tab_new = st.tabs(list(TABS), default=st.session_state.get(TAB_KEY), key="cal_tabs")
 with tab_sessions:
     session_view(actor, manager)
     trend = read(calibration.calibration_trend)
