@@ -105,7 +105,8 @@ def session_view(actor: str | None, manager: bool) -> None:
 def _pruned(key: str, options: Iterable[object]) -> None:
     """Drop choices no longer offered (the filters changed) from a multiselect's state."""
     if key in st.session_state:
-        st.session_state[key] = [v for v in st.session_state[key] if v in set(options)]
+        offered = set(options)
+        st.session_state[key] = [v for v in st.session_state[key] if v in offered]
 
 
 def choose_conversations(f: Filters) -> tuple[list[int], str]:
