@@ -3,24 +3,30 @@ everyone sees Krippendorff's α, the share within ±10 points, each reviewer's d
 
 from __future__ import annotations
 
-import re
+import random
+from collections.abc import Iterable
 
 import streamlit as st
 
+from qa.access import allowed
+from qa.analytics.filters import Filters
 from qa.errors import HuifangError
-from qa.program import calibration, reviews, store
-from qa.review.replay import chat_html, load_replay, resolve_conversation
-from qa.review.users import list_users
-from ui.cache import engine, read
+from qa.program import calibration, calibration_picks, store
+from qa.review.users import users_who_may
+from ui.cache import cached_with_reviews, engine, read
+from ui.calibration_review import task_links
 from ui.charts import calibration_trend_chart
+from ui.filters import review_filter_sidebar
 from ui.frame import require_frame
-from ui.scorecard_form import based_on, load_form, rate_scorecard, refused_as_stale, saved, show_score
+from ui.state import CALIBRATION_TAB_KEY as TAB_KEY
 from ui.state import flash, show_flash
 from ui.text import plain
-from ui.user import current_user
+from ui.user import current_principal, current_user
 
 require_frame(__file__)
 
+TABS = ("我的校准任务", "校准会与结果", "新建校准会")
+CHOOSE = ("从筛选结果中挑选", "随机抽取 N 条")
 LEVELS = {"nominal": "名义（是/否）", "ordinal": "顺序（1–5）", "interval": "区间（分值、加减分、总分）"}
 ITEM_COLUMNS = {"label": "评分项", "level": "α 的测量尺度",
                 "alpha": st.column_config.NumberColumn("Krippendorff's α", format="%.2f"),
@@ -37,43 +43,17 @@ def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
 
 
 def my_tasks(actor: str) -> None:
-    """The conversations of open sessions ``actor`` takes part in, and the blind scoring form."""
+    """The conversations of open sessions ``actor`` takes part in, each a link to score it blind in the replay."""
     work = read(calibration.my_calibration_work, actor)
     if work.empty:
         st.info("你目前没有进行中的校准任务。")
         return
-    st.caption(f"已评 {int(work['done'].sum())} / {len(work)}。评分期间看不到其他人的分数，校准会结束后公布结果。")
-    rows = list(work.itertuples(index=False))
-    pick = st.selectbox("校准会话", range(len(rows)), key="cal_task", format_func=lambda i: (
-        f"{rows[i].session} · 会话 {rows[i].external_id} · {'已评' if rows[i].done else '未评'}"))
-    task = rows[pick]
-    sid, cid = int(task.session_id), int(task.conversation_id)
-    info = read(calibration.session_info, sid)
-    stored = read(store.load_version, info.version_id)
-    mine = read(reviews.my_review, cid, actor, sid)
-    chat, form = st.columns([1, 1], gap="large")
-    with chat:
-        with st.container(height=520):
-            st.markdown(chat_html(read(load_replay, cid).messages), unsafe_allow_html=True)
-    with form:
-        st.caption(plain(f"评分表“{stored.card.name}”第 {stored.version} 版"))
-        load_form("cal", (sid, cid, actor), stored.card, mine.ratings if mine else {}, mine.version if mine else 0)
-        ratings = rate_scorecard(stored.card, "cal")
-        show_score(stored.card, ratings, "我的得分")
-        if st.button("提交校准评分", key="cal_submit", type="primary"):
-            try:
-                calibration.submit_review(engine(), sid, cid, ratings, actor, base_version=based_on("cal"))
-            except reviews.StaleScorecardReviewError as e:
-                refused_as_stale("cal", e, "提交校准评分")
-            except HuifangError as e:
-                st.error(plain(e))
-            else:
-                saved("cal")
-                flash(f"已提交会话 {task.external_id} 的校准评分（结束前可修改）")
-                st.rerun()
+    st.caption(f"已评 {int(work['done'].sum())} / {len(work)}。点开一条在回放中盲评：评分期间看不到其他人的分数，"
+               "校准会结束后公布结果。")
+    task_links(work)
 
 
-def session_view(actor: str | None) -> None:
+def session_view(actor: str | None, manager: bool) -> None:
     """One session: who has scored how much; once closed, its results; and α over all closed sessions."""
     sessions = read(calibration.list_sessions)
     if sessions.empty:
@@ -88,13 +68,15 @@ def session_view(actor: str | None) -> None:
              f"创建：{info.created_by} {info.created_at:%Y-%m-%d}"]
     if info.closed_at is not None:
         facts.append(f"结束：{info.closed_by} {info.closed_at:%Y-%m-%d %H:%M}")
+    if info.note:
+        facts.append(f"会话选取：{info.note}")
     st.caption(plain(" · ".join(facts)))
     progress = read(calibration.session_progress, sid)
     st.dataframe(progress, hide_index=True, key="cal_progress",
                  column_config={"reviewer": "质检员", "done": "已评", "total": "会话数", "benchmark": "基准"})
     if not info.closed:
         st.info("校准会进行中：评分互不可见，结束后公布结果。")
-        if actor is not None and st.button("结束校准会并公布结果", key="cal_close"):
+        if actor is not None and manager and st.button("结束校准会并公布结果", key="cal_close"):
             try:
                 calibration.close_session(engine(), sid, actor)
             except HuifangError as e:
@@ -120,51 +102,84 @@ def session_view(actor: str | None) -> None:
                                     "updated_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
 
 
-def new_session(actor: str) -> None:
-    """The manager's form: name, scorecard, conversations, reviewers, optional benchmark."""
+def _pruned(key: str, options: Iterable[object]) -> None:
+    """Drop choices no longer offered (the filters changed) from a multiselect's state."""
+    if key in st.session_state:
+        offered = set(options)
+        st.session_state[key] = [v for v in st.session_state[key] if v in offered]
+
+
+def choose_conversations(f: Filters) -> tuple[list[int], str]:
+    """The conversations picked from, or drawn at random out of, those matching the sidebar's filters, and how
+    they were chosen (kept on the session)."""
+    how = st.segmented_control("选择会话", list(CHOOSE), key="cal_new_how", default=CHOOSE[0]) or CHOOSE[0]
+    if how == CHOOSE[0]:
+        df = cached_with_reviews(calibration_picks.candidates, f)
+        st.caption(plain(f"符合筛选（{f.describe()}）的会话按质检优先级排列，列出前 {len(df)} 条；用侧边栏缩小范围。"))
+        labels = dict(zip(df["id"].astype(int), df["label"]))
+        _pruned("cal_new_pick", labels)
+        picked = st.multiselect("会话", list(labels), key="cal_new_pick", format_func=lambda i: plain(labels[i]),
+                                placeholder="选择要校准的会话（会话号 · 坐席 · 日期 · 入队原因）")
+        return picked, f"挑选 {len(picked)} 条 · 筛选：{f.describe()}"
+    st.session_state.setdefault("cal_new_seed", random.randint(1, 9999))
+    left, right = st.columns(2)
+    n = int(left.number_input("抽取条数 N", 1, calibration_picks.DRAW_LIMIT, 5, key="cal_new_n"))
+    seed = int(right.number_input("种子", 0, 999_999, key="cal_new_seed", help="同一种子、同一筛选 = 同样的会话，可复现"))
+    df = cached_with_reviews(calibration_picks.draw, f, n, seed)
+    how_drawn = f"{calibration_picks.draw_query(f, n, seed).describe_sample()} · 筛选：{f.describe()}"
+    st.caption(plain(f"{how_drawn}：抽到 {len(df)} 条" + ("（符合筛选的会话不足 N 条）" if len(df) < n else "")))
+    for label in df["label"]:
+        st.caption(plain(f"· {label}"))
+    return [int(i) for i in df["id"]], how_drawn
+
+
+def new_session(actor: str, f: Filters) -> None:
+    """The manager's form: conversations by the queue's filters, name, scorecard, reviewers, optional benchmark."""
     cards = read(store.list_scorecards)
     if cards.empty:
         st.info("先在“评分表”页建一张评分表。")
         return
-    users = [name for _uid, name, _role in read(list_users)]
+    ids, how = choose_conversations(f)
+    people = read(users_who_may, "review")
     with st.form("cal_new"):
         name = st.text_input("名称", key="cal_new_name", placeholder="例如 12 月第 1 周售后校准")
         card = st.selectbox("评分表（使用其当前版本）", list(cards["name"]), key="cal_new_card")
-        keys = st.text_area("会话号（每行一个，或用逗号分隔）", key="cal_new_conversations", height=100)
-        people = st.multiselect("参加的质检员", users, key="cal_new_reviewers", placeholder="选择参加的质检员")
-        benchmark = st.selectbox("基准质检员（可选，也参加评分）", [None, *users], key="cal_new_benchmark",
+        reviewers = st.multiselect("参加的质检员", people, key="cal_new_reviewers", placeholder="选择参加的质检员")
+        benchmark = st.selectbox("基准质检员（可选，也参加评分）", [None, *people], key="cal_new_benchmark",
                                  format_func=lambda u: "无" if u is None else u)
-        if not st.form_submit_button("创建校准会", type="primary"):
+        if not st.form_submit_button(f"创建校准会（{len(ids)} 个会话）", type="primary"):
             return
     try:
-        ids = [read(resolve_conversation, k) for k in re.split(r"[\s,，、]+", keys) if k]
         version_id = int(cards.loc[cards["name"] == card, "version_id"].iloc[0])
-        calibration.create_session(engine(), name, version_id, ids, people, actor, benchmark=benchmark)
+        calibration.create_session(engine(), name, version_id, ids, reviewers, actor, benchmark=benchmark, note=how)
     except HuifangError as e:
         st.error(plain(e))
     else:
-        flash(f"已创建校准会“{name.strip()}”：参加的质检员在“我的校准任务”里评分")
+        flash(f"已创建校准会“{name.strip()}”（{len(ids)} 个会话）：参加的质检员在“我的校准任务”里评分")
         st.rerun()
 
 
 user = current_user()
 actor = user[1] if user else None
+manager = allowed(current_principal(), "manage_program")
+filters = review_filter_sidebar() if manager else Filters()  # the queue's filters choose a session's conversations
 st.title("校准")
 show_flash()
-tab_mine, tab_sessions, tab_new = st.tabs(["我的校准任务", "校准会与结果", "新建校准会"])
+# keyed, so the tab chosen on arriving from the queue (its default) stays chosen on later reruns
+tab_mine, tab_sessions, tab_new = st.tabs(list(TABS), default=st.session_state.get(TAB_KEY), key="cal_tabs")
 with tab_sessions:
-    session_view(actor)
+    session_view(actor, manager)
     trend = read(calibration.calibration_trend)
     if len(trend) >= 1:
         st.markdown("**历次校准的一致性**")
         st.altair_chart(calibration_trend_chart(trend), width="stretch")
 with tab_new:
-    if actor is None:
-        st.info("在侧边栏选择“当前用户”后即可创建校准会。")
+    if actor is None or not manager:
+        st.info("校准会由质检主管或管理员创建；你被选为参加者后，任务会出现在“我的校准任务”里。")
     else:
-        new_session(actor)
+        new_session(actor, filters)
 with tab_mine:
     if actor is None:
-        st.info("在侧边栏选择“当前用户”后即可看到你的校准任务。")
+        st.info("登录后即可看到你的校准任务。")
     else:
         my_tasks(actor)

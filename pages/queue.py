@@ -28,7 +28,7 @@ from ui.cache import cached_with_reviews, engine, read
 from ui.charts import int_text, score_label
 from ui.filters import review_filter_sidebar
 from ui.frame import require_frame
-from ui.state import flash, open_replay, remember_queue, remembered_queue, show_flash
+from ui.state import flash, open_new_calibration, open_replay, remember_queue, remembered_queue, show_flash
 from ui.text import plain
 from ui.user import current_principal, current_user
 
@@ -78,8 +78,8 @@ mode = top[1].selectbox("抽样方式", list(SAMPLE_MODES), format_func=SAMPLE_M
 rate = quota = None
 if mode in ("random", "risk"):
     rate = top[2].slider("抽样比例 %", 1, 100, key="queue_rate")
-elif mode == "quota":
-    quota = top[2].number_input("每个坐席 k 条", 1, 500, key="queue_quota")
+elif mode in ("quota", "draw"):
+    quota = top[2].number_input("每个坐席 k 条" if mode == "quota" else "抽取 N 条", 1, 500, key="queue_quota")
 seed = top[3].number_input("种子", 0, 999_999, key="queue_seed", help="同一种子、同一筛选 = 同一样本，可复现")
 
 reviewer_id = status = None
@@ -128,6 +128,10 @@ if user is not None and allowed(principal, "assign"):
             else:
                 flash(f"已分配 {added:,} 条新会话给 {who}（{query.describe_sample()}）；已分配过的未重复分配。")
                 st.rerun()
+
+if allowed(principal, "manage_program") and st.button("用当前筛选新建校准会", key="queue_calibrate",
+                                                      icon=":material/balance:"):
+    open_new_calibration(filters)
 
 with st.expander("导出当前筛选"):
     st.caption(f"按侧边栏的筛选（{plain(filters.describe())}）导出，不受抽样影响；消息与评语中的手机号等个人信息已脱敏。")

@@ -13,6 +13,7 @@ from qa.review.annotations import list_annotations
 from qa.review.queue import QueueCursor, conversation_reasons, neighbours, page_ids, queue_count
 from qa.review.replay import ROLE_NAMES, header_badges, load_replay, resolve_conversation, risk_sentence
 from ui.cache import cached_with_reviews, read
+from ui.calibration_review import calibration_review, calibration_task
 from ui.frame import require_frame
 from ui.replay_chat import chat
 from ui.replay_review import add_to_coaching, model_flags, notes_so_far, overall_review
@@ -119,6 +120,14 @@ if said:
     st.caption(f"评分说明：{plain(said)}", help=plain(h.explanation) if h.explanation else None)
 
 notes = read(list_annotations, cid)
+task = calibration_task(cid, user[1]) if user is not None and allowed(principal, "review") else None
+if task is not None:  # blind: the chat and the reviewer's own form, nothing anyone else made of it
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        chat(cid, msgs, notes.iloc[:0], None)
+    with right:
+        calibration_review(task, user[1])
+    st.stop()
 left, right = st.columns([3, 2], gap="large")
 with left:
     reviewer = user if user and allowed(principal, "review") else None

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from qa.program import calibration, disputes, reviews, store
+from qa.analytics.filters import Filters
+from qa.program import calibration, calibration_picks, disputes, reviews, store
 from qa.program.autoqa import run_auto_qa
 from qa.program.scorecard import Rating, score_review
 from qa.review.replay import resolve_conversation
@@ -157,46 +158,114 @@ AFTERSALE = {"first_response": 1.0, "reply_sla": 1.0, "unanswered_end": 1.0, "ap
              "privacy": 0.0}
 
 
-def test_calibration_session_created_scored_blind_closed_shows_alpha(program_app: Engine) -> None:
-    at = start_app("pages/calibration.py")
+def _task_labels(at: AppTest) -> list[str]:
+    return [e.proto.label for e in at.get("page_link")]
+
+
+def _score_blind(at: AppTest, sid: int, external_id: str, values: dict[str, float | str]) -> AppTest:
+    """Follow a task's link into the replay (``?c=…&cal=…``) and submit the calibration form there."""
+    at.query_params["c"] = external_id
+    at.query_params["cal"] = str(sid)
+    at.switch_page("pages/replay.py")
+    _rate_all(at.run(), "cal", values)
+    at.button(key="cal_submit").click().run()
+    assert not at.exception
+    return at
+
+
+def test_manager_creates_a_calibration_session_by_filter_and_seeded_sample(program_app: Engine) -> None:
+    at = start_app("pages/calibration.py", user=MANAGER)
     assert not at.exception
     assert "还没有校准会：在“新建校准会”里创建一个。" in _texts(at.info)
-    _as(at, MANAGER)
+    # reviewers are chosen from the accounts that may review, never typed: no agent, trainer or executive
+    offered = at.multiselect(key="cal_new_reviewers").options
+    assert {"王质检", "李质检", MANAGER} <= set(offered) and not {"小美", "张培训", "刘总"} & set(offered)
+    # picking: the queue's filters narrow the list, each entry says id · agent · date · reason
+    at.multiselect(key="flt_team").set_value(["售后"]).run()
+    options = at.multiselect(key="cal_new_pick").options
+    assert len(options) == 4 and options[0].startswith("tm-4 · 阿杰 · 11-12 · 慢：首次响应 10 分")
+    # drawing: N conversations at random from the filtered ones, the seed stated
+    at.segmented_control(key="cal_new_how").set_value("随机抽取 N 条").run()
+    at.number_input(key="cal_new_n").set_value(2)
+    at.number_input(key="cal_new_seed").set_value(7).run()
+    drawn = read(program_app, calibration_picks.draw, Filters(teams=("售后",)), 2, 7)
+    assert len(drawn) == 2 and set(drawn["external_id"]) <= {"tm-3", "tm-4", "jd-1", "jd-2"}
+    assert any(c.startswith("随机抽取 2 条 · 种子 7 · 筛选：") and "组：售后" in c and c.endswith("抽到 2 条")
+               for c in _texts(at.caption))
+    assert [f"· {label}" for label in drawn["label"]] == [c for c in _texts(at.caption) if c.startswith("· ")]
     at.text_input(key="cal_new_name").input("售后校准 1")
     at.selectbox(key="cal_new_card").set_value("售后")
-    at.text_area(key="cal_new_conversations").input("tm-3\ntm-4, jd-1")
     at.multiselect(key="cal_new_reviewers").set_value(["王质检", "李质检"])
     at.selectbox(key="cal_new_benchmark").set_value(MANAGER)
-    at.button[0].click().run()  # the form's submit button
+    next(b for b in at.button if b.label == "创建校准会（2 个会话）").click().run()  # the form's submit button
     assert not at.exception
-    assert "已创建校准会“售后校准 1”：参加的质检员在“我的校准任务”里评分" in _texts(at.success)
-    assert "校准会进行中：评分互不可见，结束后公布结果。" in _texts(at.info)
+    assert "已创建校准会“售后校准 1”（2 个会话）：参加的质检员在“我的校准任务”里评分" in _texts(at.success)
+    sid = int(read(program_app, calibration.list_sessions)["id"].iloc[0])
+    info = read(program_app, calibration.session_info, sid)
+    assert sorted(info.conversation_ids) == sorted(int(i) for i in drawn["id"])
+    assert info.reviewers == tuple(sorted(["王质检", "李质检", MANAGER])) and info.benchmark == MANAGER
+    assert info.note.startswith("随机抽取 2 条 · 种子 7 · 筛选：")
+    assert any("会话选取：随机抽取 2 条 · 种子 7" in c for c in _texts(at.caption))
 
-    solution = {"王质检": 5.0, "李质检": 3.0, MANAGER: 5.0}
-    for person in ("王质检", "李质检", MANAGER):
+
+def test_calibration_from_the_queue_carries_its_filters(program_app: Engine) -> None:
+    at = start_app("pages/queue.py", user=MANAGER)
+    at.multiselect(key="flt_platform").set_value(["京东"]).run()
+    at.button(key="queue_calibrate").click().run()
+    assert not at.exception
+    assert [label.split(" · ")[0] for label in at.multiselect(key="cal_new_pick").options] == ["jd-2", "jd-1"]
+
+
+def test_reviewers_score_blind_in_the_replay_and_see_alpha_once_closed(program_app: Engine) -> None:
+    version = read(program_app, store.list_scorecards).set_index("name").loc["售后", "version_id"]
+    cids = [_cid(program_app, e) for e in ("tm-3", "tm-4")]
+    sid = calibration.create_session(program_app, "售后校准 2", int(version), cids, ["王质检", "李质检"], MANAGER)
+    # an ordinary review of tm-3 by 李质检 exists: calibration's blind form must not show it to 王质检
+    reviews.save_review(program_app, cids[0], int(version), {k: Rating(na=True) if v == "na" else Rating(float(v))
+                                                              for k, v in AFTERSALE.items()}, "李质检")
+    # a reviewer who takes no part sees no task; the ones who do see a link per conversation
+    at = start_app("pages/calibration.py", user="演示管理员")
+    assert "你目前没有进行中的校准任务。" in _texts(at.info)
+    solution = {"王质检": 5.0, "李质检": 3.0}
+    for person in ("王质检", "李质检"):
         _as(at, person)
-        for i in range(3):
-            at.selectbox(key="cal_task").set_value(i).run()
-            _rate_all(at, "cal", AFTERSALE | {"solution": solution[person]})
-            at.button(key="cal_submit").click().run()
-            assert not at.exception
-        assert "已评 3 / 3。评分期间看不到其他人的分数，校准会结束后公布结果。" in _texts(at.caption)
-    progress = next(d.value for d in at.dataframe if "done" in d.value.columns)
-    assert progress["done"].tolist() == [3, 3, 3]
+        at.switch_page("pages/calibration.py")
+        at.run()
+        assert _task_labels(at) == ["售后校准 2 · 会话 tm-3 · 未评", "售后校准 2 · 会话 tm-4 · 未评"]
+        assert "结束校准会并公布结果" not in [b.label for b in at.button]  # closing is a manager's
+        for external_id in ("tm-3", "tm-4"):
+            _score_blind(at, sid, external_id, AFTERSALE | {"solution": solution[person]})
+            assert f"已提交会话 {external_id} 的校准评分（结束前可修改）" in _texts(at.success)
+            # blind: the form and the chat only, no one else's reviews or notes, no auto-QA proposal
+            assert any(m == "**校准评分（盲评）：售后校准 2**" for m in _texts(at.markdown))
+            assert not [d for d in at.dataframe if "scorecard" in d.value.columns or "reviewer" in d.value.columns]
+            assert not any(c.startswith("自动质检建议") for c in _texts(at.caption))
+            assert "scr_save" not in [b.key for b in at.button]
+        at.switch_page("pages/calibration.py")
+        at.run()
+        assert _task_labels(at) == ["售后校准 2 · 会话 tm-3 · 已评", "售后校准 2 · 会话 tm-4 · 已评"]
+        # while open, nobody sees anyone's scores: counts only, no results
+        assert not at.metric and "校准会进行中：评分互不可见，结束后公布结果。" in _texts(at.info)
+        assert list(read(program_app, calibration.visible_reviews, sid, person)["reviewer"]) == [person, person]
+    _as(at, MANAGER)
+    at.switch_page("pages/calibration.py")
+    at.run()
     at.button(key="cal_close").click().run()
     assert not at.exception
-    sid = int(read(program_app, calibration.list_sessions)["id"].iloc[0])
     results = read(program_app, calibration.session_results, sid)
     metrics = {m.label: m.value for m in at.metric}
-    # 李质检 gave 3 instead of 5 on one weighted item: totals differ, so α < 1 and he deviates below the benchmark
-    assert metrics["总分 Krippendorff's α"] == f"{results.overall_alpha:.2f}"
+    # 李质检 gave 3 instead of 5 on one weighted item: totals differ, so α < 1
+    assert metrics["总分 Krippendorff's α"] == f"{results.overall_alpha:.2f}" and results.overall_alpha < 1
     assert metrics["总分在 ±10 分以内"] == f"{results.overall_within:.0%}"
-    assert metrics["比较对象"] == "基准质检员"
+    assert metrics["比较对象"] == "其他人的平均"
     deviations = next(d.value for d in at.dataframe if "mean_deviation" in d.value.columns).set_index("reviewer")
-    assert deviations.loc["李质检", "mean_deviation"] < 0 and deviations.loc["王质检", "mean_deviation"] == 0
-    items = next(d.value for d in at.dataframe if "comparisons" in d.value.columns).set_index("label")
-    assert items.loc["给出明确方案", "alpha"] == results.items.set_index("label").loc["给出明确方案", "alpha"]
-    assert "**历次校准的一致性**" in _texts(at.markdown)  # the trend chart over closed sessions follows
+    assert deviations.loc["李质检", "mean_deviation"] < 0 < deviations.loc["王质检", "mean_deviation"]
+    assert "**历次校准的一致性**" in _texts(at.markdown)
+    # once closed the task is gone and the replay link opens the ordinary replay
+    _as(at, "王质检")
+    at.switch_page("pages/calibration.py")
+    at.run()
+    assert _task_labels(at) == []
 
 
 # --- 申诉 --------------------------------------------------------------------------------------------------------

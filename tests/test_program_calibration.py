@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
+from qa.analytics.filters import Filters
 from qa.models import Conversation
-from qa.program import calibration, reviews, store
+from qa.program import calibration, calibration_picks, reviews, store
 from qa.program.calibration_stats import OVERALL, ReviewScores, alpha, calibration_results
 from qa.program.errors import CalibrationError
 from qa.program.scorecard import Criterion, Rating, Scorecard, Section
+from qa.review.users import users_who_may
 from tests.helpers import read
 from tests.seed import seed_small
 
@@ -203,3 +205,22 @@ def test_no_pairs_no_figures() -> None:
     assert empty.overall_alpha is None and empty.overall_within is None and empty.reviewers.empty
     alone = calibration_results(CARD, [ReviewScores(1, "A", r(1, 5))])
     assert alone.overall_alpha is None and alone.reviewers["reviews"].tolist() == [0]
+
+
+def test_conversations_are_offered_by_the_queues_filters_with_what_a_manager_recognises(db: Engine) -> None:
+    after_sales = Filters(teams=("售后",))
+    offered = read(db, calibration_picks.candidates, after_sales)
+    assert list(offered["external_id"]) == ["tm-4", "tm-3", "jd-2", "jd-1"]  # queue order: most urgent first
+    assert offered["label"].iloc[0].startswith("tm-4 · 阿杰 · 11-12 · 慢：首次响应 10 分")
+    assert list(read(db, calibration_picks.candidates, after_sales, 2)["external_id"]) == ["tm-4", "tm-3"]
+    drawn = read(db, calibration_picks.draw, after_sales, 2, 7)
+    assert list(drawn["external_id"]) == ["tm-4", "jd-2"] and list(drawn.columns) == ["id", "external_id", "label"]
+    assert read(db, calibration_picks.draw, Filters(platforms=("无此平台",)), 3, 1).empty
+    assert calibration_picks.draw_query(after_sales, 500, 3).quota == calibration_picks.DRAW_LIMIT
+    assert calibration_picks.candidate_label("x-1", None, None, "") == "x-1 · 无坐席 · 无时间 · 无入队原因"
+
+
+def test_only_accounts_that_may_review_are_offered_as_participants(db: Engine) -> None:
+    offered = read(db, users_who_may, "review")
+    assert {"王质检", "李质检", "陈经理", "演示管理员"} <= set(offered)
+    assert not {"小美", "张培训", "刘总"} & set(offered) and offered == sorted(offered)

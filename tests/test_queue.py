@@ -29,6 +29,7 @@ from qa.review.users import get_or_create_user
 from tests.helpers import conv, import_bytes, jsonl, read
 from tests.seed import seed_small
 
+DRAWN_7 = ["tm-4", "jd-2"]  # the same on SQLite and PostgreSQL: the seeded hash is portable SQL
 RANKED = ["tm-4", "tm-3", "dy-1", "jd-2", "jd-1", "tm-2", "tm-1", "dy-2"]
 
 
@@ -134,6 +135,16 @@ def test_samples_are_seeded_and_identical_on_both_databases(seeded: Engine) -> N
     assert QueueQuery(mode="quota", quota=3, seed=2).describe_sample() == "每坐席 3 条 · 种子 2"
     assert QueueQuery(mode="risk", rate=0.2, seed=9).describe_sample() == "风险加权 20% · 种子 9"
     assert QueueQuery().describe_sample() == "按优先级"
+
+
+def test_draw_takes_n_at_random_from_the_filtered_conversations(seeded: Engine) -> None:
+    after_sales = Filters(teams=("售后",))
+    drawn = [_page(seeded, QueueQuery(after_sales, "draw", quota=2, seed=s)) for s in range(1, 8)]
+    assert all(len(d) == 2 and set(d) <= {"tm-3", "tm-4", "jd-1", "jd-2"} for d in drawn)
+    assert len({frozenset(d) for d in drawn}) > 1  # another seed, another draw
+    assert _page(seeded, QueueQuery(after_sales, "draw", quota=2, seed=7)) == DRAWN_7
+    assert read(seeded, queue_count, QueueQuery(after_sales, "draw", quota=10, seed=1)) == 4  # fewer match than N
+    assert QueueQuery(mode="draw", quota=5, seed=42).describe_sample() == "随机抽取 5 条 · 种子 42"
 
 
 def test_quota_takes_k_per_agent(seeded: Engine) -> None:

@@ -132,8 +132,9 @@ def criterion_editor() -> None:
     c3[3].number_input("最多次数", min_value=1, step=1, key="sc_f_max_times", disabled=kind != "adjust")
     c4 = st.columns([1, 1, 2])
     c4[0].checkbox("可选“不适用”", key="sc_f_allow_na")
+    # None (no check) is shown as the placeholder: without one Streamlit shows "Choose an option"
     c4[1].selectbox("自动检查", list(_CHOICES["auto_check"]), format_func=lambda k: _CHOICES["auto_check"][k],
-                   key="sc_f_auto_check")
+                   key="sc_f_auto_check", placeholder="无")
     c4[2].text_input("说明", key="sc_f_description")
     b = st.columns([1, 1, 4])
     b[0].button("应用到草稿", key="sc_apply", on_click=_apply)

@@ -15,8 +15,8 @@ from qa.analytics.filters import Filters
 from ui.text import plain
 from ui.user import current_principal
 
-__all__ = ["session_filters", "set_filters", "open_replay", "open_queue", "REPLAY_KEY", "remember_queue",
-           "remembered_queue", "flash", "show_flash"]
+__all__ = ["session_filters", "set_filters", "open_replay", "open_queue", "open_new_calibration", "REPLAY_KEY",
+           "CALIBRATION_TAB_KEY", "remember_queue", "remembered_queue", "flash", "show_flash"]
 
 FILTERS_KEY = "filters"
 REPLAY_KEY = "replay_conversation_id"
@@ -53,6 +53,16 @@ def open_queue(filters: Filters) -> None:
         return
     set_filters(filters)
     st.switch_page("pages/queue.py")
+
+
+CALIBRATION_TAB_KEY = "_calibration_tab"
+
+
+def open_new_calibration(filters: Filters) -> None:
+    """Go to 校准's 新建校准会 tab, its conversations chosen from those matching ``filters`` (the queue's)."""
+    set_filters(filters)
+    st.session_state[CALIBRATION_TAB_KEY] = "新建校准会"
+    st.switch_page("pages/calibration.py")
 
 
 QUEUE_KEY = "queue_cursor"

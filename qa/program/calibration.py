@@ -64,6 +64,7 @@ class SessionInfo:
     created_at: datetime
     closed_at: datetime | None
     closed_by: str | None
+    note: str = ""  # how the conversations were chosen, e.g. "随机抽取 5 条 · 种子 42 · 筛选：售后"
 
     @property
     def closed(self) -> bool:
@@ -121,7 +122,7 @@ def session_info(conn: Connection, session_id: int) -> SessionInfo:
         select(CalibrationReviewer.reviewer_id).where(CalibrationReviewer.session_id == session_id))))
     return SessionInfo(session_id, row["name"], row["version_id"], conversations, reviewers,
                        names.get(row["benchmark_id"]), names.get(row["created_by"]), row["created_at"],
-                       row["closed_at"], names.get(row["closed_by"]))
+                       row["closed_at"], names.get(row["closed_by"]), row["note"] or "")
 
 
 @retry_when_busy

@@ -76,7 +76,7 @@ PAGE_SIZE = 50
 CSAT_LOW = 2
 STATUS_TODO, STATUS_DONE = "待审", "已完成"
 SAMPLE_MODES = {"ranked": "全部（按优先级）", "random": "随机抽样 n%", "quota": "每个坐席 k 条",
-                "risk": "按风险加权抽样 n%"}
+                "risk": "按风险加权抽样 n%", "draw": "随机抽取 N 条"}
 
 _c, _s = Conversation, ConversationScore
 _PRIME = 2_147_483_647  # 2**31 - 1: every intermediate product stays below 2**63 on both databases
@@ -89,7 +89,7 @@ class QueueQuery:
     filters: Filters = field(default_factory=Filters)
     mode: str = "ranked"
     rate: float = 0.1  # share sampled in the random and risk-weighted modes
-    quota: int = 5  # conversations per agent in the quota mode
+    quota: int = 5  # conversations per agent in the quota mode; conversations in all in the draw mode
     seed: int = 1
     reviewer_id: int | None = None  # "my queue": only what is assigned to this reviewer
     status: str | None = None  # with reviewer_id: STATUS_TODO or STATUS_DONE
@@ -102,6 +102,8 @@ class QueueQuery:
             return f"每坐席 {self.quota} 条 · 种子 {self.seed}"
         if self.mode == "risk":
             return f"风险加权 {self.rate:.0%} · 种子 {self.seed}"
+        if self.mode == "draw":
+            return f"随机抽取 {self.quota} 条 · 种子 {self.seed}"
         return "按优先级"
 
 
@@ -261,6 +263,9 @@ def _ranked(conn: Connection, q: QueueQuery) -> Select:
             partition_by=_c.agent_id, order_by=(_unit_hash(q.seed), _c.id)).label("n")).select_from(scored),
             q).subquery()
         return ranked.where(_c.id.in_(select(numbered.c.id).where(numbered.c.n <= q.quota)))
+    if q.mode == "draw":  # the first N in seeded random order: a fixed count, e.g. a calibration session's
+        drawn = _narrowed(select(_c.id).select_from(scored), q).order_by(_unit_hash(q.seed), _c.id).limit(q.quota)
+        return ranked.where(_c.id.in_(drawn))
     ranked = _narrowed(ranked, q)
     if q.mode == "random":
         return ranked.where(_unit_hash(q.seed) < q.rate)

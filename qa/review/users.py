@@ -13,7 +13,7 @@ from functools import lru_cache
 from pwdlib import PasswordHash
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from qa.access import ROLES, Principal, principal_of, require
+from qa.access import PERMISSIONS, ROLES, Principal, principal_of, require
 from qa.audit import record
 from qa.busy import retry_when_busy
 from qa.errors import HuifangError
@@ -30,6 +30,7 @@ __all__ = [
     "ensure_demo_users",
     "get_or_create_user",
     "list_users",
+    "users_who_may",
     "set_password",
 ]
 
@@ -71,6 +72,13 @@ def list_users(conn: Connection) -> list[tuple[int, str, str]]:
     """(id, name, role) of every user, by name."""
     rows = conn.execute(select(User.id, User.name, User.role).order_by(User.name))
     return [(uid, name, role) for uid, name, role in rows]
+
+
+def users_who_may(conn: Connection, permission: str) -> list[str]:
+    """Names of the accounts whose role holds ``permission`` (e.g. "review"), by name: pickers offer only
+    people who could act, so a choice is never refused later."""
+    roles, _what = PERMISSIONS[permission]
+    return list(conn.scalars(select(User.name).where(User.role.in_(sorted(roles))).order_by(User.name)))
 
 
 @retry_when_busy

@@ -3,8 +3,6 @@ account and role: the agent sees only their own reviews, the manager the dispute
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import Engine
 
@@ -14,7 +12,8 @@ from qa.program.disputes import open_disputes
 from qa.program.scorecard import Criterion, Rating, Scorecard, Section
 from qa.review.replay import resolve_conversation
 from qa.review.users import set_password
-from tests.e2e.conftest import no_exception, settle, sign_in
+from tests.e2e.conftest import no_exception
+from tests.e2e.steps import SLOW, dispute, open_as, resolve
 
 pytestmark = pytest.mark.e2e
 ENGINE: list[Engine] = []
@@ -36,33 +35,17 @@ def SEED(engine: Engine) -> None:  # noqa: N802 — the name tests/e2e/conftest.
 def test_agent_disputes_and_manager_resolves(browser, app_url):  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    agent = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN").new_page()
-    agent.goto(f"{app_url}/disputes")
-    settle(agent)
-    sign_in(agent, "小美", "e2e-agent-password")
-    main = agent.locator('[data-testid="stMain"]')
-    expect(main.get_by_label("申诉理由")).to_be_visible(timeout=60_000)
+    agent, main = open_as(browser, app_url, "disputes", "小美", "e2e-agent-password")
+    expect(main.get_by_label("申诉理由")).to_be_visible(timeout=SLOW)
     expect(main.get_by_role("combobox", name="坐席")).to_have_value("小美")  # an agent: their own reviews only
     expect(main.get_by_role("tab", name="待处理申诉")).to_have_count(0)  # resolving is a manager's
-    main.get_by_label("申诉理由").fill("顾客问的就是这个方案")
-    main.get_by_role("button", name="提出申诉").click()
-    expect(main.get_by_text("已对会话 tm-1 的评审提出申诉，等待质检主管处理")).to_be_visible()
+    dispute(main, "tm-1", "顾客问的就是这个方案")
     no_exception(agent)
     with ENGINE[0].connect() as conn:
         assert open_disputes(conn)["reason"].tolist() == ["顾客问的就是这个方案"]
 
-    manager = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN").new_page()
-    manager.goto(f"{app_url}/disputes")
-    settle(manager)
-    sign_in(manager, "陈经理", "e2e-manager-password")
-    main = manager.locator('[data-testid="stMain"]')
-    main.get_by_role("tab", name="待处理申诉").click()
-    expect(main.get_by_text("申诉理由：顾客问的就是这个方案")).to_be_visible(timeout=60_000)
-    main.get_by_label("处理意见").fill("方案符合政策，维持原判")
-    main.get_by_label("处理意见").press("Enter")
-    settle(manager)
-    main.get_by_role("button", name="维持原判").click()
-    expect(main.get_by_text(re.compile("申诉已处理"))).to_be_visible()
+    manager, main = open_as(browser, app_url, "disputes", "陈经理", "e2e-manager-password")
+    resolve(manager, main, "顾客问的就是这个方案", "方案符合政策，维持原判", "维持原判")
     no_exception(manager)
     with ENGINE[0].connect() as conn:
         assert open_disputes(conn).empty
