@@ -174,14 +174,15 @@ def learn_relevance(shared_dir: Path, models_dir: Path, labels: ReviewerLabels) 
 
     ``labels.y`` is 1 where the 答非所问 flag belongs, so reviewers' held-out AUC is measured on 1 − relevance.
     Shared held-out set: the held-out JD pairs (true next reply against another conversation's). When the
-    candidate loses and the archive-adapted model was in use, that model is returned to stay in use.
+    candidate loses, or the labels are too few to judge, and the archive-adapted model was in use, that model is
+    returned to stay in use (``learn_from_reviewers`` would otherwise withdraw it).
     """
-    if (few := too_few(labels)) is not None:
-        return None, few
     local = (models_dir / "relevance_local.npz").exists()
     base_name = "relevance_local" if local else "relevance"
     base_meta, base_arrays = load_artifact(models_dir, base_name)
     base = RelevanceModel.from_state(base_meta, base_arrays)
+    if (few := too_few(labels)) is not None:
+        return _keep_base(base, base_meta, few) if local else (None, few)
     candidate = RelevanceModel.from_state(base_meta, base_arrays)
     train = labels.rows(~labels.held_out())
     shipped_pairs = calibration_pairs(shared_dir)
@@ -192,15 +193,19 @@ def learn_relevance(shared_dir: Path, models_dir: Path, labels: ReviewerLabels) 
               "candidate": round(jd_held_out_auc(candidate, shared_dir), 4)}
     held = labels.rows(labels.held_out())
     contexts = [_relevance_context(c) for c in held.contexts]
-    figures = _figures(labels, "jd_random：京东留出对话的真实回复对其他会话的回复", shared,
-                       1 - base.predict(contexts, held.texts), 1 - candidate.predict(contexts, held.texts))
+    figures = {**_figures(labels, "jd_random：京东留出对话的真实回复对其他会话的回复", shared,
+                          1 - base.predict(contexts, held.texts), 1 - candidate.predict(contexts, held.texts)),
+               "base": base_name}
     if figures["in_use"]:
-        return candidate, {**figures, "base": base_name}
-    if local:
-        archive = base_meta.get("metrics", {})
-        return base, {**figures, "in_use": True, "base": base_name, "archive": archive,
-                      "reason": figures["reason"].replace("继续使用随附模型", "继续使用本店档案训练的模型")}
-    return None, {**figures, "base": base_name}
+        return candidate, figures
+    return _keep_base(base, base_meta, figures) if local else (None, figures)
+
+
+def _keep_base(base: RelevanceModel, base_meta: dict, figures: dict) -> tuple[RelevanceModel, dict]:
+    """The archive-adapted model stays in use when the reviewers' labels do not replace it (it is saved again
+    under the same name, so its adaptation figures are kept under ``archive``)."""
+    return base, {**figures, "in_use": True, "base": "relevance_local", "archive": base_meta.get("metrics", {}),
+                  "reason": figures["reason"].replace("继续使用随附模型", "继续使用本店档案训练的模型")}
 
 
 def _relevance_context(context: str) -> list[str]:

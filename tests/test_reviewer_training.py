@@ -18,7 +18,8 @@ from qa.review.annotations import add_message_note
 from qa.review.users import get_or_create_user
 from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.pipeline import Scorer
-from scoring.reviewed import MIN_HELD_OUT, ReviewerLabels, promotion, too_few
+from scoring.reviewed import MIN_HELD_OUT, ReviewerLabels, learn_relevance, promotion, too_few
+from scoring.train import save_adapted
 
 # A shop whose reviewers hold that a bare "直接拍" is curt, and that asking for photos before acting is fine: the
 # shipped tone model (trained on other shops) scores the first low and the second near its flag line.
@@ -145,3 +146,15 @@ def test_reviewers_relevance_labels_retrain_relevance_and_the_card_records_both_
     assert '"reviewers_held_out"' in card and '"shared_held_out"' in card
     assert any(line.startswith("relevance：90 条复核标注") for line in said)
     assert "tone" not in figures or not figures["tone"]["in_use"]  # 优秀话术 alone says no tone flag was right
+
+
+def test_too_few_relevance_labels_leave_the_archive_adapted_relevance_in_use(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(DEFAULT_MODELS_DIR, models, ignore=shutil.ignore_patterns("*_local.*", "category.*", "csat_stage.*"))
+    for ext in ("json", "npz"):  # as if `huifang train --from-db` had just promoted an adapted model
+        shutil.copy(models / f"relevance.{ext}", models / f"relevance_local.{ext}")
+    labels = ReviewerLabels(["你自己去查物流"] * 4, ["买了送什么"] * 4, np.array([1, 1, 0, 0]), [1, 2, 3, 4])
+    model, figures = learn_relevance(tmp_path / "no-shared", models, labels)
+    save_adapted(models, "relevance_local", model, figures)
+    assert figures["in_use"] and "本店档案训练的模型" in figures["reason"] and "太少" in figures["reason"]
+    assert (models / "relevance_local.npz").exists()
