@@ -22,8 +22,13 @@ Features of a (context, reply) pair, then a logistic regression (the combiner)
     ``s_gen``: the general bilinear model (rank 64; JD reply pairs, consecutive JD turns, STC-3 Weibo helpdesk
     pairs); ``s_stc``: a bilinear model of STC-3 pairs only (rank 32); ``s_last``: the general model on the last
     context message alone; ``cos``: TF-IDF cosine; ``vmax``: the highest cosine, in the reply space ``V``, between
-    the reply and one context message (a same-company style cue); ``w``: the context contains "@" (Weibo style),
-    and ``w`` × each of those five. The combiner is fitted on calibration slices the bilinear models never saw.
+    the reply and one context message (a same-company style cue); the overlap of the sets of characters (Chinese
+    characters, digits, letters) of reply and context: its share of the reply's, of the context's, Jaccard, and
+    its share of the reply's against the last context message alone; the log lengths of reply and context and
+    the number of context messages (a short reply to a long request answers less of it); ``w``: the context
+    contains "@" (Weibo style), and ``w`` × each of those twelve. The combiner is fitted on calibration slices
+    the bilinear models never saw. The overlap and length features lifted held-out STC-3 from 0.856 to 0.878
+    with the same bilinear scorers (chosen by grouped cross-validation on the calibration slices).
 Templates
     Greetings, "请稍等", "请问还有其他…帮到您", thanks and very frequent replies answer nothing in particular and
     are neither relevant nor irrelevant: ``apply`` leaves them NaN (shown as n/a) with the reason "模板回复".
@@ -49,9 +54,10 @@ from scoring.text import get_tokenizer, is_content_token, load_stopwords, normal
 __all__ = ["CONTEXT_MESSAGES", "FEATURES", "STATE_KIND", "TEMPLATE_REASON", "MessageVectorizer", "RelevanceModel",
            "index_texts", "membership", "template_key"]
 
-STATE_KIND = "bilinear-relevance-2"
+STATE_KIND = "bilinear-relevance-3"
 CONTEXT_MESSAGES = 5  # customer messages of a context that the model reads (the last ones)
-FEATURES = ("s_gen", "s_stc", "s_last", "cos", "vmax")
+FEATURES = ("s_gen", "s_stc", "s_last", "cos", "vmax", "share_reply", "share_context", "jaccard", "share_last",
+            "len_reply", "len_context", "n_context")
 TEMPLATE_REASON = "模板回复"
 SHARED_WORDS = 3
 _NB = 1 << 18  # buckets per hashed space: character bigrams in [0, NB), words in [NB, 2 NB)
@@ -79,6 +85,18 @@ def _codes(text: str) -> np.ndarray:
     a[a == 0x3000] = 32
     a[(a >= 65) & (a <= 90)] += 32
     return a
+
+
+def _char_sets(texts: Sequence[str]) -> sp.csr_matrix:
+    """Messages × code points (mod 2^16), 1 where the message has that Chinese character, digit or letter."""
+    a = _codes(_joined(texts, "\x00")).astype(np.int64)
+    ends = a == 0
+    row = np.cumsum(ends) - ends
+    ok = ((a >= 0x4E00) & (a <= 0x9FFF)) | ((a >= 48) & (a <= 57)) | ((a >= 97) & (a <= 122))
+    x = sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (row[ok], a[ok] % 65536)), shape=(len(texts), 65536))
+    x.sum_duplicates()
+    x.data[:] = 1
+    return x
 
 
 def _joined(items: Sequence[str], sep: str) -> str:
@@ -209,8 +227,8 @@ class RelevanceModel:
         General bilinear model: context and reply projections (float16 precision, held as float32).
     P, Q : ndarray of shape (n_features, 32)
         STC-3 (Weibo helpdesk) bilinear model.
-    coef : ndarray of shape (11,)
-        Combiner weights over ``FEATURES``, the same five times the "@" indicator, and the indicator.
+    coef : ndarray of shape (2 * len(FEATURES) + 1,)
+        Combiner weights over ``FEATURES``, the same times the "@" indicator, and the indicator.
     intercept : float
         Combiner intercept.
     template_keys : frozenset of str
@@ -266,7 +284,19 @@ class RelevanceModel:
             vmax[has] = np.maximum.reduceat(sims, m.indptr[:-1][has])
         at = np.fromiter(("@" in t for t in texts), dtype=np.float32, count=len(texts))
         w = (np.asarray(m @ at).ravel() > 0).astype(np.float32)
-        base = np.column_stack([s_gen, s_stc, s_last, cos, vmax])
+        chars = _char_sets(texts)
+        in_context = m @ chars
+        in_context.data[:] = 1
+        in_reply = chars[replies]
+        shared = np.asarray(in_context.multiply(in_reply).sum(axis=1)).ravel()
+        n_reply = np.asarray(in_reply.sum(axis=1)).ravel()
+        n_context = np.asarray(in_context.sum(axis=1)).ravel()
+        shared_last = np.asarray(chars[last].multiply(in_reply).sum(axis=1)).ravel() * has
+        lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
+        base = np.column_stack([s_gen, s_stc, s_last, cos, vmax, shared / np.maximum(n_reply, 1),
+                                shared / np.maximum(n_context, 1), shared / np.maximum(n_reply + n_context - shared, 1),
+                                shared_last / np.maximum(n_reply, 1), np.log1p(lengths[replies]),
+                                np.log1p(np.asarray(m @ lengths).ravel()), np.diff(m.indptr)])
         return np.column_stack([base, w[:, None] * base, w]).astype(np.float32)
 
     def score_messages(self, tokens: Sequence[Sequence[str]], texts: Sequence[str],

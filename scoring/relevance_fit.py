@@ -31,12 +31,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from scoring.datasets import Dialogue, jd_held_out, load_jddc, load_stc3
-from scoring.relevance import MessageVectorizer, RelevanceModel, index_texts, membership, template_key
+from scoring.relevance import FEATURES, MessageVectorizer, RelevanceModel, index_texts, membership, template_key
 from scoring.text import get_tokenizer, normalize
 
 __all__ = ["RelevanceParams", "PairSet", "jd_pair_set", "stc_pair_set", "md5_bucket", "random_negatives",
-           "hard_negatives", "eval_pairs", "fit_bilinear", "fit_pairs", "fit_relevance", "evaluate_relevance",
-           "adapt_relevance", "pair_set"]
+           "hard_negatives", "eval_pairs", "fit_bilinear", "fit_pairs", "fit_combiner", "fit_relevance", "calibration_pairs",
+           "jd_test_set", "jd_held_out_auc", "evaluate_relevance", "adapt_relevance", "pair_set"]
 
 JD_TURNS = 5  # JD context turns read (JD marks no roles, so these are both sides' turns)
 Log = Callable[[str], None]
@@ -58,7 +58,7 @@ class RelevanceParams:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     stc_oversample: int = 4
-    combiner_c: float = 1.0
+    combiner_c: float = 10.0
     template_min_count: int = 3
     seed: int = 0
 
@@ -229,13 +229,21 @@ def fit_pairs(pairs: Sequence[Pair], stc_pairs: Sequence[Pair], calibration: Seq
     p, q = fit_bilinear(c[stc], xr[stc], keys[stc], params.rank_stc, params.epochs_stc, params.batch_stc, params,
                         params.seed + 1, log)
     counts = collections.Counter(template_key(r) for r in template_replies)
-    model = RelevanceModel(vectorizer, _float16(u), _float16(v), _float16(p), _float16(q), np.zeros(11, np.float32),
+    model = RelevanceModel(vectorizer, _float16(u), _float16(v), _float16(p), _float16(q),
+                           np.zeros(2 * len(FEATURES) + 1, np.float32),
                            0.0, frozenset(k for k, n in counts.items() if n >= params.template_min_count))
-    features = model.pair_features([c for c, _, _ in calibration], [r for _, r, _ in calibration])
-    combiner = LogisticRegression(C=params.combiner_c, max_iter=2000)
-    combiner.fit(features, np.array([y for _, _, y in calibration]))
-    model.coef, model.intercept = combiner.coef_.ravel().astype(np.float32), float(combiner.intercept_[0])
+    fit_combiner(model, calibration, params.combiner_c)
     log(f"combiner coefficients {np.round(model.coef, 3).tolist()}, intercept {model.intercept:.3f}")
+    return model
+
+
+def fit_combiner(model: RelevanceModel, calibration: Sequence[LabelledPair], c: float,
+                 sample_weight: np.ndarray | None = None) -> RelevanceModel:
+    """Set ``model``'s combiner (in place) from labelled pairs its bilinear scorers never saw; returns it."""
+    features = model.pair_features([ctx for ctx, _, _ in calibration], [r for _, r, _ in calibration])
+    combiner = LogisticRegression(C=c, max_iter=2000)
+    combiner.fit(features, np.array([y for _, _, y in calibration]), sample_weight=sample_weight)
+    model.coef, model.intercept = combiner.coef_.ravel().astype(np.float32), float(combiner.intercept_[0])
     return model
 
 
@@ -255,14 +263,28 @@ def _labelled(ps: PairSet, rng: np.random.Generator) -> list[LabelledPair]:
     return out
 
 
+def _jd_splits(shared_dir: Path) -> tuple[tuple[dict, ...], PairSet, np.ndarray, np.ndarray]:
+    """JD rows, their pairs, and the held-out (test) and calibration masks."""
+    rows = load_jddc(shared_dir)
+    jd = jd_pair_set(rows)
+    jd_test = np.array([jd_held_out(i) for i in range(len(rows))], dtype=bool)
+    return rows, jd, jd_test, ~jd_test & (jd.groups % 10 == 1)
+
+
+def calibration_pairs(shared_dir: Path) -> list[LabelledPair]:
+    """The combiner's labelled pairs: the JD and STC-3 calibration slices, each true pair with a random and a hard
+    negative (seeded, so the shipped combiner and a reviewer-taught one start from the same pairs)."""
+    _rows, jd, _test, jd_cal = _jd_splits(shared_dir)
+    stc = stc_pair_set(load_stc3(shared_dir, labeled=True))
+    rng = np.random.default_rng(1)
+    return _labelled(jd.take(jd_cal), rng) + _labelled(stc.take(_stc_split(stc)[1]), rng)
+
+
 def fit_relevance(shared_dir: Path, log: Log = print, params: RelevanceParams = RelevanceParams()
                   ) -> RelevanceModel:
     """The shipped model: JD and STC-3 training splits for the bilinear models, their calibration slices for
     the combiner (test splits untouched)."""
-    rows = load_jddc(shared_dir)
-    jd = jd_pair_set(rows)
-    jd_test = np.array([jd_held_out(i) for i in range(len(rows))], dtype=bool)
-    jd_cal = ~jd_test & (jd.groups % 10 == 1)
+    rows, jd, jd_test, jd_cal = _jd_splits(shared_dir)
     jd_fit = np.flatnonzero(~jd_test & ~jd_cal)
     stc = stc_pair_set(load_stc3(shared_dir, labeled=True))
     stc_test, stc_cal = _stc_split(stc)
@@ -277,10 +299,22 @@ def fit_relevance(shared_dir: Path, log: Log = print, params: RelevanceParams = 
                 seen.add(key)
                 pairs.append((list(key[0]), key[1]))
     pairs += stc_train * params.stc_oversample
-    rng = np.random.default_rng(1)
-    calibration = _labelled(jd.take(jd_cal), rng) + _labelled(stc.take(stc_cal), rng)
+    calibration = calibration_pairs(shared_dir)
     log(f"calibration: {int(jd_cal.sum())} JD and {int(stc_cal.sum())} STC-3 pairs, with 2 negatives each")
     return fit_pairs(pairs, stc_train, calibration, jd.replies[~jd_test].tolist(), params, log)
+
+
+def jd_test_set(shared_dir: Path) -> PairSet:
+    """The held-out JD pairs (never trained on): what every relevance model is finally judged on."""
+    _rows, jd, jd_test, _cal = _jd_splits(shared_dir)
+    return jd.take(jd_test)
+
+
+def jd_held_out_auc(model: RelevanceModel, shared_dir: Path) -> float:
+    """ROC-AUC on the held-out JD pairs, each true reply against a reply of another block (``jd_random``)."""
+    ps = jd_test_set(shared_dir)
+    ci, ri, y = eval_pairs(ps, hard=False)
+    return float(roc_auc_score(y, model.predict([ps.contexts[i] for i in ci], ps.replies[ri].tolist())))
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> dict:
@@ -290,8 +324,7 @@ def _auc(y: np.ndarray, p: np.ndarray) -> dict:
 def evaluate_relevance(model: RelevanceModel, shared_dir: Path) -> dict:
     """Held-out ROC-AUC (JD test blocks, STC-3 test dialogues) against random and hard negatives, JD also without
     template replies, and the share of JD test replies that are templates."""
-    rows = load_jddc(shared_dir)
-    jd = jd_pair_set(rows).take(np.array([jd_held_out(i) for i in range(len(rows))], dtype=bool))
+    jd = jd_test_set(shared_dir)
     template = np.array([model.is_template(r) for r in jd.replies], dtype=bool)
     stc = stc_pair_set(load_stc3(shared_dir, labeled=True))
     stc = stc.take(_stc_split(stc)[0])

@@ -6,6 +6,11 @@ model's flag, so a model retrained on them could get worse on everything else wi
 the rule: a candidate is trained on the shared training data plus 70% of the reviewers' labels (split by
 conversation), and is promoted only when it is better on the held-out 30% of those labels **and** no worse than
 the shipped model on the shared held-out set the shipped card reports. Both figures go into its card.
+
+Relevance is retrained differently, because its scorers take minutes to fit and a few hundred labels could not
+move them: the model in use (the shop-adapted one when ``huifang train --from-db`` promoted it, else the shipped
+one) keeps its scorers and has its combiner refitted on the shipped calibration pairs plus the reviewers'
+training labels. Its shared held-out set is the held-out JD pairs.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from sklearn.metrics import roc_auc_score
 from scoring.artifacts import load_artifact
 from scoring.datasets import ToneExamples, labelled_chat_lines, sentiment_corpus, tone_examples, tone_probe
 from scoring.fitting import fit_tone, tone_inputs_of
-from scoring.relevance_fit import md5_bucket
+from scoring.relevance import RelevanceModel
+from scoring.relevance_fit import RelevanceParams, calibration_pairs, fit_combiner, jd_held_out_auc, md5_bucket
 from scoring.sentiment import SENTIMENT_PARAMS, SentimentModel, corpus_weights, is_plain_question
 from scoring.text import Tokenizer, get_tokenizer
 from scoring.tone import ToneModel
 
-__all__ = ["PROMOTE_MARGIN", "MIN_HELD_OUT", "ReviewerLabels", "too_few", "promotion", "learn_tone", "learn_sentiment"]
+__all__ = ["PROMOTE_MARGIN", "MIN_HELD_OUT", "ReviewerLabels", "too_few", "promotion", "learn_tone", "learn_sentiment",
+           "learn_relevance", "RELEVANCE_SEPARATOR"]
 
 PROMOTE_MARGIN = 0.005
 """How much higher the candidate's ROC-AUC on the reviewers' held-out labels must be, and how much lower on the
@@ -34,6 +41,8 @@ MIN_HELD_OUT = 5
 """Fewest held-out labels of each class (flag right, flag wrong) for a comparison worth acting on."""
 REVIEWER_WEIGHT = 3
 """A reviewer's label on the shop's own chat counts as this many shared training rows."""
+RELEVANCE_SEPARATOR = " ‖ "
+"""How ``qa.review.labels.labelled_messages`` joins the customer lines a reply answers (split again here)."""
 
 
 @dataclass(frozen=True)
@@ -157,3 +166,48 @@ def learn_sentiment(shared_dir: Path, models_dir: Path, labels: ReviewerLabels,
     held_tokens = tokenizer.tokenize_many(held.texts)
     return candidate, _figures(labels, "jd_sentiment_labels：500 条京东留出对话中双人标注的顾客消息", shared,
                                shipped.predict(held.texts, held_tokens), candidate.predict(held.texts, held_tokens))
+
+
+def learn_relevance(shared_dir: Path, models_dir: Path, labels: ReviewerLabels) -> tuple[RelevanceModel | None, dict]:
+    """The relevance model in use with its combiner refitted on the shipped calibration pairs plus the reviewers'
+    training labels (a 答非所问 tag: the reply is irrelevant), and figures that say whether it should be used.
+
+    ``labels.y`` is 1 where the 答非所问 flag belongs, so reviewers' held-out AUC is measured on 1 − relevance.
+    Shared held-out set: the held-out JD pairs (true next reply against another conversation's). When the
+    candidate loses, or the labels are too few to judge, and the archive-adapted model was in use, that model is
+    returned to stay in use (``learn_from_reviewers`` would otherwise withdraw it).
+    """
+    local = (models_dir / "relevance_local.npz").exists()
+    base_name = "relevance_local" if local else "relevance"
+    base_meta, base_arrays = load_artifact(models_dir, base_name)
+    base = RelevanceModel.from_state(base_meta, base_arrays)
+    if (few := too_few(labels)) is not None:
+        return _keep_base(base, base_meta, few) if local else (None, few)
+    candidate = RelevanceModel.from_state(base_meta, base_arrays)
+    train = labels.rows(~labels.held_out())
+    shipped_pairs = calibration_pairs(shared_dir)
+    reviewed = [(_relevance_context(c), t, 1 - int(y)) for t, c, y in zip(train.texts, train.contexts, train.y)]
+    weight = np.concatenate([np.ones(len(shipped_pairs)), np.full(len(reviewed), float(REVIEWER_WEIGHT))])
+    fit_combiner(candidate, [*shipped_pairs, *reviewed], RelevanceParams().combiner_c, weight)
+    shared = {"shipped": round(jd_held_out_auc(base, shared_dir), 4),
+              "candidate": round(jd_held_out_auc(candidate, shared_dir), 4)}
+    held = labels.rows(labels.held_out())
+    contexts = [_relevance_context(c) for c in held.contexts]
+    figures = {**_figures(labels, "jd_random：京东留出对话的真实回复对其他会话的回复", shared,
+                          1 - base.predict(contexts, held.texts), 1 - candidate.predict(contexts, held.texts)),
+               "base": base_name}
+    if figures["in_use"]:
+        return candidate, figures
+    return _keep_base(base, base_meta, figures) if local else (None, figures)
+
+
+def _keep_base(base: RelevanceModel, base_meta: dict, figures: dict) -> tuple[RelevanceModel, dict]:
+    """The archive-adapted model stays in use when the reviewers' labels do not replace it (it is saved again
+    under the same name, so its adaptation figures are kept under ``archive``)."""
+    return base, {**figures, "in_use": True, "base": "relevance_local", "archive": base_meta.get("metrics", {}),
+                  "reason": figures["reason"].replace("继续使用随附模型", "继续使用本店档案训练的模型")}
+
+
+def _relevance_context(context: str) -> list[str]:
+    """The customer lines a reply answers, as the relevance model reads them (oldest first)."""
+    return [t for t in context.split(RELEVANCE_SEPARATOR) if t]

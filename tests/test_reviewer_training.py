@@ -18,7 +18,8 @@ from qa.review.annotations import add_message_note
 from qa.review.users import get_or_create_user
 from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.pipeline import Scorer
-from scoring.reviewed import MIN_HELD_OUT, ReviewerLabels, promotion, too_few
+from scoring.reviewed import MIN_HELD_OUT, ReviewerLabels, learn_relevance, promotion, too_few
+from scoring.train import save_adapted
 
 # A shop whose reviewers hold that a bare "直接拍" is curt, and that asking for photos before acting is fine: the
 # shipped tone model (trained on other shops) scores the first low and the second near its flag line.
@@ -98,3 +99,62 @@ def test_reviewers_teach_the_tone_model_and_the_card_records_both_figures(sqlite
     figures = learn_from_reviewers(sqlite_engine, shared_dir, models, said.append)
     assert not figures["tone"]["in_use"] and not (models / "tone_local.npz").exists()
     assert Scorer.load(models).version == shipped.version
+
+
+# Written for this test: customer questions, each with the answer a shop gave (relevant) — an answer to another of
+# the questions is off-topic (答非所问).
+QA = [("退货的运费谁出", "质量问题退货的运费由我们承担"), ("发票怎么开", "发票可以在订单详情里申请电子发票"),
+      ("什么时候发货", "付款后四十八小时内发货"), ("尺码偏大还是偏小", "这款尺码偏小，建议您选大一号"),
+      ("退款多久到账", "退款原路返回，一般三到五个工作日到账"), ("买了送什么赠品", "购买这款即赠送手机支架一个"),
+      ("可以改收货地址吗", "还没发货的订单可以修改收货地址"), ("充电器坏了怎么办", "充电器一年内免费换新，请寄回售后")]
+
+
+@pytest.mark.real_data
+def test_reviewers_relevance_labels_retrain_relevance_and_the_card_records_both_figures(sqlite_engine, shared_dir,
+                                                                                        tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(DEFAULT_MODELS_DIR, models, ignore=shutil.ignore_patterns("*_local.*", "category.*", "csat_stage.*"))
+    lines = []
+    for i in range(90):
+        question, answer = QA[i % len(QA)]
+        reply = QA[(i + 3) % len(QA)][1] if i % 2 else answer
+        lines.append(json.dumps({"conversation_id": f"q{i}", "platform": "京东", "messages": [
+            {"role": "customer", "text": question, "ts": f"2026-11-11T10:{i % 60:02d}:00"},
+            {"role": "agent", "agent": "小安", "text": reply, "ts": f"2026-11-11T10:{i % 60:02d}:30"}]},
+            ensure_ascii=False))
+    import_stream(sqlite_engine, "relevance.jsonl", io.BytesIO("\n".join(lines).encode()), by=SYSTEM)
+    rid = get_or_create_user(sqlite_engine, "王质检")
+    with sqlite_engine.connect() as conn:
+        agent = conn.execute(select(Message.id, Message.conversation_id).where(Message.role == "agent")
+                             .order_by(Message.id)).all()
+    for i, (mid, cid) in enumerate(agent):
+        add_message_note(sqlite_engine, cid, mid, rid, "", ["答非所问" if i % 2 else "优秀话术"])
+    labels = reviewer_labels(sqlite_engine, "relevance")
+    assert len(labels.y) == 90 and labels.y.sum() == 45
+
+    said: list[str] = []
+    figures = learn_from_reviewers(sqlite_engine, shared_dir, models, said.append)
+
+    relevance = figures["relevance"]
+    # A 答非所问 label says the flag (low relevance) belongs: the shipped model already ranks those replies lower.
+    assert relevance["reviewers_held_out"]["shipped"] > 0.5
+    shared, reviewers = relevance["shared_held_out"], relevance["reviewers_held_out"]
+    assert relevance["in_use"] == (reviewers["candidate"] >= reviewers["shipped"] + 0.005
+                                   and shared["candidate"] >= shared["shipped"] - 0.005)
+    assert (models / "relevance_local.npz").exists() == relevance["in_use"]
+    card = (models / "relevance_local.md").read_text(encoding="utf-8")
+    assert '"reviewers_held_out"' in card and '"shared_held_out"' in card
+    assert any(line.startswith("relevance：90 条复核标注") for line in said)
+    assert "tone" not in figures or not figures["tone"]["in_use"]  # 优秀话术 alone says no tone flag was right
+
+
+def test_too_few_relevance_labels_leave_the_archive_adapted_relevance_in_use(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(DEFAULT_MODELS_DIR, models, ignore=shutil.ignore_patterns("*_local.*", "category.*", "csat_stage.*"))
+    for ext in ("json", "npz"):  # as if `huifang train --from-db` had just promoted an adapted model
+        shutil.copy(models / f"relevance.{ext}", models / f"relevance_local.{ext}")
+    labels = ReviewerLabels(["你自己去查物流"] * 4, ["买了送什么"] * 4, np.array([1, 1, 0, 0]), [1, 2, 3, 4])
+    model, figures = learn_relevance(tmp_path / "no-shared", models, labels)
+    save_adapted(models, "relevance_local", model, figures)
+    assert figures["in_use"] and "本店档案训练的模型" in figures["reason"] and "太少" in figures["reason"]
+    assert (models / "relevance_local.npz").exists()

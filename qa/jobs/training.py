@@ -3,9 +3,9 @@
 Models that learn from a shop's own data rather than from ../shared: the category model (conversations whose
 category came from a ticket or the export), the CSAT stage of the dissatisfaction risk (rated conversations
 with timestamps: how much slow replies add), an adapted relevance model (the shop's own replies against
-replies of other conversations, used only when it beats the shipped one on held-out conversations), and tone
-and sentiment retrained with the reviewers' labels (``qa.review.labels``; promoted only when better on their
-held-out labels and no worse on the shared held-out sets, ``scoring.reviewed``). All are written beside the
+replies of other conversations, used only when it beats the shipped one on held-out conversations), and tone,
+sentiment and relevance retrained with the reviewers' labels (``qa.review.labels``; promoted only when better on
+their held-out labels and no worse on the shared held-out sets, ``scoring.reviewed``). All are written beside the
 shipped models and kept out of git.
 """
 
@@ -25,12 +25,13 @@ from scoring.artifacts import DEFAULT_MODELS_DIR
 from scoring.batch import reply_contexts
 from scoring.pipeline import Scorer
 from scoring.relevance_fit import PairSet, pair_set
-from scoring.reviewed import ReviewerLabels, learn_sentiment, learn_tone
+from scoring.reviewed import ReviewerLabels, learn_relevance, learn_sentiment, learn_tone
 
 __all__ = ["category_examples", "csat_stage_inputs", "archive_reply_pairs", "reviewer_labels", "learn_from_reviewers",
            "train_from_archive"]
 
-REVIEWED = (("tone", "tone_risk", learn_tone), ("sentiment", "sentiment_neg", learn_sentiment))
+REVIEWED = (("tone", "tone_risk", learn_tone), ("sentiment", "sentiment_neg", learn_sentiment),
+            ("relevance", "relevance", learn_relevance))
 """The models reviewers' labels retrain: artifact name, the score reviewers judge, how to refit it."""
 
 
@@ -101,8 +102,9 @@ def reviewer_labels(engine: Engine, field: str) -> ReviewerLabels:
 
 def learn_from_reviewers(engine: Engine, shared_dir: Path, models_dir: Path | None = None,
                          echo: Callable[[str], None] = print) -> dict[str, dict]:
-    """Retrain tone and sentiment with the reviewers' labels; each is promoted only when it wins (see
-    ``scoring.reviewed``). Needs ../shared: the candidate is the shipped recipe plus the labels."""
+    """Retrain tone, sentiment and relevance with the reviewers' labels; each is promoted only when it wins (see
+    ``scoring.reviewed``). Needs ../shared: the candidate is the shipped recipe plus the labels. Runs after the
+    archive adaptation, whose relevance model (when promoted) is the one the reviewers' labels refine."""
     from scoring.train import save_adapted
 
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
@@ -125,7 +127,8 @@ def learn_from_reviewers(engine: Engine, shared_dir: Path, models_dir: Path | No
 def train_from_archive(engine: Engine, models_dir: Path | None = None, shared_dir: Path | None = None,
                        echo: Callable[[str], None] = print) -> None:
     """Train the category model, the CSAT stage and the adapted relevance model from the database, and retrain
-    tone and sentiment with the reviewers' labels when ``shared_dir`` is given; say what was skipped and why."""
+    tone, sentiment and relevance with the reviewers' labels when ``shared_dir`` is given; say what was skipped
+    and why."""
     from scoring.train import adapt_relevance_model, train_category, train_csat_stage
 
     examples = category_examples(engine)
