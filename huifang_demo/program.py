@@ -59,7 +59,8 @@ def seed_program(engine: Engine, per_reviewer: int = 40, seed: int = 7, now: dat
     ensure_demo_users(engine)
     store.install_default_scorecards(engine, MANAGER)
     run = autoqa.run_auto_qa(engine)
-    echo(f"自动质检 {run.checked:,} 个会话")
+    if run.checked:  # scoring has usually run auto-QA already: "0 个会话" here only confused people
+        echo(f"自动质检 {run.checked:,} 个会话")
     rng = random.Random(seed)
     now = now or datetime.now()
     with engine.connect() as conn:

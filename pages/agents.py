@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qa.access import allowed
 from qa.analytics import dashboard as dash
 from qa.analytics.filters import Filters
 from qa.review import scorecards as sc
@@ -15,6 +16,7 @@ from ui.filters import filter_sidebar
 from ui.frame import require_frame
 from ui.state import open_queue, open_replay
 from ui.text import plain
+from ui.user import current_principal
 
 require_frame(__file__)
 
@@ -91,13 +93,14 @@ def case_list(df: pd.DataFrame, key: str) -> None:
     """Conversations with their risk and reason, each with a button to replay it."""
     if df.empty:
         st.caption("没有已评分的会话。")
+    replay = allowed(current_principal(), "view_conversations")  # executives: aggregates only, no replay buttons
     for row in df.itertuples():
         left, right = st.columns([5, 1])
         csat = f" · CSAT {row.csat}" if pd.notna(row.csat) else ""
-        left.markdown(f"**{row.external_id}** · {row.started_at:%m-%d %H:%M} · {row.platform or '—'} · "
-                      f"{row.category or '—'} · 风险 **{row.risk:.0%}**{csat}")
-        left.caption(row.explanation or "")
-        if right.button("回放", key=f"{key}_{row.conversation_id}"):
+        left.markdown(f"**{plain(row.external_id)}** · {row.started_at:%m-%d %H:%M} · {plain(row.platform or '—')} · "
+                      f"{plain(row.category or '—')} · 风险 **{row.risk:.0%}**{csat}")
+        left.caption(plain(row.explanation or ""))
+        if replay and right.button("回放", key=f"{key}_{row.conversation_id}"):
             open_replay(int(row.conversation_id))
 
 
@@ -112,7 +115,7 @@ card = cached_with_reviews(sc.scorecard, f, agent)
 st.caption(f"{plain(f.with_(teams=()).describe())} · 对比：{plain(card.team_label)}（组内全部坐席的会话合计）"
            " · 转接会话按各坐席负责的部分计入：回复、等待与超时算发出回复的坐席，评价算最后回复的坐席")
 card_metrics(card)
-if st.button("查看该坐席的全部会话", key="ag_queue"):
+if allowed(current_principal(), "view_conversations") and st.button("查看该坐席的全部会话", key="ag_queue"):
     open_queue(dash.drill_filters(f.with_(teams=()), "agent", agent))
 
 st.subheader("每周趋势")

@@ -91,8 +91,8 @@ def my_reviews(actor: str | None) -> None:
     rid = st.selectbox("评审", list(rows), key="dp_review", format_func=rows.get)
     row = mine.set_index("review_id").loc[rid]
     review_detail(rid)
-    if actor is None:
-        st.info("在侧边栏选择“当前用户”后即可确认或申诉。")
+    if actor is None or not allowed(current_principal(), "answer_review"):
+        st.caption("确认或申诉由被评审的坐席本人在自己的账号中进行。")
         return
     if pd.isna(row["acknowledged_at"]) and pd.isna(row["dispute_status"]):
         if st.button("确认（已读）", key="dp_ack"):

@@ -149,25 +149,29 @@ def worsened(f: Filters, comparisons: dict[str, pd.DataFrame], metric: str) -> N
 def heatmap(f: Filters, cube: dash.Cube) -> None:
     """Failure rate per category and week; clicking a cell opens that category's conversations of that week."""
     df = dash.failure_heatmap(cube)
-    df = df[df["scored"] > 0]
-    if df.empty:
+    if not (df["scored"] > 0).any():
         st.info("所选范围内没有已评分的会话。")
         return
     df = df.assign(span=[f"{a} 至 {b}" for a, b in zip(df["start"], df["end"])])
     pick = alt.selection_point(name="pick", fields=["category", "period"], on="click")
-    chart = alt.Chart(df).mark_rect(cursor="pointer").encode(
+    base = alt.Chart(df).encode(
         x=alt.X("period:O", title="周（自周一起）", axis=alt.Axis(labelAngle=0, labelExpr="substring(datum.value, 5)")),
-        y=alt.Y("category:N", title=None),
+        y=alt.Y("category:N", title=None))
+    cells = base.transform_filter("datum.scored > 0").mark_rect(cursor="pointer").encode(
         color=alt.Color("risk_high_share:Q", title="失败率", scale=alt.Scale(scheme="reds"),
                         legend=alt.Legend(format=".0%")),
         tooltip=[alt.Tooltip("category:N", title="分类"), alt.Tooltip("span:N", title="日期"),
                  alt.Tooltip("risk_high_share:Q", title="失败率", format=".1%"),
                  alt.Tooltip("risk_high:Q", title="高风险会话", format=",.0f"),
                  alt.Tooltip("scored:Q", title="已评分会话", format=",.0f")],
-    ).add_params(pick).properties(height=alt.Step(24))
+    ).add_params(pick)
+    empty = base.transform_filter("datum.scored == 0").mark_rect(color="#f1f1f1", stroke="#d0d0d0").encode(
+        tooltip=[alt.Tooltip("category:N", title="分类"), alt.Tooltip("span:N", title="日期"),
+                 alt.Tooltip("empty_reason:N", title="空白原因")])
+    chart = alt.layer(empty, cells).properties(height=alt.Step(24))
     event = st.altair_chart(chart, key="ov_heatmap", on_select="rerun", selection_mode="pick")
     st.caption(f"失败率 = 预测不满意风险 ≥ {RISK_HIGH:.1f} 的会话 ÷ 已评分会话（模型判断，不依赖顾客是否给了 CSAT）。"
-               "点击格子查看该分类当周的会话。")
+               "点击格子查看该分类当周的会话；灰色格子是这一周该分类没有会话或还没有评分（悬停可见）。")
     cell = selected(event)
     if cell:
         row = df[(df["category"] == cell["category"]) & (df["period"] == cell["period"])].iloc[0]

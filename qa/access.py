@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "assign_others": (frozenset({"admin", "qa_manager"}), "给别人分配质检任务"),
     "coach": (frozenset({"admin", "qa_manager", "trainer"}), "编辑培训清单"),
     "manage_program": (frozenset({"admin", "qa_manager"}), "管理质检方案（评分表、校准、申诉处理、预警）"),
+    "answer_review": (frozenset({"agent"}), "确认或申诉自己会话的评审"),
     "view_conversations": (frozenset({"admin", "qa_manager", "reviewer", "trainer", "agent"}), "查看单条会话"),
 }
 

@@ -128,10 +128,11 @@ class HashedTfidf:
         """Sublinear TF × IDF of ``counts``, rows L2-normalised (in place on a copy of the data: no sparse
         products, which cost more than the arithmetic on batches of a few messages)."""
         data = np.log1p(counts.data) * self.idf[counts.indices]
-        squares = np.add.reduceat(data * data, counts.indptr[:-1]) if data.size else np.zeros(0)
         lengths = np.diff(counts.indptr)
-        norms = np.zeros(counts.shape[0])
-        norms[lengths > 0] = np.sqrt(squares[lengths > 0])
+        filled = lengths > 0
+        norms = np.ones(counts.shape[0])
+        if data.size:  # summed from the start of each non-empty row only: an empty last row starts past the data
+            norms[filled] = np.sqrt(np.add.reduceat(data * data, counts.indptr[:-1][filled]))
         norms[norms == 0] = 1.0
         data /= np.repeat(norms, lengths)
         return sp.csr_matrix((data.astype(np.float32), counts.indices.copy(), counts.indptr.copy()),

@@ -210,3 +210,27 @@ def test_weekly_trend_leaves_out_weeks_the_period_cuts_short() -> None:
 def test_a_period_shorter_than_a_week_keeps_its_only_week() -> None:
     c = _weeks_cube(date(2026, 11, 10), date(2026, 11, 13))
     assert len(dash.trend(c, "week")) == 1 and dash.partial_weeks(c) == []
+
+
+def test_failure_heatmap_says_why_a_cell_is_empty() -> None:
+    """A category missing from a week is a grey cell with a reason, not a blank: no conversations, or none scored."""
+    def day(d: date, category: str, conversations: int, scored: int, risk_high: int) -> dict:
+        return {"day": d, "category": category, **dict.fromkeys(dash.SUMS, 0), "conversations": conversations,
+                "scored": scored, "risk_high": risk_high}
+
+    rows = pd.DataFrame([day(date(2026, 11, 10), "退货", 4, 4, 1), day(date(2026, 11, 11), "发票", 2, 2, 0),
+                         day(date(2026, 11, 17), "退货", 3, 3, 3), day(date(2026, 11, 18), "发票", 5, 0, 0)])
+    df = dash.failure_heatmap(dash.Cube(dash.Period(date(2026, 11, 9), date(2026, 11, 22)), rows))
+    got = {(r.category, r.period): (r.scored, r.risk_high_share, r.empty_reason) for r in df.itertuples()}
+    assert got[("退货", "2026-11-09")] == (4, 0.25, "")
+    assert got[("退货", "2026-11-16")] == (3, 1.0, "")
+    assert got[("发票", "2026-11-09")] == (2, 0.0, "")
+    assert got[("发票", "2026-11-16")][0] == 0 and got[("发票", "2026-11-16")][2] == "这一周该分类的 5 个会话还没有评分"
+    assert len(got) == 4
+
+    rows = rows.iloc[[0, 1, 2]]  # 发票 has nothing in the second week
+    df = dash.failure_heatmap(dash.Cube(dash.Period(date(2026, 11, 9), date(2026, 11, 22)), rows))
+    empty = df[df["scored"] == 0]
+    assert list(zip(empty["category"], empty["period"], empty["empty_reason"])) == [
+        ("发票", "2026-11-16", "这一周没有该分类的会话")]
+    assert list(df[df["period"] == "2026-11-16"]["end"]) == [date(2026, 11, 22)] * 2

@@ -137,3 +137,14 @@ def test_an_agent_disputes_only_reviews_of_their_own_conversations(db: Engine) -
         disputes.open_dispute(db, rid, "不是我的会话也想申诉", "小美账号", now=T0 + timedelta(days=1))
     with pytest.raises(AccessDenied):
         disputes.open_dispute(db, rid, "管理层不看单条会话", "刘总", now=T0 + timedelta(days=1))
+
+
+@pytest.mark.parametrize("who", ["王质检", "陈经理", "阿杰"])  # its reviewer, a QA manager, another agent
+def test_only_the_reviewed_agent_confirms_or_disputes(db: Engine, who: str) -> None:
+    rid = reviewed(db, "tm-1")  # 小美's conversation
+    with pytest.raises(AccessDenied):
+        disputes.acknowledge(db, rid, who)
+    with pytest.raises(AccessDenied):
+        disputes.open_dispute(db, rid, "代为申诉", who, now=T0)
+    assert read(db, reviews.load_review, rid).acknowledged_at is None
+    disputes.open_dispute(db, rid, "我自己申诉", "小美", now=T0)

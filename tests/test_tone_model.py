@@ -39,6 +39,14 @@ def test_hashed_tfidf_rows_are_unit_length_and_survive_a_round_trip() -> None:
     assert abs(again.transform(TEXTS) - x).max() < 1e-2  # IDF stored as float16
 
 
+@pytest.mark.parametrize("docs", [["你好", ""], ["", "你好", "", ""], ["", ""], ["好", "", "谢谢您"]])
+def test_hashed_tfidf_takes_empty_documents_anywhere_in_a_batch(docs: list[str]) -> None:
+    """An empty context last in a batch once crashed scoring (reduceat past the data) and with it `huifang demo`."""
+    x = HashedTfidf.fit(["你好呀", "谢谢您"], "char", 2, 1024).transform(docs)
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    assert list(np.round(norms, 3)) == [1.0 if d else 0.0 for d in docs]
+
+
 def test_placeholders_read_as_one_symbol_each() -> None:
     assert normalize_reply("亲#E-s[数字x]  订单[ORDERID_12]共[数字x]元") == "亲☺ 订单Ｏ共Ｎ元"
 

@@ -52,15 +52,15 @@ def tag_panel(cid: int, actor: str | None) -> None:
             st.caption("还没有标签：评分时按标签树的关键词规则和分类模型自动打上，也可以在下面添加。")
         for tag in assigned:
             path = tree.path(tag.tag_id)
-            row = st.columns([6, 1, 1], vertical_alignment="center")
-            row[0].markdown(plain(tag_line(tree, tag)))
+            st.markdown(plain(tag_line(tree, tag)))
             if tag.evidence:
-                row[0].caption(plain(tag.evidence))
-            if actor is not None:
-                row[1].button("确认", key=f"ctag_ok_{tag.tag_id}", disabled=tag.confirmed, on_click=_judge,
-                              args=(cid, tag.tag_id, True, actor, f"已确认标签“{path}”"))
-                row[2].button("移除", key=f"ctag_rm_{tag.tag_id}", on_click=_judge,
-                              args=(cid, tag.tag_id, False, actor, f"已移除标签“{path}”（规则不会再打上）"))
+                st.caption(plain(tag.evidence))
+            if actor is not None:  # under the tag, not beside it: the replay's right column is too narrow for three
+                row = st.container(horizontal=True)
+                row.button("确认", key=f"ctag_ok_{tag.tag_id}", disabled=tag.confirmed, on_click=_judge,
+                           args=(cid, tag.tag_id, True, actor, f"已确认标签“{path}”"), icon=":material/check:")
+                row.button("移除", key=f"ctag_rm_{tag.tag_id}", on_click=_judge, icon=":material/close:",
+                           args=(cid, tag.tag_id, False, actor, f"已移除标签“{path}”（规则不会再打上）"))
         if actor is None:
             return
         paths = tree.paths()

@@ -385,8 +385,23 @@ def worsened(comparisons: dict[str, pd.DataFrame], metric: str, min_volume: int 
 
 
 def failure_heatmap(c: Cube) -> pd.DataFrame:
-    """Share of scored conversations with risk ≥ RISK_HIGH (``risk_high_share``) per category and week."""
-    return buckets(c.current(), c.period, "week", ("category",))
+    """Share of scored conversations with risk ≥ RISK_HIGH (``risk_high_share``) per category and week.
+
+    Every category of the period gets a cell in every week that has data: a blank square reads as a fault in the
+    chart, so an empty cell is a row whose ``empty_reason`` says why (no conversations, or none scored yet).
+    """
+    out = buckets(c.current(), c.period, "week", ("category",))
+    if out.empty:
+        return out.assign(empty_reason=pd.Series(dtype=str))
+    weeks = out[["period", "start", "end"]].drop_duplicates("period")
+    grid = pd.MultiIndex.from_product([out["category"].unique(), weeks["period"]], names=["category", "period"])
+    full = (out.set_index(["category", "period"]).drop(columns=["start", "end"])
+            .reindex(grid).reset_index().merge(weeks, on="period"))
+    full[list(SUMS)] = full[list(SUMS)].fillna(0)
+    full["empty_reason"] = [
+        "" if scored > 0 else "这一周没有该分类的会话" if n == 0 else f"这一周该分类的 {n:,.0f} 个会话还没有评分"
+        for scored, n in zip(full["scored"], full["conversations"])]
+    return with_rates(full[[*out.columns.drop(list(METRICS), errors="ignore"), "empty_reason"]])
 
 
 def peak_days(start: date, end: date) -> pd.DataFrame:

@@ -83,12 +83,21 @@ def acknowledge(engine: Engine, review_id: int, actor: str, now: datetime | None
     """Confirm a review (已确认): the agent accepts it. Confirming twice keeps the first confirmation."""
     with engine.begin() as conn:
         row = _regular_review(conn, review_id)
+        _answering_agent(conn, actor, review_id)
         status = conn.scalar(select(Dispute.status).where(Dispute.review_id == review_id))
         if status == OPEN:
             raise DisputeError("这条评审正在申诉中，处理完毕后再确认")
         if row.acknowledged_at is None:
             conn.execute(update(ScorecardReview).where(ScorecardReview.id == review_id)
                          .values(acknowledged_by=user_id(conn, actor), acknowledged_at=now or _now()))
+
+
+def _answering_agent(conn: Connection, actor: str, review_id: int) -> int:
+    """The id of ``actor``, who must be the agent whose conversation the review is of: confirming or disputing is
+    the reviewed agent's answer, not something a reviewer or manager may do on their behalf."""
+    uid = acting_id(conn, actor, "answer_review")
+    require_conversation(conn, principal_of(conn, uid), load_review(conn, review_id).conversation_id)
+    return uid
 
 
 def _ratings_json(ratings: Mapping[str, Rating]) -> str:
@@ -113,8 +122,7 @@ def open_dispute(engine: Engine, review_id: int, reason: str, actor: str, now: d
         if now > deadline:
             raise DisputeError(f"申诉期已过：须在评审后 {window.days} 天内（{deadline:%Y-%m-%d %H:%M} 前）提出")
         review = load_review(conn, review_id)
-        opener = user_id(conn, actor)
-        require_conversation(conn, principal_of(conn, opener), review.conversation_id)  # an agent: their own chats
+        opener = _answering_agent(conn, actor, review_id)
         return conn.execute(insert(Dispute).values(
             review_id=review_id, opened_by=opener, opened_at=now, reason=reason, status=OPEN,
             resolution="", score_before=row.score, ratings_before=_ratings_json(review.ratings))

@@ -23,8 +23,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("conversations") as batch:
-        batch.drop_column("rejected_rows")
-    with op.batch_alter_table("import_batches") as batch:
-        batch.drop_column("progress")
-        batch.drop_column("status")
+    # plain DROP COLUMNs too: a batch copy would drop import_batches, which conversations reference
+    op.drop_column("conversations", "rejected_rows")
+    op.drop_column("import_batches", "progress")
+    op.drop_column("import_batches", "status")
