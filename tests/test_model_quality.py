@@ -80,7 +80,7 @@ def test_model_cards_read_markdown_and_metrics(tmp_path: Path) -> None:
                                                              ("tone", "客服语气风险", None)]
     cards = cards[1:]
     assert cards[0].headline == {"loco_mean_auc": 0.93}
-    assert cards[0].notes == {"fold_auc": "[0.9, 0.92]", "negatives": "1 per reply"}
+    assert cards[0].notes == {"fold_auc": "0.9、0.92", "negatives": "1 per reply"}
     assert list(cards[0].metrics.columns) == ["evaluation", "n", "roc_auc"]  # sizes first, whatever the file says
     assert cards[0].metrics.values.tolist() == [["loco_pooled", 62705, 0.96], ["waimai", 11987, 0.92]]
     assert cards[1].metrics.empty and cards[1].headline == {} and cards[1].notes == {}
@@ -89,7 +89,7 @@ def test_model_cards_read_markdown_and_metrics(tmp_path: Path) -> None:
 
 def test_flatten_metrics() -> None:
     assert mq.flatten_metrics({"a": 1, "b": {"c": 0.5, "d": {"e": "x"}}, "f": [1, 2]}) == [
-        ("a", 1), ("b.c", 0.5), ("b.d.e", "x"), ("f", "[1, 2]")]
+        ("a", 1), ("b.c", 0.5), ("b.d.e", "x"), ("f", "1、2")]
 
 
 @pytest.mark.parametrize(("kappa", "label"), [
@@ -123,6 +123,17 @@ def test_evaluations_and_figures_have_chinese_names(path: str, label: str) -> No
     assert mq.evaluation_label(path) == label
     assert mq.term("roc_auc") == "ROC-AUC" and mq.term("false_alarms_on_fine") == "误报率"
     assert mq.term("unknown_key") == "unknown_key"
+
+
+def test_the_archive_trained_cards_read_in_chinese() -> None:
+    """What `huifang train --from-db` records (csat_stage, relevance_local) has Chinese names, yes/no and lists."""
+    headline, notes, table = mq.metrics_table({
+        "dissatisfied_rate": 0.122, "rated": 1991, "in_use": True, "fold_auc": [0.9054, 0.91],
+        "held_out_fitted": {"n": 598, "roc_auc": 0.87}, "held_out_prior": {"n": 598, "roc_auc": 0.87}})
+    assert {mq.term(k) for k in headline} == {"不满比例", "带评价会话"}
+    assert {mq.term(k): v for k, v in notes.items()} == {"在用": "是", "各折 AUC": "0.9054、0.91"}
+    assert [mq.evaluation_label(e) for e in table["evaluation"]] == [
+        "留出 30%·按本店评价拟合的权重", "留出 30%·默认先验权重"]
 
 
 def test_every_figure_the_shipped_cards_record_has_a_chinese_name() -> None:

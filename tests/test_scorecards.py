@@ -74,3 +74,11 @@ def test_best_and_worst_conversations(reviewed: Engine) -> None:
         ["tm-3", 0.8, "天猫", "退货", 1]]
     assert worst[["external_id", "risk", "explanation"]].values.tolist() == [["tm-4", 0.9, "等待 600 秒"]]
     assert all_best["external_id"].tolist() == ["tm-3", "tm-4"]
+
+
+def test_team_members_without_reviews_have_empty_review_figures(engine: Engine) -> None:
+    seed_small(engine)  # nobody reviewed: the figures are NaN (an empty cell), never the word "None"
+    with engine.connect() as conn:
+        table = sc.scorecard(conn, Filters(), "小李").members
+    assert table["rubric_mean"].dtype == float and table["rubric_mean"].isna().all()
+    assert table["fail_share"].dtype == float and table["fail_share"].isna().all()

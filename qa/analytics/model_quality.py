@@ -72,8 +72,8 @@ def flatten_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, float | 
         path = f"{prefix}{key}"
         if isinstance(value, dict):
             rows.extend(flatten_metrics(value, path + "."))
-        elif isinstance(value, (list, tuple)):
-            rows.append((path, json.dumps(value, ensure_ascii=False)))
+        elif isinstance(value, (list, tuple)):  # e.g. each fold's AUC, read as a list, not as Python's repr
+            rows.append((path, "、".join(str(v) for v in value)))
         else:
             rows.append((path, value))
     return rows
@@ -96,7 +96,7 @@ def metrics_table(metrics: dict) -> tuple[dict[str, float], dict[str, str], pd.D
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             headline[leaf] = value
         else:
-            notes[leaf] = str(value)
+            notes[leaf] = {True: "是", False: "否"}.get(value, str(value)) if isinstance(value, bool) else str(value)
     table = pd.DataFrame.from_dict(rows, orient="index")
     first = [c for c in _LEADING_COLUMNS if c in table.columns]
     table = table[first + [c for c in table.columns if c not in first]]
@@ -149,6 +149,8 @@ TERMS: dict[str, tuple[str, str]] = {
     "jd_uniform_labelled_bad_share": ("随机样本不合格比例", "京东随机抽样回复中人工判为不合格的比例"),
     "lexicon_only_roc_auc": ("仅禁用语 AUC", "只用禁用语词表时的 ROC-AUC（对照）"),
     "in_use": ("在用", "是否用它替代随附模型"),
+    "rated": ("带评价会话", "本店档案中有顾客评价（CSAT）、用于拟合的会话数"),
+    "dissatisfied_rate": ("不满比例", "带评价会话中顾客不满意（CSAT ≤ 2）的比例"),
     "archive_pairs": ("档案回复数", "从本店档案中取出的回复对"),
     "training_pairs": ("训练回复数", "用于训练的回复对"),
     "held_out_pairs": ("留出回复数", "用于比较的留出回复对"),
@@ -180,6 +182,7 @@ _EVALUATIONS = {
     "labellers": "标注者一致性", "jd_random": "京东留出·随机负例", "jd_random_nontemplate": "京东留出·随机负例（不含模板）",
     "jd_hard": "京东留出·同类话题负例", "jd_hard_nontemplate": "京东留出·同类话题负例（不含模板）",
     "stc_random": "STC-3 留出·随机负例", "stc_hard": "STC-3 留出·同类话题负例", "cv_pooled": "五折交叉验证（合并）",
+    "held_out_fitted": "留出 30%·按本店评价拟合的权重", "held_out_prior": "留出 30%·默认先验权重",
     "shipped": "随附模型", "adapted": "本店档案模型", "reviewer_labels": "复核标注",
     "shared_held_out": "共享留出集（ROC-AUC）", "reviewers_held_out": "留出的复核标注（ROC-AUC）", "training_rows": "训练条数", "plain_and_complaint_lines": "示例语句",
 }

@@ -55,8 +55,10 @@ def _scope(f: Filters) -> Filters:
 
 def _with_review_rates(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
-    out["rubric_mean"] = (out["rubric_sum"] / out["rubric_n"]).where(out["rubric_n"] > 0)
-    out["fail_share"] = (out["fails"] / out["verdicts"]).where(out["verdicts"] > 0)
+    sums = out[["rubric_sum", "rubric_n", "fails", "verdicts"]].astype(float)  # SQL NULLs arrive as None objects,
+    # which the page would show as the word "None"; as floats they are NaN, an empty cell
+    out["rubric_mean"] = (sums["rubric_sum"] / sums["rubric_n"]).where(sums["rubric_n"] > 0)
+    out["fail_share"] = (sums["fails"] / sums["verdicts"]).where(sums["verdicts"] > 0)
     return out
 
 
