@@ -13,6 +13,7 @@ from qa.program.reviews import conversation_reviews
 from qa.program.store import install_default_scorecards
 from qa.review.replay import resolve_conversation
 from tests.e2e.conftest import no_exception, settle, sign_in
+from tests.e2e.steps import rate
 
 pytestmark = pytest.mark.e2e
 ENGINE: list[Engine] = []
@@ -36,9 +37,7 @@ def test_review_with_auto_qa_proposals_shows_the_computed_score(page, app_url): 
     expect(main.get_by_text(re.compile("自动质检建议：是 · 已采纳 · 首条客服回复含")).first).to_be_visible()
     for criterion, answer in (("产品信息准确（致命）", "是"), ("主动推荐、促成下单", "否"),
                               ("引导线下交易或泄露顾客信息（致命）", "0 次")):
-        choice = main.get_by_role("radiogroup", name=criterion).get_by_role("radio", name=answer)
-        choice.click()
-        expect(choice).to_have_attribute("aria-checked", "true")
+        rate(main, criterion, answer)
     main.get_by_role("button", name="保存评分表评审").click()
     expect(main.get_by_text(re.compile(r"已保存 .+ 的评分表评审（售前 第 1 版）"))).to_be_visible()
     no_exception(page)
