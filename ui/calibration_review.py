@@ -12,11 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from qa.errors import HuifangError
 from qa.program import calibration, reviews, store
 from ui.cache import engine, read
-from ui.scorecard_form import based_on, load_form, rate_scorecard, refused_as_stale, saved, show_score
-from ui.state import flash
+from ui.scorecard_form import load_form, rate_scorecard, show_score, submit_form
 from ui.text import plain
 
 __all__ = ["CAL_PARAM", "calibration_review", "calibration_task", "task_links"]
@@ -60,13 +58,6 @@ def calibration_review(task: Any, actor: str) -> None:
     ratings = rate_scorecard(stored.card, PREFIX)
     show_score(stored.card, ratings, "我的得分")
     if st.button("提交校准评分", key="cal_submit", type="primary"):
-        try:
-            calibration.submit_review(engine(), sid, cid, ratings, actor, base_version=based_on(PREFIX))
-        except reviews.StaleScorecardReviewError as e:
-            refused_as_stale(PREFIX, e, "提交校准评分")
-        except HuifangError as e:
-            st.error(plain(e))
-        else:
-            saved(PREFIX)
-            flash(f"已提交会话 {task.external_id} 的校准评分（结束前可修改）")
-            st.rerun()
+        submit_form(PREFIX, "提交校准评分",
+                    lambda base: calibration.submit_review(engine(), sid, cid, ratings, actor, base_version=base),
+                    f"已提交会话 {task.external_id} 的校准评分（结束前可修改）")

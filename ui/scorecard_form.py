@@ -7,18 +7,19 @@ recomputed by ``qa.program.scorecard.score_review`` — the page never computes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import streamlit as st
 
+from qa.errors import HuifangError
 from qa.program.autoqa import Proposal
 from qa.program.checks import CHECK_LABELS
 from qa.program.reviews import StaleScorecardReviewError
 from qa.program.scorecard import FATAL, Criterion, Rating, Scorecard, explain, score_review
+from ui.state import flash
 from ui.text import plain
 
-__all__ = ["NA", "accept_all", "based_on", "load_form", "rate_scorecard", "rating_text", "refused_as_stale", "saved",
-           "show_score"]
+__all__ = ["NA", "accept_all", "load_form", "rate_scorecard", "rating_text", "show_score", "submit_form"]
 
 NA = "na"
 """The option standing for 不适用 in a criterion's control."""
@@ -77,22 +78,25 @@ def load_form(prefix: str, owner: object, card: Scorecard, initial: Mapping[str,
         st.session_state[_key(prefix, c)] = _state_value(initial.get(c.key))
 
 
-def based_on(prefix: str) -> int:
-    """The review version the form was filled from, for the save's staleness check."""
-    return int(st.session_state.get(f"_{prefix}_base", 0))
+def submit_form(prefix: str, button: str, write: Callable[[int], object], done: str) -> None:
+    """Save the form through ``write(base_version)``; on success refill it from what is now stored and say ``done``.
 
-
-def saved(prefix: str) -> None:
-    """After a save: fill the form again from what is now stored (its new version) on the next run."""
-    st.session_state.pop(f"_{prefix}_for", None)
-
-
-def refused_as_stale(prefix: str, error: StaleScorecardReviewError, button: str) -> None:
-    """Show the newer review a save would have overwritten; the reviewer's input stays in the form, and a second
-    click, now a conscious overwrite of what they saw, is based on that newer version."""
-    st.error(plain(error))
-    st.session_state[f"_{prefix}_base"] = error.current.version if error.current else 0
-    st.caption(f"你的内容还在表单里；再点一次“{button}”会用它覆盖上面的最新版本。")
+    A save based on an older version than the stored one is refused with the newer review shown; the reviewer's
+    input stays in the form, and a second click, now a conscious overwrite of what they saw, is based on that newer
+    version. The replay's review and a calibration review save the same way, so they share this.
+    """
+    try:
+        write(int(st.session_state.get(f"_{prefix}_base", 0)))
+    except StaleScorecardReviewError as e:
+        st.error(plain(e))
+        st.session_state[f"_{prefix}_base"] = e.current.version if e.current else 0
+        st.caption(f"你的内容还在表单里；再点一次“{button}”会用它覆盖上面的最新版本。")
+    except HuifangError as e:
+        st.error(plain(e))
+    else:
+        st.session_state.pop(f"_{prefix}_for", None)  # the next run refills the form from the new version
+        flash(done)
+        st.rerun()
 
 
 def _accept(prefix: str, c: Criterion, proposal: Proposal) -> None:

@@ -11,12 +11,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from qa.errors import HuifangError
 from qa.program import autoqa, reviews, store
 from qa.review.replay import ROLE_NAMES
 from ui.cache import engine, read
-from ui.scorecard_form import based_on, load_form, rate_scorecard, refused_as_stale, saved, show_score
-from ui.state import flash
+from ui.scorecard_form import load_form, rate_scorecard, show_score, submit_form
 from ui.text import plain
 
 __all__ = ["scorecard_review", "message_labels"]
@@ -39,17 +37,11 @@ def message_labels(messages: pd.DataFrame) -> dict[int, str]:
 
 def _save(cid: int, stored: store.StoredScorecard, ratings: dict, actor: str,
           proposals: dict[str, autoqa.Proposal]) -> None:
-    try:
+    def write(base_version: int) -> None:
         reviews.save_review(engine(), cid, stored.version_id, ratings, actor, st.session_state.get("scr_comment", ""),
-                            proposals={k: p.rating.value for k, p in proposals.items()}, base_version=based_on(PREFIX))
-    except reviews.StaleScorecardReviewError as e:
-        refused_as_stale(PREFIX, e, "保存评分表评审")
-    except HuifangError as e:
-        st.error(plain(e))
-    else:
-        saved(PREFIX)
-        flash(f"已保存 {actor} 的评分表评审（{stored.card.name} 第 {stored.version} 版）")
-        st.rerun()
+                            proposals={k: p.rating.value for k, p in proposals.items()}, base_version=base_version)
+
+    submit_form(PREFIX, "保存评分表评审", write, f"已保存 {actor} 的评分表评审（{stored.card.name} 第 {stored.version} 版）")
 
 
 def scorecard_review(cid: int, actor: str, messages: pd.DataFrame) -> None:
