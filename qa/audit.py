@@ -19,7 +19,8 @@ from qa.models import AuditEntry, User
 
 __all__ = ["ACTIONS", "record", "audit_trail"]
 
-ACTIONS = {"create": "新建", "update": "修改", "delete": "删除", "import": "导入"}
+ACTIONS = {"create": "新建", "update": "修改", "delete": "删除", "import": "导入", "sign_in": "登录",
+           "sign_in_failed": "登录失败"}
 
 
 def _json(value: Any) -> str | None:

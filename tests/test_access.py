@@ -4,6 +4,7 @@ that may not do it, whatever a page shows."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -29,6 +30,7 @@ from qa.review.labels import record_feedback
 from qa.review.queue import QueueQuery, assign, queue_page
 from qa.review.replay import load_replay, resolve_conversation
 from qa.review.users import (
+    SIGN_IN_LIMIT,
     AccountError,
     authenticate,
     create_user,
@@ -155,10 +157,10 @@ def test_passwords_are_salted_hashes_and_sign_in_checks_them(sqlite_engine: Engi
         hashes = list(conn.scalars(select(User.password_hash).order_by(User.id)))
         assert all(h.startswith("$argon2id$") and "long-enough-1" not in h for h in hashes)
         assert hashes[0] != hashes[1]  # salted: the same password hashes differently
-        assert authenticate(conn, "赵主管", "long-enough-1") == Principal(uid, "赵主管", "qa_manager", None)
-        for name, password in (("赵主管", "wrong-password"), ("没有这人", "long-enough-1")):
-            with pytest.raises(AccountError, match="^用户名或密码不正确$"):
-                authenticate(conn, name, password)
+    assert authenticate(sqlite_engine, "赵主管", "long-enough-1") == Principal(uid, "赵主管", "qa_manager", None)
+    for name, password in (("赵主管", "wrong-password"), ("没有这人", "long-enough-1")):
+        with pytest.raises(AccountError, match="^用户名或密码不正确$"):
+            authenticate(sqlite_engine, name, password)
     with pytest.raises(AccountError, match="密码至少 8 个字符"):
         set_password(sqlite_engine, SYSTEM, "赵主管", "short")
     with pytest.raises(AccountError, match="坐席账号须指定对应的坐席名"):
@@ -166,16 +168,38 @@ def test_passwords_are_salted_hashes_and_sign_in_checks_them(sqlite_engine: Engi
     with pytest.raises(AccessDenied, match="没有权限管理账号"):
         create_user(sqlite_engine, Principal(uid, "赵主管", "qa_manager"), "孙", "admin", "long-enough-1")
     set_password(sqlite_engine, Principal(uid, "赵主管", "qa_manager"), "赵主管", "another-pass")  # one's own
-    with sqlite_engine.connect() as conn:
-        assert authenticate(conn, "赵主管", "another-pass").user_id == uid
+    assert authenticate(sqlite_engine, "赵主管", "another-pass").user_id == uid
+
+
+def test_repeated_failures_pause_sign_in_for_that_name(sqlite_engine: Engine,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.audit import audit_trail
+    from qa.review import users
+
+    uid = create_user(sqlite_engine, SYSTEM, "赵主管", "qa_manager", "long-enough-1")
+    create_user(sqlite_engine, SYSTEM, "钱主管", "qa_manager", "long-enough-1")
+    for _ in range(SIGN_IN_LIMIT - 1):  # a success starts the count again
+        with pytest.raises(AccountError, match="^用户名或密码不正确$"):
+            authenticate(sqlite_engine, "赵主管", "wrong-password")
+    assert authenticate(sqlite_engine, "赵主管", "long-enough-1").user_id == uid
+    for _ in range(SIGN_IN_LIMIT):
+        with pytest.raises(AccountError, match="^用户名或密码不正确$"):
+            authenticate(sqlite_engine, " 赵主管", "wrong-password")
+    with pytest.raises(AccountError, match="“赵主管”最近 15 分钟内登录失败 5 次，已暂停登录：请 15 分钟后再试"):
+        authenticate(sqlite_engine, "赵主管", "long-enough-1")  # even the right password, while paused
+    assert authenticate(sqlite_engine, "钱主管", "long-enough-1").name == "钱主管"  # other names are not paused
+    trail = read(sqlite_engine, audit_trail, SYSTEM, entity="account", entity_id="赵主管")
+    assert list(trail["action"]).count("sign_in_failed") == 2 * SIGN_IN_LIMIT - 1
+    assert list(trail["action"]).count("sign_in") == 1 and set(trail["user_name"]) == {"赵主管"}
+    monkeypatch.setattr(users, "SIGN_IN_WINDOW", timedelta(0))  # the window has passed
+    assert authenticate(sqlite_engine, "赵主管", "long-enough-1").user_id == uid
 
 
 def test_first_start_creates_one_admin(sqlite_engine: Engine) -> None:
     get_or_create_user(sqlite_engine, "王质检")  # accounts without passwords do not count
     password = ensure_admin(sqlite_engine)
     assert password is not None and len(password) >= 12
-    with sqlite_engine.connect() as conn:
-        assert authenticate(conn, "admin", password).role == "admin"
+    assert authenticate(sqlite_engine, "admin", password).role == "admin"
     assert ensure_admin(sqlite_engine) is None
 
 
@@ -188,9 +212,8 @@ def test_cli_adds_users_and_changes_passwords(sqlite_engine: Engine, capsys: pyt
                  "--password", "agent-pass-1"]) == 1
     out = capsys.readouterr()
     assert "已创建账号 周坐席（坐席）" in out.out and "已有名为“周坐席”的账号" in out.err
-    with sqlite_engine.connect() as conn:
-        assert authenticate(conn, "周坐席", "agent-pass-2") == Principal(
-            authenticate(conn, "周坐席", "agent-pass-2").user_id, "周坐席", "agent", "小美")
+    assert authenticate(sqlite_engine, "周坐席", "agent-pass-2") == Principal(
+        authenticate(sqlite_engine, "周坐席", "agent-pass-2").user_id, "周坐席", "agent", "小美")
 
 
 def test_only_admins_read_the_audit_trail(seeded: Engine) -> None:

@@ -82,8 +82,7 @@ def sign_in() -> Principal:
         password = st.text_input("密码", type="password", key="sign_in_password")
         if st.form_submit_button("登录", type="primary"):
             try:
-                with engine().connect() as conn:
-                    found = authenticate(conn, name, password)
+                found = authenticate(engine(), name, password)
             except HuifangError as e:
                 st.error(plain(e))
             else:

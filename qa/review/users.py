@@ -1,28 +1,34 @@
 """Accounts: people who use Huifang, their roles, and signing in with a password.
 
 Passwords are stored only as salted argon2 hashes (pwdlib); a wrong name and a wrong password get the same
-answer, and verifying runs the hash even for an unknown name so the two take about as long. The first start
-of an empty installation creates one admin with a random password (``ensure_admin``), printed once.
+answer, and verifying runs the hash even for an unknown name so the two take about as long. Every sign-in and
+failed attempt goes into the audit trail, and after ``SIGN_IN_LIMIT`` failures for one name within
+``SIGN_IN_WINDOW`` that name is refused without checking the password until the window has passed: guessing a
+password by trying is slowed to a handful of tries per quarter hour. The first start of an empty installation
+creates one admin with a random password (``ensure_admin``), printed once.
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from pwdlib import PasswordHash
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from qa.access import PERMISSIONS, ROLES, Principal, principal_of, require
 from qa.audit import record
 from qa.busy import retry_when_busy
 from qa.errors import HuifangError
-from qa.models import User
+from qa.models import AuditEntry, User
 
 __all__ = [
     "ROLES",
     "DEMO_USERS",
     "MIN_PASSWORD",
+    "SIGN_IN_LIMIT",
+    "SIGN_IN_WINDOW",
     "AccountError",
     "authenticate",
     "create_user",
@@ -35,6 +41,8 @@ __all__ = [
 ]
 
 MIN_PASSWORD = 8
+SIGN_IN_LIMIT = 5
+SIGN_IN_WINDOW = timedelta(minutes=15)
 DEMO_USERS: list[tuple[str, str, str | None, str]] = [
     # (name, role, agent, password) — the demo's accounts, documented in the README; never for real data
     ("王质检", "reviewer", None, "demo-reviewer"),
@@ -130,17 +138,40 @@ def set_password(engine: Engine, by: Principal, name: str, password: str) -> Non
         record(conn, by.user_id, "update", "user", uid, None, {"password": "changed"})
 
 
-def authenticate(conn: Connection, name: str, password: str) -> Principal:
-    """The account for a name and password, or AccountError with one message for every way of failing."""
-    row = conn.execute(select(User.id, User.password_hash).where(User.name == name.strip(), User.active.is_(True))
-                       ).first()
-    stored = row.password_hash if row is not None else None
-    # verify against a dummy hash when there is none, so an unknown name costs as long as a wrong password
-    ok = _hasher().verify(password, stored or _dummy_hash())
-    principal = principal_of(conn, row.id) if ok and row is not None and stored else None
+@retry_when_busy
+def authenticate(engine: Engine, name: str, password: str) -> Principal:
+    """The account for a name and password, or AccountError with one message for every way of failing (a name
+    with too many recent failures gets its own, which says when to try again)."""
+    name = name.strip()[:100]
+    with engine.begin() as conn:
+        failures = _recent_failures(conn, name)
+        if failures >= SIGN_IN_LIMIT:
+            minutes = int(SIGN_IN_WINDOW.total_seconds() // 60)
+            raise AccountError(f"“{name}”最近 {minutes} 分钟内登录失败 {failures} 次，已暂停登录：请 {minutes} 分钟后"
+                               "再试，或请管理员重设密码")
+        row = conn.execute(select(User.id, User.password_hash).where(User.name == name, User.active.is_(True))
+                           ).first()
+        stored = row.password_hash if row is not None else None
+        # verify against a dummy hash when there is none, so an unknown name costs as long as a wrong password
+        ok = _hasher().verify(password, stored or _dummy_hash())
+        principal = principal_of(conn, row.id) if ok and row is not None and stored else None
+        record(conn, row.id if row is not None else None, "sign_in" if principal else "sign_in_failed", "account",
+               name)
     if principal is None:
         raise AccountError("用户名或密码不正确")
     return principal
+
+
+def _recent_failures(conn: Connection, name: str) -> int:
+    """Failed attempts for ``name`` within the window and since its last successful sign-in."""
+    a = AuditEntry
+    since = datetime.now() - SIGN_IN_WINDOW
+    last_ok = conn.scalar(select(func.max(a.at)).where(a.entity == "account", a.entity_id == name,
+                                                        a.action == "sign_in"))
+    if last_ok is not None and last_ok > since:
+        since = last_ok
+    return int(conn.scalar(select(func.count()).where(a.entity == "account", a.entity_id == name,
+                                                      a.action == "sign_in_failed", a.at > since)) or 0)
 
 
 @lru_cache(maxsize=1)
