@@ -149,11 +149,15 @@ def test_an_import_stopped_between_chunks_is_interrupted_and_a_rerun_completes_i
     assert _stored(engine) == expected and expected["duplicates"] == 0
     assert (report.counts, report.rejected, report.rejections, report.seen_before) == (
         expected_report.counts, expected_report.rejected, expected_report.rejections, False)  # type: ignore[attr-defined]
+    done, total = report.resumed
+    assert done == 2 and total > done and expected_report.resumed is None  # type: ignore[attr-defined]
+    assert f"补全了上次中断的导入：中断前已存入 2/{total} 批，本次存入其余 {total - 2} 批" in report.summary()
     with engine.connect() as conn:
         assert conn.execute(select(ImportBatch.id, ImportBatch.status, ImportBatch.progress)).all() == [
             (report.batch_id, "complete", None)]
     (again,) = import_path(engine, path)  # and a third time: nothing new, seen before
     assert (again.counts.conversations_unchanged, again.counts.messages_added, again.seen_before) == (1001, 0, True)
+    assert again.resumed is None and "中断" not in again.summary()
 
 
 def test_an_import_killed_mid_way_leaves_whole_conversations_and_a_rerun_completes_it(

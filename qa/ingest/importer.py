@@ -76,6 +76,8 @@ class ImportReport:
     rejected: int = 0
     seen_before: bool = False
     reviews: ReviewCounts = field(default_factory=ReviewCounts)
+    resumed: tuple[int, int] | None = None
+    """(chunks an interrupted run had stored, chunks in all) when this import completed that run."""
 
     @classmethod
     def unreadable(cls, name: str, reason: str) -> ImportReport:
@@ -100,6 +102,10 @@ class ImportReport:
             parts.append(f"（只列出前 {len(self.rejections):,} 条，另有 {self.rejected - len(self.rejections):,} 条被拒绝未列出）")
         if self.seen_before:
             parts.append("（此文件之前已导入过，重复内容未再写入）")
+        if self.resumed is not None:
+            done, total = self.resumed
+            parts.append(f"（补全了上次中断的导入：中断前已存入 {done:,}/{total:,} 批，本次存入其余 {total - done:,} 批；"
+                         "以上计数包括两次的合计）")
         return " ".join(parts)
 
 
@@ -299,7 +305,7 @@ class _Run:
         self.skip = next((i for i, (done, chunk) in enumerate(zip(progress.chunks, index.chunks))
                           if done != chunk.digest), min(len(progress.chunks), len(index.chunks)))
         self.progress = replace(progress, chunks=progress.chunks[:self.skip], host=Progress().host, pid=os.getpid())
-        self.stored = self.batch_id is not None  # whether the record exists (committed)
+        self.stored = self.resumes = self.batch_id is not None  # whether the record exists (committed)
         self.loader = Loader(conn, self.batch_id, base=LoadCounts(**progress.counts),
                              rejected_rows=index.rejections.by_conversation)
         self.reviews = ReviewCounts(**progress.reviews)
@@ -367,7 +373,8 @@ class _Run:
                      status=COMPLETE, progress=None)
         record(conn, self.user_id, "import", "import_batch", self.batch_id, None,
                {"file": self.name, "format": self.fmt, **asdict(counts), "rejected": rejections.count})
-        return ImportReport(self.name, self.fmt, self.batch_id, counts, kept, rejections.count, self.seen, self.reviews)
+        return ImportReport(self.name, self.fmt, self.batch_id, counts, kept, rejections.count, self.seen, self.reviews,
+                            (self.skip, len(self.index.chunks)) if self.resumes else None)
 
     def _interrupted(self) -> None:
         """Mark the run interrupted, so that it shows as such and a re-run resumes it (best effort: the database
