@@ -110,7 +110,9 @@ E2E_USER, E2E_PASSWORD = "演示管理员", "e2e-admin-password"
 
 def sign_in(page, user: str = E2E_USER, password: str = E2E_PASSWORD) -> None:  # type: ignore[no-untyped-def]
     """Fill in the sign-in form (every page load is a new Streamlit session, signed out) and wait for the app."""
-    page.get_by_label("用户名").fill(user)
+    name = page.get_by_label("用户名")
+    name.wait_for(timeout=120_000)  # a cold server's first page imports pandas, altair and the models: slow when loaded
+    name.fill(user)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
     settle(page)
