@@ -337,3 +337,27 @@ def test_agents_page_shows_dispute_rate_per_reviewer(program_app: Engine) -> Non
     assert not at.exception
     rates = next(d.value for d in at.dataframe if "dispute_rate" in d.value).set_index("reviewer")
     assert rates.loc["王质检", ["reviews", "disputed", "dispute_rate"]].tolist() == [1, 1, 1.0]
+
+
+def test_agents_page_counts_scorecard_reviews_with_their_final_score(program_app: Engine) -> None:
+    cid = _cid(program_app, "tm-3")
+    chosen = read(program_app, store.choose_scorecard, cid)
+    assert chosen is not None
+    ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in (AFTERSALE | {"solution": 2.0}).items()}
+    rid = reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    get_or_create_user(program_app, "阿杰", "agent")
+    did = disputes.open_dispute(program_app, rid, "方案明确", "阿杰")
+    disputes.resolve_dispute(program_app, did, MANAGER, "认可", {**ratings, "solution": Rating(5.0)})
+    final = read(program_app, reviews.load_review, rid).score
+    # a calibration review of the same conversation at another score never counts
+    sid = calibration.create_session(program_app, "校准", chosen.version_id, [cid], ["李质检", "王质检"], MANAGER)
+    calibration.submit_review(program_app, sid, cid, {**ratings, "solution": Rating(1.0)}, "李质检")
+    at = start_app("pages/agents.py")
+    at.selectbox(key="ag_agent").select("阿杰").run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["已复核会话"] == "1" and shown["评分表得分"] == f"{final:.1f}" and shown["评审被申诉比例"] == "100.0%"
+    assert "整体评审均分（1–5）" not in shown  # nobody used the 1–5 rubric: no empty rubric figures
+    team = at.dataframe[-2].value  # the team table, before the reviewers' dispute rates
+    assert team.set_index("agent").loc["阿杰", ["reviewed", "card_mean"]].tolist() == [1, final]
+    assert "rubric_mean" not in team.columns

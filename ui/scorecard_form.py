@@ -7,17 +7,18 @@ recomputed by ``qa.program.scorecard.score_review`` — the page never computes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+import pandas as pd
 import streamlit as st
 
 from qa.program.autoqa import Proposal
 from qa.program.checks import CHECK_LABELS
 from qa.program.reviews import StaleScorecardReviewError
-from qa.program.scorecard import FATAL, Criterion, Rating, Scorecard, explain, score_review
+from qa.program.scorecard import BONUS_NOTE, FATAL, Criterion, Rating, Scorecard, explain, score_review
 from ui.text import plain
 
-__all__ = ["NA", "accept_all", "based_on", "load_form", "rate_scorecard", "rating_text", "refused_as_stale", "saved",
+__all__ = ["NA", "accept_all", "based_on", "bonus_note", "load_form", "rate_scorecard", "rating_text", "refused_as_stale", "saved",
            "show_score"]
 
 NA = "na"
@@ -53,6 +54,12 @@ def _options(c: Criterion) -> list[float] | None:
         if steps <= _DISCRETE_MAX + 1:
             return [float(v) for v in range(int(lo), int(hi) + 1)]
     return None
+
+
+def bonus_note(scores: Iterable[float | None]) -> None:
+    """One line under scores shown anywhere, when one of them is past 100: it comes from bonus items."""
+    if any(s is not None and not pd.isna(s) and s > 100 for s in scores):
+        st.caption(f"超过 100 分：{BONUS_NOTE}。")
 
 
 def _state_value(r: Rating | None) -> float | str | None:
