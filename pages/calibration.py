@@ -18,6 +18,7 @@ from ui.calibration_review import task_links
 from ui.charts import calibration_trend_chart
 from ui.filters import review_filter_sidebar
 from ui.frame import require_frame
+from ui.scorecard_form import bonus_note
 from ui.state import CALIBRATION_TAB_KEY as TAB_KEY
 from ui.state import flash, show_flash
 from ui.text import plain
@@ -96,10 +97,12 @@ def session_view(actor: str | None, manager: bool) -> None:
     st.markdown("**每位质检员的偏差**（总分：本人 − 比较对象，正数表示打分偏高）")
     st.dataframe(results.reviewers, hide_index=True, column_config=REVIEWER_COLUMNS, key="cal_reviewers")
     with st.expander("全部评分（已公开）"):
-        st.dataframe(read(calibration.visible_reviews, sid, actor or ""), hide_index=True, key="cal_all",
+        everyone = read(calibration.visible_reviews, sid, actor or "")
+        st.dataframe(everyone, hide_index=True, key="cal_all",
                      column_config={"review_id": None, "conversation_id": "会话 ID", "reviewer": "质检员",
                                     "score": st.column_config.NumberColumn("得分", format="%.1f"),
                                     "updated_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
+        bonus_note(everyone["score"])
 
 
 def _pruned(key: str, options: Iterable[object]) -> None:

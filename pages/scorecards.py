@@ -8,11 +8,18 @@ import streamlit as st
 
 from qa.errors import HuifangError
 from qa.program import store
-from qa.program.scorecard import FATAL, KINDS, SCALES, scorecard_from_frame
+from qa.program.scorecard import FATAL, KINDS, SCALES, criteria_frame, scorecard_from_frame
 from qa.program.selection import SelectionRule
 from ui.cache import engine, read
 from ui.frame import require_frame
-from ui.scorecard_editor import FRAME_CONFIG, criterion_editor, display_frame, draft_rows, load_draft
+from ui.scorecard_editor import (
+    FRAME_CONFIG,
+    bonus_caption,
+    criterion_editor,
+    display_frame,
+    draft_rows,
+    load_draft,
+)
 from ui.state import flash, show_flash
 from ui.text import plain
 from ui.user import current_user
@@ -121,6 +128,7 @@ with tab_card:
             if old.card.description:
                 st.caption(plain(old.card.description))
             st.dataframe(display_frame(old.card), hide_index=True, column_config=FRAME_CONFIG, key="sc_criteria")
+            bonus_caption(criteria_frame(old.card))
     if actor is None:
         st.info("在侧边栏选择“当前用户”后即可编辑评分表。")
         st.stop()

@@ -15,7 +15,7 @@ from qa.errors import HuifangError
 from qa.program import autoqa, reviews, store
 from qa.review.replay import ROLE_NAMES
 from ui.cache import engine, read
-from ui.scorecard_form import based_on, load_form, rate_scorecard, refused_as_stale, saved, show_score
+from ui.scorecard_form import based_on, bonus_note, load_form, rate_scorecard, refused_as_stale, saved, show_score
 from ui.state import flash
 from ui.text import plain
 
@@ -59,6 +59,7 @@ def scorecard_review(cid: int, actor: str, messages: pd.DataFrame) -> None:
     if not done.empty:
         st.dataframe(done, hide_index=True, column_order=list(REVIEW_COLUMNS), column_config=REVIEW_COLUMNS,
                      key="scr_reviews")
+        bonus_note(done["score"])
     mine = read(reviews.my_review, cid, actor)
     stored = mine.scorecard if mine is not None else read(store.choose_scorecard, cid)
     if stored is None:
