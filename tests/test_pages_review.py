@@ -20,7 +20,8 @@ from qa.jobs.background import BackgroundScoring
 from qa.jobs.scoring import ScoreRunReport
 from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
 from qa.models import ConversationScore, Message
-from qa.program.tag_store import current_tree, judge_tag, tag_conversations, tags_of
+from qa.program.tag_store import current_tree, judge_tag, save_tree, tag_conversations, tags_of
+from qa.program.tags import set_rules
 from qa.review.annotations import MESSAGE_TAGS, list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.review.labels import my_feedback
@@ -390,6 +391,32 @@ def test_one_tag_picker_tags_a_message_from_the_tree_and_with_note_tags(seeded_a
     assert read(seeded_app, list_annotations, cid).empty
     with seeded_app.connect() as conn:
         assert [t.tag_id for t in tags_of(conn, "message", [third])[third]] == [speed]
+
+
+def test_keyword_rules_tag_the_customer_message_and_a_reviewer_confirms_or_removes_it(seeded_app: Engine) -> None:
+    with seeded_app.begin() as conn:
+        tree = current_tree(conn, seed=True)
+    speed = _tag_ids(seeded_app)["物流 › 时效"]
+    save_tree(seeded_app, set_rules(tree, speed, ["发货"]))  # tm-4's customer asks 什么时候发货
+    cid = read(seeded_app, resolve_conversation, "tm-4")
+    with seeded_app.begin() as conn:  # what scoring does
+        tag_conversations(conn, current_tree(conn), [cid])
+    third = _message_ids(seeded_app, "tm-4")[2]
+    at = _replay(start_app(), "tm-4", "王质检")
+    assert not at.exception
+    assert "标签（3）" in [e.label for e in at.expander]  # 时效 and 退款 (its category) on it, 时效 on its message
+    assert "\\#3 顾客 · 物流 › 时效 · 规则 · 待确认" in _texts(at.markdown)  # escaped: not a heading
+    assert _texts(at.caption).count("关键词“发货”：什么时候发货") == 2
+    assert "[物流 › 时效 · 规则 · 待确认]" in _chat(at)[2]  # shown on that message in the chat
+    at.button(key=f"mtag_{third}_ok_{speed}").click().run()
+    assert "已确认#3 顾客 · 标签“物流 › 时效”" in _texts(at.success)
+    assert "[物流 › 时效 · 规则 · 已确认]" in _chat(at)[2]
+    at.button(key=f"mtag_{third}_rm_{speed}").click().run()
+    assert not at.exception and "[物流 › 时效" not in _chat(at)[2]
+    with seeded_app.begin() as conn:
+        assert tag_conversations(conn, current_tree(conn), [cid]) == 0  # not put back by the rules
+        assert tags_of(conn, "message", [third])[third] == []
+        assert speed in [t.tag_id for t in tags_of(conn, "conversation", [cid])[cid]]  # the conversation's stays
 
 
 def test_an_agent_sees_the_tags_but_cannot_change_them(seeded_app: Engine) -> None:
