@@ -405,3 +405,40 @@ def test_the_replay_form_marks_bonus_items_and_explains_a_score_past_100(program
     assert not at.exception
     saved = next(d.value for d in at.dataframe if "scorecard" in d.value.columns)
     assert saved["score"].round(1).tolist() == [107.1]
+
+
+# --- roles that may not write see no controls that would be refused ------------------------------------------------
+
+def test_a_trainer_reads_calibration_results_without_tasks_or_a_create_form(program_app: Engine) -> None:
+    at = start_app("pages/calibration.py", user="张培训")
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["校准会与结果"]
+    assert "校准会由质检主管或管理员创建；评分由质检员进行，这里可以查看各场校准会的结果。" in _texts(at.caption)
+    assert "还没有校准会：由质检主管或管理员创建。" in _texts(at.info)
+    assert not at.button and not at.text_input
+
+
+def test_a_reviewer_has_tasks_but_no_create_form_on_calibration(program_app: Engine) -> None:
+    at = start_app("pages/calibration.py", user="王质检")
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["我的校准任务", "校准会与结果"]
+    assert any(c.startswith("校准会由质检主管或管理员创建；你被选为参加者后") for c in _texts(at.caption))
+    assert not any("在“新建校准会”里创建" in i for i in _texts(at.info))
+
+
+def test_a_manager_keeps_every_calibration_tab(program_app: Engine) -> None:
+    at = start_app("pages/calibration.py", user=MANAGER)
+    assert [t.label for t in at.tabs] == ["我的校准任务", "校准会与结果", "新建校准会"]
+
+
+def test_a_trainer_reads_reviews_on_disputes_without_answering_them(program_app: Engine) -> None:
+    cid = _cid(program_app, "tm-3")
+    chosen = read(program_app, store.choose_scorecard, cid)
+    assert chosen is not None
+    ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in AFTERSALE.items()}
+    reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    at = start_app("pages/disputes.py", user="张培训")
+    assert not at.exception
+    assert not at.tabs  # no 待处理申诉 to resolve
+    assert "确认或申诉由被评审的坐席本人在自己的账号中进行。" in _texts(at.caption)
+    assert not [b for b in at.button if b.key in ("dp_ack", "dp_open", "dp_uphold", "dp_change")]
