@@ -8,12 +8,14 @@ import streamlit as st
 from qa.access import allowed
 from qa.analytics import dashboard as dash
 from qa.analytics.filters import Filters
+from qa.program.scorecard import BONUS_NOTE
 from qa.review import scorecards as sc
 from ui.cache import cached, cached_with_reviews
 from ui.charts import highlight_row, score_label, selected, trend_chart
 from ui.disputes import dispute_rate_table
 from ui.filters import filter_sidebar
 from ui.frame import require_frame
+from ui.scorecard_form import bonus_note
 from ui.state import open_queue, open_replay
 from ui.text import plain
 from ui.user import current_principal
@@ -21,16 +23,21 @@ from ui.user import current_principal
 require_frame(__file__)
 
 AGENT_KEY = "agents_page_agent"  # survives visits to other pages, unlike the widget's own state
-REVIEW_METRICS = {  # key: (label, kind, worse when higher) for figures not in dash.METRICS
-    "rubric_mean": ("复核评分均值（1–5）", "score", False),
-    "fail_share": (f"复核{sc.FAIL}率", "pct", True),
+REVIEW_METRICS: dict[str, tuple[str, str, bool | None, str]] = {
+    # key: (label, kind, worse when higher — None: neither, help) for figures not in dash.METRICS
+    "card_mean": ("评分表得分", "points", False, "评分表评审的最终得分均值（0–100；申诉改分后以改后为准，校准评分不计）。"
+                  f"{BONUS_NOTE}。"),
+    "dispute_share": ("评审被申诉比例", "pct", None, "该坐席会话的评分表评审中，被提出申诉的比例。"),
+    "rubric_mean": ("整体评审均分（1–5）", "score", False, "会话回放“整体评审”里四个评分项（1–5 分）的平均。"),
+    "fail_share": (f"整体评审{sc.FAIL}率", "pct", True, f"“整体评审”的结论中“{sc.FAIL}”的比例。"),
 }
-CARD = ("risk_mean", "risk_high_share", "sla_rate", "first_response_s", "tone_flag_share", "csat",
-        *REVIEW_METRICS)
+CARD = ("risk_mean", "risk_high_share", "sla_rate", "first_response_s", "tone_flag_share", "csat", "card_mean",
+        "dispute_share")
+RUBRIC_CARD = ("rubric_mean", "fail_share")  # shown only where someone used the 整体评审 rubric
 TREND_METRICS = ("risk_high_share", "sla_rate", "first_response_s", "csat", "tone_flag_share")
 TEAM_FORMATS = {"conversations": "{:,.0f}", "risk_mean": "{:.1f}%", "sla_rate": "{:.1f}%", "first_response_s": "{:.0f}",
                 "tone_flagged": "{:,.0f}", "csat": "{:.2f}", "csat_n": "{:,.0f}", "reviewed": "{:,.0f}",
-                "rubric_mean": "{:.2f}"}
+                "card_mean": "{:.1f}", "rubric_mean": "{:.2f}"}
 TEAM_COLUMNS = {
     "agent": st.column_config.TextColumn("坐席"),
     "conversations": st.column_config.NumberColumn("会话", format="localized"),
@@ -40,8 +47,9 @@ TEAM_COLUMNS = {
     "tone_flagged": st.column_config.NumberColumn("语气预警", format="localized"),
     "csat": st.column_config.NumberColumn("CSAT", format="%.2f"),
     "csat_n": st.column_config.NumberColumn("评价数", format="localized"),
-    "reviewed": st.column_config.NumberColumn("已复核", format="localized"),
-    "rubric_mean": st.column_config.NumberColumn("复核评分", format="%.2f"),
+    "reviewed": st.column_config.NumberColumn("已复核会话", format="localized", help="有任一种评审（评分表评审或整体评审）的会话"),
+    "card_mean": st.column_config.NumberColumn("评分表得分", format="%.1f", help=REVIEW_METRICS["card_mean"][3]),
+    "rubric_mean": st.column_config.NumberColumn("整体评审均分（1–5）", format="%.2f"),
 }
 
 
@@ -63,16 +71,20 @@ def card_metrics(card: sc.Scorecard) -> None:
     top[0].metric("会话数", f"{mine['conversations']:,.0f}")
     top[1].metric("语气预警", f"{mine['tone_flagged']:,.0f} 次")
     top[2].metric("CSAT 评价", f"{mine['csat_n']:,.0f} 条")
-    top[3].metric("已复核会话", f"{mine['reviewed']:,.0f}")
-    cells = [c for _ in range(2) for c in st.columns(4)]
-    for cell, key in zip(cells, CARD):
+    top[3].metric("已复核会话", f"{mine['reviewed']:,.0f}", help="有任一种评审（评分表评审或整体评审）的会话")
+    keys = [*CARD, *(RUBRIC_CARD if card.team_figures.get("rubric_n") or card.team_figures.get("verdicts") else ())]
+    cells = [c for _ in range(0, len(keys), 4) for c in st.columns(4)]
+    for cell, key in zip(cells, keys):
         metric = dash.METRICS.get(key)
-        label, kind, worse_up = (metric.label, None, metric.worse_when_higher) if metric else REVIEW_METRICS[key]
+        label, kind, worse_up, about = ((metric.label, None, metric.worse_when_higher, "") if metric
+                                        else REVIEW_METRICS[key])
         change = dash.format_change(key, card.versus_team(key), kind)
+        team = f"{card.team_label}：{dash.format_value(key, card.team_figures.get(key), kind)}"
         cell.metric(label, dash.format_value(key, mine.get(key), kind),
                     f"{change}（对比组）" if change else None,
-                    delta_color="inverse" if worse_up else "normal",
-                    help=f"{card.team_label}：{dash.format_value(key, card.team_figures.get(key), kind)}")
+                    delta_color="off" if worse_up is None else "inverse" if worse_up else "normal",
+                    help=f"{about}{team}" if about else team)
+    bonus_note(card.members["card_mean"])  # the metric above and the team table below
 
 
 def agent_trend(f: Filters, card: sc.Scorecard) -> None:
@@ -133,7 +145,8 @@ with right:
 
 st.subheader(f"{plain(card.team_label)} 组内对比")
 team = card.members
-shown = team[list(TEAM_COLUMNS)].assign(risk_mean=team["risk_mean"] * 100, sla_rate=team["sla_rate"] * 100)
+columns = [c for c in TEAM_COLUMNS if c != "rubric_mean" or team["rubric_mean"].notna().any()]
+shown = team[columns].assign(risk_mean=team["risk_mean"] * 100, sla_rate=team["sla_rate"] * 100)
 highlight = highlight_row(shown, "agent", agent, TEAM_FORMATS)
 st.dataframe(highlight, column_config=TEAM_COLUMNS, hide_index=True, key="ag_team", height=35 * (len(shown) + 1) + 3)
 

@@ -66,6 +66,16 @@ def _new_rule_form(actor: str, first: bool) -> None:
                 st.rerun()
 
 
+def recent_alerts() -> None:
+    """What the rules found, newest first."""
+    st.subheader("最近的提醒")
+    events = read(recent_events)
+    if events.empty:
+        st.caption("暂无提醒。")
+    else:
+        st.dataframe(events, hide_index=True, column_config=EVENT_COLUMNS, width="stretch")
+
+
 user = current_user()
 managing = user is not None and allowed(current_principal(), "manage_program")  # others read only
 st.title("预警")
@@ -77,10 +87,14 @@ rules = read(list_rules)
 if managing:
     assert user is not None
     _new_rule_form(user[1], not rules)
+else:  # read only: what fired comes first, and no invitation to make rules one may not make
+    st.info("预警规则由质检主管或管理员在本页设置；你可以查看触发的提醒和现有规则。")
+    recent_alerts()
 
 st.subheader("规则")
 if not rules:
-    st.info("还没有预警规则。可以从“退货分类高风险占比超过 30%”或“每个坐席的预测不满意环比翻倍”开始。")
+    st.info("还没有预警规则。可以从“退货分类高风险占比超过 30%”或“每个坐席的预测不满意环比翻倍”开始。" if managing
+            else "还没有预警规则：请质检主管设置。")
 for rule_id, rule in rules:
     left, mid, right = st.columns([6, 1, 1], vertical_alignment="center")
     state = "" if rule.enabled else "（已停用）"
@@ -103,9 +117,5 @@ if managing and rules and st.button("立即检查", help="导入和评分后会�
     flash(f"检查完成：新提醒 {report.new} 条，已发送 {report.delivered} 条{failed}", "warning" if failed else "success")
     st.rerun()
 
-st.subheader("最近的提醒")
-events = read(recent_events)
-if events.empty:
-    st.caption("暂无提醒。")
-else:
-    st.dataframe(events, hide_index=True, column_config=EVENT_COLUMNS, width="stretch")
+if managing:
+    recent_alerts()

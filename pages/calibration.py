@@ -18,6 +18,7 @@ from ui.calibration_review import task_links
 from ui.charts import calibration_trend_chart
 from ui.filters import review_filter_sidebar
 from ui.frame import require_frame
+from ui.scorecard_form import bonus_note
 from ui.state import CALIBRATION_TAB_KEY as TAB_KEY
 from ui.state import flash, show_flash
 from ui.text import plain
@@ -57,7 +58,7 @@ def session_view(actor: str | None, manager: bool) -> None:
     """One session: who has scored how much; once closed, its results; and α over all closed sessions."""
     sessions = read(calibration.list_sessions)
     if sessions.empty:
-        st.info("还没有校准会：在“新建校准会”里创建一个。")
+        st.info("还没有校准会：在“新建校准会”里创建一个。" if manager else "还没有校准会：由质检主管或管理员创建。")
         return
     labels = {int(r.id): f"{r.name}（{r.scorecard} 第 {r.version} 版 · {'已结束' if r.closed_at is not None else '进行中'}）"
               for r in sessions.itertuples()}
@@ -96,10 +97,12 @@ def session_view(actor: str | None, manager: bool) -> None:
     st.markdown("**每位质检员的偏差**（总分：本人 − 比较对象，正数表示打分偏高）")
     st.dataframe(results.reviewers, hide_index=True, column_config=REVIEWER_COLUMNS, key="cal_reviewers")
     with st.expander("全部评分（已公开）"):
-        st.dataframe(read(calibration.visible_reviews, sid, actor or ""), hide_index=True, key="cal_all",
+        everyone = read(calibration.visible_reviews, sid, actor or "")
+        st.dataframe(everyone, hide_index=True, key="cal_all",
                      column_config={"review_id": None, "conversation_id": "会话 ID", "reviewer": "质检员",
                                     "score": st.column_config.NumberColumn("得分", format="%.1f"),
                                     "updated_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm")})
+        bonus_note(everyone["score"])
 
 
 def _pruned(key: str, options: Iterable[object]) -> None:
@@ -161,25 +164,30 @@ def new_session(actor: str, f: Filters) -> None:
 
 user = current_user()
 actor = user[1] if user else None
-manager = allowed(current_principal(), "manage_program")
+principal = current_principal()
+manager = actor is not None and allowed(principal, "manage_program")
+scoring = actor is not None and allowed(principal, "review")  # trainers read the results, they do not score
 filters = review_filter_sidebar() if manager else Filters()  # the queue's filters choose a session's conversations
 st.title("校准")
 show_flash()
+if not manager:
+    st.caption("校准会由质检主管或管理员创建" + ("；你被选为参加者后，任务会出现在“我的校准任务”里。" if scoring
+                                    else "；评分由质检员进行，这里可以查看各场校准会的结果。"))
+shown = [t for t in TABS if (t != TABS[0] or scoring) and (t != TABS[2] or manager)]
+asked = st.session_state.get(TAB_KEY)
 # keyed, so the tab chosen on arriving from the queue (its default) stays chosen on later reruns
-tab_mine, tab_sessions, tab_new = st.tabs(list(TABS), default=st.session_state.get(TAB_KEY), key="cal_tabs")
-with tab_sessions:
+tabs = dict(zip(shown, st.tabs(shown, default=asked if asked in shown else None, key="cal_tabs")))
+with tabs[TABS[1]]:
     session_view(actor, manager)
     trend = read(calibration.calibration_trend)
     if len(trend) >= 1:
         st.markdown("**历次校准的一致性**")
         st.altair_chart(calibration_trend_chart(trend), width="stretch")
-with tab_new:
-    if actor is None or not manager:
-        st.info("校准会由质检主管或管理员创建；你被选为参加者后，任务会出现在“我的校准任务”里。")
-    else:
+if manager:
+    assert actor is not None
+    with tabs[TABS[2]]:
         new_session(actor, filters)
-with tab_mine:
-    if actor is None:
-        st.info("登录后即可看到你的校准任务。")
-    else:
+if scoring:
+    assert actor is not None
+    with tabs[TABS[0]]:
         my_tasks(actor)

@@ -12,7 +12,7 @@ from qa.program import disputes, reviews
 from ui.cache import engine, read
 from ui.disputes import dispute_rate_table
 from ui.frame import require_frame
-from ui.scorecard_form import load_form, rate_scorecard, rating_text, show_score
+from ui.scorecard_form import bonus_note, load_form, rate_scorecard, rating_text, show_score
 from ui.state import flash, show_flash
 from ui.text import plain
 from ui.user import current_principal, current_user
@@ -86,6 +86,7 @@ def my_reviews(actor: str | None) -> None:
     mine = mine.assign(state=mine.apply(_state, axis=1))
     st.dataframe(mine, hide_index=True, column_order=list(REVIEW_COLUMNS), column_config=REVIEW_COLUMNS,
                  key="dp_mine")
+    bonus_note(mine["score"])
     rows = {int(r.review_id): f"{r.external_id} · {r.scorecard} · {_score(r.score)} 分 · {r.state}"
             for r in mine.itertuples()}
     rid = st.selectbox("评审", list(rows), key="dp_review", format_func=rows.get)
@@ -137,6 +138,7 @@ def open_list(actor: str | None) -> None:
                  column_config=REVIEW_COLUMNS | {"opened_at": st.column_config.DatetimeColumn("申诉时间",
                                                                                              format="MM-DD HH:mm"),
                                                  "reason": "理由"})
+    bonus_note(waiting["score"])
     rows = {int(r.dispute_id): f"{r.external_id} · {r.agent} · {r.reason[:20]}" for r in waiting.itertuples()}
     did = st.selectbox("申诉", list(rows), key="dp_dispute", format_func=rows.get)
     row = waiting.set_index("dispute_id").loc[did]

@@ -136,7 +136,7 @@ with right:
     if msgs["ts"].notna().any():
         st.altair_chart(_timeline(msgs), width="stretch")
     notes_so_far(notes)
-    tag_panel(cid, reviewer[1] if reviewer else None)
+    tag_panel(cid, reviewer[1] if reviewer else None, msgs)
     if user is None or not allowed(principal, "review"):
         if user is not None and allowed(principal, "coach"):
             add_to_coaching(h, user[0], msgs)

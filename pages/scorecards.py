@@ -6,16 +6,24 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qa.access import allowed
 from qa.errors import HuifangError
 from qa.program import store
-from qa.program.scorecard import FATAL, KINDS, SCALES, scorecard_from_frame
+from qa.program.scorecard import FATAL, KINDS, SCALES, criteria_frame, scorecard_from_frame
 from qa.program.selection import SelectionRule
 from ui.cache import engine, read
 from ui.frame import require_frame
-from ui.scorecard_editor import FRAME_CONFIG, criterion_editor, display_frame, draft_rows, load_draft
+from ui.scorecard_editor import (
+    FRAME_CONFIG,
+    bonus_caption,
+    criterion_editor,
+    display_frame,
+    draft_rows,
+    load_draft,
+)
 from ui.state import flash, show_flash
 from ui.text import plain
-from ui.user import current_user
+from ui.user import current_principal, current_user
 
 require_frame(__file__)
 
@@ -80,7 +88,7 @@ def _rules_editor(names: list[str], actor: str | None) -> None:
 
 
 user = current_user()
-actor = user[1] if user else None
+actor = user[1] if user is not None and allowed(current_principal(), "manage_program") else None  # others read
 st.title("评分表")
 show_flash()
 with st.expander("得分公式", expanded=False):
@@ -88,7 +96,8 @@ with st.expander("得分公式", expanded=False):
 
 cards = read(store.list_scorecards)
 if cards.empty:
-    st.info("还没有评分表：在下面新建一张（演示数据自带“售前”“售后”“评价回复”）。")
+    st.info("还没有评分表：在下面新建一张（演示数据自带“售前”“售后”“评价回复”）。" if actor is not None
+            else "还没有评分表：由质检主管或管理员新建。")
 else:
     st.dataframe(cards, hide_index=True, column_order=list(LIST_COLUMNS), column_config=LIST_COLUMNS,
                  key="sc_list")
@@ -98,7 +107,10 @@ with tab_rules:
     _rules_editor(list(cards["name"]), actor)
 
 with tab_card:
-    pick = st.selectbox("评分表", [*cards["name"], NEW], key="sc_pick")
+    options = [*cards["name"], *([NEW] if actor is not None else [])]  # only a manager may start one
+    if not options:
+        st.stop()
+    pick = st.selectbox("评分表", options, key="sc_pick")
     sid = None if pick == NEW else int(cards.loc[cards["name"] == pick, "id"].iloc[0])
     latest = None if sid is None else read(store.load_scorecard, sid)
     if latest is not None:
@@ -121,8 +133,9 @@ with tab_card:
             if old.card.description:
                 st.caption(plain(old.card.description))
             st.dataframe(display_frame(old.card), hide_index=True, column_config=FRAME_CONFIG, key="sc_criteria")
+            bonus_caption(criteria_frame(old.card))
     if actor is None:
-        st.info("在侧边栏选择“当前用户”后即可编辑评分表。")
+        st.info("评分表由质检主管或管理员维护；这里可以查看各版本和得分公式。")
         st.stop()
     st.markdown(f"**{'新建评分表' if latest is None else '编辑（保存为新版本）'}**")
     load_draft((pick, latest.version if latest else None), latest.card if latest else None)

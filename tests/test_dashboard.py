@@ -158,6 +158,8 @@ def test_format_value(key: str, value: float | None, shown: str) -> None:
 
 def test_format_value_kind_override_and_change() -> None:
     assert dash.format_value("rubric_mean", 2.0, "score") == "2.00"
+    assert dash.format_value("card_mean", 1500 / 14, "points") == "107.1"  # a review score, as the forms show it
+    assert dash.format_change("card_mean", -12.345, "points") == "-12.3"
     assert dash.format_change("risk_high_share", 0.5) == "+50.0 个百分点"
     assert dash.format_change("csat", -1 / 3) == "-0.33"
     assert dash.format_change("first_response_s", 68.75) == "+69 秒"

@@ -54,3 +54,24 @@ def test_executives_read_alerts_but_cannot_change_them(seeded_app: Engine) -> No
     assert not at.exception
     assert any("退货不满" in m.value for m in at.markdown)
     assert not at.expander and not [b for b in at.button if b.label in ("停用", "删除", "立即检查")]
+
+
+def test_executives_see_what_fired_and_who_sets_rules_without_an_invitation(seeded_app: Engine) -> None:
+    from qa.program.alerts import AlertRule, add_rule, run_alerts
+
+    at = start_app("pages/alerts.py", user="刘总")
+    assert not at.exception
+    infos = [i.value for i in at.info]
+    assert "预警规则由质检主管或管理员在本页设置；你可以查看触发的提醒和现有规则。" in infos
+    assert "还没有预警规则：请质检主管设置。" in infos and not any("可以从" in i for i in infos)
+    assert not at.text_input and not at.button  # no form, no 创建
+    add_rule(seeded_app, AlertRule("退货不满", "threshold", "risk_high_share", "category", "退货", 0.3, min_volume=1),
+             "陈经理")
+    run_alerts(seeded_app)
+    at = start_app("pages/alerts.py", user="刘总")
+    assert not at.exception
+    events = at.dataframe[0].value  # what fired, first on the page
+    assert events["subject"].tolist() == ["分类 退货"]
+    headers = [h.value for h in at.subheader]
+    assert headers == ["最近的提醒", "规则"]
+    assert not at.button

@@ -91,8 +91,9 @@ def test_agent_scorecard_against_the_team(seeded_app: Engine) -> None:
     assert shown["预测不满意（均值）"] == ("85.0%", "+20.0 个百分点（对比组）")
     assert shown["平均首次响应"] == ("8分20秒", "+232 秒（对比组）")
     assert shown["CSAT"] == ("1.50", "-0.83（对比组）")
-    assert shown["复核评分均值（1–5）"] == ("2.00", "+0.00（对比组）")
-    assert shown["复核不合格率"] == ("75.0%", "+8.3 个百分点（对比组）")
+    assert shown["整体评审均分（1–5）"] == ("2.00", "+0.00（对比组）")
+    assert shown["整体评审不合格率"] == ("75.0%", "+8.3 个百分点（对比组）")
+    assert shown["评分表得分"][0] == "—"  # nobody used a scorecard here
     team = at.dataframe[-1].value  # the team table ends the page
     assert team["agent"].tolist() == ["小李", "阿杰"]
     assert team["reviewed"].tolist() == [1, 2]

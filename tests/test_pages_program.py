@@ -3,6 +3,8 @@ and auto-QA agreement on the Models page — on tests/seed.py's conversations wi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
@@ -114,7 +116,7 @@ def test_editing_a_scorecard_saves_a_new_version_and_old_reviews_keep_theirs(pro
     at.button(key="sc_apply").click().run()
     at.selectbox(key="sc_item").set_value(-1).run()  # ＋ 新增评分项
     at.text_input(key="sc_f_section").input("处理")
-    at.text_input(key="sc_f_key").input("follow_up")
+    assert "sc_f_key" not in [t.key for t in at.text_input]  # the key is an internal id, made up for a new item
     at.text_input(key="sc_f_label").input("主动跟进物流")
     at.checkbox(key="sc_f_allow_na").check()
     at.button(key="sc_apply").click().run()
@@ -125,7 +127,8 @@ def test_editing_a_scorecard_saves_a_new_version_and_old_reviews_keep_theirs(pro
     sid = int(listed.loc[listed["name"] == "售后", "id"].iloc[0])
     v2 = read(program_app, store.load_scorecard, sid)
     assert v2.version == 2 and v2.card.criterion("forbidden").points == -10
-    assert v2.card.criterion("follow_up").allow_na and v2.card.criterion("follow_up").scale == "yes_no"
+    follow_up = next(c for _s, c in v2.card.criteria() if c.label == "主动跟进物流")
+    assert follow_up.allow_na and follow_up.scale == "yes_no" and re.fullmatch(r"c[0-9a-f]{8}", follow_up.key)
     assert read(program_app, store.load_scorecard, sid, 1).card.criterion("forbidden").points == -5
     history = next(d.value for d in at.dataframe if "note" in d.value.columns)
     assert history["version"].tolist() == [2, 1] and history["note"].iloc[0] == "禁用语加重扣分；新增跟进项"
@@ -136,11 +139,11 @@ def test_a_scorecard_that_cannot_be_scored_is_refused_with_its_row(program_app: 
     _as(at, MANAGER)
     at.selectbox(key="sc_pick").set_value("售前").run()
     at.selectbox(key="sc_item").set_value(-1).run()  # ＋ 新增评分项
-    at.text_input(key="sc_f_key").input("greeting")  # the key of the first criterion
-    at.text_input(key="sc_f_label").input("再次问候")
+    at.text_input(key="sc_f_label").input("超时未回复")
+    at.selectbox(key="sc_f_kind").set_value("adjust").run()  # 加减分 without its points
     at.button(key="sc_apply").click().run()
     at.button(key="sc_save").click().run()
-    assert any("编号“greeting”与前面的评分项重复" in e for e in _texts(at.error))
+    assert "第 11 行：加减分项须设置分值（如 −5 或 +3）" in _texts(at.error)
     assert read(program_app, store.list_scorecards).set_index("name").loc["售前", "version"] == 1
 
 
@@ -337,3 +340,105 @@ def test_agents_page_shows_dispute_rate_per_reviewer(program_app: Engine) -> Non
     assert not at.exception
     rates = next(d.value for d in at.dataframe if "dispute_rate" in d.value).set_index("reviewer")
     assert rates.loc["王质检", ["reviews", "disputed", "dispute_rate"]].tolist() == [1, 1, 1.0]
+
+
+def test_agents_page_counts_scorecard_reviews_with_their_final_score(program_app: Engine) -> None:
+    cid = _cid(program_app, "tm-3")
+    chosen = read(program_app, store.choose_scorecard, cid)
+    assert chosen is not None
+    ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in (AFTERSALE | {"solution": 2.0}).items()}
+    rid = reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    get_or_create_user(program_app, "阿杰", "agent")
+    did = disputes.open_dispute(program_app, rid, "方案明确", "阿杰")
+    disputes.resolve_dispute(program_app, did, MANAGER, "认可", {**ratings, "solution": Rating(5.0)})
+    final = read(program_app, reviews.load_review, rid).score
+    # a calibration review of the same conversation at another score never counts
+    sid = calibration.create_session(program_app, "校准", chosen.version_id, [cid], ["李质检", "王质检"], MANAGER)
+    calibration.submit_review(program_app, sid, cid, {**ratings, "solution": Rating(1.0)}, "李质检")
+    at = start_app("pages/agents.py")
+    at.selectbox(key="ag_agent").select("阿杰").run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["已复核会话"] == "1" and shown["评分表得分"] == f"{final:.1f}" and shown["评审被申诉比例"] == "100.0%"
+    assert "整体评审均分（1–5）" not in shown  # nobody used the 1–5 rubric: no empty rubric figures
+    team = at.dataframe[-2].value  # the team table, before the reviewers' dispute rates
+    assert team.set_index("agent").loc["阿杰", ["reviewed", "card_mean"]].tolist() == [1, final]
+    assert "rubric_mean" not in team.columns
+
+
+# --- 加分项: scores past 100 --------------------------------------------------------------------------------------
+
+def test_scorecards_read_in_chinese_with_bonus_items_marked(program_app: Engine) -> None:
+    at = start_app("pages/scorecards.py", user=MANAGER)
+    at.selectbox(key="sc_pick").set_value("售前").run()
+    assert not at.exception
+    tables = [d.value for d in at.dataframe if "section_cap" in d.value.columns]
+    assert len(tables) == 2  # the version shown and the draft being edited
+    for table in tables:
+        assert "key" not in table.columns  # no internal ids (greeting, first_response…)
+        assert not any(re.search("[A-Za-z]", str(v)) for v in table.to_numpy().ravel()), table
+        caps = dict(zip(table["label"], table["section_cap"]))
+        assert caps["开场问候"] == "" and caps["使用禁用语"] == "20"  # no cap: an empty cell, never "None"
+        kinds = dict(zip(table["label"], table["kind"]))
+        assert kinds["主动推荐、促成下单"] == "加分项（可超过 100）"
+    assert sum("加分项只加分、不计入权重分母，所以得分可以超过 100" in c for c in _texts(at.caption)) == 2
+
+
+# 售前 with every line at its best: (100·14 + 100 from the bonus item) / 14 = 107.1
+PRESALE_BEST = {"greeting": 1.0, "first_response": 1.0, "reply_sla": 1.0, "closing": 1.0, "tone": 5.0,
+                "relevance": 5.0, "product_info": 1.0, "recommend": 1.0, "forbidden": 0.0, "offline_deal": 0.0}
+
+
+def test_the_replay_form_marks_bonus_items_and_explains_a_score_past_100(program_app: Engine) -> None:
+    at = start_app("pages/replay.py")
+    _as(at, "王质检")
+    at.text_input(key="replay_lookup").input("tm-1").run()
+    assert at.segmented_control(key="scr_recommend").label == "主动推荐、促成下单（加分项）"
+    assert at.segmented_control(key="scr_greeting").label == "开场问候"
+    assert "标“加分项”的项加分项只加分、不计入权重分母，所以得分可以超过 100。" in _texts(at.caption)
+    _rate_all(at, "scr", PRESALE_BEST | {"recommend": 0.0})
+    assert at.metric[0].value == "100.0" and not any(c.startswith("超过 100 分") for c in _texts(at.caption))
+    _rate_all(at, "scr", PRESALE_BEST)
+    assert at.metric[0].value == "107.1"
+    assert "超过 100 分：加分项只加分、不计入权重分母，所以得分可以超过 100。" in _texts(at.caption)
+    at.button(key="scr_save").click().run()
+    assert not at.exception
+    saved = next(d.value for d in at.dataframe if "scorecard" in d.value.columns)
+    assert saved["score"].round(1).tolist() == [107.1]
+
+
+# --- roles that may not write see no controls that would be refused ------------------------------------------------
+
+def test_a_trainer_reads_calibration_results_without_tasks_or_a_create_form(program_app: Engine) -> None:
+    at = start_app("pages/calibration.py", user="张培训")
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["校准会与结果"]
+    assert "校准会由质检主管或管理员创建；评分由质检员进行，这里可以查看各场校准会的结果。" in _texts(at.caption)
+    assert "还没有校准会：由质检主管或管理员创建。" in _texts(at.info)
+    assert not at.button and not at.text_input
+
+
+def test_a_reviewer_has_tasks_but_no_create_form_on_calibration(program_app: Engine) -> None:
+    at = start_app("pages/calibration.py", user="王质检")
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["我的校准任务", "校准会与结果"]
+    assert any(c.startswith("校准会由质检主管或管理员创建；你被选为参加者后") for c in _texts(at.caption))
+    assert not any("在“新建校准会”里创建" in i for i in _texts(at.info))
+
+
+def test_a_manager_keeps_every_calibration_tab(program_app: Engine) -> None:
+    at = start_app("pages/calibration.py", user=MANAGER)
+    assert [t.label for t in at.tabs] == ["我的校准任务", "校准会与结果", "新建校准会"]
+
+
+def test_a_trainer_reads_reviews_on_disputes_without_answering_them(program_app: Engine) -> None:
+    cid = _cid(program_app, "tm-3")
+    chosen = read(program_app, store.choose_scorecard, cid)
+    assert chosen is not None
+    ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in AFTERSALE.items()}
+    reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    at = start_app("pages/disputes.py", user="张培训")
+    assert not at.exception
+    assert not at.tabs  # no 待处理申诉 to resolve
+    assert "确认或申诉由被评审的坐席本人在自己的账号中进行。" in _texts(at.caption)
+    assert not [b for b in at.button if b.key in ("dp_ack", "dp_open", "dp_uphold", "dp_change")]

@@ -20,7 +20,8 @@ from qa.jobs.background import BackgroundScoring
 from qa.jobs.scoring import ScoreRunReport
 from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
 from qa.models import ConversationScore, Message
-from qa.program.tag_store import current_tree, judge_tag, tag_conversations, tags_of
+from qa.program.tag_store import current_tree, judge_tag, save_tree, tag_conversations, tags_of
+from qa.program.tags import set_rules
 from qa.review.annotations import MESSAGE_TAGS, list_annotations
 from qa.review.coaching import coaching_lists, create_list, list_items
 from qa.review.labels import my_feedback
@@ -303,12 +304,12 @@ def test_note_on_a_message_in_the_chat_then_edit_and_delete(seeded_app: Engine) 
     assert not any(e.key == f"note_text_{second}" for e in at.text_area)  # a closed 批注 draws nothing
     at.session_state[f"note_pop_{second}"] = True  # the reviewer opens 批注 beside message #2
     at.run()
-    at.multiselect(key=f"note_tags_{second}").set_value(["超时"])
+    at.multiselect(key=f"note_tags_{second}").set_value(["note:超时"])
     hostile = "首响 10 分钟 <img src=x onerror=alert(1)> [点我](http://evil.example) 这句话很长很长，不能被截断"
     at.text_area(key=f"note_text_{second}").input(hostile)
-    at.button(key=f"FormSubmitter:note_form_{second}-添加批注").click().run()
+    at.button(key=f"FormSubmitter:note_form_{second}-保存").click().run()
     assert not at.exception
-    assert "已添加批注到 #2 客服" in _texts(at.success)
+    assert "已保存 #2 客服 的批注和标签" in _texts(at.success)
     assert at.session_state[f"note_pop_{second}"] is False  # the form closes; the note is in the chat
     note = read(seeded_app, list_annotations, read(seeded_app, resolve_conversation, "tm-4")).iloc[0]
     assert (note["target"], note["tags"], note["comment"]) == ("消息 #2", "超时", hostile)
@@ -362,21 +363,60 @@ def test_a_reviewer_confirms_removes_and_adds_conversation_tags_in_the_replay(se
     assert "标签（1）" in [e.label for e in at.expander]
 
 
-def test_a_reviewer_tags_a_single_message_from_the_tree(seeded_app: Engine) -> None:
+def test_one_tag_picker_tags_a_message_from_the_tree_and_with_note_tags(seeded_app: Engine) -> None:
     at = _replay(start_app(), "tm-4", "王质检")
     third = _message_ids(seeded_app, "tm-4")[2]  # the customer's 什么时候发货
+    cid = read(seeded_app, resolve_conversation, "tm-4")
     at.session_state[f"note_pop_{third}"] = True
     at.run()
+    picker = [m for m in at.multiselect if m.key.endswith(f"_{third}")]
+    assert [m.key for m in picker] == [f"note_tags_{third}"]  # one picker in the popover, not two
     speed = _tag_ids(seeded_app)["物流 › 时效"]
-    at.multiselect(key=f"msg_tags_{third}").set_value([speed])
-    at.button(key=f"msg_tags_save_{third}").click().run()
-    assert not at.exception and "已保存 #3 顾客 的标签：物流 › 时效" in _texts(at.success)
-    with seeded_app.connect() as conn:
+    options = picker[0].options
+    assert options[:len(MESSAGE_TAGS)] == [f"质检 › {t}" for t in MESSAGE_TAGS] and "物流 › 时效" in options
+    picker[0].set_value([f"tree:{speed}", "note:推诿"])
+    at.button(key=f"FormSubmitter:note_form_{third}-保存").click().run()
+    assert not at.exception and "已保存 #3 顾客 的批注和标签" in _texts(at.success)
+    with seeded_app.connect() as conn:  # each kind where it always was: the tree's on the message, the note's on a note
         assert [(t.tag_id, t.source) for t in tags_of(conn, "message", [third])[third]] == [(speed, "reviewer")]
-    assert "标签树" in _chat(at)[2] and "[物流 › 时效]" in _chat(at)[2]
+    notes = read(seeded_app, list_annotations, cid)
+    assert notes[["target", "tags", "comment"]].values.tolist() == [["消息 #3", "推诿", ""]]
+    assert "[物流 › 时效 · 质检员 · 已确认]" in _chat(at)[2] and "[推诿]" in _chat(at)[2]
+    # opened again, the picker holds both; taking the note tag off deletes the note it alone made
     at.session_state[f"note_pop_{third}"] = True
     at.run()
-    assert at.multiselect(key=f"note_tags_{third}").options == list(MESSAGE_TAGS)  # the fixed note tags stay
+    assert at.multiselect(key=f"note_tags_{third}").value == ["note:推诿", f"tree:{speed}"]
+    at.multiselect(key=f"note_tags_{third}").set_value([f"tree:{speed}"])
+    at.button(key=f"FormSubmitter:note_form_{third}-保存").click().run()
+    assert read(seeded_app, list_annotations, cid).empty
+    with seeded_app.connect() as conn:
+        assert [t.tag_id for t in tags_of(conn, "message", [third])[third]] == [speed]
+
+
+def test_keyword_rules_tag_the_customer_message_and_a_reviewer_confirms_or_removes_it(seeded_app: Engine) -> None:
+    with seeded_app.begin() as conn:
+        tree = current_tree(conn, seed=True)
+    speed = _tag_ids(seeded_app)["物流 › 时效"]
+    save_tree(seeded_app, set_rules(tree, speed, ["发货"]))  # tm-4's customer asks 什么时候发货
+    cid = read(seeded_app, resolve_conversation, "tm-4")
+    with seeded_app.begin() as conn:  # what scoring does
+        tag_conversations(conn, current_tree(conn), [cid])
+    third = _message_ids(seeded_app, "tm-4")[2]
+    at = _replay(start_app(), "tm-4", "王质检")
+    assert not at.exception
+    assert "标签（3）" in [e.label for e in at.expander]  # 时效 and 退款 (its category) on it, 时效 on its message
+    assert "\\#3 顾客 · 物流 › 时效 · 规则 · 待确认" in _texts(at.markdown)  # escaped: not a heading
+    assert _texts(at.caption).count("关键词“发货”：什么时候发货") == 2
+    assert "[物流 › 时效 · 规则 · 待确认]" in _chat(at)[2]  # shown on that message in the chat
+    at.button(key=f"mtag_{third}_ok_{speed}").click().run()
+    assert "已确认#3 顾客 · 标签“物流 › 时效”" in _texts(at.success)
+    assert "[物流 › 时效 · 规则 · 已确认]" in _chat(at)[2]
+    at.button(key=f"mtag_{third}_rm_{speed}").click().run()
+    assert not at.exception and "[物流 › 时效" not in _chat(at)[2]
+    with seeded_app.begin() as conn:
+        assert tag_conversations(conn, current_tree(conn), [cid]) == 0  # not put back by the rules
+        assert tags_of(conn, "message", [third])[third] == []
+        assert speed in [t.tag_id for t in tags_of(conn, "conversation", [cid])[cid]]  # the conversation's stays
 
 
 def test_an_agent_sees_the_tags_but_cannot_change_them(seeded_app: Engine) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from qa.analytics.filters import Filters
+from qa.models import Conversation
+from qa.program import calibration, disputes, reviews, store
+from qa.program.scorecard import Criterion, Rating, Scorecard, Section
 from qa.review import scorecards as sc
+from qa.review.users import get_or_create_user
 from tests.app_fixtures import add_reviews
 from tests.seed import seed_small
 
@@ -82,3 +86,37 @@ def test_team_members_without_reviews_have_empty_review_figures(engine: Engine) 
         table = sc.scorecard(conn, Filters(), "小李").members
     assert table["rubric_mean"].dtype == float and table["rubric_mean"].isna().all()
     assert table["fail_share"].dtype == float and table["fail_share"].isna().all()
+    assert table["card_mean"].dtype == float and table["card_mean"].isna().all()
+
+
+CARD = Scorecard("售后", (Section("a", "处理", (
+    Criterion("ok", "方案正确", weight=3), Criterion("polite", "礼貌", scale="rating"))),))
+T0 = datetime(2026, 11, 20, 10, 0)
+
+
+def test_scorecard_reviews_count_with_their_final_score_and_calibration_never(reviewed: Engine) -> None:
+    with reviewed.connect() as conn:
+        ids = dict(conn.execute(select(Conversation.external_id, Conversation.id)).all())
+    vid = store.create_scorecard(reviewed, CARD, "陈经理").version_id
+    # tm-3 (阿杰): ok 0, polite 3 → (0·3 + 50)/4 = 12.5, then a dispute changes it to (300 + 50)/4 = 87.5
+    disputed = reviews.save_review(reviewed, ids["tm-3"], vid, {"ok": Rating(0), "polite": Rating(3)}, "王质检",
+                                   now=T0)
+    get_or_create_user(reviewed, "阿杰", "agent")
+    did = disputes.open_dispute(reviewed, disputed, "方案是对的", "阿杰", now=T0 + timedelta(days=1))
+    disputes.resolve_dispute(reviewed, did, "陈经理", "认可", {"ok": Rating(1), "polite": Rating(3)},
+                             now=T0 + timedelta(days=2))
+    # jd-1 (小李) has no rubric review: a scorecard review alone makes it reviewed; 100 points
+    reviews.save_review(reviewed, ids["jd-1"], vid, {"ok": Rating(1), "polite": Rating(5)}, "王质检", now=T0)
+    # a calibration review of tm-4 (阿杰) at 0 points never counts in an agent's figures
+    sid = calibration.create_session(reviewed, "校准", vid, [ids["tm-4"]], ["王质检", "李质检"], "陈经理")
+    calibration.submit_review(reviewed, sid, ids["tm-4"], {"ok": Rating(0), "polite": Rating(1)}, "李质检")
+    with reviewed.connect() as conn:
+        card = sc.scorecard(conn, Filters(), "阿杰")
+    mine, team = card.mine, card.team_figures
+    assert (mine["card_n"], mine["card_mean"], mine["dispute_share"]) == (1, 87.5, 1.0)
+    assert (team["card_n"], team["card_mean"], team["dispute_share"]) == (2, pytest.approx(93.75), 0.5)
+    assert mine["reviewed"] == 2 and team["reviewed"] == 4  # any kind of review: 小李's jd-1 and jd-2
+    assert mine["rubric_mean"] == 2.0  # the rubric reviews still count as before
+    members = card.members.set_index("agent")
+    assert members.loc["小李", ["reviewed", "card_n", "card_mean"]].tolist() == [2, 1, 100.0]
+

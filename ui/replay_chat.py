@@ -15,11 +15,13 @@ import pandas as pd
 import streamlit as st
 
 from qa.errors import HuifangError
-from qa.program.tag_store import AssignedTag, correct_tags, current_tree, tags_of
+from qa.program.tag_store import AssignedTag, current_tree, tags_of
 from qa.program.tags import TagTree
-from qa.review.annotations import MESSAGE_TAGS, add_message_note, delete_annotation, update_message_note
+from qa.review.annotations import delete_annotation, update_message_note
+from qa.review.message_tags import NOTE_GROUP, OwnNote, chosen_now, picker_options, save_message_tags
 from qa.review.replay import ROLE_NAMES, MessageNote, message_html, play_times, shown_at, wait_scale
 from ui.cache import engine, read
+from ui.replay_tags import tag_line
 from ui.state import flash
 
 __all__ = ["SPEEDS", "chat"]
@@ -78,20 +80,10 @@ def _notes_changed(message_id: int, text: str) -> None:
     flash(text)
 
 
-def _add(cid: int, message_id: int, uid: int, label: str) -> None:
-    ss = st.session_state
+def _update(note: OwnNote, message_id: int, uid: int) -> None:
+    """Callback of 更新: the note's text (its tags are the picker's)."""
     try:
-        add_message_note(engine(), cid, message_id, uid, ss[f"note_text_{message_id}"], ss[f"note_tags_{message_id}"])
-    except HuifangError as e:
-        flash(str(e), "error")
-    else:
-        _notes_changed(message_id, f"已添加批注到 {label}")
-
-
-def _update(note_id: int, message_id: int, uid: int) -> None:
-    ss = st.session_state
-    try:
-        update_message_note(engine(), note_id, uid, ss[f"note_edit_text_{note_id}"], ss[f"note_edit_tags_{note_id}"])
+        update_message_note(engine(), note.id, uid, st.session_state[f"note_edit_text_{note.id}"], note.tags)
     except HuifangError as e:
         flash(str(e), "error")
     else:
@@ -115,57 +107,57 @@ class _MessageTags:
     on: dict[int, list[AssignedTag]]
 
     def note(self, message_id: int) -> list[MessageNote]:
-        """The message's tree tags as a line under it, like reviewers' notes."""
+        """The message's tree tags as a line under it, like reviewers' notes: where each came from, and whether a
+        reviewer confirmed it (物流 › 破损（规则·待确认）)."""
         tags = self.on.get(message_id, [])
-        return [MessageNote("标签树", "、".join(self.tree.path(t.tag_id) for t in tags), "")] if tags else []
+        return [MessageNote("标签", "、".join(tag_line(self.tree, t) for t in tags), "")] if tags else []
 
 
-def _save_tags(message_id: int, actor: str, label: str, paths: dict[int, str]) -> None:
-    """Callback of 保存标签: the chosen tree tags are the message's, any other it had is taken off."""
-    chosen = st.session_state[f"msg_tags_{message_id}"]
+def _own_notes(mine: pd.DataFrame) -> list[OwnNote]:
+    return [OwnNote(int(n.id), n.comment, tuple(t for t in n.tags.split("，") if t)) for n in mine.itertuples()]
+
+
+def _save(cid: int, message_id: int, uid: int, actor: str, label: str, tags: _MessageTags, own: list[OwnNote]) -> None:
+    """Callback of 保存: the one picker's tags and the new note's text."""
+    ss = st.session_state
+    chosen, comment = ss[f"note_tags_{message_id}"], ss[f"note_text_{message_id}"]
+    if not comment.strip() and set(chosen) == set(chosen_now(tags.tree, tags.on.get(message_id, []), own)):
+        flash("没有改动：请填写批注或修改标签", "error")
+        return
     try:
-        correct_tags(engine(), "message", message_id, chosen, actor)
+        save_message_tags(engine(), cid, message_id, uid, actor, chosen, comment, tags.on.get(message_id, []), own)
     except HuifangError as e:
         flash(str(e), "error")
     else:
-        _notes_changed(message_id, f"已保存 {label} 的标签：" + ("、".join(paths[t] for t in chosen) or "无"))
+        _notes_changed(message_id, f"已保存 {label} 的批注和标签")
 
 
-def _tree_tags(msg: pd.Series, actor: str, tags: _MessageTags) -> None:
-    """Tags from the tag tree on this message (where the customer says 破损, say), beside the fixed note tags."""
-    mid = int(msg.id)
-    paths = tags.tree.paths()
-    st.multiselect("标签树标签", list(paths), default=[t.tag_id for t in tags.on.get(mid, []) if t.tag_id in paths],
-                   format_func=paths.__getitem__, key=f"msg_tags_{mid}", placeholder="选择标签，如 物流 › 破损")
-    st.button("保存标签", key=f"msg_tags_save_{mid}", on_click=_save_tags, args=(mid, actor, _label(msg), paths))
-
-
-def _note_form(cid: int, msg: pd.Series, uid: int, own: pd.DataFrame, actor: str | None = None,
-               tags: _MessageTags | None = None) -> None:
-    """The 批注 control of one message: a popover (drawn only while open) to add, edit or delete notes, and to
-    tag the message from the tag tree."""
+def _note_form(cid: int, msg: pd.Series, uid: int, own: pd.DataFrame, actor: str, tags: _MessageTags) -> None:
+    """The 批注 control of one message: a popover (drawn only while open) with one tag picker — the tag tree's
+    tags and the note tags that teach the models — a new note, and the reviewer's own notes to edit or delete."""
     mid, label = int(msg.id), _label(msg)
     pop = st.popover("批注", key=f"note_pop_{mid}", on_change="rerun", type="tertiary", icon=":material/edit_note:",
                      help=f"批注{label}")
     if not pop.open:
         return
+    notes = _own_notes(own)
+    options = picker_options(tags.tree)
     with pop:
         st.markdown(f"**批注 {label}**")
         with st.form(f"note_form_{mid}", border=False):
-            st.multiselect("标签", MESSAGE_TAGS, key=f"note_tags_{mid}", placeholder="选择标签（可多选）")
+            st.multiselect("标签", list(options), default=chosen_now(tags.tree, tags.on.get(mid, []), notes),
+                           format_func=options.__getitem__, key=f"note_tags_{mid}",
+                           placeholder="选择标签，如 物流 › 破损、质检 › 语气生硬",
+                           help=f"标签树的标签打在这条消息上；“{NOTE_GROUP} › …”记在你的批注里，用于改进模型")
             st.text_area("批注", key=f"note_text_{mid}", height=68)
-            st.form_submit_button("添加批注", type="primary", on_click=_add, args=(cid, mid, uid, label))
-        if actor is not None and tags is not None:
-            _tree_tags(msg, actor, tags)
-        for note in own.itertuples():
+            st.form_submit_button("保存", type="primary", on_click=_save,
+                                  args=(cid, mid, uid, actor, label, tags, notes))
+        for note in notes:
             st.divider()
-            nid = int(note.id)
-            st.text_area("我的批注", value=note.comment, key=f"note_edit_text_{nid}", height=68)
-            st.multiselect("标签", MESSAGE_TAGS, default=[t for t in note.tags.split("，") if t in MESSAGE_TAGS],
-                           key=f"note_edit_tags_{nid}", placeholder="选择标签（可多选）")
+            st.text_area("我的批注", value=note.comment, key=f"note_edit_text_{note.id}", height=68)
             b1, b2 = st.columns(2)
-            b1.button("更新", key=f"note_update_{nid}", on_click=_update, args=(nid, mid, uid))
-            b2.button("删除", key=f"note_delete_{nid}", on_click=_delete, args=(nid, mid, uid))
+            b1.button("更新", key=f"note_update_{note.id}", on_click=_update, args=(note, mid, uid))
+            b2.button("删除", key=f"note_delete_{note.id}", on_click=_delete, args=(note.id, mid, uid))
 
 
 def _controls(cid: int, msgs: pd.DataFrame, play: _Playback | None) -> None:
@@ -209,7 +201,7 @@ def _draw(cid: int, msgs: pd.DataFrame, notes: pd.DataFrame, uid: int | None, ac
         said = [MessageNote(r.reviewer, r.tags, r.comment) for r in mine.itertuples()] + tags.note(int(msg.id))
         body, side = st.columns([12, 1], gap="small")
         body.markdown(message_html(msg, scale, said), unsafe_allow_html=True)
-        if uid is not None:
+        if uid is not None and actor is not None:
             with side:
                 _note_form(cid, msg, uid, mine[mine["reviewer_id"] == uid], actor, tags)
 

@@ -5,15 +5,25 @@ time with plain widgets (scale, weight, N/A, fatal, bonus, 加减分), the draft
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from qa.program.checks import CHECK_LABELS
-from qa.program.scorecard import AUTO_CHECK_NAMES, FATAL, FRAME_COLUMNS, KINDS, SCALES, Scorecard, criteria_frame
+from qa.program.scorecard import (
+    AUTO_CHECK_NAMES,
+    BONUS_NOTE,
+    FATAL,
+    FRAME_COLUMNS,
+    KINDS,
+    SCALES,
+    Scorecard,
+    criteria_frame,
+)
 
-__all__ = ["FRAME_CONFIG", "criterion_editor", "display_frame", "draft_rows", "load_draft"]
+__all__ = ["FRAME_CONFIG", "bonus_caption", "criterion_editor", "display_frame", "draft_rows", "load_draft"]
 
 FRAME_CONFIG = dict(FRAME_COLUMNS)
 """Chinese headers of ``criteria_frame``'s columns (as st.dataframe column_config)."""
@@ -30,12 +40,37 @@ def _clean(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def display_frame(card: Scorecard) -> pd.DataFrame:
-    """``criteria_frame`` with its codes (scored, yes_no, section…) in words."""
-    df = criteria_frame(card)
+def _number(value: Any) -> str:
+    value = _clean(value)
+    return "" if value is None else f"{value:g}"
+
+
+def _in_words(df: pd.DataFrame) -> pd.DataFrame:
+    """Criteria rows as a QA manager reads them: codes (scored, yes_no, section…) in words, and blank where a
+    field does not apply — no cap, the scale of a 加减分 item, the points of a weighted one — never "None"; without
+    the criterion's key, an internal id (reviews are stored under it) that means nothing to a reader."""
+    adjust = df["kind"] == "adjust"
+    out = df.drop(columns="key")
     for column, labels in _CHOICES.items():
-        df[column] = df[column].map(lambda v, labels=labels: labels.get(_clean(v), v))
-    return df
+        out[column] = df[column].map(lambda v, labels=labels: labels.get(_clean(v), v))
+    for column in ("section_cap", "low", "high", "weight", "points", "max_times"):
+        out[column] = df[column].map(_number)
+    out.loc[adjust, ["scale", "low", "high", "weight"]] = ""
+    out.loc[~adjust, ["points", "max_times"]] = ""
+    out["allow_na"] = df["allow_na"].map(lambda v: "是" if v else "")
+    out["fatal"] = df["fatal"].map(lambda v: "" if _clean(v) in (None, "none") else FATAL.get(v, v))
+    return out
+
+
+def display_frame(card: Scorecard) -> pd.DataFrame:
+    """``criteria_frame`` in words (see ``_in_words``)."""
+    return _in_words(criteria_frame(card))
+
+
+def bonus_caption(rows: pd.DataFrame) -> None:
+    """The line under criteria (``criteria_frame``'s columns) when one of them can lift the score past 100."""
+    if any(k == "bonus" or (k == "adjust" and (_clean(p) or 0) > 0) for k, p in zip(rows["kind"], rows["points"])):
+        st.caption(f"加分项（含正分值的加减分项）：{BONUS_NOTE}。")
 
 
 def draft_rows() -> list[dict[str, Any]]:
@@ -69,6 +104,8 @@ def _apply() -> None:
     row = {name: ss.get(f"sc_f_{name}") for name in _BLANK}
     for text in ("section", "key", "label", "description"):
         row[text] = (row[text] or "").strip()
+    # A criterion's key is what reviews are stored under: kept through every edit, made up for a new one
+    row["key"] = row["key"] or f"c{uuid.uuid4().hex[:8]}"
     if row["kind"] == "adjust" or row["scale"] != "points":  # yes/no and 1–5 keep their own bounds
         row["low"] = row["high"] = None
     rows = list(draft_rows())
@@ -99,9 +136,8 @@ def criterion_editor() -> None:
     rows = draft_rows()
     if rows:
         table = pd.DataFrame(rows, columns=list(_BLANK))
-        for column, labels in _CHOICES.items():
-            table[column] = table[column].map(lambda v, labels=labels: labels.get(v, v))
-        st.dataframe(table, hide_index=True, column_config=FRAME_CONFIG, key="sc_draft_table")
+        st.dataframe(_in_words(table), hide_index=True, column_config=FRAME_CONFIG, key="sc_draft_table")
+        bonus_caption(table)
     options = [*range(len(rows)), NEW_ITEM]
     if st.session_state.get(ITEM_KEY) not in options:
         st.session_state[ITEM_KEY] = NEW_ITEM
@@ -114,11 +150,10 @@ def criterion_editor() -> None:
         base = dict(_BLANK, section=last["section"], section_cap=last["section_cap"]) if item == NEW_ITEM else rows[item]
         _fields(base)
         st.session_state["_sc_cap_prefilled"] = base["section_cap"]
-    c = st.columns(4)
+    c = st.columns(3)
     c[0].text_input("节", key="sc_f_section")
     c[1].number_input("本节扣分上限（可空）", min_value=0.0, key="sc_f_section_cap")
-    c[2].text_input("编号（key）", key="sc_f_key")
-    c[3].text_input("评分项名称", key="sc_f_label")
+    c[2].text_input("评分项名称", key="sc_f_label")
     c2 = st.columns(4)
     kind = c2[0].selectbox("类型", list(KINDS), format_func=lambda k: KINDS[k], key="sc_f_kind")
     scale = c2[1].selectbox("量表", list(SCALES), format_func=lambda k: SCALES[k], key="sc_f_scale", disabled=kind == "adjust")

@@ -7,19 +7,20 @@ recomputed by ``qa.program.scorecard.score_review`` — the page never computes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
+import pandas as pd
 import streamlit as st
 
 from qa.errors import HuifangError
 from qa.program.autoqa import Proposal
 from qa.program.checks import CHECK_LABELS
 from qa.program.reviews import StaleScorecardReviewError
-from qa.program.scorecard import FATAL, Criterion, Rating, Scorecard, explain, score_review
+from qa.program.scorecard import BONUS_NOTE, FATAL, Criterion, Rating, Scorecard, explain, score_review
 from ui.state import flash
 from ui.text import plain
 
-__all__ = ["NA", "accept_all", "load_form", "rate_scorecard", "rating_text", "show_score", "submit_form"]
+__all__ = ["NA", "accept_all", "bonus_note", "load_form", "rate_scorecard", "rating_text", "show_score", "submit_form"]
 
 NA = "na"
 """The option standing for 不适用 in a criterion's control."""
@@ -54,6 +55,12 @@ def _options(c: Criterion) -> list[float] | None:
         if steps <= _DISCRETE_MAX + 1:
             return [float(v) for v in range(int(lo), int(hi) + 1)]
     return None
+
+
+def bonus_note(scores: Iterable[float | None]) -> None:
+    """One line under scores shown anywhere, when one of them is past 100: it comes from bonus items."""
+    if any(s is not None and not pd.isna(s) and s > 100 for s in scores):
+        st.caption(f"超过 100 分：{BONUS_NOTE}。")
 
 
 def _state_value(r: Rating | None) -> float | str | None:
@@ -121,8 +128,8 @@ def _evidence(proposal: Proposal, messages: Mapping[int, str]) -> str:
 
 def _criterion_help(c: Criterion) -> str:
     facts = [f"权重 {c.weight:g}" if c.kind != "adjust" else f"每次 {c.points:+g} 分，最多 {c.max_times} 次"]
-    if c.kind == "bonus":
-        facts.append("加分项")
+    if _lifts(c):
+        facts.append(f"加分项：{BONUS_NOTE}")
     if c.fatal != "none":
         facts.append(FATAL[c.fatal])
     if c.allow_na:
@@ -132,9 +139,14 @@ def _criterion_help(c: Criterion) -> str:
     return " · ".join(facts) + (f"\n\n{c.description}" if c.description else "")
 
 
+def _lifts(c: Criterion) -> bool:
+    """Whether the criterion can lift the score past 100: a bonus item, or an addition (+N) of 加减分."""
+    return c.kind == "bonus" or (c.kind == "adjust" and c.points > 0)
+
+
 def _control(prefix: str, c: Criterion, disabled: bool) -> float | str | None:
     key = _key(prefix, c)
-    label = f"{c.label}{'（致命）' if c.fatal != 'none' else ''}"
+    label = f"{c.label}{'（致命）' if c.fatal != 'none' else ''}{'（加分项）' if _lifts(c) else ''}"
     options = _options(c)
     if options is not None:
         shown: list[float | str] = [*options, NA] if c.allow_na else list(options)
@@ -163,6 +175,8 @@ def rate_scorecard(card: Scorecard, prefix: str, proposals: Mapping[str, Proposa
     if proposals and not disabled:
         st.button(f"全部采纳自动质检建议（{len(proposals)} 项）", key=f"{prefix}_accept_all", on_click=accept_all,
                   args=(prefix, card, proposals), icon=":material/done_all:")
+    if any(_lifts(c) for _s, c in card.criteria()):
+        st.caption(f"标“加分项”的项{BONUS_NOTE}。")
     ratings: dict[str, Rating] = {}
     for section in card.sections:
         cap = f"（扣分上限 {section.max_deduction:g}）" if section.max_deduction else ""
@@ -193,5 +207,6 @@ def show_score(card: Scorecard, ratings: Mapping[str, Rating], label: str = "得
     st.metric(label, value, help="由评分表公式计算，不能手填")
     for line in explain(card, result):
         st.caption(plain(line))
+    bonus_note([result.score])
     if left:
         st.caption(f"还有 {left} 项未评：保存前请逐项打分（或选“不适用”）")

@@ -14,7 +14,7 @@ import streamlit as st
 from qa.program import autoqa, reviews, store
 from qa.review.replay import ROLE_NAMES
 from ui.cache import engine, read
-from ui.scorecard_form import load_form, rate_scorecard, show_score, submit_form
+from ui.scorecard_form import bonus_note, load_form, rate_scorecard, show_score, submit_form
 from ui.text import plain
 
 __all__ = ["scorecard_review", "message_labels"]
@@ -51,6 +51,7 @@ def scorecard_review(cid: int, actor: str, messages: pd.DataFrame) -> None:
     if not done.empty:
         st.dataframe(done, hide_index=True, column_order=list(REVIEW_COLUMNS), column_config=REVIEW_COLUMNS,
                      key="scr_reviews")
+        bonus_note(done["score"])
     mine = read(reviews.my_review, cid, actor)
     stored = mine.scorecard if mine is not None else read(store.choose_scorecard, cid)
     if stored is None:

@@ -186,7 +186,8 @@ def _kind(key: str, kind: str | None) -> str:
 def format_value(key: str, value: float | None, kind: str | None = None) -> str:
     """A metric as a reader expects it: 87.5%, 4.21 or 1分05秒; "—" when there is no data.
 
-    ``kind`` ("pct", "score", "seconds", "count") overrides the kind of a key that is not in METRICS.
+    ``kind`` ("pct", "score", "points", "seconds", "count") overrides the kind of a key that is not in METRICS;
+    "points" is a 0–100 review score (one decimal, as the review forms show it).
     """
     if value is None or pd.isna(value):
         return "—"
@@ -195,6 +196,8 @@ def format_value(key: str, value: float | None, kind: str | None = None) -> str:
         return f"{value:.1%}"
     if kind == "score":
         return f"{value:.2f}"
+    if kind == "points":
+        return f"{value:.1f}"
     if kind == "seconds":
         minutes, seconds = divmod(round(value), 60)
         return f"{minutes}分{seconds:02d}秒" if minutes else f"{seconds}秒"
@@ -210,6 +213,8 @@ def format_change(key: str, delta: float | None, kind: str | None = None) -> str
         return f"{delta * 100:+.1f} 个百分点"
     if kind == "score":
         return f"{delta:+.2f}"
+    if kind == "points":
+        return f"{delta:+.1f}"
     if kind == "seconds":
         return f"{delta:+.0f} 秒"
     return f"{delta:+,.0f}"

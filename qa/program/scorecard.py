@@ -27,6 +27,7 @@ from qa.program.errors import ScorecardError
 
 __all__ = [
     "AUTO_CHECK_NAMES",
+    "BONUS_NOTE",
     "FATAL",
     "FRAME_COLUMNS",
     "KINDS",
@@ -51,6 +52,8 @@ __all__ = [
 
 SCALES: dict[str, str] = {"yes_no": "是/否", "rating": "评分（1–5）", "points": "分值（0–N）"}
 KINDS: dict[str, str] = {"scored": "计分项", "bonus": "加分项（可超过 100）", "adjust": "加减分（基础分 100）"}
+BONUS_NOTE = "加分项只加分、不计入权重分母，所以得分可以超过 100"
+"""The one line shown wherever a score past 100 can appear, so 107.1 does not read as a bug."""
 FATAL: dict[str, str] = {"none": "否", "all": "致命项（总分为 0）", "section": "本节致命项（本节为 0）"}
 _DEFAULT_BOUNDS = {"yes_no": (0.0, 1.0), "rating": (1.0, 5.0), "points": (0.0, 10.0)}
 AUTO_CHECK_NAMES: tuple[str, ...] = ("greeting", "closing", "forbidden", "first_response", "reply_sla",

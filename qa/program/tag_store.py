@@ -10,9 +10,11 @@ check the ``review`` permission here, so an agent or an executive cannot tag.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 from typing import Literal, cast
 
 from sqlalchemy import Column, Connection, Engine, Table, and_, insert, select, update
@@ -171,22 +173,44 @@ def confirm_tags(engine: Engine, target: Target, target_id: int, actor: str) -> 
     correct_tags(engine, target, target_id, current, actor)
 
 
+def _line_ends(texts: Sequence[str], joined: str) -> list[int]:
+    """Where each of ``texts`` ends in ``joined`` (them joined by newlines) once casefolded, which keeps every
+    length but for a few letters (ß → ss): a mention's place there tells its message (``bisect_right``)."""
+    same = len(joined.casefold()) == len(joined)
+    return list(accumulate((len(t) if same else len(t.casefold())) + 1 for t in texts))
+
+
 def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequence[int]) -> int:
     """Propose tags on conversations from their category (the category model's, ``model``) and from keyword rules on
-    the customer's messages (``rule``); returns how many were added."""
+    the customer's messages (``rule``), and each rule's tag on the customer message it was found in; returns how
+    many were added.
+
+    The rules run once per conversation over its customer's lines joined, as before; only a conversation with a
+    match locates the message of each mention (by its place in the joined text), so tagging messages costs
+    nothing where no rule matches."""
     cs, m = ConversationScore.__table__, Message.__table__
     proposals: list[Proposal] = []
+    on_messages: list[Proposal] = []
     for start in range(0, len(conversation_ids), 500):
         chunk = conversation_ids[start:start + 500]
         for cid, category in conn.execute(select(cs.c.conversation_id, cs.c.category)
                                           .where(cs.c.conversation_id.in_(chunk))):
             proposals.extend((cid, tag_id, "model", f"分类“{category}”") for tag_id in tag_category(tree, category))
-        texts: dict[int, list[str]] = {}
-        for cid, text in conn.execute(select(m.c.conversation_id, m.c.text)
-                                      .where(and_(m.c.conversation_id.in_(chunk), m.c.role == "customer"))):
-            texts.setdefault(cid, []).append(text)
-        proposals.extend(rule_proposals(tree, ((cid, "\n".join(t)) for cid, t in texts.items())))
-    return propose_tags(conn, "conversation", proposals)
+        texts: dict[int, tuple[list[int], list[str]]] = {}
+        for cid, mid, text in conn.execute(select(m.c.conversation_id, m.c.id, m.c.text)
+                                           .where(and_(m.c.conversation_id.in_(chunk), m.c.role == "customer"))):
+            ids, said = texts.setdefault(cid, ([], []))
+            ids.append(mid)
+            said.append(text)
+        for cid, (ids, said) in texts.items():
+            joined = "\n".join(said)
+            hits = match_text(tree, joined)
+            ends = _line_ends(said, joined) if hits else []
+            for hit in hits:
+                evidence = f"关键词“{hit.keyword}”：{hit.phrase}"
+                proposals.append((cid, hit.tag_id, "rule", evidence))
+                on_messages.append((ids[bisect_right(ends, hit.start)], hit.tag_id, "rule", evidence))
+    return propose_tags(conn, "conversation", proposals) + propose_tags(conn, "message", on_messages)
 
 
 @retry_when_busy

@@ -2,7 +2,9 @@
 
 Volumes and rates come from ``agent_daily_stats`` (each agent's own part of a transferred chat, see
 ``qa.analytics.segments``) through ``qa.analytics.dashboard.cube`` and its ratios (computed as the overview's);
-only reviews (annotations) and the best/worst lists read conversations, each one bounded query. An agent's team is their home team (``agents.team``); the team's figures pool its members' conversations.
+only reviews (rubric annotations and scorecard reviews, the latter with their final score) and the best/worst
+lists read conversations, each one bounded query. An agent's team is their home team (``agents.team``); the
+team's figures pool its members' conversations.
 """
 
 from __future__ import annotations
@@ -10,18 +12,43 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, and_, case, distinct, func, select
+from sqlalchemy import (
+    Connection,
+    Float,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from qa.analytics import dashboard
 from qa.analytics.filters import Filters, apply_to_conversations
-from qa.models import Agent, AgentSegment, Annotation, Conversation, ConversationScore, Message, Platform
+from qa.models import (
+    Agent,
+    AgentSegment,
+    Annotation,
+    Conversation,
+    ConversationScore,
+    Dispute,
+    Message,
+    Platform,
+    ScorecardReview,
+)
 from qa.review.annotations import VERDICTS
 from qa.review.queue import duration_text
 
-__all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "extreme_conversations", "scorecard"]
+__all__ = ["FAIL", "REVIEW_RATES", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "extreme_conversations", "scorecard"]
 
 FAIL = VERDICTS[-1]  # "不合格": the verdict that counts as a failed review
-REVIEW_SUMS = ("reviewed", "rubric_sum", "rubric_n", "verdicts", "fails")
+REVIEW_SUMS = ("reviewed", "card_sum", "card_n", "disputed", "rubric_sum", "rubric_n", "verdicts", "fails")
+REVIEW_RATES = ("card_mean", "dispute_share", "rubric_mean", "fail_share")
 ALL_AGENTS = "全部坐席"
 
 
@@ -33,7 +60,7 @@ class Scorecard:
     team: str | None
     mine: dict[str, float]
     team_figures: dict[str, float]
-    members: pd.DataFrame  # agent, SUMS, METRICS, REVIEW_SUMS, rubric_mean, fail_share — one row per active member
+    members: pd.DataFrame  # agent, SUMS, METRICS, REVIEW_SUMS, REVIEW_RATES — one row per active member
     trend: pd.DataFrame  # who (the agent's or the team's name), then dashboard.buckets columns per week
 
     @property
@@ -55,35 +82,59 @@ def _scope(f: Filters) -> Filters:
 
 def _with_review_rates(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
-    sums = out[["rubric_sum", "rubric_n", "fails", "verdicts"]].astype(float)  # SQL NULLs arrive as None objects,
-    # which the page would show as the word "None"; as floats they are NaN, an empty cell
+    sums = out[list(REVIEW_SUMS)].astype(float)  # SQL NULLs arrive as None objects, which the page would show
+    # as the word "None"; as floats they are NaN, an empty cell
+    out["card_mean"] = (sums["card_sum"] / sums["card_n"]).where(sums["card_n"] > 0)
+    out["dispute_share"] = (sums["disputed"] / sums["card_n"]).where(sums["card_n"] > 0)
     out["rubric_mean"] = (sums["rubric_sum"] / sums["rubric_n"]).where(sums["rubric_n"] > 0)
     out["fail_share"] = (sums["fails"] / sums["verdicts"]).where(sums["verdicts"] > 0)
     return out
 
 
-def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: str | None) -> pd.DataFrame:
-    """Per agent of ``team`` (everyone when None): reviewed conversations, rubric sums, verdicts and 不合格s.
+def _review_facts() -> Subquery:
+    """One row per review fact and agent it counts for: a rubric annotation (score, verdict) or a scorecard review
+    (its final score, after any dispute; calibration reviews never count), with the conversation it is of.
 
     A note on a message counts for the agent who sent it; a review of the whole conversation for every agent who
     handled part of it (a transferred chat), or its main agent when it has no segments yet.
     """
-    c, a, g = Conversation, Annotation, AgentSegment
+    c, a, r, g = Conversation, Annotation, ScorecardReview, AgentSegment
     handlers = select(g.conversation_id, g.agent_id).distinct().subquery()
-    who = case((a.message_id.is_not(None), Message.agent_id), else_=func.coalesce(handlers.c.agent_id, c.agent_id))
+    number, zero = cast(null(), Float), literal(0)
+    rubric = (
+        select(case((a.message_id.is_not(None), Message.agent_id),
+                    else_=func.coalesce(handlers.c.agent_id, c.agent_id)).label("agent_id"),
+               a.conversation_id, a.score.label("rubric"), a.verdict, case((a.verdict == FAIL, 1), else_=0).label("fail"),
+               number.label("card"), zero.label("disputed"))
+        .select_from(a).join(c, c.id == a.conversation_id).outerjoin(Message, Message.id == a.message_id)
+        .outerjoin(handlers, and_(handlers.c.conversation_id == a.conversation_id, a.message_id.is_(None)))
+        .where(a.deleted_at.is_(None)))
+    cards = (
+        select(func.coalesce(handlers.c.agent_id, c.agent_id).label("agent_id"), r.conversation_id,
+               number, cast(null(), String), zero, r.score,
+               case((Dispute.id.is_not(None), 1), else_=0))
+        .select_from(r).join(c, c.id == r.conversation_id).outerjoin(Dispute, Dispute.review_id == r.id)
+        .outerjoin(handlers, handlers.c.conversation_id == r.conversation_id)
+        .where(r.session_id.is_(None)))
+    return union_all(rubric, cards).subquery()
+
+
+def _review_sums(conn: Connection, f: Filters, period: dashboard.Period, team: str | None) -> pd.DataFrame:
+    """Per agent of ``team`` (everyone when None): conversations with any review, the final scorecard scores'
+    sum and count and how many were disputed, rubric sums, verdicts and 不合格s (``REVIEW_SUMS``)."""
+    c, facts = Conversation, _review_facts()
     query = (
         select(Agent.name.label("agent"),
-               func.count(distinct(a.conversation_id)).label("reviewed"),
-               func.coalesce(func.sum(a.score), 0.0).label("rubric_sum"),
-               func.count(a.score).label("rubric_n"),
-               func.count(a.verdict).label("verdicts"),
-               func.coalesce(func.sum(case((a.verdict == FAIL, 1), else_=0)), 0).label("fails"))
-        .select_from(a).join(c, c.id == a.conversation_id)
-        .outerjoin(Message, Message.id == a.message_id)
-        .outerjoin(handlers, and_(handlers.c.conversation_id == a.conversation_id, a.message_id.is_(None)))
-        .join(Agent, Agent.id == who)
+               func.count(distinct(facts.c.conversation_id)).label("reviewed"),
+               func.coalesce(func.sum(facts.c.card), 0.0).label("card_sum"),
+               func.count(facts.c.card).label("card_n"),
+               func.coalesce(func.sum(facts.c.disputed), 0).label("disputed"),
+               func.coalesce(func.sum(facts.c.rubric), 0.0).label("rubric_sum"),
+               func.count(facts.c.rubric).label("rubric_n"),
+               func.count(facts.c.verdict).label("verdicts"),
+               func.coalesce(func.sum(facts.c.fail), 0).label("fails"))
+        .select_from(facts).join(c, c.id == facts.c.conversation_id).join(Agent, Agent.id == facts.c.agent_id)
         .outerjoin(ConversationScore, ConversationScore.conversation_id == c.id)
-        .where(a.deleted_at.is_(None))
     )
     if team is not None:
         query = query.where(Agent.team == team)

@@ -42,14 +42,13 @@ def test_scorecard_review_dispute_resolution_final_score(browser, app_url):  # t
     manager, main = open_as(browser, app_url, "scorecards", "陈经理", PASSWORDS["陈经理"])
     choose(manager, main, "评分表", "＋ 新建评分表")
     fill(manager, main, "名称", CARD)
-    for field, value in (("节", "接待"), ("编号（key）", "greet"), ("评分项名称", "开场问候")):
+    for field, value in (("节", "接待"), ("评分项名称", "开场问候")):
         fill(manager, main, field, value)
     choose(manager, main, "自动检查", "开场问候")
     main.get_by_role("button", name="应用到草稿").click()
     expect(main.get_by_role("combobox", name="编辑评分项")).to_have_value("接待 › 开场问候", timeout=SLOW)
     choose(manager, main, "编辑评分项", "＋ 新增评分项")
-    for field, value in (("编号（key）", "clean"), ("评分项名称", "无禁用语")):
-        fill(manager, main, field, value)
+    fill(manager, main, "评分项名称", "无禁用语")
     choose(manager, main, "致命", "致命项（总分为 0）")
     choose(manager, main, "自动检查", "禁用语")
     main.get_by_role("button", name="应用到草稿").click()

@@ -37,7 +37,7 @@ def test_chat_above_the_fold_on_a_shared_link(browser, app_url):  # type: ignore
         main.get_by_role("button", name=re.compile("批注")).nth(2).click()  # beside message #3
         form = page.locator('[data-testid="stPopoverBody"]')
         form.get_by_label("批注", exact=True).fill("第三条的批注")
-        form.get_by_role("button", name="添加批注").click()
+        form.get_by_role("button", name="保存", exact=True).click()
         expect(main.get_by_text(re.compile(r"^批注 · .*：第三条的批注$"))).to_be_visible(timeout=30_000)
         expect(main.get_by_text("#4 · ", exact=False).first).to_be_visible()
         no_exception(page)

@@ -36,7 +36,7 @@ def test_overview_to_replay_annotate_reload_annotation_still_there(page, app_url
     main.get_by_role("button", name=re.compile("批注")).first.click()  # beside the first message
     form = page.locator('[data-testid="stPopoverBody"]')
     form.get_by_label("批注", exact=True).fill("首响超时，未致歉")
-    form.get_by_role("button", name="添加批注").click()
+    form.get_by_role("button", name="保存", exact=True).click()
     settle(page)
     main.get_by_text(re.compile(r"^批注 · .*：首响超时，未致歉$")).wait_for()  # under the message in the chat
 
