@@ -67,3 +67,17 @@ def read(engine: Engine, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(conn, *args, **kwargs)`` on a connection of ``engine``: how tests call qa's reads."""
     with engine.connect() as conn:
         return fn(conn, *args, **kwargs)
+
+
+def agent_review_scores(engine: Engine, f: Any = None) -> list[list]:
+    """[agent, scorecard reviews counted, mean final score] per agent with any, as the 坐席 page reads them."""
+    from qa.analytics.filters import Filters
+    from qa.review.scorecards import agents_in_scope, scorecard
+
+    f = f or Filters()
+    rows = []
+    for agent in read(engine, agents_in_scope, f)["agent"]:
+        card = read(engine, scorecard, f, agent)
+        if card is not None and card.mine["card_n"] > 0:
+            rows.append([agent, int(card.mine["card_n"]), card.mine["card_mean"]])
+    return rows

@@ -15,7 +15,7 @@ from qa.program import calibration, disputes, reviews, store
 from qa.program.errors import DisputeError
 from qa.program.scorecard import Criterion, Rating, Scorecard, Section
 from qa.review.users import get_or_create_user
-from tests.helpers import read
+from tests.helpers import agent_review_scores, read
 from tests.seed import seed_small
 
 CARD = Scorecard("售后", (Section("a", "处理", (
@@ -62,7 +62,7 @@ def test_dispute_changed_by_a_manager(db: Engine) -> None:
     assert status == disputes.CHANGED
     final = read(db, reviews.load_review, rid)
     assert final.score == pytest.approx((300 + 50) / 4) and final.dispute_status == "已改分"
-    assert read(db, reviews.agent_review_scores)["mean_score"].tolist() == [87.5]  # the final score everywhere
+    assert [s[2] for s in agent_review_scores(db)] == [87.5]  # the final score everywhere
     assert read(db, reviews.conversation_reviews, final.conversation_id)["score"].tolist() == [87.5]
     steps = read(db, disputes.review_timeline, rid)
     assert [(s.what, s.who, s.detail) for s in steps] == [

@@ -8,13 +8,14 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, func, select
 
+from qa.analytics.filters import Filters
 from qa.errors import NotFoundError
 from qa.models import Conversation, ScorecardVersion
 from qa.program import reviews, store
 from qa.program.errors import ScorecardError
 from qa.program.scorecard import Criterion, Rating, Scorecard, Section
 from qa.program.selection import SelectionRule, choose
-from tests.helpers import read
+from tests.helpers import agent_review_scores, read
 from tests.seed import seed_small
 
 CARD = Scorecard("售后", (
@@ -137,8 +138,6 @@ def test_agent_scores_are_final_review_scores(db: Engine) -> None:
     reviews.save_review(db, conv_id(db, "tm-3"), v1.version_id, GOOD, "王质检")  # 阿杰 82.5
     reviews.save_review(db, conv_id(db, "tm-4"), v1.version_id, {**GOOD, "forbidden": Rating(0)}, "李质检")  # 87.5
     reviews.save_review(db, conv_id(db, "tm-1"), v1.version_id, {**GOOD, "fast": Rating(0)}, "王质检")  # 小美 32.5
-    scores = read(db, reviews.agent_review_scores)
-    assert scores[["agent", "reviews", "mean_score", "fatal"]].values.tolist() == [
-        ["小美", 1, 32.5, 0], ["阿杰", 2, 85.0, 0]]
-    late = read(db, reviews.agent_review_scores, start=date(2026, 11, 12), end=date(2026, 11, 12))
-    assert late[["agent", "reviews", "mean_score"]].values.tolist() == [["阿杰", 1, 87.5]]
+    assert agent_review_scores(db) == [["小美", 1, 32.5], ["阿杰", 2, 85.0]]
+    late = Filters(start=date(2026, 11, 12), end=date(2026, 11, 12))
+    assert agent_review_scores(db, late) == [["阿杰", 1, 87.5]]

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from qa.audit import record
 from qa.busy import retry_when_busy
 from qa.errors import NotFoundError
 from qa.models import (
-    Agent,
     Conversation,
     Dispute,
     ScorecardRecord,
@@ -43,7 +42,6 @@ from qa.program.store import StoredScorecard, load_version
 __all__ = [
     "StaleScorecardReviewError",
     "StoredReview",
-    "agent_review_scores",
     "conversation_reviews",
     "guard_first_save",
     "load_review",
@@ -252,20 +250,3 @@ def conversation_reviews(conn: Connection, conversation_id: int) -> pd.DataFrame
         .order_by(r.updated_at.desc(), r.id.desc())).mappings().all()
     return pd.DataFrame(rows, columns=["id", "reviewer", "scorecard", "version", "score", "fatal_failed", "comment",
                                        "updated_at", "acknowledged_at", "dispute_status"])
-
-
-def agent_review_scores(conn: Connection, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-    """Per agent: reviews, mean final score, fatal failures — calibration reviews excluded; conversations
-    started in [start, end] when given. Columns agent, team, reviews, mean_score, fatal."""
-    r, c = ScorecardReview, Conversation
-    query = (select(Agent.name.label("agent"), Agent.team, func.count(r.id).label("reviews"),
-                    func.avg(r.score).label("mean_score"),
-                    func.sum(case((r.fatal_failed, 1), else_=0)).label("fatal"))
-             .join(c, c.id == r.conversation_id).join(Agent, Agent.id == c.agent_id)
-             .where(r.session_id.is_(None)).group_by(Agent.name, Agent.team).order_by(Agent.name))
-    if start is not None:
-        query = query.where(c.started_at >= datetime.combine(start, datetime.min.time()))
-    if end is not None:
-        query = query.where(c.started_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
-    df = pd.DataFrame(conn.execute(query).mappings().all(), columns=["agent", "team", "reviews", "mean_score", "fatal"])
-    return df.astype({"mean_score": float, "fatal": int})
