@@ -2,9 +2,11 @@
 
 Only conversations without a score, whose messages changed since (content hash), or scored by another model
 version are scored again. Each chunk is written in its own transaction, so an interrupted run resumes where it
-stopped. Each worker process loads the models once and reads, scores and writes its own chunks. Auto-QA runs
-after every scoring run (its checks read the new scores), so every conversation has its proposals and automatic
-score without anyone starting it; it is incremental too.
+stopped. Each worker process loads the models once and reads, scores and writes its own chunks. Each chunk is
+tagged and checked by auto-QA in the transaction that writes its scores, from the frames the worker already holds
+(reading the messages back cost as much as scoring them); auto-QA then runs on whatever else is pending (a
+conversation scored earlier whose scorecards changed), so every conversation has its proposals and automatic
+score without anyone starting it.
 """
 
 from __future__ import annotations
@@ -14,22 +16,28 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import cast
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, Engine, Select, Table, delete, exists, func, insert, or_, select
 
 from qa.analytics.segments import Span, Turn, segment_rows, spans
 from qa.analytics.stats import rebuild_daily_stats
+from qa.bulk import insert_rows
 from qa.busy import retry_when_busy
 from qa.db import make_engine
-from qa.jobs.review_scoring import score_reviews, tag_scored_conversations
+from qa.jobs.review_scoring import score_reviews
 from qa.models import AgentSegment, Conversation, ConversationScore, Message, MessageScore, Platform
 from qa.program.alerts import run_alerts
-from qa.program.autoqa import run_auto_qa
+from qa.program.autoqa import MESSAGE_COLUMNS, check_conversations, run_auto_qa
+from qa.program.tag_store import current_tree, tag_frames
 from scoring.pipeline import Scorer
-from scoring.schema import Conv, Msg, score_values
+from scoring.schema import Conv, Msg, score_fields, score_values
 from scoring.schema import ConversationScore as ConvScore
+from scoring.schema import MessageScore as MsgScore
 
 __all__ = ["ScoreRunReport", "load_agents", "load_chunk", "pending_ids", "pending_count", "score_database"]
 
@@ -140,21 +148,43 @@ def _write_chunk(conn: Connection, results: Sequence[ConvScore], msg_ids: dict[i
     conn.execute(delete(_cs).where(_cs.c.conversation_id.in_(ids)))
     conn.execute(delete(_seg).where(_seg.c.conversation_id.in_(ids)))
     now = datetime.now().replace(microsecond=0)
-    conv_rows: list[dict[str, object]] = []
-    msg_rows: list[dict[str, object]] = []
-    for r in results:
-        cid = int(r.key)
-        conv_rows.append({"conversation_id": cid, "model_version": version, "content_hash": hashes[cid],
-                          "scored_at": now, **score_values(r)})
-        msg_rows.extend({"message_id": msg_ids[cid][m.seq], "conversation_id": cid, "model_version": version,
-                         **score_values(m)} for m in r.messages)
+    conv_rows = [{"conversation_id": int(r.key), "model_version": version, "content_hash": hashes[int(r.key)],
+                  "scored_at": now, **score_values(r)} for r in results]
+    values = attrgetter(*_MSG_FIELDS)
+    msg_rows = [(msg_ids[cid][m.seq], cid, version, *values(m), "；".join(m.rule_hits))
+                for r in results for cid in (int(r.key),) for m in r.messages]
     if conv_rows:
         conn.execute(insert(_cs), conv_rows)
-    if msg_rows:
-        conn.execute(insert(_ms), msg_rows)
+    insert_rows(conn, "message_scores", ("message_id", "conversation_id", "model_version", *_MSG_FIELDS, "rule_hits"),
+                msg_rows)
     if segments:
         conn.execute(insert(_seg), list(segments))
     return len(msg_rows)
+
+
+_MSG_FIELDS = tuple(f.name for f in score_fields(MsgScore) if f.name != "rule_hits")
+"""Per-message score columns bound as they are; ``rule_hits`` (a list) is stored joined, as ``score_values`` does."""
+
+
+def _frames(convs: Sequence[Conv], results: Sequence[ConvScore], msg_ids: dict[int, list[int]]
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A scored chunk as the frames auto-QA and tagging read (``check_conversations``, ``tag_frames``):
+    conversations (id, scored category) and messages (``MESSAGE_COLUMNS``), so neither reads them back."""
+    cids = [int(c.key) for c in convs]
+    msgs = [m for c in convs for m in c.messages]
+    scores = [m for r in results for m in r.messages]
+    conversations = pd.DataFrame({"conversation_id": cids, "category": [r.category for r in results]})
+    messages = pd.DataFrame({
+        "conversation_id": np.repeat(np.array(cids, dtype=np.int64), [len(c.messages) for c in convs]),
+        "message_id": np.array([i for cid in cids for i in msg_ids[cid]], dtype=np.int64),
+        "role": [m.role for m in msgs], "text": [m.text for m in msgs],
+        **{name: np.array([getattr(m, name) for m in scores], dtype=float) for name in _FLOAT_SCORES},
+        "sla_breach": [m.sla_breach for m in scores],
+    })
+    return conversations, messages[list(MESSAGE_COLUMNS)]
+
+
+_FLOAT_SCORES = ("wait_s", "tone_risk", "relevance", "sentiment_neg")
 
 
 _worker: tuple[Engine, Scorer] | None = None
@@ -187,8 +217,9 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
     started = datetime.now()
     scorer = Scorer.load(models_dir)
     version = scorer.version
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         ids = pending_ids(conn, version, rescore_all)
+        current_tree(conn, seed=True)  # here, before the workers tag: each would seed its own copy
     n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, 8))
     done = messages = 0
     batches = list(_chunks(ids, chunk))
@@ -210,9 +241,8 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
         if pool is not None:
             pool.shutdown()
     reviews = score_reviews(engine, scorer)
-    tag_scored_conversations(engine, ids)
     _rebuild_stats(engine)
-    checked = run_auto_qa(engine).checked
+    checked = done + run_auto_qa(engine).checked  # the scored chunks were checked as they were written
     fired = run_alerts(engine).new  # after auto-QA: rules read what this run produced
     return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), checked,
                           alerts=fired, reviews=reviews)
@@ -232,5 +262,9 @@ def _run_batch(engine: Engine, batch: list[int], version: str,
         agents = load_agents(conn, batch)
     results = score(convs)
     segments = _segments(convs, results, agents, score)
+    conversations, messages = _frames(convs, results, msg_ids)
     with engine.begin() as conn:
-        return _write_chunk(conn, results, msg_ids, hashes, version, segments)
+        written = _write_chunk(conn, results, msg_ids, hashes, version, segments)
+        tag_frames(conn, current_tree(conn), conversations, messages)
+        check_conversations(conn, batch, messages)
+    return written

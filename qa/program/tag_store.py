@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
 
-from sqlalchemy import Column, Connection, Engine, Table, and_, insert, select, update
+import pandas as pd
+from sqlalchemy import Column, Connection, Engine, Table, insert, select, update
 
+from qa.bulk import bound, insert_rows
 from qa.busy import retry_when_busy
 from qa.models import ConversationScore, Message, ProductReview, TagAssignment, TagTreeRecord
 from qa.program.people import acting_id
@@ -24,6 +26,7 @@ from qa.program.tags import TagTree, default_tree, match_text, tag_category, tre
 
 __all__ = ["Target", "Proposal", "AssignedTag", "SOURCES", "current_tree", "save_tree", "propose_tags", "tags_of",
            "correct_tags", "confirm_tags", "judge_tag", "tag_filter", "rule_proposals", "tag_conversations",
+           "tag_frames",
            "retag_reviews"]
 
 Target = Literal["review", "conversation", "message"]
@@ -88,16 +91,15 @@ def propose_tags(conn: Connection, target: Target, proposals: Iterable[Proposal]
     column = _COLUMN[target]
     proposals = list(proposals)
     known = _known(conn, target, sorted({p[0] for p in proposals}))
-    now = datetime.now().replace(microsecond=0)
+    now = bound(conn, _ta.c.created_at, datetime.now().replace(microsecond=0))
     rows = []
     for target_id, tag_id, source, evidence in proposals:
         if (target_id, tag_id) not in known:
             known.add((target_id, tag_id))
-            rows.append({column.key: target_id, "tag_id": tag_id, "source": source, "confirmed": False,
-                         "rejected": False, "created_at": now, "updated_at": now,
-                         "evidence": evidence[:_EVIDENCE_LEN] if evidence else None})
-    if rows:
-        conn.execute(insert(_ta), rows)
+            rows.append((target_id, tag_id, source, False, False, now, now,
+                         evidence[:_EVIDENCE_LEN] if evidence else None))
+    insert_rows(conn, "tag_assignments", (column.key, "tag_id", "source", "confirmed", "rejected", "created_at",
+                                          "updated_at", "evidence"), rows)
     return len(rows)
 
 
@@ -172,20 +174,37 @@ def confirm_tags(engine: Engine, target: Target, target_id: int, actor: str) -> 
 
 
 def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequence[int]) -> int:
-    """Propose tags on conversations from their category (the category model's, ``model``) and from keyword rules on
-    the customer's messages (``rule``); returns how many were added."""
+    """Propose tags on stored conversations (``tag_frames`` on what is stored for them); returns how many were
+    added."""
     cs, m = ConversationScore.__table__, Message.__table__
-    proposals: list[Proposal] = []
+    added = 0
     for start in range(0, len(conversation_ids), 500):
         chunk = conversation_ids[start:start + 500]
-        for cid, category in conn.execute(select(cs.c.conversation_id, cs.c.category)
-                                          .where(cs.c.conversation_id.in_(chunk))):
-            proposals.extend((cid, tag_id, "model", f"分类“{category}”") for tag_id in tag_category(tree, category))
-        texts: dict[int, list[str]] = {}
-        for cid, text in conn.execute(select(m.c.conversation_id, m.c.text)
-                                      .where(and_(m.c.conversation_id.in_(chunk), m.c.role == "customer"))):
-            texts.setdefault(cid, []).append(text)
-        proposals.extend(rule_proposals(tree, ((cid, "\n".join(t)) for cid, t in texts.items())))
+        conversations = pd.DataFrame.from_records(conn.execute(
+            select(cs.c.conversation_id, cs.c.category).where(cs.c.conversation_id.in_(chunk))).all(),
+            columns=["conversation_id", "category"])
+        messages = pd.DataFrame.from_records(conn.execute(
+            select(m.c.conversation_id, m.c.id, m.c.role, m.c.text).where(m.c.conversation_id.in_(chunk))
+            .order_by(m.c.conversation_id, m.c.seq)).all(), columns=["conversation_id", "message_id", "role", "text"])
+        added += tag_frames(conn, tree, conversations, messages)
+    return added
+
+
+def tag_frames(conn: Connection, tree: TagTree, conversations: pd.DataFrame, messages: pd.DataFrame) -> int:
+    """Propose tags on conversations from their category (the category model's, ``model``) and from keyword rules
+    on the customer's messages (``rule``); returns how many were added.
+
+    ``conversations`` has ``conversation_id`` and ``category`` (the scored one); ``messages`` has
+    ``conversation_id``, ``message_id``, ``role`` and ``text``, in seq order. The scoring job passes the chunk
+    it has just scored, so nothing is read back.
+    """
+    proposals: list[Proposal] = [
+        (int(cid), tag_id, "model", f"分类“{category}”")
+        for cid, category in zip(conversations["conversation_id"].tolist(), conversations["category"].tolist())
+        for tag_id in tag_category(tree, category)]
+    said = messages[messages["role"] == "customer"]
+    texts = said.groupby("conversation_id", sort=False)["text"].agg("\n".join)
+    proposals.extend(rule_proposals(tree, zip(texts.index.tolist(), texts.tolist())))
     return propose_tags(conn, "conversation", proposals)
 
 

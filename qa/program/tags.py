@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,11 @@ class TagTree:
 
     def ordered(self) -> list[Tag]:
         """Depth-first: each tag followed by its subtree."""
+        return list(self._ordered)
+
+    @cached_property
+    def _ordered(self) -> tuple[Tag, ...]:
+        # kept on the (immutable) tree: tagging asks for the order once per text, a million times in a run
         out: list[Tag] = []
 
         def walk(parent: int | None) -> None:
@@ -94,7 +100,7 @@ class TagTree:
                 walk(tag.id)
 
         walk(None)
-        return out
+        return tuple(out)
 
     def subtree(self, tag_id: int) -> set[int]:
         """The tag and all tags under it."""
