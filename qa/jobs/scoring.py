@@ -32,8 +32,9 @@ from qa.db import make_engine
 from qa.jobs.review_scoring import score_reviews
 from qa.models import AgentSegment, Conversation, ConversationScore, Message, MessageScore, Platform
 from qa.program.alerts import run_alerts
-from qa.program.autoqa import MESSAGE_COLUMNS, check_conversations, run_auto_qa
-from qa.program.tag_store import current_tree, tag_frames
+from qa.program.autoqa import MESSAGE_COLUMNS, Head, auto_qa_rows, basis_of, load_program, run_auto_qa, store_auto_qa
+from qa.program.store import facts_select
+from qa.program.tag_store import conversation_proposals, current_tree, propose_tags
 from scoring.pipeline import Scorer
 from scoring.schema import Conv, Msg, score_fields, score_values
 from scoring.schema import ConversationScore as ConvScore
@@ -168,7 +169,7 @@ _MSG_FIELDS = tuple(f.name for f in score_fields(MsgScore) if f.name != "rule_hi
 
 def _frames(convs: Sequence[Conv], results: Sequence[ConvScore], msg_ids: dict[int, list[int]]
             ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A scored chunk as the frames auto-QA and tagging read (``check_conversations``, ``tag_frames``):
+    """A scored chunk as the frames auto-QA and tagging read (``auto_qa_rows``, ``conversation_proposals``):
     conversations (id, scored category) and messages (``MESSAGE_COLUMNS``), so neither reads them back."""
     cids = [int(c.key) for c in convs]
     msgs = [m for c in convs for m in c.messages]
@@ -260,11 +261,18 @@ def _run_batch(engine: Engine, batch: list[int], version: str,
     with engine.connect() as conn:
         convs, msg_ids, hashes = load_chunk(conn, batch)
         agents = load_agents(conn, batch)
+        teams = {row.id: row.team for row in conn.execute(facts_select().where(_c.c.id.in_(batch)))}
+        program, tree = load_program(conn), current_tree(conn)
     results = score(convs)
     segments = _segments(convs, results, agents, score)
     conversations, messages = _frames(convs, results, msg_ids)
+    # worked out before the write transaction: on SQLite it holds the one write lock the workers share
+    heads = [Head(int(c.key), teams[int(c.key)], c.category if c.category is not None else r.category, c.platform,
+                  basis_of(program, hashes[int(c.key)], version), c.rejected_rows) for c, r in zip(convs, results)]
+    checks, auto_scores = auto_qa_rows(program, heads, messages)
+    tags = conversation_proposals(tree, conversations, messages)
     with engine.begin() as conn:
         written = _write_chunk(conn, results, msg_ids, hashes, version, segments)
-        tag_frames(conn, current_tree(conn), conversations, messages)
-        check_conversations(conn, batch, messages)
+        propose_tags(conn, "conversation", tags)
+        store_auto_qa(conn, [h.id for h in heads], checks, auto_scores)
     return written

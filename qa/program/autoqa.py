@@ -37,8 +37,9 @@ from qa.program.selection import SelectionRule, choose
 from qa.program.store import StoredScorecard, active_scorecards, facts_select, load_version, selection_rules
 from qa.review.queue import platform_sla
 
-__all__ = ["CHECKS_VERSION", "MESSAGE_COLUMNS", "AutoQaReport", "AutoScore", "Proposal", "auto_results", "auto_score",
-           "check_conversations", "pending_auto_qa", "propose_all", "proposals", "run_auto_qa"]
+__all__ = ["CHECKS_VERSION", "MESSAGE_COLUMNS", "AutoQaReport", "AutoScore", "Head", "Proposal", "auto_qa_rows",
+           "auto_results", "auto_score", "basis_of", "load_program", "pending_auto_qa", "propose_all", "proposals",
+           "run_auto_qa", "store_auto_qa"]
 
 CHECKS_VERSION = "1"
 """Raise when a check's logic changes, so the next run checks every conversation again."""
@@ -110,7 +111,7 @@ def _pending(conn: Connection, program: _Program, everything: bool) -> list[int]
 
 MESSAGE_COLUMNS = ("conversation_id", "message_id", "role", "text", "wait_s", "sla_breach", "tone_risk", "relevance",
                    "sentiment_neg")
-"""The columns of the messages frame auto-QA checks (``check_conversations``), in conversation and seq order."""
+"""The columns of the messages frame auto-QA checks (``auto_qa_rows``), in conversation and seq order."""
 
 
 def _lines(messages: pd.DataFrame, slas: Mapping[int, tuple[float | None, float | None]]) -> dict[int, list[Line]]:
@@ -169,18 +170,36 @@ def propose_all(card: Scorecard, results: Mapping[str, CheckResult]) -> dict[str
     return out
 
 
-def check_conversations(conn: Connection, ids: Sequence[int], messages: pd.DataFrame,
-                        now: datetime | None = None, program: _Program | None = None) -> int:
-    """Check conversations ``ids`` and store their results and automatic scores, replacing stale ones.
+@dataclass(frozen=True)
+class Head:
+    """What auto-QA needs of a conversation besides its messages: the facts the selection rules read, the basis
+    its results are stored under (``basis_of``) and how many rows its import rejected."""
+
+    id: int
+    team: str | None
+    category: str | None
+    platform: str | None
+    basis: str
+    rejected_rows: int = 0
+
+
+def load_program(conn: Connection) -> _Program:
+    """The scorecards and selection rules in force, for ``auto_qa_rows`` and ``basis_of``."""
+    return _program(conn)
+
+
+def basis_of(program: _Program, content_hash: str, model_version: str | None) -> str:
+    """The basis of a conversation's results (the same text as the SQL of ``pending_auto_qa`` compares)."""
+    return f"{content_hash}|{model_version or ''}|{CHECKS_VERSION}|{program.fingerprint}"
+
+
+def auto_qa_rows(program: _Program, heads: Sequence[Head], messages: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
+    """Every check's result (``_CHECK_COLUMNS`` but the time) and the automatic score (``_SCORE_COLUMNS``) of each
+    conversation of ``heads``; pure, so the scoring job works it out before it takes the database's write lock.
 
     ``messages`` holds their messages (``MESSAGE_COLUMNS``, in conversation and seq order, scores None or NaN
-    where not scored): the scoring job passes the chunk it has just scored, so nothing is read back. Returns how
-    many conversations were checked.
+    where not scored).
     """
-    program = program or _program(conn)
-    stamp = bound(conn, AutoQaCheck.__table__.c.checked_at, now or datetime.now())
-    heads = conn.execute(facts_select().add_columns(_basis(program.fingerprint).label("basis"),
-                                                    Conversation.rejected_rows).where(Conversation.id.in_(ids))).all()
     slas = {platform: platform_sla(platform) for platform in {h.platform for h in heads}}
     by_conv = _lines(messages, {h.id: slas[h.platform] for h in heads})
     cards = {name: _card_score(stored.card) for name, stored in program.cards.items()}
@@ -189,7 +208,7 @@ def check_conversations(conn: Connection, ids: Sequence[int], messages: pd.DataF
     scores: list[tuple] = []
     for h in heads:
         results = run_checks(by_conv.get(h.id, ()), h.rejected_rows)
-        checks += [(h.id, name, res.passed, res.count, _evidence(res), h.basis, stamp) for name, res in results.items()]
+        checks += [(h.id, name, res.passed, res.count, _evidence(res), h.basis) for name, res in results.items()]
         facts = (h.team, h.category, h.platform)
         if facts not in chosen:
             chosen[facts] = choose(program.rules, *facts, available=program.cards)
@@ -198,11 +217,17 @@ def check_conversations(conn: Connection, ids: Sequence[int], messages: pd.DataF
             scores.append((h.id, None, None, False, 0))
         else:
             scores.append((h.id, program.cards[name].version_id, *cards[name](results)))
+    return checks, scores
+
+
+def store_auto_qa(conn: Connection, ids: Sequence[int], checks: Sequence[tuple], scores: Sequence[tuple],
+                  now: datetime | None = None) -> None:
+    """Replace the stored results and automatic scores of conversations ``ids`` by ``auto_qa_rows``' rows."""
+    stamp = bound(conn, AutoQaCheck.__table__.c.checked_at, now or datetime.now())
     for table in (AutoQaCheck, AutoQaScore):
         conn.execute(delete(table).where(table.conversation_id.in_(ids)))
-    insert_rows(conn, "auto_qa_checks", _CHECK_COLUMNS, checks)
+    insert_rows(conn, "auto_qa_checks", _CHECK_COLUMNS, ((*row, stamp) for row in checks))
     insert_rows(conn, "auto_qa_scores", _SCORE_COLUMNS, scores)
-    return len(heads)
 
 
 _CHECK_COLUMNS = ("conversation_id", "check_name", "passed", "count", "evidence", "basis", "checked_at")
@@ -235,7 +260,9 @@ def run_auto_qa(engine: Engine, everything: bool = False, chunk: int = 500,
     for start in range(0, len(ids), chunk):
         part = ids[start:start + chunk]
         with engine.begin() as conn:
-            check_conversations(conn, part, _messages(conn, part), now, program)
+            heads = [Head(*row) for row in conn.execute(facts_select().add_columns(
+                _basis(program.fingerprint), Conversation.rejected_rows).where(Conversation.id.in_(part)))]
+            store_auto_qa(conn, part, *auto_qa_rows(program, heads, _messages(conn, part)), now)
         done += len(part)
         if progress:
             progress(done, len(ids))

@@ -26,7 +26,7 @@ from qa.program.tags import TagTree, default_tree, match_text, tag_category, tre
 
 __all__ = ["Target", "Proposal", "AssignedTag", "SOURCES", "current_tree", "save_tree", "propose_tags", "tags_of",
            "correct_tags", "confirm_tags", "judge_tag", "tag_filter", "rule_proposals", "tag_conversations",
-           "tag_frames",
+           "conversation_proposals",
            "retag_reviews"]
 
 Target = Literal["review", "conversation", "message"]
@@ -174,8 +174,8 @@ def confirm_tags(engine: Engine, target: Target, target_id: int, actor: str) -> 
 
 
 def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequence[int]) -> int:
-    """Propose tags on stored conversations (``tag_frames`` on what is stored for them); returns how many were
-    added."""
+    """Propose tags on stored conversations (``conversation_proposals`` on what is stored for them); returns how
+    many were added."""
     cs, m = ConversationScore.__table__, Message.__table__
     added = 0
     for start in range(0, len(conversation_ids), 500):
@@ -186,17 +186,17 @@ def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequenc
         messages = pd.DataFrame.from_records(conn.execute(
             select(m.c.conversation_id, m.c.id, m.c.role, m.c.text).where(m.c.conversation_id.in_(chunk))
             .order_by(m.c.conversation_id, m.c.seq)).all(), columns=["conversation_id", "message_id", "role", "text"])
-        added += tag_frames(conn, tree, conversations, messages)
+        added += propose_tags(conn, "conversation", conversation_proposals(tree, conversations, messages))
     return added
 
 
-def tag_frames(conn: Connection, tree: TagTree, conversations: pd.DataFrame, messages: pd.DataFrame) -> int:
-    """Propose tags on conversations from their category (the category model's, ``model``) and from keyword rules
-    on the customer's messages (``rule``); returns how many were added.
+def conversation_proposals(tree: TagTree, conversations: pd.DataFrame, messages: pd.DataFrame) -> list[Proposal]:
+    """Tags for conversations from their category (the category model's, ``model``) and from keyword rules on the
+    customer's messages (``rule``), to store with ``propose_tags(conn, "conversation", …)``.
 
     ``conversations`` has ``conversation_id`` and ``category`` (the scored one); ``messages`` has
-    ``conversation_id``, ``message_id``, ``role`` and ``text``, in seq order. The scoring job passes the chunk
-    it has just scored, so nothing is read back.
+    ``conversation_id``, ``message_id``, ``role`` and ``text``, in seq order. Pure: the scoring job passes the
+    chunk it has just scored and stores the result with its scores, so nothing is read back.
     """
     proposals: list[Proposal] = [
         (int(cid), tag_id, "model", f"分类“{category}”")
@@ -205,7 +205,7 @@ def tag_frames(conn: Connection, tree: TagTree, conversations: pd.DataFrame, mes
     said = messages[messages["role"] == "customer"]
     texts = said.groupby("conversation_id", sort=False)["text"].agg("\n".join)
     proposals.extend(rule_proposals(tree, zip(texts.index.tolist(), texts.tolist())))
-    return propose_tags(conn, "conversation", proposals)
+    return proposals
 
 
 @retry_when_busy
