@@ -24,7 +24,7 @@ def placeholder(conn: Connection) -> str:
 
 def bound(conn: Connection, column: Column, value: Any) -> Any:
     """``value`` as SQLAlchemy would bind it for ``column`` (once per run for a constant, not per row)."""
-    process = column.type.bind_processor(conn.dialect)
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return process(value) if process is not None and value is not None else value
 
 

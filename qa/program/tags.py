@@ -102,6 +102,11 @@ class TagTree:
         walk(None)
         return tuple(out)
 
+    @cached_property
+    def folded_keywords(self) -> frozenset[str]:
+        """Every tag's keywords, case-folded."""
+        return frozenset(w.casefold() for t in self.tags for w in t.keywords)
+
     def subtree(self, tag_id: int) -> set[int]:
         """The tag and all tags under it."""
         ids = {tag_id}
@@ -199,9 +204,12 @@ def match_text(tree: TagTree, text: str | None) -> list[Match]:
         return []
     folded = text.casefold()
     shown = text if len(folded) == len(text) else folded  # positions found in the folded text hold in it
+    present = {w for w in tree.folded_keywords if w in folded}  # one C-level scan per keyword, then work on those only
     hits: list[Match] = []
     for tag in tree.ordered():
         for word in tag.keywords:
+            if word.casefold() not in present:
+                continue
             at = _mention(folded, word.casefold())
             if at != -1:
                 hits.append(Match(tag.id, word, _phrase(shown, at, len(word))))
