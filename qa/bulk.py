@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import closing
 from typing import Any
 
-from sqlalchemy import Column, Connection
+from sqlalchemy import ColumnElement, Connection
 
 __all__ = ["bound", "insert_rows", "placeholder"]
 
@@ -22,7 +22,7 @@ def placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
-def bound(conn: Connection, column: Column, value: Any) -> Any:
+def bound(conn: Connection, column: ColumnElement[Any], value: Any) -> Any:
     """``value`` as SQLAlchemy would bind it for ``column`` (once per run for a constant, not per row)."""
     process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return process(value) if process is not None and value is not None else value

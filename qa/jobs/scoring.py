@@ -40,7 +40,7 @@ from scoring.schema import Conv, Msg, score_fields, score_values
 from scoring.schema import ConversationScore as ConvScore
 from scoring.schema import MessageScore as MsgScore
 
-__all__ = ["ScoreRunReport", "load_agents", "load_chunk", "pending_ids", "pending_count", "score_database"]
+__all__ = ["ScoreRunReport", "load_chunk", "pending_ids", "pending_count", "score_database"]
 
 _c, _m, _p = Conversation.__table__, Message.__table__, Platform.__table__
 _cs, _ms = cast(Table, ConversationScore.__table__), cast(Table, MessageScore.__table__)
@@ -82,28 +82,34 @@ def pending_count(conn: Connection, version: str) -> int:
 
 def load_chunk(conn: Connection, ids: Sequence[int]) -> tuple[list[Conv], dict[int, list[int]], dict[int, str]]:
     """Conversations ``ids`` as scoring input, with their message ids (by seq) and content hashes."""
-    convs = conn.execute(select(_c.c.id, _c.c.category, _c.c.csat, _c.c.content_hash, _p.c.name, _c.c.rejected_rows)
+    convs, msg_ids, hashes, _agents = _load_chunk(conn, ids)
+    return convs, msg_ids, hashes
+
+
+Agents = dict[int, tuple[int | None, list[int | None]]]
+"""Per conversation: its main agent and each message's agent (by seq), what attribution splits on."""
+
+
+def _load_chunk(conn: Connection, ids: Sequence[int]
+                ) -> tuple[list[Conv], dict[int, list[int]], dict[int, str], Agents]:
+    """``load_chunk`` and the chunk's agents, from one reading of its messages."""
+    convs = conn.execute(select(_c.c.id, _c.c.category, _c.c.csat, _c.c.content_hash, _p.c.name, _c.c.rejected_rows,
+                                _c.c.agent_id)
                          .select_from(_c.outerjoin(_p, _p.c.id == _c.c.platform_id)).where(_c.c.id.in_(ids))).all()
-    rows = conn.execute(select(_m.c.id, _m.c.conversation_id, _m.c.role, _m.c.text, _m.c.ts)
+    rows = conn.execute(select(_m.c.id, _m.c.conversation_id, _m.c.role, _m.c.text, _m.c.ts, _m.c.agent_id)
                         .where(_m.c.conversation_id.in_(ids)).order_by(_m.c.conversation_id, _m.c.seq)).all()
     msgs: dict[int, list[Msg]] = {cid: [] for cid in ids}
     msg_ids: dict[int, list[int]] = {cid: [] for cid in ids}
+    agents: Agents = {cid: (None, []) for cid in ids}
     for r in rows:
         msgs[r.conversation_id].append(Msg(role=r.role, text=r.text, ts=r.ts))
         msg_ids[r.conversation_id].append(r.id)
+        agents[r.conversation_id][1].append(r.agent_id)
+    for c in convs:
+        agents[c.id] = (c.agent_id, agents[c.id][1])
     out = [Conv(key=str(c.id), messages=msgs[c.id], platform=c.name, category=c.category, csat=c.csat,
                 rejected_rows=c.rejected_rows) for c in convs]
-    return out, msg_ids, {c.id: c.content_hash for c in convs}
-
-
-def load_agents(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[int | None, list[int | None]]]:
-    """Per conversation: its main agent and each message's agent (by seq), what attribution splits on."""
-    main = dict(conn.execute(select(_c.c.id, _c.c.agent_id).where(_c.c.id.in_(ids))).all())
-    out: dict[int, tuple[int | None, list[int | None]]] = {cid: (main.get(cid), []) for cid in ids}
-    for cid, agent in conn.execute(select(_m.c.conversation_id, _m.c.agent_id).where(_m.c.conversation_id.in_(ids))
-                                   .order_by(_m.c.conversation_id, _m.c.seq)):
-        out[cid][1].append(agent)
-    return out
+    return out, msg_ids, {c.id: c.content_hash for c in convs}, agents
 
 
 def _turns(conv: Conv, agents: list[int | None], score: ConvScore) -> list[Turn]:
@@ -127,7 +133,7 @@ def _segment_risks(convs: Sequence[Conv], split: dict[str, list[Span]],
 
 
 def _segments(convs: Sequence[Conv], results: Sequence[ConvScore],
-              agents: dict[int, tuple[int | None, list[int | None]]],
+              agents: Agents,
               score: Callable[[list[Conv]], list[ConvScore]]) -> list[dict[str, object]]:
     """``agent_segments`` rows of a scored chunk (``qa.analytics.segments`` says who owns what)."""
     turns = {conv.key: _turns(conv, agents[int(conv.key)][1], r) for conv, r in zip(convs, results, strict=True)}
@@ -259,8 +265,7 @@ def _rebuild_stats(engine: Engine) -> None:
 def _run_batch(engine: Engine, batch: list[int], version: str,
                score: Callable[[list[Conv]], list[ConvScore]]) -> int:
     with engine.connect() as conn:
-        convs, msg_ids, hashes = load_chunk(conn, batch)
-        agents = load_agents(conn, batch)
+        convs, msg_ids, hashes, agents = _load_chunk(conn, batch)
         teams = {row.id: row.team for row in conn.execute(facts_select().where(_c.c.id.in_(batch)))}
         program, tree = load_program(conn), current_tree(conn)
     results = score(convs)
