@@ -1,5 +1,6 @@
 """Scoring throughput on the path ``huifang score`` runs: an archive in SQLite scored by ``score_database`` on
-all cores (read, score, write, tag, auto-QA), beside model load time, one core in process, and one conversation at a time.
+all cores (read, score, write, tag, auto-QA), beside model load time, one core in process, and one conversation
+at a time.
 
 Synthetic chat text is generated here (a small template generator with a fixed seed) and imported through the
 normal import path; it measures speed only — no accuracy figure is ever computed on it. Usage:
@@ -120,7 +121,7 @@ def main() -> None:
     single = time.perf_counter() - t
 
     cores = os.cpu_count() or 1
-    all_cores, cpu = archive_seconds(convs, cores)
+    all_cores, cpu_s = archive_seconds(convs, cores)
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown")
@@ -132,7 +133,7 @@ def main() -> None:
         f"- Model load (Scorer.load, all artifacts): {load_s:.2f} s",
         f"- One core, batches of 2,000 conversations: {_rate(n_msgs, one_core)} ({one_core:.1f} s)",
         f"- `huifang score` path (score_database on a SQLite archive, {cores} cores, read + score + write + daily "
-        f"statistics, tagging, auto-QA): {_rate(n_msgs, all_cores)} ({all_cores:.1f} s; CPU {cpu:.1f} s over parent and "
+        f"statistics, tagging, auto-QA): {_rate(n_msgs, all_cores)} ({all_cores:.1f} s; CPU {cpu_s:.1f} s over parent and "
         f"workers) → 1,000,000 messages ≈ {per_million:.0f} s",
         f"- One conversation at a time (scorer.score([conv]), {len(sample)} conversations): "
         f"{_rate(sample_msgs, single)}",
