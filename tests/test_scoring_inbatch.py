@@ -34,8 +34,8 @@ def _stored(engine: Engine) -> tuple[list, list, list]:
                               .order_by(a.conversation_id, a.check_name)).all()
         scores = conn.execute(select(s.conversation_id, s.version_id, s.score, s.fatal_failed, s.criteria)
                               .order_by(s.conversation_id)).all()
-        tags = conn.execute(select(t.conversation_id, t.tag_id, t.source, t.evidence, t.confirmed, t.rejected)
-                            .where(t.conversation_id.is_not(None)).order_by(t.id)).all()
+        tags = conn.execute(select(t.conversation_id, t.message_id, t.tag_id, t.source, t.evidence, t.confirmed,
+                                   t.rejected).where(t.review_id.is_(None)).order_by(t.id)).all()
     return checks, scores, tags
 
 
@@ -56,6 +56,7 @@ def test_checks_and_tags_of_the_scoring_run_equal_those_read_back_from_the_datab
     assert {s.score is None for s in scores} == {True, False}  # only 天猫 has a scorecard
     assert len({s.score for s in scores}) > 3
     assert {t.source for t in tags} == {"model", "rule"}
+    assert any(t.message_id is not None for t in tags)  # keyword rules tag the customer message they matched
 
     with sqlite_engine.begin() as conn:
         for table in (AutoQaCheck, AutoQaScore, TagAssignment):
@@ -68,6 +69,6 @@ def test_checks_and_tags_of_the_scoring_run_equal_those_read_back_from_the_datab
     assert in_run[0] == read_back[0]
     assert in_run[1] == read_back[1]
     # ids (and so the order across conversations) follow the chunks; each conversation's tags come in one order
-    assert sorted(in_run[2]) == sorted(read_back[2])
+    assert sorted(in_run[2], key=repr) == sorted(read_back[2], key=repr)
     assert [t for t in in_run[2] if t.conversation_id == ids[0]] == [t for t in read_back[2]
                                                                     if t.conversation_id == ids[0]]

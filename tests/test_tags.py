@@ -121,7 +121,7 @@ def test_confirm_and_correct_conversation_tags(engine, tree):
     import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "物流慢，盒子破损了", None), ("agent", "抱歉", None))))
     _users(engine)
     with engine.begin() as conn:
-        assert tag_conversations(conn, tree, [1]) == 2
+        assert tag_conversations(conn, tree, [1]) == 4  # 时效 and 破损, on the conversation and on its message
         assert tag_conversations(conn, tree, [1]) == 0  # proposing again adds nothing
     with engine.connect() as conn:
         assert [(t.tag_id, t.source, t.confirmed) for t in tags_of(conn, "conversation", [1])[1]] == [
@@ -169,12 +169,13 @@ def test_a_reviewer_confirms_removes_and_adds_single_tags(engine):
     judge_tag(engine, "conversation", 1, ids["售后 › 退款"], False, "质检甲")  # removing one not there: nothing
     with engine.begin() as conn:
         on_conv = [(tree.path(t.tag_id), t.source, t.confirmed) for t in tags_of(conn, "conversation", [1], tree)[1]]
-        on_msg = [(tree.path(t.tag_id), t.source) for t in tags_of(conn, "message", [message], tree)[message]]
+        on_msg = [(tree.path(t.tag_id), t.source, t.confirmed)
+                  for t in tags_of(conn, "message", [message], tree)[message]]
         assert tag_conversations(conn, tree, [1]) == 0  # the removed 时效 is not proposed again
         reviewer = conn.scalar(select(User.id).where(User.name == "质检甲"))
         by = set(conn.scalars(select(TagAssignment.reviewer_id).where(TagAssignment.conversation_id == 1)))
     assert on_conv == [("物流 › 破损", "rule", True), ("服务 › 态度", "reviewer", True)]
-    assert on_msg == [("物流 › 破损", "reviewer")]
+    assert on_msg == [("物流 › 时效", "rule", False), ("物流 › 破损", "rule", True)]  # the rules tagged it too
     assert by == {reviewer}
     with pytest.raises(TagError, match="标签 #999 不存在"):
         judge_tag(engine, "conversation", 1, 999, True, "质检甲")
@@ -190,3 +191,24 @@ def test_agents_and_executives_cannot_tag(engine, who):
         correct_tags(engine, "message", 1, [2], who)
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(TagAssignment)) == 0
+
+
+def test_keyword_rules_tag_the_customer_message_they_matched(engine):
+    import_bytes(engine, "c.jsonl", jsonl(conv(
+        "c1", ("customer", "ẞ 在吗", None), ("agent", "在的", None), ("customer", "快递三天了还没到", None),
+        ("customer", "而且盒子压坏了", None), ("agent", "抱歉，马上处理", None))))
+    _users(engine)
+    with engine.begin() as conn:
+        tree = current_tree(conn, seed=True)
+        messages = list(conn.scalars(select(Message.id).order_by(Message.seq)))
+        tag_conversations(conn, tree, [1])
+        on = tags_of(conn, "message", messages, tree)
+    shown = {messages.index(mid): [(tree.path(t.tag_id), t.source, t.evidence) for t in tags]
+             for mid, tags in on.items() if tags}
+    # each tag on the line that said it (ẞ folds to two letters: positions are counted in the folded text)
+    assert shown == {2: [("物流 › 时效", "rule", "关键词“还没到”：快递三天了还没到")],
+                     3: [("物流 › 破损", "rule", "关键词“压坏”：而且盒子压坏了")]}
+    judge_tag(engine, "message", messages[3], on[messages[3]][0].tag_id, False, "质检甲")
+    with engine.begin() as conn:
+        assert tag_conversations(conn, tree, [1]) == 0  # a message tag taken off is not put back
+        assert tags_of(conn, "message", [messages[3]])[messages[3]] == []

@@ -275,9 +275,10 @@ def _run_batch(engine: Engine, batch: list[int], version: str,
     heads = [Head(int(c.key), teams[int(c.key)], c.category if c.category is not None else r.category, c.platform,
                   basis_of(program, hashes[int(c.key)], version), c.rejected_rows) for c, r in zip(convs, results)]
     checks, auto_scores = auto_qa_rows(program, heads, messages)
-    tags = conversation_proposals(tree, conversations, messages)
+    on_conversations, on_messages = conversation_proposals(tree, conversations, messages)
     with engine.begin() as conn:
         written = _write_chunk(conn, results, msg_ids, hashes, version, segments)
-        propose_tags(conn, "conversation", tags)
+        propose_tags(conn, "conversation", on_conversations)
+        propose_tags(conn, "message", on_messages)
         store_auto_qa(conn, [h.id for h in heads], checks, auto_scores)
     return written

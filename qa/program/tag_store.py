@@ -10,10 +10,11 @@ check the ``review`` permission here, so an agent or an executive cannot tag.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
+from itertools import accumulate, groupby
 from operator import itemgetter
 from typing import Literal, cast
 
@@ -175,9 +176,16 @@ def confirm_tags(engine: Engine, target: Target, target_id: int, actor: str) -> 
     correct_tags(engine, target, target_id, current, actor)
 
 
+def _line_ends(texts: Sequence[str], joined: str) -> list[int]:
+    """Where each of ``texts`` ends in ``joined`` (them joined by newlines) once casefolded, which keeps every
+    length but for a few letters (ß → ss): a mention's place there tells its message (``bisect_right``)."""
+    same = len(joined.casefold()) == len(joined)
+    return list(accumulate((len(t) if same else len(t.casefold())) + 1 for t in texts))
+
+
 def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequence[int]) -> int:
-    """Propose tags on stored conversations (``conversation_proposals`` on what is stored for them); returns how
-    many were added."""
+    """Propose tags on stored conversations and their customers' messages (``conversation_proposals`` on what is
+    stored for them); returns how many were added."""
     cs, m = ConversationScore.__table__, Message.__table__
     added = 0
     for start in range(0, len(conversation_ids), 500):
@@ -188,27 +196,41 @@ def tag_conversations(conn: Connection, tree: TagTree, conversation_ids: Sequenc
         messages = pd.DataFrame.from_records(conn.execute(
             select(m.c.conversation_id, m.c.id, m.c.role, m.c.text).where(m.c.conversation_id.in_(chunk))
             .order_by(m.c.conversation_id, m.c.seq)).all(), columns=["conversation_id", "message_id", "role", "text"])
-        added += propose_tags(conn, "conversation", conversation_proposals(tree, conversations, messages))
+        on_conversations, on_messages = conversation_proposals(tree, conversations, messages)
+        added += propose_tags(conn, "conversation", on_conversations) + propose_tags(conn, "message", on_messages)
     return added
 
 
-def conversation_proposals(tree: TagTree, conversations: pd.DataFrame, messages: pd.DataFrame) -> list[Proposal]:
+def conversation_proposals(tree: TagTree, conversations: pd.DataFrame, messages: pd.DataFrame
+                           ) -> tuple[list[Proposal], list[Proposal]]:
     """Tags for conversations from their category (the category model's, ``model``) and from keyword rules on the
-    customer's messages (``rule``), to store with ``propose_tags(conn, "conversation", …)``.
+    customer's messages (``rule``), and each rule's tag on the customer message it was found in: (on
+    conversations, on messages), to store with ``propose_tags(conn, "conversation" / "message", …)``.
 
     ``conversations`` has ``conversation_id`` and ``category`` (the scored one); ``messages`` has
     ``conversation_id``, ``message_id``, ``role`` and ``text``, in seq order. Pure: the scoring job passes the
-    chunk it has just scored and stores the result with its scores, so nothing is read back.
+    chunk it has just scored and stores the result with its scores, so nothing is read back. The rules run once
+    per conversation over its customer's lines joined; only a conversation with a match locates the message of
+    each mention (by its place in the joined text), so tagging messages costs nothing where no rule matches.
     """
     proposals: list[Proposal] = [
         (int(cid), tag_id, "model", f"分类“{category}”")
         for cid, category in zip(conversations["conversation_id"].tolist(), conversations["category"].tolist())
         for tag_id in tag_category(tree, category)]
+    on_messages: list[Proposal] = []
     said = messages[messages["role"] == "customer"]
     # grouped in Python: pandas joins strings group by group through a slow generic path (~1.6 s per 40k rows)
-    texts = groupby(zip(said["conversation_id"].tolist(), said["text"].tolist()), key=itemgetter(0))
-    proposals.extend(rule_proposals(tree, ((cid, "\n".join(t for _c, t in rows)) for cid, rows in texts)))
-    return proposals
+    rows = zip(said["conversation_id"].tolist(), said["message_id"].tolist(), said["text"].tolist())
+    for cid, group in groupby(rows, key=itemgetter(0)):
+        _cids, ids, texts = zip(*group)
+        joined = "\n".join(texts)
+        hits = match_text(tree, joined)
+        ends = _line_ends(texts, joined) if hits else []
+        for hit in hits:
+            evidence = f"关键词“{hit.keyword}”：{hit.phrase}"
+            proposals.append((cid, hit.tag_id, "rule", evidence))
+            on_messages.append((ids[bisect_right(ends, hit.start)], hit.tag_id, "rule", evidence))
+    return proposals, on_messages
 
 
 @retry_when_busy

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,8 @@ class Match:
     tag_id: int
     keyword: str
     phrase: str
+    # where the mention begins in the text, casefolded (lines keep their places); not part of what matched
+    start: int = field(default=0, compare=False)
 
 
 def match_text(tree: TagTree, text: str | None) -> list[Match]:
@@ -212,7 +214,7 @@ def match_text(tree: TagTree, text: str | None) -> list[Match]:
                 continue
             at = _mention(folded, word.casefold())
             if at != -1:
-                hits.append(Match(tag.id, word, _phrase(shown, at, len(word))))
+                hits.append(Match(tag.id, word, _phrase(shown, at, len(word)), at))
                 break
     covered = {a for h in hits for a in _ancestors(tree, h.tag_id)}
     return [h for h in hits if h.tag_id not in covered]
