@@ -1,5 +1,6 @@
 """Scoring throughput on the path ``huifang score`` runs: an archive in SQLite scored by ``score_database`` on
-all cores (read, score, write), beside model load time, one core in process, and one conversation at a time.
+all cores (read, score, write, tag, auto-QA), beside model load time, one core in process, and one conversation
+at a time.
 
 Synthetic chat text is generated here (a small template generator with a fixed seed) and imported through the
 normal import path; it measures speed only — no accuracy figure is ever computed on it. Usage:
@@ -13,6 +14,7 @@ import json
 import os
 import random
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -65,8 +67,15 @@ def make_convs(n_messages: int, seed: int = 7) -> list[Conv]:
     return convs
 
 
-def archive_seconds(convs: list[Conv], cores: int) -> float:
-    """Import ``convs`` into a fresh SQLite archive, then time ``score_database`` on it (as ``huifang score``)."""
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the scoring workers), user and system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def archive_seconds(convs: list[Conv], cores: int) -> tuple[float, float]:
+    """Import ``convs`` into a fresh SQLite archive, then time ``score_database`` on it (as ``huifang score``):
+    wall seconds, and CPU seconds of the parent and its workers (steadier than wall time on a shared host)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.jsonl"
         with path.open("w", encoding="utf-8") as out:
@@ -76,11 +85,11 @@ def archive_seconds(convs: list[Conv], cores: int) -> float:
                     for m in c.messages]}, ensure_ascii=False) + "\n")
         engine = get_engine(f"sqlite:///{tmp}/bench.db")
         import_path(engine, path)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _cpu_seconds()
         score_database(engine, n_jobs=cores)
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, _cpu_seconds() - cpu
         engine.dispose()
-        return seconds
+        return seconds, cpu
 
 
 def _rate(n: int, seconds: float) -> str:
@@ -112,7 +121,7 @@ def main() -> None:
     single = time.perf_counter() - t
 
     cores = os.cpu_count() or 1
-    all_cores = archive_seconds(convs, cores)
+    all_cores, cpu_s = archive_seconds(convs, cores)
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown")
@@ -124,7 +133,8 @@ def main() -> None:
         f"- Model load (Scorer.load, all artifacts): {load_s:.2f} s",
         f"- One core, batches of 2,000 conversations: {_rate(n_msgs, one_core)} ({one_core:.1f} s)",
         f"- `huifang score` path (score_database on a SQLite archive, {cores} cores, read + score + write + daily "
-        f"statistics): {_rate(n_msgs, all_cores)} ({all_cores:.1f} s) → 1,000,000 messages ≈ {per_million:.0f} s",
+        f"statistics, tagging, auto-QA): {_rate(n_msgs, all_cores)} ({all_cores:.1f} s; CPU {cpu_s:.1f} s over parent and "
+        f"workers) → 1,000,000 messages ≈ {per_million:.0f} s",
         f"- One conversation at a time (scorer.score([conv]), {len(sample)} conversations): "
         f"{_rate(sample_msgs, single)}",
     ]

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from qa.jobs.review_scoring import tag_scored_conversations
 from qa.models import Conversation, TagAssignment
-from qa.program.tag_store import current_tree
+from qa.program.tag_store import current_tree, tag_conversations
 from tests.app_fixtures import start_app
 from tests.helpers import conv, import_bytes, jsonl
 
@@ -17,6 +16,12 @@ CSV = """订单号,商品名称,评分,评价内容,追评,评价时间,平台
 9003,卫衣,2,线头很多,,2026-11-22 10:00:00,天猫
 9004,卫衣,5,好看,,2026-11-23 10:00:00,天猫
 """
+
+
+def tag_scored_conversations(engine: Engine, ids: list[int]) -> None:
+    """Tags from category and customers' words, as a scoring run proposes them."""
+    with engine.begin() as conn:
+        tag_conversations(conn, current_tree(conn, seed=True), ids)
 
 
 def _reviews(engine: Engine) -> None:

@@ -12,7 +12,7 @@ this side only resolves ids and inserts, through DB-API executemany (the ORM uni
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 
+from qa.bulk import insert_rows, placeholder
 from qa.ingest.identity import FAMILIES
 from qa.ingest.normalize import canonical_platform, time_stamp
 from qa.ingest.privacy import comparable
@@ -286,7 +287,7 @@ class Loader:
                  _cut(c.order_id, order), _cut(c.category, category), c.csat, c.stop - c.start,
                  c.content_hash, self.batch_id, self._rejected_rows.get(c.external_id, 0)) for c in new]
         before = self.conn.scalar(select(func.coalesce(func.max(_conv.c.id), 0)))
-        _insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)
+        insert_rows(self.conn, "conversations", _CONV_COLUMNS, rows)
         # this transaction's inserts are the newest ids: a range scan finds them (others' rows are ignored by key)
         id_of = dict(_fetch(self.conn, "SELECT source_key, id FROM conversations WHERE id > {0}", [before]))
         ids = [id_of[c.key] for c in new]
@@ -302,7 +303,7 @@ class Loader:
 
         # one C-level iterator per column and "" made NULL by the database: no Python step per message
         sqlite = self.conn.dialect.name == "sqlite"
-        _insert_rows(self.conn, "messages", _MSG_COLUMNS, zip(
+        insert_rows(self.conn, "messages", _MSG_COLUMNS, zip(
             chain.from_iterable(map(repeat, ids, counts)), chain.from_iterable(map(range, counts)),
             column(cols.stamps) if sqlite else map(_time, column(cols.stamps)), column(cols.roles),
             map(agent_ids.__getitem__, column(cols.agents)), column(cols.senders), column(cols.texts)),
@@ -441,32 +442,11 @@ _CONV_COLUMNS = ("source_key", "external_id", "platform_id", "shop_id", "agent_i
 _MSG_COLUMNS = ("conversation_id", "seq", "ts", "role", "agent_id", "sender", "text")
 
 
-def _insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple],
-                 empty_is_null: Sequence[str] = ()) -> None:
-    """Bulk-insert tuples through the DB-API cursor; in the ``empty_is_null`` columns "" is stored as NULL.
-
-    Messages and conversations are the tables with millions of rows; SQLAlchemy's per-row parameter processing
-    cost about half of the import time, so this path binds tuples directly. On SQLite, callers pass times as
-    the exact text SQLAlchemy's DateTime type reads and compares ("YYYY-MM-DD HH:MM:SS.ffffff").
-    """
-    mark = _mark(conn)
-    values = ", ".join(f"NULLIF({mark}, '')" if c in empty_is_null else mark for c in columns)
-    with closing(conn.connection.cursor()) as cursor:
-        # SQLAlchemy's DB-API stub asks for a Sequence; sqlite3 and psycopg take any iterable (rows stay lazy)
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})",
-                           rows)  # type: ignore[arg-type]
-
-
 def _fetch(conn: Connection, sql: str, params: Sequence[object]) -> Sequence[tuple]:
     """Rows of ``sql`` through the DB-API cursor; each ``{0}`` in it is the dialect's placeholder."""
     with closing(conn.connection.cursor()) as cursor:
-        cursor.execute(sql.format(_mark(conn)), params)
+        cursor.execute(sql.format(placeholder(conn)), params)
         return cursor.fetchall()
-
-
-def _mark(conn: Connection) -> str:
-    """The DB-API placeholder of the connection's driver (sqlite3: ?, psycopg: %s)."""
-    return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
 _RANK = {"unchanged": 0, "merged": 1, "added": 2}

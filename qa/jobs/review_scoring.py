@@ -14,11 +14,10 @@ from sqlalchemy import Engine, Table, bindparam, or_, select, update
 
 from qa.busy import retry_when_busy
 from qa.models import ProductReview
-from qa.program.tag_store import current_tree, tag_conversations
 from scoring.pipeline import Scorer
 from scoring.sentiment import SentimentModel
 
-__all__ = ["score_reviews", "tag_scored_conversations"]
+__all__ = ["score_reviews"]
 
 _pr = cast(Table, ProductReview.__table__)
 
@@ -48,10 +47,3 @@ def _score_chunk(engine: Engine, ids: Sequence[int], model: SentimentModel, scor
         conn.execute(update(_pr).where(_pr.c.id == bindparam("rid")).values(
             sentiment_neg=bindparam("neg"), sentiment_version=scorer.version),
             [{"rid": r.id, "neg": n} for r, n in zip(rows, neg)])
-
-
-@retry_when_busy
-def tag_scored_conversations(engine: Engine, ids: Sequence[int]) -> int:
-    """Propose tags on just-scored conversations from their category and customers' words (``tag_conversations``)."""
-    with engine.begin() as conn:
-        return tag_conversations(conn, current_tree(conn, seed=True), ids)

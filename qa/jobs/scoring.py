@@ -2,9 +2,11 @@
 
 Only conversations without a score, whose messages changed since (content hash), or scored by another model
 version are scored again. Each chunk is written in its own transaction, so an interrupted run resumes where it
-stopped. Each worker process loads the models once and reads, scores and writes its own chunks. Auto-QA runs
-after every scoring run (its checks read the new scores), so every conversation has its proposals and automatic
-score without anyone starting it; it is incremental too.
+stopped. Each worker process loads the models once and reads, scores and writes its own chunks. Each chunk is
+tagged and checked by auto-QA in the transaction that writes its scores, from the frames the worker already holds
+(reading the messages back cost as much as scoring them); auto-QA then runs on whatever else is pending (a
+conversation scored earlier whose scorecards changed), so every conversation has its proposals and automatic
+score without anyone starting it.
 """
 
 from __future__ import annotations
@@ -14,24 +16,31 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import cast
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, Engine, Select, Table, delete, exists, func, insert, or_, select
 
 from qa.analytics.segments import Span, Turn, segment_rows, spans
 from qa.analytics.stats import rebuild_daily_stats
+from qa.bulk import insert_rows
 from qa.busy import retry_when_busy
 from qa.db import make_engine
-from qa.jobs.review_scoring import score_reviews, tag_scored_conversations
+from qa.jobs.review_scoring import score_reviews
 from qa.models import AgentSegment, Conversation, ConversationScore, Message, MessageScore, Platform
 from qa.program.alerts import run_alerts
-from qa.program.autoqa import run_auto_qa
+from qa.program.autoqa import MESSAGE_COLUMNS, Head, auto_qa_rows, basis_of, load_program, run_auto_qa, store_auto_qa
+from qa.program.store import facts_select
+from qa.program.tag_store import conversation_proposals, current_tree, propose_tags
 from scoring.pipeline import Scorer
-from scoring.schema import Conv, Msg, score_values
+from scoring.schema import Conv, Msg, score_fields, score_values
 from scoring.schema import ConversationScore as ConvScore
+from scoring.schema import MessageScore as MsgScore
 
-__all__ = ["ScoreRunReport", "load_agents", "load_chunk", "pending_ids", "pending_count", "score_database"]
+__all__ = ["ScoreRunReport", "load_chunk", "pending_ids", "pending_count", "score_database"]
 
 _c, _m, _p = Conversation.__table__, Message.__table__, Platform.__table__
 _cs, _ms = cast(Table, ConversationScore.__table__), cast(Table, MessageScore.__table__)
@@ -73,28 +82,34 @@ def pending_count(conn: Connection, version: str) -> int:
 
 def load_chunk(conn: Connection, ids: Sequence[int]) -> tuple[list[Conv], dict[int, list[int]], dict[int, str]]:
     """Conversations ``ids`` as scoring input, with their message ids (by seq) and content hashes."""
-    convs = conn.execute(select(_c.c.id, _c.c.category, _c.c.csat, _c.c.content_hash, _p.c.name, _c.c.rejected_rows)
+    convs, msg_ids, hashes, _agents = _load_chunk(conn, ids)
+    return convs, msg_ids, hashes
+
+
+Agents = dict[int, tuple[int | None, list[int | None]]]
+"""Per conversation: its main agent and each message's agent (by seq), what attribution splits on."""
+
+
+def _load_chunk(conn: Connection, ids: Sequence[int]
+                ) -> tuple[list[Conv], dict[int, list[int]], dict[int, str], Agents]:
+    """``load_chunk`` and the chunk's agents, from one reading of its messages."""
+    convs = conn.execute(select(_c.c.id, _c.c.category, _c.c.csat, _c.c.content_hash, _p.c.name, _c.c.rejected_rows,
+                                _c.c.agent_id)
                          .select_from(_c.outerjoin(_p, _p.c.id == _c.c.platform_id)).where(_c.c.id.in_(ids))).all()
-    rows = conn.execute(select(_m.c.id, _m.c.conversation_id, _m.c.role, _m.c.text, _m.c.ts)
+    rows = conn.execute(select(_m.c.id, _m.c.conversation_id, _m.c.role, _m.c.text, _m.c.ts, _m.c.agent_id)
                         .where(_m.c.conversation_id.in_(ids)).order_by(_m.c.conversation_id, _m.c.seq)).all()
     msgs: dict[int, list[Msg]] = {cid: [] for cid in ids}
     msg_ids: dict[int, list[int]] = {cid: [] for cid in ids}
+    agents: Agents = {cid: (None, []) for cid in ids}
     for r in rows:
         msgs[r.conversation_id].append(Msg(role=r.role, text=r.text, ts=r.ts))
         msg_ids[r.conversation_id].append(r.id)
+        agents[r.conversation_id][1].append(r.agent_id)
+    for c in convs:
+        agents[c.id] = (c.agent_id, agents[c.id][1])
     out = [Conv(key=str(c.id), messages=msgs[c.id], platform=c.name, category=c.category, csat=c.csat,
                 rejected_rows=c.rejected_rows) for c in convs]
-    return out, msg_ids, {c.id: c.content_hash for c in convs}
-
-
-def load_agents(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[int | None, list[int | None]]]:
-    """Per conversation: its main agent and each message's agent (by seq), what attribution splits on."""
-    main = dict(conn.execute(select(_c.c.id, _c.c.agent_id).where(_c.c.id.in_(ids))).all())
-    out: dict[int, tuple[int | None, list[int | None]]] = {cid: (main.get(cid), []) for cid in ids}
-    for cid, agent in conn.execute(select(_m.c.conversation_id, _m.c.agent_id).where(_m.c.conversation_id.in_(ids))
-                                   .order_by(_m.c.conversation_id, _m.c.seq)):
-        out[cid][1].append(agent)
-    return out
+    return out, msg_ids, {c.id: c.content_hash for c in convs}, agents
 
 
 def _turns(conv: Conv, agents: list[int | None], score: ConvScore) -> list[Turn]:
@@ -118,7 +133,7 @@ def _segment_risks(convs: Sequence[Conv], split: dict[str, list[Span]],
 
 
 def _segments(convs: Sequence[Conv], results: Sequence[ConvScore],
-              agents: dict[int, tuple[int | None, list[int | None]]],
+              agents: Agents,
               score: Callable[[list[Conv]], list[ConvScore]]) -> list[dict[str, object]]:
     """``agent_segments`` rows of a scored chunk (``qa.analytics.segments`` says who owns what)."""
     turns = {conv.key: _turns(conv, agents[int(conv.key)][1], r) for conv, r in zip(convs, results, strict=True)}
@@ -140,21 +155,43 @@ def _write_chunk(conn: Connection, results: Sequence[ConvScore], msg_ids: dict[i
     conn.execute(delete(_cs).where(_cs.c.conversation_id.in_(ids)))
     conn.execute(delete(_seg).where(_seg.c.conversation_id.in_(ids)))
     now = datetime.now().replace(microsecond=0)
-    conv_rows: list[dict[str, object]] = []
-    msg_rows: list[dict[str, object]] = []
-    for r in results:
-        cid = int(r.key)
-        conv_rows.append({"conversation_id": cid, "model_version": version, "content_hash": hashes[cid],
-                          "scored_at": now, **score_values(r)})
-        msg_rows.extend({"message_id": msg_ids[cid][m.seq], "conversation_id": cid, "model_version": version,
-                         **score_values(m)} for m in r.messages)
+    conv_rows = [{"conversation_id": int(r.key), "model_version": version, "content_hash": hashes[int(r.key)],
+                  "scored_at": now, **score_values(r)} for r in results]
+    values = attrgetter(*_MSG_FIELDS)
+    msg_rows = [(msg_ids[cid][m.seq], cid, version, *values(m), "；".join(m.rule_hits))
+                for r in results for cid in (int(r.key),) for m in r.messages]
     if conv_rows:
         conn.execute(insert(_cs), conv_rows)
-    if msg_rows:
-        conn.execute(insert(_ms), msg_rows)
+    insert_rows(conn, "message_scores", ("message_id", "conversation_id", "model_version", *_MSG_FIELDS, "rule_hits"),
+                msg_rows)
     if segments:
         conn.execute(insert(_seg), list(segments))
     return len(msg_rows)
+
+
+_MSG_FIELDS = tuple(f.name for f in score_fields(MsgScore) if f.name != "rule_hits")
+"""Per-message score columns bound as they are; ``rule_hits`` (a list) is stored joined, as ``score_values`` does."""
+
+
+def _frames(convs: Sequence[Conv], results: Sequence[ConvScore], msg_ids: dict[int, list[int]]
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A scored chunk as the frames auto-QA and tagging read (``auto_qa_rows``, ``conversation_proposals``):
+    conversations (id, scored category) and messages (``MESSAGE_COLUMNS``), so neither reads them back."""
+    cids = [int(c.key) for c in convs]
+    msgs = [m for c in convs for m in c.messages]
+    scores = [m for r in results for m in r.messages]
+    conversations = pd.DataFrame({"conversation_id": cids, "category": [r.category for r in results]})
+    messages = pd.DataFrame({
+        "conversation_id": np.repeat(np.array(cids, dtype=np.int64), [len(c.messages) for c in convs]),
+        "message_id": np.array([i for cid in cids for i in msg_ids[cid]], dtype=np.int64),
+        "role": [m.role for m in msgs], "text": [m.text for m in msgs],
+        **{name: np.array([getattr(m, name) for m in scores], dtype=float) for name in _FLOAT_SCORES},
+        "sla_breach": [m.sla_breach for m in scores],
+    })
+    return conversations, messages[list(MESSAGE_COLUMNS)]
+
+
+_FLOAT_SCORES = ("wait_s", "tone_risk", "relevance", "sentiment_neg")
 
 
 _worker: tuple[Engine, Scorer] | None = None
@@ -187,8 +224,9 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
     started = datetime.now()
     scorer = Scorer.load(models_dir)
     version = scorer.version
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         ids = pending_ids(conn, version, rescore_all)
+        current_tree(conn, seed=True)  # here, before the workers tag: each would seed its own copy
     n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, 8))
     done = messages = 0
     batches = list(_chunks(ids, chunk))
@@ -210,9 +248,8 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
         if pool is not None:
             pool.shutdown()
     reviews = score_reviews(engine, scorer)
-    tag_scored_conversations(engine, ids)
     _rebuild_stats(engine)
-    checked = run_auto_qa(engine).checked
+    checked = done + run_auto_qa(engine).checked  # the scored chunks were checked as they were written
     fired = run_alerts(engine).new  # after auto-QA: rules read what this run produced
     return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), checked,
                           alerts=fired, reviews=reviews)
@@ -228,9 +265,20 @@ def _rebuild_stats(engine: Engine) -> None:
 def _run_batch(engine: Engine, batch: list[int], version: str,
                score: Callable[[list[Conv]], list[ConvScore]]) -> int:
     with engine.connect() as conn:
-        convs, msg_ids, hashes = load_chunk(conn, batch)
-        agents = load_agents(conn, batch)
+        convs, msg_ids, hashes, agents = _load_chunk(conn, batch)
+        teams = {row.id: row.team for row in conn.execute(facts_select().where(_c.c.id.in_(batch)))}
+        program, tree = load_program(conn), current_tree(conn)
     results = score(convs)
     segments = _segments(convs, results, agents, score)
+    conversations, messages = _frames(convs, results, msg_ids)
+    # worked out before the write transaction: on SQLite it holds the one write lock the workers share
+    heads = [Head(int(c.key), teams[int(c.key)], c.category if c.category is not None else r.category, c.platform,
+                  basis_of(program, hashes[int(c.key)], version), c.rejected_rows) for c, r in zip(convs, results)]
+    checks, auto_scores = auto_qa_rows(program, heads, messages)
+    on_conversations, on_messages = conversation_proposals(tree, conversations, messages)
     with engine.begin() as conn:
-        return _write_chunk(conn, results, msg_ids, hashes, version, segments)
+        written = _write_chunk(conn, results, msg_ids, hashes, version, segments)
+        propose_tags(conn, "conversation", on_conversations)
+        propose_tags(conn, "message", on_messages)
+        store_auto_qa(conn, [h.id for h in heads], checks, auto_scores)
+    return written

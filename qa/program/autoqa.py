@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from itertools import groupby
 
-from sqlalchemy import ColumnElement, Connection, Engine, String, cast, delete, func, insert, literal, or_, select
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, Engine, String, cast, delete, func, literal, or_, select
 
+from qa.bulk import bound, insert_rows
 from qa.models import AutoQaCheck, AutoQaScore, Conversation, ConversationScore, Message, MessageScore
 from qa.program.checks import (
+    CHECKS,
     CheckResult,
     Line,
     evidence_from_json,
@@ -34,8 +37,9 @@ from qa.program.selection import SelectionRule, choose
 from qa.program.store import StoredScorecard, active_scorecards, facts_select, load_version, selection_rules
 from qa.review.queue import platform_sla
 
-__all__ = ["CHECKS_VERSION", "AutoQaReport", "AutoScore", "Proposal", "auto_results", "auto_score",
-           "pending_auto_qa", "propose_all", "proposals", "run_auto_qa"]
+__all__ = ["CHECKS_VERSION", "MESSAGE_COLUMNS", "AutoQaReport", "AutoScore", "Head", "Proposal", "auto_qa_rows",
+           "auto_results", "auto_score", "basis_of", "load_program", "pending_auto_qa", "propose_all", "proposals",
+           "run_auto_qa", "store_auto_qa"]
 
 CHECKS_VERSION = "1"
 """Raise when a check's logic changes, so the next run checks every conversation again."""
@@ -95,47 +99,65 @@ def pending_auto_qa(conn: Connection, everything: bool = False) -> list[int]:
 
 
 def _pending(conn: Connection, program: _Program, everything: bool) -> list[int]:
+    # Every check of a conversation is stored with the same basis, so one row per conversation (the first check,
+    # found by its primary key) says whether it is current: a GROUP BY over all checks cost seconds per million.
     c, a = Conversation, AutoQaCheck
-    stored = select(a.conversation_id, func.min(a.basis).label("basis")).group_by(a.conversation_id).subquery()
     query = (select(c.id).outerjoin(ConversationScore, ConversationScore.conversation_id == c.id)
-             .outerjoin(stored, stored.c.conversation_id == c.id).order_by(c.id))
+             .outerjoin(a, (a.conversation_id == c.id) & (a.check_name == next(iter(CHECKS)))).order_by(c.id))
     if not everything:
-        query = query.where(or_(stored.c.basis.is_(None), stored.c.basis != _basis(program.fingerprint)))
+        query = query.where(or_(a.basis.is_(None), a.basis != _basis(program.fingerprint)))
     return list(conn.scalars(query))
 
 
-def _lines(rows: Iterable, first_sla: float | None, reply_sla: float | None) -> list[Line]:
-    lines, timed = [], 0
-    for r in rows:
-        sla = None
-        if r.role == "agent" and r.wait_s is not None:
-            sla = first_sla if timed == 0 else reply_sla
-            timed += 1
-        lines.append(Line(r.id, r.role, r.text, r.wait_s, sla, r.sla_breach, r.tone_risk, r.relevance,
-                          r.sentiment_neg))
-    return lines
+MESSAGE_COLUMNS = ("conversation_id", "message_id", "role", "text", "wait_s", "sla_breach", "tone_risk", "relevance",
+                   "sentiment_neg")
+"""The columns of the messages frame auto-QA checks (``auto_qa_rows``), in conversation and seq order."""
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    basis: str
-    facts: tuple[str | None, str | None, str | None]  # team, category, platform
-    lines: list[Line]
-    rejected_rows: int = 0
+def _lines(messages: pd.DataFrame, slas: Mapping[int, tuple[float | None, float | None]]) -> dict[int, list[Line]]:
+    """Each conversation's lines; an agent reply with a known wait is held to the first-reply SLA when it is the
+    conversation's first such reply, else to the reply SLA (as the replay shows it)."""
+    if messages.empty:
+        return {}
+    cids = messages["conversation_id"].to_numpy()
+    timed = ((messages["role"] == "agent") & messages["wait_s"].notna()).to_numpy()
+    first = timed & (pd.Series(timed).groupby(cids).cumsum().to_numpy() == 1)
+    sla: list[float | None] = [None] * len(cids)
+    for i in np.flatnonzero(timed):
+        sla[i] = slas[cids[i]][0 if first[i] else 1]
+    columns = [_values(messages[name]) for name in MESSAGE_COLUMNS[1:]]
+    lines = list(map(Line, *columns[:4], sla, *columns[4:]))
+    bounds = np.flatnonzero(_starts(cids)).tolist() + [len(cids)]
+    ids = cids[bounds[:-1]].tolist()
+    return {cid: lines[a:b] for cid, a, b in zip(ids, bounds, bounds[1:])}
 
 
-def _load(conn: Connection, ids: Sequence[int], fingerprint: str) -> dict[int, _Loaded]:
-    """Facts, basis and message lines of a chunk of conversations."""
-    m, ms = Message, MessageScore
-    heads = conn.execute(facts_select().add_columns(_basis(fingerprint).label("basis"), Conversation.rejected_rows)
-                         .where(Conversation.id.in_(ids))).all()
-    rows = conn.execute(select(m.conversation_id, m.id, m.role, m.text, ms.wait_s, ms.sla_breach, ms.tone_risk,
-                               ms.relevance, ms.sentiment_neg).outerjoin(ms, ms.message_id == m.id)
-                        .where(m.conversation_id.in_(ids)).order_by(m.conversation_id, m.seq)).all()
-    by_conv = {cid: list(group) for cid, group in groupby(rows, key=lambda r: r.conversation_id)}
-    slas = {platform: platform_sla(platform) for platform in {h.platform for h in heads}}
-    return {h.id: _Loaded(h.basis, (h.team, h.category, h.platform),
-                          _lines(by_conv.get(h.id, ()), *slas[h.platform]), h.rejected_rows) for h in heads}
+def _starts(cids: np.ndarray) -> np.ndarray:
+    """True where a conversation's run of rows begins."""
+    out = np.ones(len(cids), dtype=bool)
+    out[1:] = cids[1:] != cids[:-1]
+    return out
+
+
+def _values(column: pd.Series) -> list:
+    """A column as Python values with None for missing ones (what the checks and the stored evidence expect)."""
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
+def _card_score(card: Scorecard) -> Callable[[Mapping[str, CheckResult]], tuple[float | None, bool, int]]:
+    """(score, fatal failed, criteria filled) of ``card`` for a conversation's results, memoised on what the
+    ratings read (each check's passed and count): a run sees few distinct combinations."""
+    memo: dict[tuple, tuple[float | None, bool, int]] = {}
+
+    def score(results: Mapping[str, CheckResult]) -> tuple[float | None, bool, int]:
+        key = tuple((r.passed, r.count) for r in results.values())
+        if key not in memo:
+            filled = propose_all(card, results)
+            result = score_review(card, {k: p.rating for k, p in filled.items()})
+            memo[key] = (result.score, result.fatal_failed, len(filled))
+        return memo[key]
+
+    return score
 
 
 def propose_all(card: Scorecard, results: Mapping[str, CheckResult]) -> dict[str, Proposal]:
@@ -149,15 +171,88 @@ def propose_all(card: Scorecard, results: Mapping[str, CheckResult]) -> dict[str
     return out
 
 
-def _score_row(program: _Program, cid: int, loaded: _Loaded, results: Mapping[str, CheckResult]) -> dict:
-    name = choose(program.rules, *loaded.facts, available=program.cards)
-    if name is None:
-        return {"conversation_id": cid, "version_id": None, "score": None, "fatal_failed": False, "criteria": 0}
-    stored = program.cards[name]
-    filled = propose_all(stored.card, results)
-    result = score_review(stored.card, {k: p.rating for k, p in filled.items()})
-    return {"conversation_id": cid, "version_id": stored.version_id, "score": result.score,
-            "fatal_failed": result.fatal_failed, "criteria": len(filled)}
+@dataclass(frozen=True)
+class Head:
+    """What auto-QA needs of a conversation besides its messages: the facts the selection rules read, the basis
+    its results are stored under (``basis_of``) and how many rows its import rejected."""
+
+    id: int
+    team: str | None
+    category: str | None
+    platform: str | None
+    basis: str
+    rejected_rows: int = 0
+
+
+def load_program(conn: Connection) -> _Program:
+    """The scorecards and selection rules in force, for ``auto_qa_rows`` and ``basis_of``."""
+    return _program(conn)
+
+
+def basis_of(program: _Program, content_hash: str, model_version: str | None) -> str:
+    """The basis of a conversation's results (the same text as the SQL of ``pending_auto_qa`` compares)."""
+    return f"{content_hash}|{model_version or ''}|{CHECKS_VERSION}|{program.fingerprint}"
+
+
+def auto_qa_rows(program: _Program, heads: Sequence[Head], messages: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
+    """Every check's result (``_CHECK_COLUMNS`` but the time) and the automatic score (``_SCORE_COLUMNS``) of each
+    conversation of ``heads``; pure, so the scoring job works it out before it takes the database's write lock.
+
+    ``messages`` holds their messages (``MESSAGE_COLUMNS``, in conversation and seq order, scores None or NaN
+    where not scored).
+    """
+    slas = {platform: platform_sla(platform) for platform in {h.platform for h in heads}}
+    by_conv = _lines(messages, {h.id: slas[h.platform] for h in heads})
+    cards = {name: _card_score(stored.card) for name, stored in program.cards.items()}
+    chosen: dict[tuple[str | None, str | None, str | None], str | None] = {}
+    checks: list[tuple] = []
+    scores: list[tuple] = []
+    for h in heads:
+        results = run_checks(by_conv.get(h.id, ()), h.rejected_rows)
+        checks += [(h.id, name, res.passed, res.count, _evidence(res), h.basis) for name, res in results.items()]
+        facts = (h.team, h.category, h.platform)
+        if facts not in chosen:
+            chosen[facts] = choose(program.rules, *facts, available=program.cards)
+        name = chosen[facts]
+        if name is None:
+            scores.append((h.id, None, None, False, 0))
+        else:
+            scores.append((h.id, program.cards[name].version_id, *cards[name](results)))
+    return checks, scores
+
+
+def store_auto_qa(conn: Connection, ids: Sequence[int], checks: Sequence[tuple], scores: Sequence[tuple],
+                  now: datetime | None = None) -> None:
+    """Replace the stored results and automatic scores of conversations ``ids`` by ``auto_qa_rows``' rows."""
+    stamp = bound(conn, AutoQaCheck.__table__.c.checked_at, now or datetime.now())
+    for table in (AutoQaCheck, AutoQaScore):
+        conn.execute(delete(table).where(table.conversation_id.in_(ids)))
+    insert_rows(conn, "auto_qa_checks", _CHECK_COLUMNS, ((*row, stamp) for row in checks))
+    insert_rows(conn, "auto_qa_scores", _SCORE_COLUMNS, scores)
+
+
+_CHECK_COLUMNS = ("conversation_id", "check_name", "passed", "count", "evidence", "basis", "checked_at")
+_SCORE_COLUMNS = ("conversation_id", "version_id", "score", "fatal_failed", "criteria")
+
+
+def _evidence(result: CheckResult) -> str:
+    """The evidence as stored; most results have none, and encoding an empty list 10 times a conversation adds up."""
+    if not result.evidence:
+        return "[]"
+    return _JSON.encode(evidence_to_json(result.evidence))
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False)
+"""``json.dumps(…, ensure_ascii=False)`` builds an encoder on every call: a third of the cost of storing evidence."""
+
+
+def _messages(conn: Connection, ids: Sequence[int]) -> pd.DataFrame:
+    """The messages frame of conversations ``ids`` with their stored scores (for a run outside scoring)."""
+    m, ms = Message, MessageScore
+    rows = conn.execute(select(m.conversation_id, m.id, m.role, m.text, ms.wait_s, ms.sla_breach, ms.tone_risk,
+                               ms.relevance, ms.sentiment_neg).outerjoin(ms, ms.message_id == m.id)
+                        .where(m.conversation_id.in_(ids)).order_by(m.conversation_id, m.seq)).all()
+    return pd.DataFrame.from_records(rows, columns=list(MESSAGE_COLUMNS))
 
 
 def run_auto_qa(engine: Engine, everything: bool = False, chunk: int = 500,
@@ -169,20 +264,10 @@ def run_auto_qa(engine: Engine, everything: bool = False, chunk: int = 500,
     done = 0
     for start in range(0, len(ids), chunk):
         part = ids[start:start + chunk]
-        stamp = now or datetime.now()
-        checks, scores = [], []
         with engine.begin() as conn:
-            for cid, loaded in _load(conn, part, program.fingerprint).items():
-                results = run_checks(loaded.lines, loaded.rejected_rows)
-                checks += [{"conversation_id": cid, "check_name": name, "passed": res.passed, "count": res.count,
-                            "evidence": json.dumps(evidence_to_json(res.evidence), ensure_ascii=False),
-                            "basis": loaded.basis, "checked_at": stamp} for name, res in results.items()]
-                scores.append(_score_row(program, cid, loaded, results))
-            for table in (AutoQaCheck, AutoQaScore):
-                conn.execute(delete(table).where(table.conversation_id.in_(part)))
-            if checks:
-                conn.execute(insert(AutoQaCheck), checks)
-                conn.execute(insert(AutoQaScore), scores)
+            heads = [Head(*row) for row in conn.execute(facts_select().add_columns(
+                _basis(program.fingerprint), Conversation.rejected_rows).where(Conversation.id.in_(part)))]
+            store_auto_qa(conn, part, *auto_qa_rows(program, heads, _messages(conn, part)), now)
         done += len(part)
         if progress:
             progress(done, len(ids))

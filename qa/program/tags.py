@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,11 @@ class TagTree:
 
     def ordered(self) -> list[Tag]:
         """Depth-first: each tag followed by its subtree."""
+        return list(self._ordered)
+
+    @cached_property
+    def _ordered(self) -> tuple[Tag, ...]:
+        # kept on the (immutable) tree: tagging asks for the order once per text, a million times in a run
         out: list[Tag] = []
 
         def walk(parent: int | None) -> None:
@@ -94,7 +100,12 @@ class TagTree:
                 walk(tag.id)
 
         walk(None)
-        return out
+        return tuple(out)
+
+    @cached_property
+    def folded_keywords(self) -> frozenset[str]:
+        """Every tag's keywords, case-folded."""
+        return frozenset(w.casefold() for t in self.tags for w in t.keywords)
 
     def subtree(self, tag_id: int) -> set[int]:
         """The tag and all tags under it."""
@@ -195,9 +206,12 @@ def match_text(tree: TagTree, text: str | None) -> list[Match]:
         return []
     folded = text.casefold()
     shown = text if len(folded) == len(text) else folded  # positions found in the folded text hold in it
+    present = {w for w in tree.folded_keywords if w in folded}  # one C-level scan per keyword, then work on those only
     hits: list[Match] = []
     for tag in tree.ordered():
         for word in tag.keywords:
+            if word.casefold() not in present:
+                continue
             at = _mention(folded, word.casefold())
             if at != -1:
                 hits.append(Match(tag.id, word, _phrase(shown, at, len(word)), at))
