@@ -136,15 +136,23 @@ REPRODUCE_LOCAL = ("`huifang train --from-db` refits and re-measures it on the d
                    "(same seeded split); the figures change as the archive grows.")
 
 
-def write_card(models_dir: Path, name: str, metrics: dict, trained: str) -> None:
-    """Write ``name.md`` with purpose, data, split and the metrics as JSON."""
+def write_card(models_dir: Path, name: str, metrics: dict, trained: str | None, evaluated: str | None = None
+               ) -> None:
+    """Write ``name.md`` with purpose, data, split and the metrics as JSON, saying which command measured them
+    and when (``evaluated``: by ``huifang evaluate`` on the shipped artifact; else by training, on ``trained``)."""
     title, data, split = CARD_TEXT[name]
-    reproduce = (REPRODUCE_LOCAL if name in LOCAL_CARDS else
-                 "`huifang evaluate` (scoring.evaluate.evaluate_all) recomputes these figures with the same seeded "
-                 "splits.")
+    if name in LOCAL_CARDS:
+        reproduce = REPRODUCE_LOCAL
+    elif evaluated:
+        reproduce = (f"figures written by `huifang evaluate` (scoring.evaluate.evaluate_all) on {evaluated}, from "
+                     "the shipped artifact and the fixed, seeded held-out splits; re-running it reproduces them.")
+    else:
+        reproduce = (f"figures measured by `huifang train` on {trained}; `huifang evaluate` "
+                     "(scoring.evaluate.evaluate_all) recomputes them from the shipped artifact with the same seeded "
+                     "splits.")
     text = (
-        f"# Model card: {name}\n\n{title}.\n\n- Trained: {trained}\n- Artifact: `{name}.json` + `{name}.npz` "
-        f"(no pickle; loaded with `np.load(allow_pickle=False)`)\n- Reproduce: {reproduce}\n\n"
+        f"# Model card: {name}\n\n{title}.\n\n- Trained: {trained or 'not recorded'}\n- Artifact: `{name}.json` + "
+        f"`{name}.npz` (no pickle; loaded with `np.load(allow_pickle=False)`)\n- Figures: {reproduce}\n\n"
         f"## Data\n\n{data}\n\n## Split\n\n{split}\n\n## Metrics (held-out only)\n\n```json\n"
         f"{json.dumps(metrics, ensure_ascii=False, indent=2)}\n```\n"
     )
