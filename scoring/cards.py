@@ -53,8 +53,10 @@ CARD_TEXT = {
         "and four 禁用语 lexicon features. Trained on 1,520 real replies labelled twice independently and "
         "adjudicated (data/labels/jd_tone_labels.csv: 1,000 JD replies, a uniform and an oversampled-suspicious "
         "stratum; stc3_tone_labels.csv: 520 STC-3 replies; guideline tone_guideline.md) plus 600 bad/good reply "
-        "pairs written into real JD contexts of the training blocks (tone_synthetic_train.csv). The intercept is "
-        "shifted so that 1.5% of real fine replies, out of fold, reach 0.5.",
+        "pairs written into real JD contexts of the training blocks (tone_synthetic_train.csv). The shipped model "
+        "leaves out the 73 real replies of the 8 JD blocks the probe set was written into (they count only in the "
+        "cross-validation folds). The intercept is shifted so that 1.5% of real fine replies, out of fold, reach "
+        "0.5.",
         "Grouped 5-fold cross-validation (a JD block of 100 lines or an STC-3 dialogue stays in one fold, written "
         "pairs with their JD block): real_out_of_fold. The probe set (tone_probe.csv: 300 bad replies written into "
         "held-out JD blocks, six kinds, half subtle, each with a good reply for the same context, written "

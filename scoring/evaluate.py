@@ -1,14 +1,17 @@
 """Reproducible evaluation of every model on real held-out data; the figures written into the model cards.
 
-- sentiment: leave-one-category-out over the 10 online-shopping categories (trained on the other 9), and the
-  waimai corpus as an out-of-domain short-text test (trained on all 10 categories);
+``huifang evaluate`` (``evaluate_all``) measures the shipped artifacts and rewrites their cards; ``huifang train``
+calls the same functions on the models it has just fitted.
+- sentiment: leave-one-domain-out over the ten shopping categories, food delivery and the chat utterances (the
+  recipe refitted without each), chat utterances held out by text hash, and the final model on twice-labelled
+  real JD customer lines of held-out blocks;
 - tone: grouped 5-fold cross-validation over the real labelled replies (with the written training pairs), then
-  the shipped model once on the probe set written into held-out JD contexts;
+  the final model once on the probe set written into held-out JD contexts (whose blocks it never trained on);
 - relevance: fixed held-out JD blocks and STC-3 dialogues (``scoring.relevance_fit``), random and hard negatives;
 - dissatisfaction: 5-fold cross-validation over labelled STC-3 dialogues, stratified by the target, refitted per
   fold and scored through ``Scorer.score``;
 - category: 5-fold stratified cross-validation on the labelled examples passed in.
-All splits are seeded (``scoring.fitting.SEED``), so re-running reproduces the card figures exactly.
+All splits are seeded (``scoring.fitting.SEED``) or fixed by hash, so re-running reproduces the card figures.
 """
 
 from __future__ import annotations

@@ -123,3 +123,12 @@ def test_shipped_cards_hold_the_figures_huifang_evaluate_wrote() -> None:
         assert f"written by `huifang evaluate` (scoring.evaluate.evaluate_all) on {meta['evaluated']}" in card
         shown = json.loads(card.split("```json\n", 1)[1].split("\n```", 1)[0])
         assert shown == meta["metrics"], name
+
+
+def test_train_only_refuses_an_unknown_model_before_training(tmp_path: Path) -> None:
+    from scoring.errors import ScoringError
+    from scoring.train import train_all
+
+    with pytest.raises(ScoringError, match="未知模型：bogus"):
+        train_all(tmp_path, tmp_path, only=["tone", "bogus"], log=lambda _: None)
+    assert not list(tmp_path.iterdir())
