@@ -156,7 +156,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"错误：找不到真实训练数据目录 {Path(args.shared) / 'data'}（用 --shared 指定）", file=sys.stderr)
         return 1
     examples = category_examples(get_engine(args.db)) if not args.no_db else None
-    train_all(Path(args.shared), Path(args.models), category_examples=examples)
+    train_all(Path(args.shared), Path(args.models), category_examples=examples,
+              only=args.only.split(",") if args.only else None)
     return 0
 
 
@@ -265,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shared", default=str(ROOT.parent / "shared"))
     s.add_argument("--models", default=str(ROOT / "data" / "models"))
     s.add_argument("--no-db", action="store_true", help="不读取数据库中的分类样本")
+    s.add_argument("--only", help="只重新训练这些随附模型（逗号分隔：sentiment,tone,relevance,dissatisfaction），"
+                                  "其余从模型目录读取")
     s.add_argument("--from-db", action="store_true",
                    help="从数据库学习：带分类的会话 → 分类模型；带 CSAT 的会话 → 不满风险的响应阶段；本店回复 → 相关度；"
                         "复核员的确认/误报与标签 → 语气、情绪（各自在留出数据上更好才启用）")

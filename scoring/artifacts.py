@@ -14,7 +14,8 @@ import numpy as np
 
 from scoring.errors import ScoringError
 
-__all__ = ["DEFAULT_MODELS_DIR", "ModelMissingError", "save_artifact", "load_artifact", "artifacts_version"]
+__all__ = ["DEFAULT_MODELS_DIR", "ModelMissingError", "save_artifact", "write_meta", "load_artifact",
+           "artifacts_version"]
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "models"
 
@@ -26,13 +27,18 @@ class ModelMissingError(ScoringError):
 def save_artifact(models_dir: Path, name: str, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     """Write ``name.json`` and ``name.npz``; arrays of floats are stored as float32 to keep git light."""
     models_dir.mkdir(parents=True, exist_ok=True)
-    (models_dir / f"{name}.json").write_text(
-        json.dumps(meta, ensure_ascii=False, separators=(",", ":"), sort_keys=True), encoding="utf-8"
-    )
+    write_meta(models_dir, name, meta)
     packed = {k: (v.astype(np.float32) if v.dtype.kind == "f" and v.dtype != np.float16 else v)
               for k, v in arrays.items()}
     # numpy's stub checks a **dict against the keyword allow_pickle: bool as well as against **kwds: ArrayLike
     np.savez_compressed(models_dir / f"{name}.npz", **packed)  # type: ignore[arg-type]
+
+
+def write_meta(models_dir: Path, name: str, meta: dict) -> None:
+    """Write ``name.json`` alone: ``huifang evaluate`` records new figures without touching the arrays."""
+    (models_dir / f"{name}.json").write_text(
+        json.dumps(meta, ensure_ascii=False, separators=(",", ":"), sort_keys=True), encoding="utf-8"
+    )
 
 
 def load_artifact(models_dir: Path, name: str) -> tuple[dict, dict[str, np.ndarray]]:

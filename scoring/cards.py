@@ -53,8 +53,10 @@ CARD_TEXT = {
         "and four 禁用语 lexicon features. Trained on 1,520 real replies labelled twice independently and "
         "adjudicated (data/labels/jd_tone_labels.csv: 1,000 JD replies, a uniform and an oversampled-suspicious "
         "stratum; stc3_tone_labels.csv: 520 STC-3 replies; guideline tone_guideline.md) plus 600 bad/good reply "
-        "pairs written into real JD contexts of the training blocks (tone_synthetic_train.csv). The intercept is "
-        "shifted so that 1.5% of real fine replies, out of fold, reach 0.5.",
+        "pairs written into real JD contexts of the training blocks (tone_synthetic_train.csv). The shipped model "
+        "leaves out the 73 real replies of the 8 JD blocks the probe set was written into (they count only in the "
+        "cross-validation folds). The intercept is shifted so that 1.5% of real fine replies, out of fold, reach "
+        "0.5.",
         "Grouped 5-fold cross-validation (a JD block of 100 lines or an STC-3 dialogue stays in one fold, written "
         "pairs with their JD block): real_out_of_fold. The probe set (tone_probe.csv: 300 bad replies written into "
         "held-out JD blocks, six kinds, half subtle, each with a good reply for the same context, written "
@@ -136,15 +138,23 @@ REPRODUCE_LOCAL = ("`huifang train --from-db` refits and re-measures it on the d
                    "(same seeded split); the figures change as the archive grows.")
 
 
-def write_card(models_dir: Path, name: str, metrics: dict, trained: str) -> None:
-    """Write ``name.md`` with purpose, data, split and the metrics as JSON."""
+def write_card(models_dir: Path, name: str, metrics: dict, trained: str | None, evaluated: str | None = None
+               ) -> None:
+    """Write ``name.md`` with purpose, data, split and the metrics as JSON, saying which command measured them
+    and when (``evaluated``: by ``huifang evaluate`` on the shipped artifact; else by training, on ``trained``)."""
     title, data, split = CARD_TEXT[name]
-    reproduce = (REPRODUCE_LOCAL if name in LOCAL_CARDS else
-                 "`huifang evaluate` (scoring.evaluate.evaluate_all) recomputes these figures with the same seeded "
-                 "splits.")
+    if name in LOCAL_CARDS:
+        reproduce = REPRODUCE_LOCAL
+    elif evaluated:
+        reproduce = (f"figures written by `huifang evaluate` (scoring.evaluate.evaluate_all) on {evaluated}, from "
+                     "the shipped artifact and the fixed, seeded held-out splits; re-running it reproduces them.")
+    else:
+        reproduce = (f"figures measured by `huifang train` on {trained}; `huifang evaluate` "
+                     "(scoring.evaluate.evaluate_all) recomputes them from the shipped artifact with the same seeded "
+                     "splits.")
     text = (
-        f"# Model card: {name}\n\n{title}.\n\n- Trained: {trained}\n- Artifact: `{name}.json` + `{name}.npz` "
-        f"(no pickle; loaded with `np.load(allow_pickle=False)`)\n- Reproduce: {reproduce}\n\n"
+        f"# Model card: {name}\n\n{title}.\n\n- Trained: {trained or 'not recorded'}\n- Artifact: `{name}.json` + "
+        f"`{name}.npz` (no pickle; loaded with `np.load(allow_pickle=False)`)\n- Figures: {reproduce}\n\n"
         f"## Data\n\n{data}\n\n## Split\n\n{split}\n\n## Metrics (held-out only)\n\n```json\n"
         f"{json.dumps(metrics, ensure_ascii=False, indent=2)}\n```\n"
     )

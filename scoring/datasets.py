@@ -31,6 +31,7 @@ __all__ = [
     "ToneExamples",
     "tone_examples",
     "tone_probe",
+    "tone_probe_groups",
     "load_chat_sentiment",
     "jd_plain_questions",
     "sentiment_corpus",
@@ -196,6 +197,13 @@ def tone_examples(shared_dir: Path, labels_dir: Path = LABELS_DIR, written: bool
 def tone_probe(shared_dir: Path, labels_dir: Path = LABELS_DIR) -> ToneExamples:
     """The probe set: bad and good replies written into held-out JD contexts, for measuring only."""
     return _written_pairs(shared_dir, labels_dir / "tone_probe.csv", ToneExamples())
+
+
+def tone_probe_groups(labels_dir: Path = LABELS_DIR) -> frozenset[str]:
+    """The ``ToneExamples`` groups (JD blocks) of the probe's contexts: the shipped tone model never trains on a
+    real reply of these blocks, so the probe measures it on contexts it has not seen."""
+    with (labels_dir / "tone_probe.csv").open(encoding="utf-8", newline="") as fh:
+        return frozenset(f"jd{int(row['line']) // 100}" for row in csv.DictReader(fh))
 
 
 def load_chat_sentiment(shared_dir: Path) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
@@ -14,6 +14,7 @@ from scoring.datasets import (
     Dialogue,
     ToneExamples,
     dialogue_to_conv,
+    tone_probe_groups,
 )
 from scoring.dissatisfaction import DissatisfactionModel
 from scoring.pipeline import compute_signals, conversation_signals
@@ -39,18 +40,21 @@ def tone_inputs_of(examples: ToneExamples, tokenizer: Tokenizer, memo: dict | No
     return ToneInputs(examples.texts, tokenizer.tokenize_many(examples.texts, memo), examples.contexts)
 
 
-def fit_tone(examples: ToneExamples, tokenizer: Tokenizer, memo: dict | None = None, n_splits: int = 5
-             ) -> tuple[ToneModel, np.ndarray]:
-    """The tone model on every labelled and written reply, calibrated on its out-of-fold logits of real fine
-    replies; returns the model and those out-of-fold logits (group-wise folds: a JD block or an STC-3 dialogue
-    stays in one fold)."""
+def fit_tone(examples: ToneExamples, tokenizer: Tokenizer, memo: dict | None = None, n_splits: int = 5,
+             held_out_groups: Collection[str] | None = None) -> tuple[ToneModel, np.ndarray]:
+    """The tone model on every labelled and written reply outside ``held_out_groups`` (default: the probe's JD
+    blocks), calibrated on its out-of-fold logits of real fine replies; returns the model and the out-of-fold
+    logits of every reply (group-wise folds: a JD block or an STC-3 dialogue stays in one fold, so those of the
+    probe's blocks are honest too)."""
     inp = tone_inputs_of(examples, tokenizer, memo)
     y = np.array(examples.y)
     oof = np.zeros(len(y))
     for tr, te in GroupKFold(n_splits=n_splits).split(y, y, examples.groups):
         fold = ToneModel.fit(_rows(inp, tr), y[tr])
         oof[te] = fold.decision(_rows(inp, te))
-    model = ToneModel.fit(inp, y)
+    held_out = tone_probe_groups() if held_out_groups is None else held_out_groups
+    train = np.flatnonzero([g not in held_out for g in examples.groups])
+    model = ToneModel.fit(_rows(inp, train), y[train])
     shift = float(np.quantile(oof[examples.fine()], 1 - TONE_PARAMS["fine_flag_share"]))
     model.intercept -= shift
     return model, oof - shift

@@ -36,7 +36,7 @@ from scoring.text import get_tokenizer, normalize
 
 __all__ = ["RelevanceParams", "PairSet", "jd_pair_set", "stc_pair_set", "md5_bucket", "random_negatives",
            "hard_negatives", "eval_pairs", "fit_bilinear", "fit_pairs", "fit_combiner", "fit_relevance", "calibration_pairs",
-           "jd_test_set", "jd_held_out_auc", "evaluate_relevance", "adapt_relevance", "pair_set"]
+           "jd_test_set", "stc_test_set", "training_pairs", "jd_held_out_auc", "evaluate_relevance", "adapt_relevance", "pair_set"]
 
 JD_TURNS = 5  # JD context turns read (JD marks no roles, so these are both sides' turns)
 Log = Callable[[str], None]
@@ -280,28 +280,41 @@ def calibration_pairs(shared_dir: Path) -> list[LabelledPair]:
     return _labelled(jd.take(jd_cal), rng) + _labelled(stc.take(_stc_split(stc)[1]), rng)
 
 
-def fit_relevance(shared_dir: Path, log: Log = print, params: RelevanceParams = RelevanceParams()
-                  ) -> RelevanceModel:
-    """The shipped model: JD and STC-3 training splits for the bilinear models, their calibration slices for
-    the combiner (test splits untouched)."""
+def training_pairs(shared_dir: Path, params: RelevanceParams = RelevanceParams()) -> tuple[list[Pair], list[Pair]]:
+    """The bilinear scorers' training pairs (general, STC-3 only) from the training splits alone: JD pairs of
+    training blocks plus the consecutive turns mined from their contexts, STC-3 training and unlabelled
+    dialogues (repeated ``stc_oversample`` times in the general set)."""
     rows, jd, jd_test, jd_cal = _jd_splits(shared_dir)
-    jd_fit = np.flatnonzero(~jd_test & ~jd_cal)
     stc = stc_pair_set(load_stc3(shared_dir, labeled=True))
     stc_test, stc_cal = _stc_split(stc)
     stc_train = stc.take(~stc_test & ~stc_cal).pairs() + stc_pair_set(load_stc3(shared_dir, labeled=False)).pairs()
     pairs = jd.take(~jd_test & ~jd_cal).pairs()
     seen = {(tuple(c), r) for c, r in pairs}
-    for i in jd_fit:
+    for i in np.flatnonzero(~jd_test & ~jd_cal):
         turns = rows[i]["context"]
         for t in range(1, len(turns)):
             key = (tuple(turns[max(0, t - JD_TURNS):t]), turns[t])
             if key not in seen:
                 seen.add(key)
                 pairs.append((list(key[0]), key[1]))
-    pairs += stc_train * params.stc_oversample
+    return pairs + stc_train * params.stc_oversample, stc_train
+
+
+def fit_relevance(shared_dir: Path, log: Log = print, params: RelevanceParams = RelevanceParams()
+                  ) -> RelevanceModel:
+    """The shipped model: JD and STC-3 training splits for the bilinear models, their calibration slices for
+    the combiner (test splits untouched)."""
+    _rows, jd, jd_test, _cal = _jd_splits(shared_dir)
+    pairs, stc_train = training_pairs(shared_dir, params)
     calibration = calibration_pairs(shared_dir)
-    log(f"calibration: {int(jd_cal.sum())} JD and {int(stc_cal.sum())} STC-3 pairs, with 2 negatives each")
+    log(f"calibration: {len(calibration) // 3} pairs (JD and STC-3), with 2 negatives each")
     return fit_pairs(pairs, stc_train, calibration, jd.replies[~jd_test].tolist(), params, log)
+
+
+def stc_test_set(shared_dir: Path) -> PairSet:
+    """The held-out STC-3 pairs (labelled dialogues whose id hash is 0 mod 5; never trained on)."""
+    stc = stc_pair_set(load_stc3(shared_dir, labeled=True))
+    return stc.take(_stc_split(stc)[0])
 
 
 def jd_test_set(shared_dir: Path) -> PairSet:
@@ -326,8 +339,7 @@ def evaluate_relevance(model: RelevanceModel, shared_dir: Path) -> dict:
     template replies, and the share of JD test replies that are templates."""
     jd = jd_test_set(shared_dir)
     template = np.array([model.is_template(r) for r in jd.replies], dtype=bool)
-    stc = stc_pair_set(load_stc3(shared_dir, labeled=True))
-    stc = stc.take(_stc_split(stc)[0])
+    stc = stc_test_set(shared_dir)
     out: dict = {}
     for name, ps in (("jd", jd), ("stc", stc)):
         for hard in (False, True):

@@ -12,7 +12,7 @@ What is trained on what:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,44 +34,64 @@ from scoring.fitting import (
 )
 from scoring.relevance import RelevanceModel
 from scoring.relevance_fit import PairSet, RelevanceParams, adapt_relevance, evaluate_relevance, fit_relevance
+from scoring.sentiment import SentimentModel
 from scoring.text import Tokenizer, get_tokenizer
+from scoring.tone import ToneModel
 
-__all__ = ["train_all", "train_category", "train_csat_stage", "adapt_relevance_model", "save_adapted"]
+__all__ = ["TRAINED", "train_all", "train_category", "train_csat_stage", "adapt_relevance_model", "save_adapted"]
+
+
+TRAINED = ("sentiment", "tone", "relevance", "dissatisfaction")
 
 
 def train_all(
     shared_dir: Path, models_dir: Path | None = None, category_examples: list[tuple[str, str]] | None = None,
-    log: Log = print,
+    log: Log = print, only: Collection[str] | None = None,
 ) -> dict:
-    """Train every model, write artifacts and model cards, and return the evaluation figures.
+    """Train every model (or those named in ``only``, reading the others from ``models_dir``), write artifacts and
+    model cards, and return the evaluation figures.
 
     Without ``category_examples`` no category model is written (keyword rules are used; an existing model is
-    left as it is).
+    left as it is). The dissatisfaction model reads the other three, so retrain it after any of them.
     """
 
     models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+    chosen = set(TRAINED if only is None else only)
+    if unknown := chosen - set(TRAINED):
+        raise ScoringError(f"未知模型：{'、'.join(sorted(unknown))}（可选：{'、'.join(TRAINED)}）")
     memo: dict[str, list[str]]
     tokenizer, memo = get_tokenizer(), {}
     today = date.today().isoformat()
-    log("[1/5] 情绪模型：训练（购物评论、外卖评论、聊天语句、京东顾客的普通提问）…")
-    log("      留一领域评估（10 个购物品类、外卖、聊天），聊天留出，真实京东顾客消息…")
     result: dict = {}
-    result["sentiment"], sentiment = evaluate_sentiment(shared_dir, tokenizer, memo, log)
-    _save(models_dir, "sentiment", sentiment, result["sentiment"], today)
+    if "sentiment" in chosen:
+        log("[1/5] 情绪模型：训练（购物评论、外卖评论、聊天语句、京东顾客的普通提问）…")
+        log("      留一领域评估（10 个购物品类、外卖、聊天），聊天留出，真实京东顾客消息…")
+        result["sentiment"], sentiment = evaluate_sentiment(shared_dir, tokenizer, memo, log)
+        _save(models_dir, "sentiment", sentiment, result["sentiment"], today)
+    else:
+        sentiment = SentimentModel.from_state(*load_artifact(models_dir, "sentiment"))
 
-    log("[2/5] 语气模型：真实标注回复 + 写作样本，分组 5 折交叉验证、校准，探针集检验…")
-    result["tone"], tone = evaluate_tone(shared_dir, tokenizer, memo)
-    _save(models_dir, "tone", tone, result["tone"], today)
+    if "tone" in chosen:
+        log("[2/5] 语气模型：真实标注回复 + 写作样本，分组 5 折交叉验证、校准，探针集检验…")
+        result["tone"], tone = evaluate_tone(shared_dir, tokenizer, memo)
+        _save(models_dir, "tone", tone, result["tone"], today)
+    else:
+        tone = ToneModel.from_state(*load_artifact(models_dir, "tone"))
 
-    log("[3/5] 相关度模型：京东对话 + STC-3，训练（数分钟）并在留出的对话上评估…")
-    relevance = fit_relevance(shared_dir, log)
-    result["relevance"] = evaluate_relevance(relevance, shared_dir)
-    _save(models_dir, "relevance", relevance, result["relevance"], today)
+    if "relevance" in chosen:
+        log("[3/5] 相关度模型：京东对话 + STC-3，训练（数分钟）并在留出的对话上评估…")
+        relevance = fit_relevance(shared_dir, log)
+        result["relevance"] = evaluate_relevance(relevance, shared_dir)
+        _save(models_dir, "relevance", relevance, result["relevance"], today)
+    else:
+        relevance = RelevanceModel.from_state(*load_artifact(models_dir, "relevance"))
 
-    log("      不满风险：STC-3 标注对话，按对话 5 折交叉验证（每折重新训练）…")
-    dissat = fit_dissatisfaction(load_stc3(shared_dir), [sentiment, relevance, tone], tokenizer, memo)
-    result["dissatisfaction"] = evaluate_dissatisfaction(shared_dir, sentiment, relevance, tone, tokenizer, memo, log)
-    _save(models_dir, "dissatisfaction", dissat, result["dissatisfaction"], today)
+    if "dissatisfaction" in chosen:
+        log("      不满风险：STC-3 标注对话，按对话 5 折交叉验证（每折重新训练）…")
+        dissat = fit_dissatisfaction(load_stc3(shared_dir), [sentiment, relevance, tone], tokenizer, memo)
+        result["dissatisfaction"] = evaluate_dissatisfaction(shared_dir, sentiment, relevance, tone, tokenizer, memo,
+                                                             log)
+        _save(models_dir, "dissatisfaction", dissat, result["dissatisfaction"], today)
 
     log("[4/5] 分类模型…")
     if category_examples:

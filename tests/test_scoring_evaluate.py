@@ -51,3 +51,84 @@ def test_category_cross_validation_on_labelled_examples() -> None:
     examples = [(f"我要退货退款{i}", "退货") for i in range(10)] + [(f"发票税号怎么填{i}", "发票") for i in range(10)]
     r = evaluate_category(examples)
     assert r["folds"] == 5 and r["accuracy"] == 1.0
+
+
+def _keys(pairs: list) -> set:
+    return {(tuple(c), r) for c, r, *_ in pairs}
+
+
+def test_relevance_evaluated_pairs_are_never_trained_on(shared: Path) -> None:
+    """The held-out JD and STC-3 pairs the card reports are neither scorer training pairs (mined next turns
+    included) nor combiner calibration pairs; the calibration pairs are not scorer training pairs either."""
+    from scoring.relevance_fit import calibration_pairs, jd_test_set, stc_test_set, training_pairs
+
+    general, stc_only = training_pairs(shared)
+    trained = _keys(general) | _keys(stc_only)
+    calibration = _keys([p for p in calibration_pairs(shared) if p[2] == 1])
+    evaluated = _keys(jd_test_set(shared).pairs()) | _keys(stc_test_set(shared).pairs())
+    assert len(evaluated) > 3000 and len(calibration) > 1000
+    assert not evaluated & trained and not evaluated & calibration and not calibration & trained
+
+
+def test_sentiment_jd_lines_evaluated_come_from_held_out_blocks_only() -> None:
+    import pandas as pd
+
+    from scoring.datasets import LABELS_DIR, jd_held_out
+
+    evaluated = pd.read_csv(LABELS_DIR / "jd_sentiment_labels.csv")["line"]
+    trained = pd.read_csv(LABELS_DIR / "jd_sentiment_train_labels.csv")["line"]
+    assert all(map(jd_held_out, evaluated)) and not any(map(jd_held_out, trained))
+
+
+def test_final_tone_model_never_trains_on_the_probe_blocks(shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real replies of the probe's JD blocks count in the grouped folds but not in the shipped model."""
+    import numpy as np
+
+    from scoring import fitting
+    from scoring.datasets import tone_examples, tone_probe_groups
+
+    fitted: list[set[str]] = []
+
+    class Recorder:
+        intercept = 0.0
+
+        @classmethod
+        def fit(cls, inp: object, y: object) -> Recorder:
+            fitted.append(set(inp.texts))  # type: ignore[attr-defined]
+            return cls()
+
+        def decision(self, inp: object) -> np.ndarray:
+            return np.zeros(len(inp.texts))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(fitting, "ToneModel", Recorder)
+    examples = tone_examples(shared)
+    probe_blocks = tone_probe_groups()
+    in_probe_blocks = {t for t, g in zip(examples.texts, examples.groups) if g in probe_blocks}
+    elsewhere = {t for t, g in zip(examples.texts, examples.groups) if g not in probe_blocks}
+    fitting.fit_tone(examples, get_tokenizer())
+    assert len(in_probe_blocks - elsewhere) > 10
+    assert not fitted[-1] & (in_probe_blocks - elsewhere) and fitted[-1] == elsewhere
+
+
+def test_shipped_cards_hold_the_figures_huifang_evaluate_wrote() -> None:
+    """Each shipped card says it was written by `huifang evaluate` on the date its artifact records, and shows
+    exactly the figures of that artifact."""
+    import json
+
+    from scoring.evaluate import SHIPPED_CARDS
+
+    for name in SHIPPED_CARDS:
+        meta = json.loads((DEFAULT_MODELS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+        card = (DEFAULT_MODELS_DIR / f"{name}.md").read_text(encoding="utf-8")
+        assert f"written by `huifang evaluate` (scoring.evaluate.evaluate_all) on {meta['evaluated']}" in card
+        shown = json.loads(card.split("```json\n", 1)[1].split("\n```", 1)[0])
+        assert shown == meta["metrics"], name
+
+
+def test_train_only_refuses_an_unknown_model_before_training(tmp_path: Path) -> None:
+    from scoring.errors import ScoringError
+    from scoring.train import train_all
+
+    with pytest.raises(ScoringError, match="未知模型：bogus"):
+        train_all(tmp_path, tmp_path, only=["tone", "bogus"], log=lambda _: None)
+    assert not list(tmp_path.iterdir())
