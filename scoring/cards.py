@@ -146,7 +146,7 @@ def write_card(models_dir: Path, name: str, metrics: dict, trained: str | None, 
     if name in LOCAL_CARDS:
         reproduce = REPRODUCE_LOCAL
     elif evaluated:
-        reproduce = (f"figures written by `huifang evaluate` (scoring.evaluate.evaluate_all) on {evaluated}, from "
+        reproduce = (f"written by `huifang evaluate` (scoring.evaluate.evaluate_all) on {evaluated}, from "
                      "the shipped artifact and the fixed, seeded held-out splits; re-running it reproduces them.")
     else:
         reproduce = (f"figures measured by `huifang train` on {trained}; `huifang evaluate` "
