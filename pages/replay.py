@@ -11,7 +11,15 @@ from qa.access import allowed, require_conversation
 from qa.errors import HuifangError
 from qa.review.annotations import list_annotations
 from qa.review.queue import QueueCursor, conversation_reasons, neighbours, page_ids, queue_count
-from qa.review.replay import ROLE_NAMES, header_badges, load_replay, resolve_conversation, risk_sentence
+from qa.review.replay import (
+    ROLE_NAMES,
+    handoffs,
+    handoffs_text,
+    header_badges,
+    load_replay,
+    resolve_conversation,
+    risk_sentence,
+)
 from ui.cache import cached_with_reviews, read
 from ui.calibration_review import calibration_review, calibration_task
 from ui.frame import require_frame
@@ -107,7 +115,7 @@ if cursor is not None:
         nav[2].caption(f"队列第 {nb.position} / {cached_with_reviews(queue_count, cursor.query):,} 条")
 
 st.subheader(f"会话 {plain(h.external_id)}")
-facts = [h.platform, h.shop, f"坐席 {h.agent}" if h.agent else None, h.team, h.category,
+facts = [h.platform, h.shop, handoffs_text(handoffs(msgs, h.agent)), h.team, h.category,
          f"{h.started_at:%Y-%m-%d %H:%M} – {h.ended_at:%H:%M}" if h.started_at and h.ended_at else None,
          f"{h.message_count} 条消息"]
 st.caption(" · ".join(plain(f) for f in facts if f))

@@ -11,9 +11,12 @@ from sqlalchemy import Engine
 
 from qa.errors import NotFoundError
 from qa.review.replay import (
+    Handoff,
     Header,
     MessageNote,
     chat_html,
+    handoffs,
+    handoffs_text,
     header_badges,
     highlight_html,
     load_replay,
@@ -207,3 +210,17 @@ def test_play_times_follow_the_real_gaps_at_speed_with_a_cap() -> None:
 ])
 def test_shown_at(start: int, elapsed: float, shown: int) -> None:
     assert shown_at([0.0, 0.5, 2.5, 3.0, 5.0], start, elapsed) == shown
+
+
+def test_handoffs_follow_the_agent_segments() -> None:
+    ts = pd.to_datetime(["2026-11-08 10:00:00", "2026-11-08 10:14:00", "2026-11-08 10:15:55", "2026-11-08 10:16:15",
+                         "2026-11-08 10:17:00", "2026-11-08 10:20:00"])
+    msgs = pd.DataFrame({"role": ["customer", "agent", "system", "agent", "agent", "agent"],
+                         "agent_id": [None, 1, None, 2, None, 1], "agent": [None, "小安", None, "阿强", None, "小安"],
+                         "ts": ts})
+    parts = handoffs(msgs, "阿强")
+    assert parts == [Handoff("小安", ts[1]), Handoff("阿强", ts[3]), Handoff("小安", ts[5])]
+    assert handoffs_text(parts) == "坐席 小安 → 阿强（10:16 接手） → 小安（10:20 接手）"
+    alone = msgs.iloc[:2].assign(agent_id=[None, None], agent=[None, None])  # no agent named on the message
+    assert handoffs_text(handoffs(alone, "阿杰")) == "坐席 阿杰"
+    assert handoffs_text(handoffs(alone)) is None
