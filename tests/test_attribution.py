@@ -192,12 +192,12 @@ def test_agents_page_splits_the_transferred_chat(scored_app: None) -> None:
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     assert (shown["会话数"], shown["平均首次响应"], shown["SLA 内回复率"], shown["CSAT 评价"]) == (
-        "1", "14分00秒", "50.0%", "0 条")  # "换货找售后": 京东 sets no later-reply SLA
+        "1", "14 分", "50.0%", "0 条")  # "换货找售后": 京东 sets no later-reply SLA
     at.selectbox(key="ag_agent").select("阿强").run()
     shown = {m.label: m.value for m in at.metric}
     # 阿强's only first response is JD-A's 5 minutes; the transferred chat's rating (4) is his, with JD-A's 2
     assert (shown["会话数"], shown["平均首次响应"], shown["CSAT"], shown["CSAT 评价"]) == (
-        "2", "5分00秒", "3.00", "2 条")
+        "2", "5 分", "3.00", "2 条")
     team = at.dataframe[-1].value
     assert team.set_index("agent")["conversations"].to_dict() == {"小安": 1, "阿强": 2}
 

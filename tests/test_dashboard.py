@@ -148,8 +148,8 @@ def test_default_period_is_the_last_eight_weeks() -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "shown"), [
-    ("sla_rate", 0.75, "75.0%"), ("csat", 19 / 6, "3.17"), ("first_response_s", 153.125, "2分33秒"),
-    ("first_response_s", 45, "45秒"), ("conversations", 1234, "1,234"), ("csat", None, "—"),
+    ("sla_rate", 0.75, "75.0%"), ("csat", 19 / 6, "3.17"), ("first_response_s", 153.125, "2 分 33 秒"),
+    ("first_response_s", 45, "45 秒"), ("conversations", 1234, "1,234"), ("csat", None, "—"),
     ("csat", float("nan"), "—"), ("reviewed", 1234.0, "1,234"),
 ])
 def test_format_value(key: str, value: float | None, shown: str) -> None:
@@ -160,7 +160,7 @@ def test_format_value_kind_override_and_change() -> None:
     assert dash.format_value("rubric_mean", 2.0, "score") == "2.00"
     assert dash.format_change("risk_high_share", 0.5) == "+50.0 个百分点"
     assert dash.format_change("csat", -1 / 3) == "-0.33"
-    assert dash.format_change("first_response_s", 68.75) == "+69 秒"
+    assert dash.format_change("first_response_s", 68.75) == "+1 分 9 秒"
     assert dash.format_change("csat", None) is None
 
 

@@ -35,7 +35,7 @@ def test_overview_shows_the_headline_numbers(seeded_app: Engine) -> None:
     assert shown["CSAT"][0] == "3.17"
     assert shown["预测不满意（均值）"][0] == "45.6%"
     assert shown["SLA 内回复率"][0] == "75.0%"
-    assert shown["平均首次响应"][0] == "2分33秒"
+    assert shown["平均首次响应"][0] == "2 分 33 秒"
     captions = [c.value for c in at.caption]
     assert "6 条评价，覆盖 75.0% 的会话" in captions
     assert "高风险（≥0.5）占 50.0%（上期 —）" in captions
@@ -53,7 +53,7 @@ def test_overview_compares_with_the_previous_period(seeded_app: Engine) -> None:
     assert shown["会话数"] == ("4", "+0（+0%）")
     assert shown["CSAT"] == ("3.00", "-0.33")
     assert shown["SLA 内回复率"] == ("75.0%", "+0.0 个百分点")
-    assert shown["平均首次响应"] == ("3分08秒", "+69 秒")
+    assert shown["平均首次响应"] == ("3 分 8 秒", "+1 分 9 秒")
     assert "高风险（≥0.5）占 75.0%（上期 25.0%）" in [c.value for c in at.caption]
     assert at.date_input(key="flt_dates").value == (date(2026, 11, 12), date(2026, 11, 13))
 
@@ -89,7 +89,7 @@ def test_agent_scorecard_against_the_team(seeded_app: Engine) -> None:
     assert shown["会话数"][0] == "2"
     assert shown["已复核会话"][0] == "2"
     assert shown["预测不满意（均值）"] == ("85.0%", "+20.0 个百分点（对比组）")
-    assert shown["平均首次响应"] == ("8分20秒", "+232 秒（对比组）")
+    assert shown["平均首次响应"] == ("8 分 20 秒", "+3 分 52 秒（对比组）")
     assert shown["CSAT"] == ("1.50", "-0.83（对比组）")
     assert shown["复核评分均值（1–5）"] == ("2.00", "+0.00（对比组）")
     assert shown["复核不合格率"] == ("75.0%", "+8.3 个百分点（对比组）")

@@ -16,7 +16,6 @@ from qa.review.queue import (
     QueueQuery,
     assign,
     conversation_reasons,
-    duration_text,
     forbidden_phrase,
     neighbours,
     page_ids,
@@ -224,10 +223,6 @@ def test_forbidden_phrase_of_a_rule_hit(hit: str, phrase: str | None) -> None:
     assert forbidden_phrase(hit) == phrase
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(45, "45 秒"), (60, "1 分"), (400, "6 分 40 秒"), (600, "10 分"),
-                                               (3600, "1 小时"), (7500, "2 小时 5 分")])
-def test_duration_text(seconds: float, text: str) -> None:
-    assert duration_text(seconds) == text
 
 
 def test_platform_sla_from_rules() -> None:

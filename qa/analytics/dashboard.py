@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from qa.analytics.filters import Filters, apply_to_daily_stats, day_range
 from qa.models import Agent, AgentDailyStat, DailyStat, Platform, Shop
+from scoring.responsiveness import duration_change, duration_text
 
 __all__ = [
     "CUBE_DIMENSIONS",
@@ -184,7 +185,7 @@ def _kind(key: str, kind: str | None) -> str:
 
 
 def format_value(key: str, value: float | None, kind: str | None = None) -> str:
-    """A metric as a reader expects it: 87.5%, 4.21 or 1分05秒; "—" when there is no data.
+    """A metric as a reader expects it: 87.5%, 4.21 or 1 分 5 秒; "—" when there is no data.
 
     ``kind`` ("pct", "score", "seconds", "count") overrides the kind of a key that is not in METRICS.
     """
@@ -196,8 +197,7 @@ def format_value(key: str, value: float | None, kind: str | None = None) -> str:
     if kind == "score":
         return f"{value:.2f}"
     if kind == "seconds":
-        minutes, seconds = divmod(round(value), 60)
-        return f"{minutes}分{seconds:02d}秒" if minutes else f"{seconds}秒"
+        return duration_text(value)
     return f"{value:,.0f}"
 
 
@@ -211,7 +211,7 @@ def format_change(key: str, delta: float | None, kind: str | None = None) -> str
     if kind == "score":
         return f"{delta:+.2f}"
     if kind == "seconds":
-        return f"{delta:+.0f} 秒"
+        return duration_change(delta)
     return f"{delta:+,.0f}"
 
 

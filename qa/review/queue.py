@@ -48,7 +48,7 @@ from qa.models import (
     Shop,
     User,
 )
-from scoring.responsiveness import gap_text, load_sla_rules, rule_for
+from scoring.responsiveness import duration_text, gap_text, load_sla_rules, rule_for
 from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [
@@ -63,7 +63,6 @@ __all__ = [
     "QueueQuery",
     "assign",
     "conversation_reasons",
-    "duration_text",
     "forbidden_phrase",
     "neighbours",
     "page_ids",
@@ -124,16 +123,6 @@ def forbidden_phrase(hit: str) -> str | None:
     if not sep:
         return hit.strip() or None
     return (value.strip() or None) if kind == "禁用语" else None
-
-
-def duration_text(seconds: float) -> str:
-    """A wait as a reviewer says it: "45 秒", "6 分 40 秒", "2 小时 5 分"."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s} 秒"
-    if s < 3600:
-        return f"{s // 60} 分" + (f" {s % 60} 秒" if s % 60 else "")
-    return f"{s // 3600} 小时" + (f" {s % 3600 // 60} 分" if s % 3600 // 60 else "")
 
 
 def _slow_detail(r: pd.Series) -> str:

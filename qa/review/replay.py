@@ -28,8 +28,8 @@ from qa.models import (
     Platform,
     Shop,
 )
-from qa.review.queue import duration_text, forbidden_phrase, platform_sla
-from scoring.responsiveness import gap_text
+from qa.review.queue import forbidden_phrase, platform_sla
+from scoring.responsiveness import duration_text, gap_text
 from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [

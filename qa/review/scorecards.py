@@ -16,7 +16,7 @@ from qa.analytics import dashboard
 from qa.analytics.filters import Filters, apply_to_conversations
 from qa.models import Agent, AgentSegment, Annotation, Conversation, ConversationScore, Message, Platform
 from qa.review.annotations import VERDICTS
-from qa.review.queue import duration_text
+from scoring.responsiveness import duration_text
 
 __all__ = ["FAIL", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "extreme_conversations", "scorecard"]
 
