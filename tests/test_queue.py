@@ -22,6 +22,7 @@ from qa.review.queue import (
     platform_sla,
     queue_count,
     queue_page,
+    review_state,
 )
 from qa.review.replay import resolve_conversation
 from qa.review.users import get_or_create_user
@@ -188,6 +189,7 @@ def test_assign_my_queue_and_status(seeded: Engine) -> None:
     df = read(seeded, queue_page, QueueQuery(), 1)
     assert list(df["assigned"][:3]) == ["王质检·已完成", "王质检·待审", "王质检·待审"]
     assert list(df["reviewed"][:2]) == [True, False]
+    assert list(df["review"][:3]) == ["已复核；王质检·已完成", "王质检·待审", "王质检·待审"]
     assert read(seeded, queue_count, QueueQuery(Filters(reviewed=False))) == 7
 
 
@@ -229,3 +231,10 @@ def test_platform_sla_from_rules() -> None:
     assert platform_sla("天猫") == (180.0, 180.0)
     assert platform_sla("京东") == (30.0, None)
     assert platform_sla(None) == (180.0, 180.0)
+
+
+@pytest.mark.parametrize(("reviewed", "assigned", "shown"), [
+    (False, "", "未复核"), (True, "", "已复核"), (False, "王质检·待审", "王质检·待审"),
+    (True, "王质检·已完成，李质检·待审", "已复核；王质检·已完成，李质检·待审")])
+def test_review_state_in_one_cell(reviewed: bool, assigned: str, shown: str) -> None:
+    assert review_state(reviewed, assigned) == shown

@@ -69,6 +69,7 @@ __all__ = [
     "platform_sla",
     "queue_count",
     "queue_page",
+    "review_state",
 ]
 
 PAGE_SIZE = 50
@@ -286,7 +287,7 @@ def page_ids(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE_S
 
 
 _PAGE_COLUMNS = ["id", "external_id", "started_at", "platform", "shop", "agent", "team", "category", "csat",
-                 "risk", "priority", "reasons", "reviewed", "assigned"]
+                 "risk", "priority", "reasons", "reviewed", "assigned", "review"]
 
 
 def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE_SIZE) -> pd.DataFrame:
@@ -329,7 +330,14 @@ def _described(conn: Connection, ids: list[int]) -> pd.DataFrame:
     df["reasons"] = [_reasons(row, segments.get(row["id"], [])) for _i, row in df.iterrows()]
     df["agent"] = [_handlers(segments.get(cid, [])) or agent for cid, agent in zip(df["id"], df["agent"])]
     df["assigned"] = [assigned.get(cid, "") for cid in df["id"]]
+    df["review"] = [review_state(r, a) for r, a in zip(df["reviewed"], df["assigned"], strict=True)]
     return df
+
+
+def review_state(reviewed: bool, assigned: str) -> str:
+    """Whether a conversation is reviewed and to whom it is assigned, in one cell: "已复核；王质检·已完成", "未复核"."""
+    said = (["已复核"] if reviewed else []) + ([assigned] if assigned else [])
+    return "；".join(said) or "未复核"
 
 
 def _rule_phrases(conn: Connection, ids: Sequence[int], limit: int = 3
