@@ -24,6 +24,7 @@ from ui.cache import background_scoring, data_version_now, engine, read
 from ui.frame import require_frame
 from ui.state import flash, show_flash
 from ui.text import plain
+from ui.uploader import upload_files
 from ui.user import current_principal
 
 require_frame(__file__)
@@ -67,9 +68,8 @@ LAST_IMPORT_KEY = "_last_import"
 st.title("数据导入与评分")
 
 with st.form("import_form", clear_on_submit=True):
-    files = st.file_uploader("上传聊天记录、消息表、工单表或商品评价表（可多选；zip 内的每个文件分别导入）", type=upload_extensions(),
-                             accept_multiple_files=True, key="import_files",
-                             max_upload_size=st.get_option("server.maxUploadSize"))  # the widget's "… per file" says it too
+    files = upload_files("上传聊天记录、消息表、工单表或商品评价表（可多选；zip 内的每个文件分别导入）", upload_extensions(),
+                         key="import_files")
     submitted = st.form_submit_button("导入", type="primary")
 st.caption(f"单个文件最大 {st.get_option('server.maxUploadSize'):,} MB，更大的文件请用命令行 huifang import 导入；"
            f"zip 中的每个文件解压后最大 {ZIP_MEMBER_MAX_BYTES // 2**20:,} MB、压缩比不超过 {ZIP_MAX_RATIO} 倍；"

@@ -3,6 +3,8 @@ data page's uploader says everything in Chinese (issue #13)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import no_exception, settle, sign_in
@@ -36,3 +38,18 @@ def test_the_queue_table_fits_the_page(screen):  # type: ignore[no-untyped-def]
         "() => document.querySelector('[data-testid=\"stDataFrame\"] .dvn-scroller').scrollWidth > 200")
     scroll_width, client_width = grid.evaluate("e => [e.scrollWidth, e.clientWidth]")
     assert scroll_width <= client_width, (scroll_width, client_width)
+
+
+def test_the_uploader_speaks_chinese(screen):  # type: ignore[no-untyped-def]
+    page = screen("data")
+    zone = page.locator('[data-testid="stFileUploaderDropzone"]')
+    zone.wait_for()
+    # what a reader sees: the text drawn (the icon's ligature aside) and the Chinese the style sheet draws instead
+    shown = zone.evaluate("""z => {
+        const icon = z.querySelector('[data-testid="stIconMaterial"]');
+        const drawn = [...z.querySelectorAll('span, p')].flatMap(e => ['::before', '::after'].map(
+            p => getComputedStyle(e, p).content)).filter(c => c && c !== 'none' && c !== 'normal');
+        return {text: z.innerText.replace(icon ? icon.innerText : '', ''), drawn: drawn.join(' ')};
+    }""")
+    assert not re.search(r"drag|drop|upload|browse|limit|per file|\\dGB", shown["text"], re.IGNORECASE), shown
+    assert all(words in shown["drawn"] for words in ("拖放文件到这里", "每个文件不超过 512 MB", "选择文件")), shown
