@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from qa.access import allowed
-from qa.audit import ACTIONS, audit_trail
+from qa.audit import audit_table, audit_trail
 from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
@@ -142,8 +142,6 @@ else:
 if allowed(current_principal(), "audit"):
     st.subheader("审计记录")
     st.caption("谁在何时新建、修改或删除了评审、批注、培训清单、账号，以及每次导入；只能查看，不能修改或删除。")
-    trail = read(audit_trail, current_principal())
-    st.dataframe(trail.assign(action=trail["action"].map(ACTIONS)), hide_index=True, column_config={
-        "id": None, "at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm:ss"),
-        "user_name": "操作人", "action": "操作",
-        "entity": "对象", "entity_id": "编号", "before": "修改前", "after": "修改后"})
+    st.dataframe(audit_table(read(audit_trail, current_principal())), hide_index=True, column_config={
+        "时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+        "内容": st.column_config.TextColumn(width="large")})
