@@ -83,6 +83,7 @@ def agent_trend(f: Filters, card: sc.Scorecard) -> None:
     peaks = dash.peak_days(min(card.trend["start"]), max(card.trend["end"]))
     event = st.altair_chart(trend_chart(card.trend, metric, title, peaks, series="who", weekly=True),
                             key="ag_trend", on_select="rerun", selection_mode="pick")
+    st.caption("点击图中的点，查看该坐席当周的会话。" + dash.partial_weeks_note(card.partial_weeks))
     point = selected(event)
     if point:
         row = card.trend[card.trend["period"] == point["period"]].iloc[0]

@@ -91,11 +91,11 @@ def _empty(v: Any) -> bool:
     return v is None or v == "" or v == 0 or v == {} or v == []
 
 
-def describe_change(action: str, before: str | None, after: str | None) -> str:
+def describe_change(action: str, before: object, after: object) -> str:
     """An entry's before and after (JSON text) as one line an admin reads: what was set for a new or imported
     record and what a deletion removed, and for a change only the fields that changed ("得分 85.7 → 100")."""
-    old = json.loads(before) if before else {}
-    new = json.loads(after) if after else {}
+    old = json.loads(before) if isinstance(before, str) and before else {}  # None, or NaN from a pandas column
+    new = json.loads(after) if isinstance(after, str) and after else {}
     if action == "update" and old and new:
         parts = []
         for key in _in_order([*old, *new]):

@@ -205,6 +205,8 @@ def test_weekly_trend_leaves_out_weeks_the_period_cuts_short() -> None:
                                                         [date(2026, 11, 16), date(2026, 11, 22)]]
     assert dash.partial_weeks(c) == [(date(2026, 11, 5), date(2026, 11, 8)), (date(2026, 11, 23), date(2026, 11, 25))]
     assert len(dash.trend(c, "day")) == 21  # by day nothing is left out
+    assert dash.partial_weeks_note(dash.partial_weeks(c)) == "首尾不满一周的周（11-05–11-08、11-23–11-25）未画出，以免看似下降。"
+    assert dash.partial_weeks_note([]) == ""
 
 
 def test_a_period_shorter_than_a_week_keeps_its_only_week() -> None:

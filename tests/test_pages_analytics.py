@@ -13,6 +13,7 @@ from qa.analytics import dashboard, model_quality
 from qa.analytics.filters import Filters
 from qa.models import Conversation
 from tests.app_fixtures import ADMIN, add_reviews, point_app_to, sign_in_as, start_app
+from tests.helpers import import_bytes, jsonl
 
 LATE = Filters(start=date(2026, 11, 12), end=date(2026, 11, 13))
 
@@ -96,6 +97,18 @@ def test_agent_scorecard_against_the_team(seeded_app: Engine) -> None:
     team = at.dataframe[-1].value  # the team table ends the page
     assert team["agent"].tolist() == ["小李", "阿杰"]
     assert team["reviewed"].tolist() == [1, 2]
+
+
+def test_agent_weekly_trend_says_which_weeks_it_leaves_out(seeded_app: Engine) -> None:
+    later = [{"conversation_id": f"tm-{day}", "platform": "天猫", "messages": [
+        {"role": "customer", "text": "在吗", "ts": f"2026-11-{day} 10:00:00"},
+        {"role": "agent", "agent": "阿杰", "text": "在的", "ts": f"2026-11-{day} 10:00:30"}]} for day in (17, 24)]
+    import_bytes(seeded_app, "later.jsonl", jsonl(*later))  # the archive now runs Tue 11-10 … Tue 11-24
+    at = start_app("pages/agents.py")
+    at.selectbox(key="ag_agent").select("阿杰").run()
+    assert not at.exception
+    assert "点击图中的点，查看该坐席当周的会话。首尾不满一周的周（11-10–11-15、11-23–11-24）未画出，以免看似下降。" in [
+        c.value for c in at.caption]
 
 
 def test_agent_page_replays_the_worst_conversation(seeded_app: Engine) -> None:

@@ -216,7 +216,7 @@ def test_the_migration_keeps_the_newest_of_duplicate_review_rows(tmp_path) -> No
 
 
 @pytest.mark.parametrize(("action", "before", "after", "said"), [
-    ("import", None, '{"file": "a.jsonl", "format": "jsonl", "conversations_added": 2864, "rejected": 0}',
+    ("import", float("nan"), '{"file": "a.jsonl", "format": "jsonl", "conversations_added": 2864, "rejected": 0}',
      "文件 a.jsonl；格式 jsonl；新增会话 2,864"),
     ("create", None, '{"name": "王质检", "role": "reviewer", "agent_name": null}', "名称 王质检；角色 质检员"),
     ("update", None, '{"password": "changed"}', "密码 已修改"),
@@ -224,5 +224,5 @@ def test_the_migration_keeps_the_newest_of_duplicate_review_rows(tmp_path) -> No
      '{"score": 100.0, "comment": "首响慢", "ratings": {"a": 1.0, "b": 1.0}}', "得分 85.7 → 100；评语 空 → 首响慢；各项评分改了 1 项"),
     ("delete", '{"name": "首响与话术", "items": [{}, {}]}', None, "名称 首响与话术；案例 2 项"),
 ])
-def test_audit_entries_are_said_in_words(action: str, before: str | None, after: str | None, said: str) -> None:
+def test_audit_entries_are_said_in_words(action: str, before: object, after: str | None, said: str) -> None:
     assert describe_change(action, before, after) == said

@@ -9,6 +9,7 @@ way. Weeks are formed in pandas to stay dialect-neutral.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -42,6 +43,7 @@ __all__ = [
     "cube",
     "default_period",
     "partial_weeks",
+    "partial_weeks_note",
     "date_presets",
     "drill_filters",
     "failure_heatmap",
@@ -340,6 +342,13 @@ def partial_weeks(c: Cube) -> list[tuple[date, date]]:
     if short.all():
         return []
     return list(zip(weeks.loc[short, "start"], weeks.loc[short, "end"]))
+
+
+def partial_weeks_note(cut: Sequence[tuple[date, date]]) -> str:
+    """What a weekly chart says under it about the weeks it leaves out ("" when none), the same on every page."""
+    if not cut:
+        return ""
+    return "首尾不满一周的周（" + "、".join(f"{a:%m-%d}–{b:%m-%d}" for a, b in cut) + "）未画出，以免看似下降。"
 
 
 def compare(c: Cube, dimension: str) -> pd.DataFrame:

@@ -8,6 +8,7 @@ only reviews (annotations) and the best/worst lists read conversations, each one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import Connection, and_, case, distinct, func, select
@@ -35,6 +36,7 @@ class Scorecard:
     team_figures: dict[str, float]
     members: pd.DataFrame  # agent, SUMS, METRICS, REVIEW_SUMS, rubric_mean, fail_share — one row per active member
     trend: pd.DataFrame  # who (the agent's or the team's name), then dashboard.buckets columns per week
+    partial_weeks: list[tuple[date, date]]  # first and last weeks cut short by the period: not in ``trend``
 
     @property
     def team_label(self) -> str:
@@ -135,7 +137,8 @@ def scorecard(conn: Connection, f: Filters, agent: str) -> Scorecard | None:
         dashboard.trend(c.only("agent", (agent,)), "week").assign(who=agent),
         dashboard.trend(c.only("agent", tuple(members["agent"])), "week").assign(who=team or ALL_AGENTS),
     ], ignore_index=True)
-    return Scorecard(agent, team, _floats(mine.iloc[0]), _floats(team_row), members, trend)
+    return Scorecard(agent, team, _floats(mine.iloc[0]), _floats(team_row), members, trend,
+                     dashboard.partial_weeks(c))
 
 
 def _floats(row: pd.Series) -> dict[str, float]:
