@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from qa.analytics import dashboard, model_quality
 from qa.analytics.filters import Filters
+from qa.jobs.scoring import score_database
 from qa.models import Conversation
 from tests.app_fixtures import ADMIN, add_reviews, point_app_to, sign_in_as, start_app
 from tests.helpers import import_bytes, jsonl
@@ -104,6 +105,7 @@ def test_agent_weekly_trend_says_which_weeks_it_leaves_out(seeded_app: Engine) -
         {"role": "customer", "text": "在吗", "ts": f"2026-11-{day} 10:00:00"},
         {"role": "agent", "agent": "阿杰", "text": "在的", "ts": f"2026-11-{day} 10:00:30"}]} for day in (17, 24)]
     import_bytes(seeded_app, "later.jsonl", jsonl(*later))  # the archive now runs Tue 11-10 … Tue 11-24
+    score_database(seeded_app, n_jobs=1)  # agents' figures come from the scored segments
     at = start_app("pages/agents.py")
     at.selectbox(key="ag_agent").select("阿杰").run()
     assert not at.exception
