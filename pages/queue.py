@@ -80,7 +80,8 @@ if mode in ("random", "risk"):
     rate = top[2].slider("抽样比例 %", 1, 100, key="queue_rate")
 elif mode in ("quota", "draw"):
     quota = top[2].number_input("每个坐席 k 条" if mode == "quota" else "抽取 N 条", 1, 500, key="queue_quota")
-seed = top[3].number_input("种子", 0, 999_999, key="queue_seed", help="同一种子、同一筛选 = 同一样本，可复现")
+seed = top[3].number_input("抽样编号", 0, 999_999, key="queue_seed", disabled=mode == "ranked",
+                           help="随机抽样用的编号：同一编号、同一筛选 = 同一批会话，可复现；换一个编号换一批")
 
 reviewer_id = status = None
 if view == "我的队列":

@@ -131,9 +131,9 @@ def test_samples_are_seeded_and_identical_on_both_databases(seeded: Engine) -> N
     assert read(seeded, queue_count, random_half) == 5
     assert _page(seeded, QueueQuery(mode="quota", quota=1, seed=7)) == ["tm-4", "jd-2", "tm-2", "dy-2"]
     assert _page(seeded, QueueQuery(mode="risk", rate=0.5, seed=7)) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2"]
-    assert random_half.describe_sample() == "随机 50% · 种子 7"
-    assert QueueQuery(mode="quota", quota=3, seed=2).describe_sample() == "每坐席 3 条 · 种子 2"
-    assert QueueQuery(mode="risk", rate=0.2, seed=9).describe_sample() == "风险加权 20% · 种子 9"
+    assert random_half.describe_sample() == "随机 50% · 抽样编号 7"
+    assert QueueQuery(mode="quota", quota=3, seed=2).describe_sample() == "每坐席 3 条 · 抽样编号 2"
+    assert QueueQuery(mode="risk", rate=0.2, seed=9).describe_sample() == "风险加权 20% · 抽样编号 9"
     assert QueueQuery().describe_sample() == "按优先级"
 
 
@@ -144,7 +144,7 @@ def test_draw_takes_n_at_random_from_the_filtered_conversations(seeded: Engine) 
     assert len({frozenset(d) for d in drawn}) > 1  # another seed, another draw
     assert _page(seeded, QueueQuery(after_sales, "draw", quota=2, seed=7)) == DRAWN_7
     assert read(seeded, queue_count, QueueQuery(after_sales, "draw", quota=10, seed=1)) == 4  # fewer match than N
-    assert QueueQuery(mode="draw", quota=5, seed=42).describe_sample() == "随机抽取 5 条 · 种子 42"
+    assert QueueQuery(mode="draw", quota=5, seed=42).describe_sample() == "随机抽取 5 条 · 抽样编号 42"
 
 
 def test_quota_takes_k_per_agent(seeded: Engine) -> None:
@@ -178,7 +178,7 @@ def test_assign_my_queue_and_status(seeded: Engine) -> None:
     assert assign(seeded, QueueQuery(mode="random", rate=0.5, seed=7), wang, by=SYSTEM) == 3  # tm-4 was already there
     with seeded.connect() as conn:
         modes = sorted(conn.scalars(select(ReviewAssignment.sample_mode)))
-    assert modes == ["按优先级"] * 3 + ["随机 50% · 种子 7"] * 3
+    assert modes == ["按优先级"] * 3 + ["随机 50% · 抽样编号 7"] * 3
     mine = QueueQuery(reviewer_id=wang, status="待审")
     assert _page(seeded, mine) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2", "dy-2"]
     tm4 = read(seeded, page_ids, QueueQuery(), 1, 1)[0]

@@ -95,15 +95,15 @@ class QueueQuery:
     status: str | None = None  # with reviewer_id: STATUS_TODO or STATUS_DONE
 
     def describe_sample(self) -> str:
-        """How the sample was drawn, stored on assignments and shown next to the count, e.g. "随机 10% · 种子 42"."""
+        """How the sample was drawn, stored on assignments and shown next to the count, e.g. "随机 10% · 抽样编号 42"."""
         if self.mode == "random":
-            return f"随机 {self.rate:.0%} · 种子 {self.seed}"
+            return f"随机 {self.rate:.0%} · 抽样编号 {self.seed}"
         if self.mode == "quota":
-            return f"每坐席 {self.quota} 条 · 种子 {self.seed}"
+            return f"每坐席 {self.quota} 条 · 抽样编号 {self.seed}"
         if self.mode == "risk":
-            return f"风险加权 {self.rate:.0%} · 种子 {self.seed}"
+            return f"风险加权 {self.rate:.0%} · 抽样编号 {self.seed}"
         if self.mode == "draw":
-            return f"随机抽取 {self.quota} 条 · 种子 {self.seed}"
+            return f"随机抽取 {self.quota} 条 · 抽样编号 {self.seed}"
         return "按优先级"
 
 
