@@ -97,7 +97,7 @@ def case_list(df: pd.DataFrame, key: str) -> None:
     replay = allowed(current_principal(), "view_conversations")  # executives: aggregates only, no replay buttons
     for row in df.itertuples():
         left, right = st.columns([5, 1])
-        csat = f" · CSAT {row.csat}" if pd.notna(row.csat) else ""
+        csat = f" · CSAT {row.csat:.0f}" if pd.notna(row.csat) else ""
         left.markdown(f"**{plain(row.external_id)}** · {row.started_at:%m-%d %H:%M} · {plain(row.platform or '—')} · "
                       f"{plain(row.category or '—')} · 风险 **{row.risk:.0%}**{csat}")
         left.caption(plain(row.explanation or ""))

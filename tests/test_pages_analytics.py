@@ -115,6 +115,9 @@ def test_agent_weekly_trend_says_which_weeks_it_leaves_out(seeded_app: Engine) -
 
 def test_agent_page_replays_the_worst_conversation(seeded_app: Engine) -> None:
     at = start_app("pages/agents.py")
+    at.selectbox(key="ag_agent").select("小美").run()  # tm-1 rated 5, tm-2 not rated
+    cases = [m.value for m in at.markdown if m.value.startswith("**tm-1**")]
+    assert cases and all(c.endswith(" · CSAT 5") for c in cases), cases  # not "5.0"
     at.selectbox(key="ag_agent").select("阿杰").run()
     worst = conversation_id(seeded_app, "tm-4")
     at.button(key=f"ag_worst_{worst}").click().run()
