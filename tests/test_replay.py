@@ -148,6 +148,17 @@ def test_an_empty_bracket_in_a_stored_explanation_is_not_shown() -> None:
     assert "语气风险 0.58；相关度 0.40（与顾客共有词：退货）" in out
 
 
+def test_the_wait_is_said_once_in_minutes_above_the_bubble() -> None:
+    stored = "语气风险 0.12；相关度 0.55；首次响应 1119 秒，超过天猫 SLA 180 秒"  # as scored before durations in minutes
+    out = message_html(_msg(wait_s=1119.0, explanation=stored), scale_s=1200)
+    assert "等待 18 分 39 秒（SLA 3 分，超时）" in out and "语气风险 0.12；相关度 0.55</div>" in out
+    assert "1119" not in out and "180 秒" not in out
+    alone = message_html(_msg(wait_s=22.0, sla_breach=False, explanation="等待 22 秒，符合天猫 SLA 3 分"), 1200)
+    assert alone.count("22 秒") == 1
+    untimed = message_html(_msg(wait_s=math.nan, explanation="语气风险 0.12；等待时间未知"), 1200)
+    assert "语气风险 0.12；等待时间未知" in untimed  # no wait bar: the explanation keeps its words
+
+
 def _frame(*rows: tuple[str, str, float | None, float | None, float | None, float | None, float | None]
            ) -> pd.DataFrame:
     """Messages as (role, text, wait_s, sla_s, tone_risk, sentiment_neg, relevance)."""

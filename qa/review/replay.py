@@ -238,6 +238,9 @@ def _notes_html(notes: Sequence[MessageNote]) -> str:
 
 
 _EMPTY_BRACKETS = re.compile(r"（\s*）")  # "语气风险 0.58（）": scores stored before the scorer stopped writing them
+# The wait sentence the scorer appends last ("首次响应 1119 秒，超过天猫 SLA 180 秒" in scores stored before durations
+# were said in minutes): the wait bar above the bubble already says it, in the one duration format.
+_TIMING = re.compile(r"(?:^|；)(?:首次响应|等待) [^；]*$")
 
 
 def message_html(msg: pd.Series, scale_s: float, notes: Sequence[MessageNote] = ()) -> str:
@@ -256,6 +259,8 @@ def message_html(msg: pd.Series, scale_s: float, notes: Sequence[MessageNote] = 
     side = "margin-left:30%;text-align:right" if agent else "margin-right:30%"
     bubble = "#e3f0ff" if agent else "#f1f1f1"
     said = _EMPTY_BRACKETS.sub("", msg.explanation)
+    if wait:
+        said = _TIMING.sub("", said)
     explanation = f'<div style="font-size:0.72em;color:#888;margin-top:2px">{html.escape(said)}</div>' if said else ""
     return (f'{wait}<div style="{side};margin-top:4px;margin-bottom:8px"><div style="font-size:0.75em">{meta}</div>'
             f'<div style="display:inline-block;text-align:left;background:{bubble};border-radius:10px;'
