@@ -32,11 +32,15 @@ require_frame(__file__)
 REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行", format="%d"), "field": "字段",
                      "reason": "原因"}
 BATCH_COLUMNS = {
-    "id": "批次", "file_name": "文件", "format": "格式",
-    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"), "status": "状态",
-    "conversations_added": "新增会话", "conversations_merged": "合并", "conversations_unchanged": "未变",
-    "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单",
-    "reviews_added": "新增评价", "rejected": "拒绝行",
+    # widths in pixels and counts with separators, so that the table fits the page at 1440 px
+    "id": st.column_config.NumberColumn("批次", width=45), "file_name": st.column_config.TextColumn("文件", width=140),
+    "format": st.column_config.TextColumn("格式", width=115),
+    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm", width=125),
+    "status": st.column_config.TextColumn("状态", width=50),
+    **{key: st.column_config.NumberColumn(label, format="localized", width=60) for key, label in (
+        ("conversations_added", "新增会话"), ("conversations_merged", "合并"), ("conversations_unchanged", "未变"),
+        ("messages_added", "新增消息"), ("tickets_added", "新增工单"), ("tickets_updated", "更新工单"),
+        ("reviews_added", "新增评价"), ("rejected", "拒绝行"))},
 }
 
 

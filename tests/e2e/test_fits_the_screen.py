@@ -30,14 +30,15 @@ def screen(browser, app_url):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def test_the_queue_table_fits_the_page(screen):  # type: ignore[no-untyped-def]
-    page = screen("queue")
-    grid = page.locator('[data-testid="stDataFrame"] .dvn-scroller').first
-    grid.wait_for()
+@pytest.mark.parametrize("path", ["queue", "data"])  # the queue; the data page's imports and audit trail
+def test_the_tables_fit_the_page(screen, path):  # type: ignore[no-untyped-def]
+    page = screen(path)
+    page.locator('[data-testid="stDataFrame"] .dvn-scroller').first.wait_for()
     page.wait_for_function(  # the grid lays its columns out after it is attached
         "() => document.querySelector('[data-testid=\"stDataFrame\"] .dvn-scroller').scrollWidth > 200")
-    scroll_width, client_width = grid.evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert scroll_width <= client_width, (scroll_width, client_width)
+    widths = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')]
+                                    .filter(e => e.clientWidth > 0).map(e => [e.scrollWidth, e.clientWidth])""")
+    assert widths and all(scroll <= client for scroll, client in widths), widths
 
 
 def test_the_uploader_speaks_chinese(screen):  # type: ignore[no-untyped-def]
