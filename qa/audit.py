@@ -21,22 +21,6 @@ from qa.models import AuditEntry, User
 __all__ = ["ACTIONS", "ENTITIES", "record", "audit_trail", "audit_table", "describe_change"]
 
 ACTIONS = {"create": "新建", "update": "修改", "delete": "删除", "import": "导入"}
-ENTITIES = {"user": "账号", "coaching_list": "培训清单", "coaching_item": "培训案例", "review": "复核", "note": "批注",
-            "scorecard_review": "评分表复核", "import_batch": "导入批次"}
-# What the views written by record() call their fields, as an admin reads them; a field not named here is shown
-# under its own name rather than dropped.
-_FIELDS = {
-    "file": "文件", "format": "格式", "conversations_added": "新增会话", "conversations_merged": "合并会话",
-    "conversations_unchanged": "未变会话", "messages_added": "新增消息", "tickets_added": "新增工单",
-    "tickets_updated": "更新工单", "reviews_added": "新增商品评价", "reviews_updated": "补充商品评价",
-    "rejected": "拒绝行", "name": "名称", "role": "角色", "agent_name": "坐席", "agent_id": "坐席编号",
-    "password": "密码", "first_start": "首次启动创建", "topic": "主题", "note": "备注", "kind": "类型",
-    "list_id": "清单编号", "conversation_id": "会话编号", "message_id": "消息编号", "reviewer_id": "复核人编号",
-    "rubric_item": "评分项", "score": "得分", "verdict": "结论", "tags": "标签", "comment": "评语",
-    "fatal_failed": "致命项不合格", "version": "版本", "version_id": "评分表版本", "ratings": "各项评分",
-    "dispute": "申诉编号", "items": "案例",
-}
-_VALUES = {"changed": "已修改", "good": "好例", "bad": "坏例", **ROLES}
 
 
 def _json(value: Any) -> str | None:
@@ -71,6 +55,24 @@ def audit_trail(conn: Connection, by: Principal | None, *, entity: str | None = 
         query = query.where(a.entity_id == str(entity_id))
     rows = conn.execute(query.order_by(a.id.desc()).limit(limit)).mappings().all()
     return pd.DataFrame(rows, columns=["id", "at", "user_name", "action", "entity", "entity_id", "before", "after"])
+
+
+ENTITIES = {"user": "账号", "account": "账号", "coaching_list": "培训清单", "coaching_item": "培训案例", "review": "复核", "note": "批注",
+            "scorecard_review": "评分表复核", "import_batch": "导入批次"}
+# What the views written by record() call their fields, as an admin reads them; a field not named here is shown
+# under its own name rather than dropped.
+_FIELDS = {
+    "file": "文件", "format": "格式", "conversations_added": "新增会话", "conversations_merged": "合并会话",
+    "conversations_unchanged": "未变会话", "messages_added": "新增消息", "tickets_added": "新增工单",
+    "tickets_updated": "更新工单", "reviews_added": "新增商品评价", "reviews_updated": "补充商品评价",
+    "rejected": "拒绝行", "name": "名称", "role": "角色", "agent_name": "坐席", "agent_id": "坐席编号",
+    "password": "密码", "first_start": "首次启动创建", "topic": "主题", "note": "备注", "kind": "类型",
+    "list_id": "清单编号", "conversation_id": "会话编号", "message_id": "消息编号", "reviewer_id": "复核人编号",
+    "rubric_item": "评分项", "score": "得分", "verdict": "结论", "tags": "标签", "comment": "评语",
+    "fatal_failed": "致命项不合格", "version": "版本", "version_id": "评分表版本", "ratings": "各项评分",
+    "dispute": "申诉编号", "items": "案例",
+}
+_VALUES = {"changed": "已修改", "good": "好例", "bad": "坏例", **ROLES}
 
 
 def _value(v: Any) -> str:
