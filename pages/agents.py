@@ -95,6 +95,7 @@ def agent_trend(f: Filters, card: sc.Scorecard) -> None:
     peaks = dash.peak_days(min(card.trend["start"]), max(card.trend["end"]))
     event = st.altair_chart(trend_chart(card.trend, metric, title, peaks, series="who", weekly=True),
                             key="ag_trend", on_select="rerun", selection_mode="pick")
+    st.caption("点击图中的点，查看该坐席当周的会话。" + dash.partial_weeks_note(card.partial_weeks))
     point = selected(event)
     if point:
         row = card.trend[card.trend["period"] == point["period"]].iloc[0]
@@ -108,7 +109,7 @@ def case_list(df: pd.DataFrame, key: str) -> None:
     replay = allowed(current_principal(), "view_conversations")  # executives: aggregates only, no replay buttons
     for row in df.itertuples():
         left, right = st.columns([5, 1])
-        csat = f" · CSAT {row.csat}" if pd.notna(row.csat) else ""
+        csat = f" · CSAT {row.csat:.0f}" if pd.notna(row.csat) else ""
         left.markdown(f"**{plain(row.external_id)}** · {row.started_at:%m-%d %H:%M} · {plain(row.platform or '—')} · "
                       f"{plain(row.category or '—')} · 风险 **{row.risk:.0%}**{csat}")
         left.caption(plain(row.explanation or ""))

@@ -127,7 +127,8 @@ def choose_conversations(f: Filters) -> tuple[list[int], str]:
     st.session_state.setdefault("cal_new_seed", random.randint(1, 9999))
     left, right = st.columns(2)
     n = int(left.number_input("抽取条数 N", 1, calibration_picks.DRAW_LIMIT, 5, key="cal_new_n"))
-    seed = int(right.number_input("种子", 0, 999_999, key="cal_new_seed", help="同一种子、同一筛选 = 同样的会话，可复现"))
+    seed = int(right.number_input("抽样编号", 0, 999_999, key="cal_new_seed",
+                                  help="随机抽样用的编号：同一编号、同一筛选 = 同样的会话，可复现；换一个编号换一批"))
     df = cached_with_reviews(calibration_picks.draw, f, n, seed)
     how_drawn = f"{calibration_picks.draw_query(f, n, seed).describe_sample()} · 筛选：{f.describe()}"
     st.caption(plain(f"{how_drawn}：抽到 {len(df)} 条" + ("（符合筛选的会话不足 N 条）" if len(df) < n else "")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from qa.access import allowed
-from qa.audit import ACTIONS, audit_trail
+from qa.audit import audit_table, audit_trail
 from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
@@ -24,6 +24,7 @@ from ui.cache import background_scoring, data_version_now, engine, read
 from ui.frame import require_frame
 from ui.state import flash, show_flash
 from ui.text import plain
+from ui.uploader import upload_files
 from ui.user import current_principal
 
 require_frame(__file__)
@@ -31,11 +32,15 @@ require_frame(__file__)
 REJECTION_COLUMNS = {"file": "文件", "row": st.column_config.NumberColumn("行", format="%d"), "field": "字段",
                      "reason": "原因"}
 BATCH_COLUMNS = {
-    "id": "批次", "file_name": "文件", "format": "格式",
-    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm"), "status": "状态",
-    "conversations_added": "新增会话", "conversations_merged": "合并", "conversations_unchanged": "未变",
-    "messages_added": "新增消息", "tickets_added": "新增工单", "tickets_updated": "更新工单",
-    "reviews_added": "新增评价", "rejected": "拒绝行",
+    # widths in pixels and counts with separators, so that the table fits the page at 1440 px
+    "id": st.column_config.NumberColumn("批次", width=45), "file_name": st.column_config.TextColumn("文件", width=140),
+    "format": st.column_config.TextColumn("格式", width=115),
+    "imported_at": st.column_config.DatetimeColumn("导入时间", format="YYYY-MM-DD HH:mm", width=125),
+    "status": st.column_config.TextColumn("状态", width=50),
+    **{key: st.column_config.NumberColumn(label, format="localized", width=60) for key, label in (
+        ("conversations_added", "新增会话"), ("conversations_merged", "合并"), ("conversations_unchanged", "未变"),
+        ("messages_added", "新增消息"), ("tickets_added", "新增工单"), ("tickets_updated", "更新工单"),
+        ("reviews_added", "新增评价"), ("rejected", "拒绝行"))},
 }
 
 
@@ -67,9 +72,8 @@ LAST_IMPORT_KEY = "_last_import"
 st.title("数据导入与评分")
 
 with st.form("import_form", clear_on_submit=True):
-    files = st.file_uploader("上传聊天记录、消息表、工单表或商品评价表（可多选；zip 内的每个文件分别导入）", type=upload_extensions(),
-                             accept_multiple_files=True, key="import_files",
-                             max_upload_size=st.get_option("server.maxUploadSize"))  # the widget's "… per file" says it too
+    files = upload_files("上传聊天记录、消息表、工单表或商品评价表（可多选；zip 内的每个文件分别导入）", upload_extensions(),
+                         key="import_files")
     submitted = st.form_submit_button("导入", type="primary")
 st.caption(f"单个文件最大 {st.get_option('server.maxUploadSize'):,} MB，更大的文件请用命令行 huifang import 导入；"
            f"zip 中的每个文件解压后最大 {ZIP_MEMBER_MAX_BYTES // 2**20:,} MB、压缩比不超过 {ZIP_MAX_RATIO} 倍；"
@@ -142,8 +146,6 @@ else:
 if allowed(current_principal(), "audit"):
     st.subheader("审计记录")
     st.caption("谁在何时新建、修改或删除了评审、批注、培训清单、账号，以及每次导入；只能查看，不能修改或删除。")
-    trail = read(audit_trail, current_principal())
-    st.dataframe(trail.assign(action=trail["action"].map(ACTIONS)), hide_index=True, column_config={
-        "id": None, "at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm:ss"),
-        "user_name": "操作人", "action": "操作",
-        "entity": "对象", "entity_id": "编号", "before": "修改前", "after": "修改后"})
+    st.dataframe(audit_table(read(audit_trail, current_principal())), hide_index=True, column_config={
+        "时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+        "内容": st.column_config.TextColumn(width="large")})

@@ -46,7 +46,7 @@ def cards() -> None:
         summary = mq.MODEL_SUMMARIES.get(card.name)
         if summary:
             st.markdown(summary[1])
-        st.caption(f"训练于 {card.trained or '未记录'} · 指标均在模型没有见过的真实数据上测得（{card.name}.json）")
+        st.caption(f"训练于 {card.trained or '未记录'} · 指标均在模型没有见过的真实数据上测得")
         if card.headline:
             cols = st.columns(4)
             for i, (name, value) in enumerate(card.headline.items()):

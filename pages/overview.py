@@ -84,9 +84,7 @@ def trends(f: Filters, cube: dash.Cube) -> None:
             drill(f, start=row["start"], end=row["end"])
     note = "点击图中的点，查看该天/周的会话。红色虚线标出大促日。"
     if grain == "week":
-        cut = dash.partial_weeks(cube)
-        if cut:
-            note += "首尾不满一周的周（" + "、".join(f"{a:%m-%d}–{b:%m-%d}" for a, b in cut) + "）未画出，以免看似下降。"
+        note += dash.partial_weeks_note(dash.partial_weeks(cube))
     st.caption(note)
 
 

@@ -36,20 +36,20 @@ require_frame(__file__)
 
 VIEWS = ("全部会话", "我的队列")
 STATUSES = {"待审": STATUS_TODO, "已完成": STATUS_DONE, "全部": None}
+# Widths in pixels so that the table fits the page at 1440 px (issue #13): the shop and team are in the replay and the
+# sidebar filters, and whether a conversation is reviewed and to whom it is assigned share one cell.
 COLUMNS = {
-    "priority": st.column_config.NumberColumn("优先级", format="%.2f", help="不满风险 + 各项原因的权重"),
-    "reasons": st.column_config.TextColumn("原因", width="large"),
-    "external_id": st.column_config.TextColumn("会话号"),
-    "agent": st.column_config.TextColumn("坐席"),
-    "platform": st.column_config.TextColumn("平台"),
-    "category": st.column_config.TextColumn("分类"),
-    "csat": st.column_config.TextColumn("CSAT"),
-    "risk": st.column_config.ProgressColumn(score_label("dissatisfaction_risk"), min_value=0.0, max_value=1.0, format="%.2f"),
-    "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm"),
-    "reviewed": st.column_config.CheckboxColumn("已复核"),
-    "assigned": st.column_config.TextColumn("分配"),
-    "shop": st.column_config.TextColumn("店铺"),
-    "team": st.column_config.TextColumn("组"),
+    "priority": st.column_config.NumberColumn("优先级", format="%.2f", width=55, help="不满风险 + 各项原因的权重"),
+    "reasons": st.column_config.TextColumn("原因", width=235, help="完整原因见回放页"),
+    "external_id": st.column_config.TextColumn("会话号", width=125),
+    "agent": st.column_config.TextColumn("坐席", width=75),
+    "platform": st.column_config.TextColumn("平台", width=45),
+    "category": st.column_config.TextColumn("分类", width=95),
+    "csat": st.column_config.TextColumn("CSAT", width=45),
+    "risk": st.column_config.ProgressColumn(score_label("dissatisfaction_risk"), min_value=0.0, max_value=1.0,
+                                            format="%.2f", width=70),
+    "started_at": st.column_config.DatetimeColumn("开始时间", format="MM-DD HH:mm", width=80),
+    "review": st.column_config.TextColumn("复核 · 分配", width=100),
 }
 
 user = current_user()
@@ -80,7 +80,8 @@ if mode in ("random", "risk"):
     rate = top[2].slider("抽样比例 %", 1, 100, key="queue_rate")
 elif mode in ("quota", "draw"):
     quota = top[2].number_input("每个坐席 k 条" if mode == "quota" else "抽取 N 条", 1, 500, key="queue_quota")
-seed = top[3].number_input("种子", 0, 999_999, key="queue_seed", help="同一种子、同一筛选 = 同一样本，可复现")
+seed = top[3].number_input("抽样编号", 0, 999_999, key="queue_seed", disabled=mode == "ranked",
+                           help="随机抽样用的编号：同一编号、同一筛选 = 同一批会话，可复现；换一个编号换一批")
 
 reviewer_id = status = None
 if view == "我的队列":

@@ -11,7 +11,16 @@ from qa.access import allowed, require_conversation
 from qa.errors import HuifangError
 from qa.review.annotations import list_annotations
 from qa.review.queue import QueueCursor, conversation_reasons, neighbours, page_ids, queue_count
-from qa.review.replay import ROLE_NAMES, header_badges, load_replay, resolve_conversation, risk_sentence
+from qa.review.replay import (
+    ROLE_NAMES,
+    handoffs,
+    handoffs_text,
+    header_badges,
+    load_replay,
+    resolve_conversation,
+    risk_sentence,
+)
+from scoring.responsiveness import duration_text
 from ui.cache import cached_with_reviews, read
 from ui.calibration_review import calibration_review, calibration_task
 from ui.frame import require_frame
@@ -50,7 +59,7 @@ def _timeline(messages: pd.DataFrame) -> alt.LayerChart:
         preview=lambda d: d["text"].str.slice(0, 40))
     waits = df.dropna(subset=["wait_s"]).assign(
         start=lambda d: d["ts"] - pd.to_timedelta(d["wait_s"], unit="s"), who="等待",
-        over=lambda d: d["sla_breach"].fillna(False).astype(bool), minutes=lambda d: d["wait_s"] / 60)
+        over=lambda d: d["sla_breach"].fillna(False).astype(bool), waited=lambda d: d["wait_s"].map(duration_text))
     y = alt.Y("who:N", title=None, sort=["顾客", "等待", "客服", "机器人", "系统"])
     long = df["ts"].max() - df["ts"].min() > pd.Timedelta(hours=12)
     x = alt.X("start:T", title=None, axis=alt.Axis(format="%m-%d %H:%M" if long else "%H:%M", tickCount=8,
@@ -58,7 +67,7 @@ def _timeline(messages: pd.DataFrame) -> alt.LayerChart:
     bars = alt.Chart(waits).mark_bar(height=8).encode(
         x=x, x2="ts:T", y=y,
         color=alt.condition("datum.over", alt.value("#d62728"), alt.value("#2ca02c")),
-        tooltip=[alt.Tooltip("n:Q", title="回复 #"), alt.Tooltip("minutes:Q", title="等待（分钟）", format=".1f")])
+        tooltip=[alt.Tooltip("n:Q", title="回复 #"), alt.Tooltip("waited:N", title="等待")])
     points = alt.Chart(df).mark_circle(size=70).encode(
         x="ts:T", y=y, color=alt.Color("who:N", legend=None,
                                        scale=alt.Scale(domain=["顾客", "客服", "机器人", "系统"],
@@ -107,7 +116,7 @@ if cursor is not None:
         nav[2].caption(f"队列第 {nb.position} / {cached_with_reviews(queue_count, cursor.query):,} 条")
 
 st.subheader(f"会话 {plain(h.external_id)}")
-facts = [h.platform, h.shop, f"坐席 {h.agent}" if h.agent else None, h.team, h.category,
+facts = [h.platform, h.shop, handoffs_text(handoffs(msgs, h.agent)), h.team, h.category,
          f"{h.started_at:%Y-%m-%d %H:%M} – {h.ended_at:%H:%M}" if h.started_at and h.ended_at else None,
          f"{h.message_count} 条消息"]
 st.caption(" · ".join(plain(f) for f in facts if f))

@@ -179,12 +179,7 @@ st.caption(f"以归档中最后一个评价日 {span[1] if span else '—'} 为�
 if worse.empty:
     st.caption("没有差评占比上升且样本量足够的对象。")
 else:
-    st.dataframe(worse.rename(columns={"value": BY[by], "reviews": "评价", "negative": "差评", "share": "差评占比",
-                                       "prev_reviews": "前期评价", "prev_negative": "前期差评",
-                                       "prev_share": "前期占比", "change": "变化"}),
-                 hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(c, format="percent")
-                                for c in ("差评占比", "前期占比", "变化")})
+    st.dataframe(pr.worsened_table(worse, BY[by]), hide_index=True, width="stretch")
 
 st.subheader("明细")
 if by == "product":

@@ -23,7 +23,7 @@ from scoring.schema import Msg
 from scoring.text import LEXICON_DIR
 
 __all__ = ["SlaRule", "ReplyTiming", "Responsiveness", "load_sla_rules", "rule_for", "measure", "timing_explanation",
-           "gap_text"]
+           "gap_text", "duration_text", "duration_change"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +159,29 @@ def measure(messages: Sequence[Msg], rule: SlaRule, rejected_rows: int = 0) -> R
     return result
 
 
+def duration_text(seconds: float) -> str:
+    """A wait as a reviewer says it: "38 秒", "4 分 54 秒", "1 小时 2 分" — the one way every page and the stored
+    explanations say a duration, so a replay never shows "等待 294 秒" beside minutes."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} 秒"
+    if s < 3600:
+        return f"{s // 60} 分" + (f" {s % 60} 秒" if s % 60 else "")
+    return f"{s // 3600} 小时" + (f" {s % 3600 // 60} 分" if s % 3600 // 60 else "")
+
+
+def duration_change(seconds: float) -> str:
+    """A change in a duration, signed: "+1 分 9 秒", "-38 秒", "0 秒"."""
+    sign = "+" if round(seconds) > 0 else "-" if round(seconds) < 0 else ""
+    return sign + duration_text(abs(seconds))
+
+
 def timing_explanation(t: ReplyTiming, platform: str) -> str:
-    """Chinese sentence for a reviewer, e.g. "等待 312 秒，超过天猫 SLA 180 秒"."""
+    """Chinese sentence for a reviewer, e.g. "等待 5 分 12 秒，超过天猫 SLA 3 分"."""
     if t.wait_s is None:
         return "缺少时间戳，无法计算等待时间"
     what = "首次响应" if t.first else "等待"
-    text = f"{what} {t.wait_s:.0f} 秒"
+    text = f"{what} {duration_text(t.wait_s)}"
     if t.shifted_to is not None:
         text += f"（顾客留言在服务时间外，从 {t.shifted_to:%H:%M} 起算）"
     name = "默认" if platform == "*" else platform
@@ -172,7 +189,7 @@ def timing_explanation(t: ReplyTiming, platform: str) -> str:
         return text + "（导入时此会话有行被拒，可能缺了回复，不判断是否超时）"
     if t.sla_s is None:
         return text
-    return text + (f"，超过{name} SLA {t.sla_s:.0f} 秒" if t.breach else f"，符合{name} SLA {t.sla_s:.0f} 秒")
+    return text + f"，{'超过' if t.breach else '符合'}{name} SLA {duration_text(t.sla_s)}"
 
 
 def gap_text(rejected_rows: int) -> str:

@@ -6,6 +6,7 @@ untransferred conversations keep their figures."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,28 +162,44 @@ def test_cli_exports_each_agents_part(tmp_path: Path) -> None:
     get_engine.cache_clear()
 
 
-def test_agents_page_splits_the_transferred_chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def scored_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The app pointed at a scored database holding the two chats."""
     url = f"sqlite:///{tmp_path / 'app.db'}"
     engine = make_engine(url)
     init_db(engine)
     import_bytes(engine, "t.jsonl", jsonl(TRANSFERRED, ALONE))
     score_database(engine, n_jobs=1)
     point_app_to(monkeypatch, url)
+    yield
+    engine.dispose()
+    get_engine.cache_clear()
+
+
+def test_replay_header_names_every_agent_in_order(scored_app: None) -> None:
+    at = start_app("pages/replay.py")
+    at.text_input(key="replay_lookup").input("JD-T").run()
+    assert not at.exception
+    header = at.caption[0].value
+    assert "坐席 小安 → 阿强（10:16 接手）" in header
+    at.text_input(key="replay_lookup").input("JD-A").run()
+    assert " · 坐席 阿强 · " in at.caption[0].value
+
+
+def test_agents_page_splits_the_transferred_chat(scored_app: None) -> None:
     at = start_app("pages/agents.py")
     at.selectbox(key="ag_agent").select("小安").run()
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     assert (shown["会话数"], shown["平均首次响应"], shown["SLA 内回复率"], shown["CSAT 评价"]) == (
-        "1", "14分00秒", "50.0%", "0 条")  # "换货找售后": 京东 sets no later-reply SLA
+        "1", "14 分", "50.0%", "0 条")  # "换货找售后": 京东 sets no later-reply SLA
     at.selectbox(key="ag_agent").select("阿强").run()
     shown = {m.label: m.value for m in at.metric}
     # 阿强's only first response is JD-A's 5 minutes; the transferred chat's rating (4) is his, with JD-A's 2
     assert (shown["会话数"], shown["平均首次响应"], shown["CSAT"], shown["CSAT 评价"]) == (
-        "2", "5分00秒", "3.00", "2 条")
+        "2", "5 分", "3.00", "2 条")
     team = at.dataframe[-1].value
     assert team.set_index("agent")["conversations"].to_dict() == {"小安": 1, "阿强": 2}
-    engine.dispose()
-    get_engine.cache_clear()
 
 
 def test_scores_export_names_every_agent_in_order(scored: Engine) -> None:

@@ -148,8 +148,8 @@ def test_default_period_is_the_last_eight_weeks() -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "shown"), [
-    ("sla_rate", 0.75, "75.0%"), ("csat", 19 / 6, "3.17"), ("first_response_s", 153.125, "2分33秒"),
-    ("first_response_s", 45, "45秒"), ("conversations", 1234, "1,234"), ("csat", None, "—"),
+    ("sla_rate", 0.75, "75.0%"), ("csat", 19 / 6, "3.17"), ("first_response_s", 153.125, "2 分 33 秒"),
+    ("first_response_s", 45, "45 秒"), ("conversations", 1234, "1,234"), ("csat", None, "—"),
     ("csat", float("nan"), "—"), ("reviewed", 1234.0, "1,234"),
 ])
 def test_format_value(key: str, value: float | None, shown: str) -> None:
@@ -162,7 +162,7 @@ def test_format_value_kind_override_and_change() -> None:
     assert dash.format_change("card_mean", -12.345, "points") == "-12.3"
     assert dash.format_change("risk_high_share", 0.5) == "+50.0 个百分点"
     assert dash.format_change("csat", -1 / 3) == "-0.33"
-    assert dash.format_change("first_response_s", 68.75) == "+69 秒"
+    assert dash.format_change("first_response_s", 68.75) == "+1 分 9 秒"
     assert dash.format_change("csat", None) is None
 
 
@@ -207,6 +207,8 @@ def test_weekly_trend_leaves_out_weeks_the_period_cuts_short() -> None:
                                                         [date(2026, 11, 16), date(2026, 11, 22)]]
     assert dash.partial_weeks(c) == [(date(2026, 11, 5), date(2026, 11, 8)), (date(2026, 11, 23), date(2026, 11, 25))]
     assert len(dash.trend(c, "day")) == 21  # by day nothing is left out
+    assert dash.partial_weeks_note(dash.partial_weeks(c)) == "首尾不满一周的周（11-05–11-08、11-23–11-25）未画出，以免看似下降。"
+    assert dash.partial_weeks_note([]) == ""
 
 
 def test_a_period_shorter_than_a_week_keeps_its_only_week() -> None:

@@ -27,4 +27,4 @@ def test_each_filter_shows_in_the_summary(name: str) -> None:
 
 def test_the_summary_names_the_values() -> None:
     text = Filters(csat_max=2, min_tone_risk=0.3, min_first_response_s=60.0).describe()
-    assert text == "语气风险 ≥ 0.30 · 首次响应 ≥ 60 秒 · CSAT ≤ 2"
+    assert text == "语气风险 ≥ 0.30 · 首次响应 ≥ 1 分 · CSAT ≤ 2"

@@ -40,7 +40,9 @@ def test_an_admin_reads_the_audit_trail_on_the_data_page(seeded_app: Engine) -> 
     assert not at.exception and "审计记录" in [s.value for s in at.subheader]
     trail = at.dataframe[-1].value
     # the seed's import, and the admin account the first start created (the seed's accounts have no passwords)
-    assert set(trail["action"]) == {"导入", "新建"} and "seed.jsonl" in trail["after"].iloc[-1]
+    assert list(trail.columns) == ["时间", "操作人", "操作", "对象", "编号", "内容"]
+    assert set(trail["操作"]) == {"导入", "新建"} and trail["内容"].iloc[-1].startswith("文件 seed.jsonl；格式 jsonl；新增会话")
+    assert not trail["内容"].str.contains("{", regex=False).any()  # said in words, not JSON
 
 
 def test_an_executive_sees_aggregates_but_opens_no_conversation(seeded_app: Engine) -> None:

@@ -11,8 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from qa.analytics import dashboard, model_quality
 from qa.analytics.filters import Filters
+from qa.jobs.scoring import score_database
 from qa.models import Conversation
 from tests.app_fixtures import ADMIN, add_reviews, point_app_to, sign_in_as, start_app
+from tests.helpers import import_bytes, jsonl
 
 LATE = Filters(start=date(2026, 11, 12), end=date(2026, 11, 13))
 
@@ -35,7 +37,7 @@ def test_overview_shows_the_headline_numbers(seeded_app: Engine) -> None:
     assert shown["CSAT"][0] == "3.17"
     assert shown["预测不满意（均值）"][0] == "45.6%"
     assert shown["SLA 内回复率"][0] == "75.0%"
-    assert shown["平均首次响应"][0] == "2分33秒"
+    assert shown["平均首次响应"][0] == "2 分 33 秒"
     captions = [c.value for c in at.caption]
     assert "6 条评价，覆盖 75.0% 的会话" in captions
     assert "高风险（≥0.5）占 50.0%（上期 —）" in captions
@@ -53,7 +55,7 @@ def test_overview_compares_with_the_previous_period(seeded_app: Engine) -> None:
     assert shown["会话数"] == ("4", "+0（+0%）")
     assert shown["CSAT"] == ("3.00", "-0.33")
     assert shown["SLA 内回复率"] == ("75.0%", "+0.0 个百分点")
-    assert shown["平均首次响应"] == ("3分08秒", "+69 秒")
+    assert shown["平均首次响应"] == ("3 分 8 秒", "+1 分 9 秒")
     assert "高风险（≥0.5）占 75.0%（上期 25.0%）" in [c.value for c in at.caption]
     assert at.date_input(key="flt_dates").value == (date(2026, 11, 12), date(2026, 11, 13))
 
@@ -89,7 +91,7 @@ def test_agent_scorecard_against_the_team(seeded_app: Engine) -> None:
     assert shown["会话数"][0] == "2"
     assert shown["已复核会话"][0] == "2"
     assert shown["预测不满意（均值）"] == ("85.0%", "+20.0 个百分点（对比组）")
-    assert shown["平均首次响应"] == ("8分20秒", "+232 秒（对比组）")
+    assert shown["平均首次响应"] == ("8 分 20 秒", "+3 分 52 秒（对比组）")
     assert shown["CSAT"] == ("1.50", "-0.83（对比组）")
     assert shown["整体评审均分（1–5）"] == ("2.00", "+0.00（对比组）")
     assert shown["整体评审不合格率"] == ("75.0%", "+8.3 个百分点（对比组）")
@@ -99,8 +101,24 @@ def test_agent_scorecard_against_the_team(seeded_app: Engine) -> None:
     assert team["reviewed"].tolist() == [1, 2]
 
 
+def test_agent_weekly_trend_says_which_weeks_it_leaves_out(seeded_app: Engine) -> None:
+    later = [{"conversation_id": f"tm-{day}", "platform": "天猫", "messages": [
+        {"role": "customer", "text": "在吗", "ts": f"2026-11-{day} 10:00:00"},
+        {"role": "agent", "agent": "阿杰", "text": "在的", "ts": f"2026-11-{day} 10:00:30"}]} for day in (17, 24)]
+    import_bytes(seeded_app, "later.jsonl", jsonl(*later))  # the archive now runs Tue 11-10 … Tue 11-24
+    score_database(seeded_app, n_jobs=1)  # agents' figures come from the scored segments
+    at = start_app("pages/agents.py")
+    at.selectbox(key="ag_agent").select("阿杰").run()
+    assert not at.exception
+    assert "点击图中的点，查看该坐席当周的会话。首尾不满一周的周（11-10–11-15、11-23–11-24）未画出，以免看似下降。" in [
+        c.value for c in at.caption]
+
+
 def test_agent_page_replays_the_worst_conversation(seeded_app: Engine) -> None:
     at = start_app("pages/agents.py")
+    at.selectbox(key="ag_agent").select("小美").run()  # tm-1 rated 5, tm-2 not rated
+    cases = [m.value for m in at.markdown if m.value.startswith("**tm-1**")]
+    assert cases and all(c.endswith(" · CSAT 5") for c in cases), cases  # not "5.0"
     at.selectbox(key="ag_agent").select("阿杰").run()
     worst = conversation_id(seeded_app, "tm-4")
     at.button(key=f"ag_worst_{worst}").click().run()

@@ -193,7 +193,7 @@ def test_manager_creates_a_calibration_session_by_filter_and_seeded_sample(progr
     at.number_input(key="cal_new_seed").set_value(7).run()
     drawn = read(program_app, calibration_picks.draw, Filters(teams=("售后",)), 2, 7)
     assert len(drawn) == 2 and set(drawn["external_id"]) <= {"tm-3", "tm-4", "jd-1", "jd-2"}
-    assert any(c.startswith("随机抽取 2 条 · 种子 7 · 筛选：") and "组：售后" in c and c.endswith("抽到 2 条")
+    assert any(c.startswith("随机抽取 2 条 · 抽样编号 7 · 筛选：") and "组：售后" in c and c.endswith("抽到 2 条")
                for c in _texts(at.caption))
     assert [f"· {label}" for label in drawn["label"]] == [c for c in _texts(at.caption) if c.startswith("· ")]
     at.text_input(key="cal_new_name").input("售后校准 1")
@@ -207,8 +207,8 @@ def test_manager_creates_a_calibration_session_by_filter_and_seeded_sample(progr
     info = read(program_app, calibration.session_info, sid)
     assert sorted(info.conversation_ids) == sorted(int(i) for i in drawn["id"])
     assert info.reviewers == tuple(sorted(["王质检", "李质检", MANAGER])) and info.benchmark == MANAGER
-    assert info.note.startswith("随机抽取 2 条 · 种子 7 · 筛选：")
-    assert any("会话选取：随机抽取 2 条 · 种子 7" in c for c in _texts(at.caption))
+    assert info.note.startswith("随机抽取 2 条 · 抽样编号 7 · 筛选：")
+    assert any("会话选取：随机抽取 2 条 · 抽样编号 7" in c for c in _texts(at.caption))
 
 
 def test_calibration_from_the_queue_carries_its_filters(program_app: Engine) -> None:

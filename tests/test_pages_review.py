@@ -118,10 +118,13 @@ def test_drill_down_filters_show_in_the_sidebar(seeded_app: Engine) -> None:
 
 def test_sampling_modes_show_their_seed(seeded_app: Engine) -> None:
     at = start_app("pages/queue.py")
+    seed = at.number_input(key="queue_seed")
+    assert (seed.label, seed.disabled) == ("抽样编号", True)  # ranking draws nothing at random
     at.selectbox(key="queue_mode").set_value("random").run()
+    assert not at.number_input(key="queue_seed").disabled
     at.slider(key="queue_rate").set_value(50)
     at.number_input(key="queue_seed").set_value(7).run()
-    assert "**共 5 条会话** · 随机 50% · 种子 7 · 筛选：2026-11-10 至 2026-11-13" in _texts(at.markdown)
+    assert "**共 5 条会话** · 随机 50% · 抽样编号 7 · 筛选：2026-11-10 至 2026-11-13" in _texts(at.markdown)
     assert _queue_ids(at) == ["tm-4", "dy-1", "jd-2", "tm-2", "dy-2"]
     at.selectbox(key="queue_mode").set_value("quota").run()
     at.number_input(key="queue_quota").set_value(1).run()
@@ -130,7 +133,10 @@ def test_sampling_modes_show_their_seed(seeded_app: Engine) -> None:
 
 def test_back_from_replay_the_queue_is_as_it_was_left(seeded_app: Engine) -> None:
     at = start_app("pages/queue.py")
+    seed = at.number_input(key="queue_seed")
+    assert (seed.label, seed.disabled) == ("抽样编号", True)  # ranking draws nothing at random
     at.selectbox(key="queue_mode").set_value("random").run()
+    assert not at.number_input(key="queue_seed").disabled
     at.slider(key="queue_rate").set_value(50)
     at.number_input(key="queue_seed").set_value(7).run()
     at.button(key="queue_open_first").click().run()

@@ -13,6 +13,7 @@ from qa.analytics.product_reviews import (
     summary,
     weekly,
     worsened,
+    worsened_table,
 )
 from qa.program.tag_store import current_tree
 from tests.helpers import conv, import_bytes, jsonl, read
@@ -68,6 +69,9 @@ def test_what_got_worse_needs_volume_in_both_periods(data_engine):
     assert worsened(data, tree, "product", min_reviews=13).empty
     by_tag = worsened(data, tree, "tag")  # a tag's share is of all reviews: 9 of 24 now, 2 of 24 before
     assert by_tag[["value", "reviews", "negative", "prev_negative"]].values.tolist() == [["物流 › 破损", 24, 9, 2]]
+    assert worsened_table(worse, "商品").values.tolist() == [
+        ["保温杯", "12", "9", "75.0%", "12", "2", "16.7%", "+58.3 个百分点"]]
+    assert worsened_table(worse.assign(reviews=12345), "商品")["评价"].iloc[0] == "12,345"
 
 
 def test_drill_down_to_reviews_and_conversations(data_engine):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -178,6 +180,8 @@ def test_json_round_trip_keeps_the_score() -> None:
 def test_frame_round_trip_and_row_errors() -> None:
     frame = criteria_frame(CARD)
     assert frame["label"].tolist()[:3] == ["使用问候语", "礼貌", "未泄露隐私"]
+    uncapped = criteria_frame(replace(CARD, sections=CARD.sections[:2]))  # no section sets a cap
+    assert uncapped["section_cap"].dtype == float and uncapped["section_cap"].isna().all()  # empty, not "None"
     again = scorecard_from_frame("售后", frame)
     assert [s.label for s in again.sections] == ["服务态度", "解决问题", "规范"]
     assert again.sections[2].max_deduction == 10

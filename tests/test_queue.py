@@ -16,13 +16,13 @@ from qa.review.queue import (
     QueueQuery,
     assign,
     conversation_reasons,
-    duration_text,
     forbidden_phrase,
     neighbours,
     page_ids,
     platform_sla,
     queue_count,
     queue_page,
+    review_state,
 )
 from qa.review.replay import resolve_conversation
 from qa.review.users import get_or_create_user
@@ -131,9 +131,9 @@ def test_samples_are_seeded_and_identical_on_both_databases(seeded: Engine) -> N
     assert read(seeded, queue_count, random_half) == 5
     assert _page(seeded, QueueQuery(mode="quota", quota=1, seed=7)) == ["tm-4", "jd-2", "tm-2", "dy-2"]
     assert _page(seeded, QueueQuery(mode="risk", rate=0.5, seed=7)) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2"]
-    assert random_half.describe_sample() == "随机 50% · 种子 7"
-    assert QueueQuery(mode="quota", quota=3, seed=2).describe_sample() == "每坐席 3 条 · 种子 2"
-    assert QueueQuery(mode="risk", rate=0.2, seed=9).describe_sample() == "风险加权 20% · 种子 9"
+    assert random_half.describe_sample() == "随机 50% · 抽样编号 7"
+    assert QueueQuery(mode="quota", quota=3, seed=2).describe_sample() == "每坐席 3 条 · 抽样编号 2"
+    assert QueueQuery(mode="risk", rate=0.2, seed=9).describe_sample() == "风险加权 20% · 抽样编号 9"
     assert QueueQuery().describe_sample() == "按优先级"
 
 
@@ -144,7 +144,7 @@ def test_draw_takes_n_at_random_from_the_filtered_conversations(seeded: Engine) 
     assert len({frozenset(d) for d in drawn}) > 1  # another seed, another draw
     assert _page(seeded, QueueQuery(after_sales, "draw", quota=2, seed=7)) == DRAWN_7
     assert read(seeded, queue_count, QueueQuery(after_sales, "draw", quota=10, seed=1)) == 4  # fewer match than N
-    assert QueueQuery(mode="draw", quota=5, seed=42).describe_sample() == "随机抽取 5 条 · 种子 42"
+    assert QueueQuery(mode="draw", quota=5, seed=42).describe_sample() == "随机抽取 5 条 · 抽样编号 42"
 
 
 def test_quota_takes_k_per_agent(seeded: Engine) -> None:
@@ -178,7 +178,7 @@ def test_assign_my_queue_and_status(seeded: Engine) -> None:
     assert assign(seeded, QueueQuery(mode="random", rate=0.5, seed=7), wang, by=SYSTEM) == 3  # tm-4 was already there
     with seeded.connect() as conn:
         modes = sorted(conn.scalars(select(ReviewAssignment.sample_mode)))
-    assert modes == ["按优先级"] * 3 + ["随机 50% · 种子 7"] * 3
+    assert modes == ["按优先级"] * 3 + ["随机 50% · 抽样编号 7"] * 3
     mine = QueueQuery(reviewer_id=wang, status="待审")
     assert _page(seeded, mine) == ["tm-4", "tm-3", "dy-1", "jd-2", "tm-2", "dy-2"]
     tm4 = read(seeded, page_ids, QueueQuery(), 1, 1)[0]
@@ -189,6 +189,7 @@ def test_assign_my_queue_and_status(seeded: Engine) -> None:
     df = read(seeded, queue_page, QueueQuery(), 1)
     assert list(df["assigned"][:3]) == ["王质检·已完成", "王质检·待审", "王质检·待审"]
     assert list(df["reviewed"][:2]) == [True, False]
+    assert list(df["review"][:3]) == ["已复核；王质检·已完成", "王质检·待审", "王质检·待审"]
     assert read(seeded, queue_count, QueueQuery(Filters(reviewed=False))) == 7
 
 
@@ -224,13 +225,16 @@ def test_forbidden_phrase_of_a_rule_hit(hit: str, phrase: str | None) -> None:
     assert forbidden_phrase(hit) == phrase
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(45, "45 秒"), (60, "1 分"), (400, "6 分 40 秒"), (600, "10 分"),
-                                               (3600, "1 小时"), (7500, "2 小时 5 分")])
-def test_duration_text(seconds: float, text: str) -> None:
-    assert duration_text(seconds) == text
 
 
 def test_platform_sla_from_rules() -> None:
     assert platform_sla("天猫") == (180.0, 180.0)
     assert platform_sla("京东") == (30.0, None)
     assert platform_sla(None) == (180.0, 180.0)
+
+
+@pytest.mark.parametrize(("reviewed", "assigned", "shown"), [
+    (False, "", "未复核"), (True, "", "已复核"), (False, "王质检·待审", "王质检·待审"),
+    (True, "王质检·已完成，李质检·待审", "已复核；王质检·已完成，李质检·待审")])
+def test_review_state_in_one_cell(reviewed: bool, assigned: str, shown: str) -> None:
+    assert review_state(reviewed, assigned) == shown

@@ -11,9 +11,12 @@ from sqlalchemy import Engine
 
 from qa.errors import NotFoundError
 from qa.review.replay import (
+    Handoff,
     Header,
     MessageNote,
     chat_html,
+    handoffs,
+    handoffs_text,
     header_badges,
     highlight_html,
     load_replay,
@@ -145,6 +148,17 @@ def test_an_empty_bracket_in_a_stored_explanation_is_not_shown() -> None:
     assert "语气风险 0.58；相关度 0.40（与顾客共有词：退货）" in out
 
 
+def test_the_wait_is_said_once_in_minutes_above_the_bubble() -> None:
+    stored = "语气风险 0.12；相关度 0.55；首次响应 1119 秒，超过天猫 SLA 180 秒"  # as scored before durations in minutes
+    out = message_html(_msg(wait_s=1119.0, explanation=stored), scale_s=1200)
+    assert "等待 18 分 39 秒（SLA 3 分，超时）" in out and "语气风险 0.12；相关度 0.55</div>" in out
+    assert "1119" not in out and "180 秒" not in out
+    alone = message_html(_msg(wait_s=22.0, sla_breach=False, explanation="等待 22 秒，符合天猫 SLA 3 分"), 1200)
+    assert alone.count("22 秒") == 1
+    untimed = message_html(_msg(wait_s=math.nan, explanation="语气风险 0.12；等待时间未知"), 1200)
+    assert "语气风险 0.12；等待时间未知" in untimed  # no wait bar: the explanation keeps its words
+
+
 def _frame(*rows: tuple[str, str, float | None, float | None, float | None, float | None, float | None]
            ) -> pd.DataFrame:
     """Messages as (role, text, wait_s, sla_s, tone_risk, sentiment_neg, relevance)."""
@@ -207,3 +221,17 @@ def test_play_times_follow_the_real_gaps_at_speed_with_a_cap() -> None:
 ])
 def test_shown_at(start: int, elapsed: float, shown: int) -> None:
     assert shown_at([0.0, 0.5, 2.5, 3.0, 5.0], start, elapsed) == shown
+
+
+def test_handoffs_follow_the_agent_segments() -> None:
+    ts = pd.to_datetime(["2026-11-08 10:00:00", "2026-11-08 10:14:00", "2026-11-08 10:15:55", "2026-11-08 10:16:15",
+                         "2026-11-08 10:17:00", "2026-11-08 10:20:00"])
+    msgs = pd.DataFrame({"role": ["customer", "agent", "system", "agent", "agent", "agent"],
+                         "agent_id": [None, 1, None, 2, None, 1], "agent": [None, "小安", None, "阿强", None, "小安"],
+                         "ts": ts})
+    parts = handoffs(msgs, "阿强")
+    assert parts == [Handoff("小安", ts[1]), Handoff("阿强", ts[3]), Handoff("小安", ts[5])]
+    assert handoffs_text(parts) == "坐席 小安 → 阿强（10:16 接手） → 小安（10:20 接手）"
+    alone = msgs.iloc[:2].assign(agent_id=[None, None], agent=[None, None])  # no agent named on the message
+    assert handoffs_text(handoffs(alone, "阿杰")) == "坐席 阿杰"
+    assert handoffs_text(handoffs(alone)) is None

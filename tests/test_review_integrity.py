@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from qa.access import SYSTEM
-from qa.audit import audit_trail
+from qa.audit import audit_trail, describe_change
 from qa.ingest.importer import import_stream
 from qa.models import Annotation, AuditEntry, ReviewRecord
 from qa.review.annotations import (
@@ -213,3 +213,16 @@ def test_the_migration_keeps_the_newest_of_duplicate_review_rows(tmp_path) -> No
     assert roles == [("王质检", "reviewer"), ("陈经理", "qa_manager")]
     assert read(eng, my_review, 1, 1).verdict == "不合格"
     eng.dispose()
+
+
+@pytest.mark.parametrize(("action", "before", "after", "said"), [
+    ("import", float("nan"), '{"file": "a.jsonl", "format": "jsonl", "conversations_added": 2864, "rejected": 0}',
+     "文件 a.jsonl；格式 jsonl；新增会话 2,864"),
+    ("create", None, '{"name": "王质检", "role": "reviewer", "agent_name": null}', "名称 王质检；角色 质检员"),
+    ("update", None, '{"password": "changed"}', "密码 已修改"),
+    ("update", '{"score": 85.71428571428571, "comment": "", "ratings": {"a": 0.0, "b": 1.0}}',
+     '{"score": 100.0, "comment": "首响慢", "ratings": {"a": 1.0, "b": 1.0}}', "得分 85.7 → 100；评语 空 → 首响慢；各项评分改了 1 项"),
+    ("delete", '{"name": "首响与话术", "items": [{}, {}]}', None, "名称 首响与话术；案例 2 项"),
+])
+def test_audit_entries_are_said_in_words(action: str, before: object, after: str | None, said: str) -> None:
+    assert describe_change(action, before, after) == said

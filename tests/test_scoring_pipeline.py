@@ -103,7 +103,7 @@ def test_conversation_scores_timing_category_and_explanations(scorer: Scorer) ->
     s = scorer.score([conv])[0]
     assert s.first_response_s == 312 and s.messages[2].sla_breach is True
     assert "等待" not in s.messages[1].explanation and s.messages[1].tone_risk is None
-    assert "首次响应 312 秒，超过天猫 SLA 180 秒" in s.messages[2].explanation
+    assert "首次响应 5 分 12 秒，超过天猫 SLA 3 分" in s.messages[2].explanation
     assert s.messages[4].wait_s is None
     assert s.replies == 2 and s.replies_in_sla == 0 and s.unanswered_at_end == 1
     assert s.category == "退货" and s.category_source == "rules"

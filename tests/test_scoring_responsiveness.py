@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from scoring.responsiveness import load_sla_rules, measure, rule_for, timing_explanation
+from scoring.responsiveness import duration_change, duration_text, load_sla_rules, measure, rule_for, timing_explanation
 from scoring.schema import Msg
 
 T0 = datetime(2026, 11, 11, 10, 0, 0)
@@ -38,7 +38,7 @@ def test_first_reply_against_platform_sla(platform: str | None, wait: int, breac
 def test_explanation_names_wait_platform_and_sla() -> None:
     msgs = [Msg("customer", "在吗", at(0)), Msg("agent", "您好", at(312))]
     rule = rule_for("天猫", load_sla_rules())
-    assert timing_explanation(measure(msgs, rule).replies[1], rule.platform) == "首次响应 312 秒，超过天猫 SLA 180 秒"
+    assert timing_explanation(measure(msgs, rule).replies[1], rule.platform) == "首次响应 5 分 12 秒，超过天猫 SLA 3 分"
 
 
 def test_wait_runs_from_first_unanswered_message_and_bots_do_not_stop_it() -> None:
@@ -81,3 +81,15 @@ def test_unanswered_customer_messages_at_end() -> None:
     msgs = [Msg("customer", "a", at(0)), Msg("agent", "b", at(5)), Msg("customer", "c", at(9)),
             Msg("customer", "d", at(12)), Msg("bot", "稍后回复", at(13))]
     assert measure(msgs, rule_for("抖音", load_sla_rules())).unanswered_at_end == 2
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(38, "38 秒"), (45.4, "45 秒"), (60, "1 分"), (294, "4 分 54 秒"),
+                                               (600, "10 分"), (3600, "1 小时"), (3720, "1 小时 2 分"),
+                                               (7500, "2 小时 5 分")])
+def test_duration_text(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(68.75, "+1 分 9 秒"), (-38, "-38 秒"), (0.2, "0 秒")])
+def test_duration_change_is_signed(seconds: float, text: str) -> None:
+    assert duration_change(seconds) == text

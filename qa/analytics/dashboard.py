@@ -9,6 +9,7 @@ way. Weeks are formed in pandas to stay dialect-neutral.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -21,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from qa.analytics.filters import Filters, apply_to_daily_stats, day_range
 from qa.models import Agent, AgentDailyStat, DailyStat, Platform, Shop
+from scoring.responsiveness import duration_change, duration_text
 
 __all__ = [
     "CUBE_DIMENSIONS",
@@ -41,6 +43,7 @@ __all__ = [
     "cube",
     "default_period",
     "partial_weeks",
+    "partial_weeks_note",
     "date_presets",
     "drill_filters",
     "failure_heatmap",
@@ -184,7 +187,7 @@ def _kind(key: str, kind: str | None) -> str:
 
 
 def format_value(key: str, value: float | None, kind: str | None = None) -> str:
-    """A metric as a reader expects it: 87.5%, 4.21 or 1分05秒; "—" when there is no data.
+    """A metric as a reader expects it: 87.5%, 4.21 or 1 分 5 秒; "—" when there is no data.
 
     ``kind`` ("pct", "score", "points", "seconds", "count") overrides the kind of a key that is not in METRICS;
     "points" is a 0–100 review score (one decimal, as the review forms show it).
@@ -199,8 +202,7 @@ def format_value(key: str, value: float | None, kind: str | None = None) -> str:
     if kind == "points":
         return f"{value:.1f}"
     if kind == "seconds":
-        minutes, seconds = divmod(round(value), 60)
-        return f"{minutes}分{seconds:02d}秒" if minutes else f"{seconds}秒"
+        return duration_text(value)
     return f"{value:,.0f}"
 
 
@@ -216,7 +218,7 @@ def format_change(key: str, delta: float | None, kind: str | None = None) -> str
     if kind == "points":
         return f"{delta:+.1f}"
     if kind == "seconds":
-        return f"{delta:+.0f} 秒"
+        return duration_change(delta)
     return f"{delta:+,.0f}"
 
 
@@ -345,6 +347,13 @@ def partial_weeks(c: Cube) -> list[tuple[date, date]]:
     if short.all():
         return []
     return list(zip(weeks.loc[short, "start"], weeks.loc[short, "end"]))
+
+
+def partial_weeks_note(cut: Sequence[tuple[date, date]]) -> str:
+    """What a weekly chart says under it about the weeks it leaves out ("" when none), the same on every page."""
+    if not cut:
+        return ""
+    return "首尾不满一周的周（" + "、".join(f"{a:%m-%d}–{b:%m-%d}" for a, b in cut) + "）未画出，以免看似下降。"
 
 
 def compare(c: Cube, dimension: str) -> pd.DataFrame:

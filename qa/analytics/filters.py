@@ -26,6 +26,7 @@ from qa.models import (
     Shop,
     TagAssignment,
 )
+from scoring.responsiveness import duration_text
 
 __all__ = ["Filters", "apply_to_conversations", "apply_to_daily_stats", "dimension_values", "day_range"]
 
@@ -71,7 +72,7 @@ class Filters:
             if value is not None:
                 parts.append(f"{label} {value:.2f}")
         if self.min_first_response_s is not None:
-            parts.append(f"首次响应 ≥ {self.min_first_response_s:.0f} 秒")
+            parts.append(f"首次响应 ≥ {duration_text(self.min_first_response_s)}")
         if self.csat_max is not None:
             parts.append(f"CSAT ≤ {self.csat_max}")
         if self.reviewed is not None:

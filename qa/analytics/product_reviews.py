@@ -17,12 +17,13 @@ from typing import Literal
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from qa.analytics.dashboard import format_change, format_value
 from qa.analytics.filters import Filters, apply_to_conversations
 from qa.models import Conversation, Platform, ProductReview, TagAssignment
 from qa.program.tags import TagTree
 
 __all__ = ["NEGATIVE_RATING", "NEGATIVE_SENTIMENT", "NEGATIVE_RULE", "MIN_REVIEWS", "ReviewData", "Summary",
-           "review_data", "summary", "weekly", "period", "worsened", "drill_down", "conversations_behind",
+           "review_data", "summary", "weekly", "period", "worsened", "worsened_table", "drill_down", "conversations_behind",
            "conversations_tagged"]
 
 NEGATIVE_RATING = 2
@@ -155,6 +156,22 @@ def worsened(data: ReviewData, tree: TagTree, by: By, days: int = 28, min_review
     both["change"] = both["share"] - both["prev_share"]
     both = both[both["change"] > 0].sort_values(["change", "negative"], ascending=False).reset_index()
     return both[columns]
+
+
+def worsened_table(worse: pd.DataFrame, label: str) -> pd.DataFrame:
+    """``worsened`` as the page shows it, ranked as it comes: counts with separators, shares as percentages and
+    the change in percentage points, in the dashboards' own formats; ``label`` names the first column."""
+    def count(v: float) -> str:
+        return format_value("", v, "count")
+
+    def pct(v: float) -> str:
+        return format_value("", v, "pct")
+
+    return pd.DataFrame({
+        label: worse["value"], "评价": worse["reviews"].map(count), "差评": worse["negative"].map(count),
+        "差评占比": worse["share"].map(pct), "前期评价": worse["prev_reviews"].map(count),
+        "前期差评": worse["prev_negative"].map(count), "前期占比": worse["prev_share"].map(pct),
+        "变化": [format_change("", v, "pct") for v in worse["change"]]})
 
 
 def drill_down(data: ReviewData, tree: TagTree, *, tag_id: int | None = None, product: str | None = None,

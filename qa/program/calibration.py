@@ -64,7 +64,7 @@ class SessionInfo:
     created_at: datetime
     closed_at: datetime | None
     closed_by: str | None
-    note: str = ""  # how the conversations were chosen, e.g. "随机抽取 5 条 · 种子 42 · 筛选：售后"
+    note: str = ""  # how the conversations were chosen, e.g. "随机抽取 5 条 · 抽样编号 42 · 筛选：售后"
 
     @property
     def closed(self) -> bool:

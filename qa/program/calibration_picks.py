@@ -34,7 +34,7 @@ def candidates(conn: Connection, filters: Filters, limit: int = CANDIDATE_LIMIT)
 
 
 def draw_query(filters: Filters, n: int, seed: int) -> QueueQuery:
-    """The queue sample behind ``draw``; its ``describe_sample()`` states the draw ("随机抽取 5 条 · 种子 42")."""
+    """The queue sample behind ``draw``; its ``describe_sample()`` states the draw ("随机抽取 5 条 · 抽样编号 42")."""
     return QueueQuery(filters, "draw", quota=max(1, min(n, DRAW_LIMIT)), seed=seed)
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
 from qa.program.scorecard import Criterion, Rating
-from qa.review.queue import duration_text
 from scoring.lexicon import courtesy_phrases, forbidden_phrases
+from scoring.responsiveness import duration_text
 from scoring.schema import RELEVANCE_LOW, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [

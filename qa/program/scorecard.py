@@ -437,7 +437,12 @@ def criteria_frame(card: Scorecard) -> pd.DataFrame:
                      "kind": c.kind, "scale": c.scale, "low": lo, "high": hi, "weight": c.weight,
                      "points": c.points, "max_times": c.max_times, "allow_na": c.allow_na, "fatal": c.fatal,
                      "auto_check": c.auto_check, "description": c.description})
-    return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    # numbers as numbers even where every row leaves them out: a column of None is shown as the word "None"
+    return frame.astype({k: float for k in _NUMBER_COLUMNS})
+
+
+_NUMBER_COLUMNS = ("section_cap", "low", "high", "weight", "points", "max_times")
 
 
 def _cell(row: Mapping[str, Any], name: str, default: Any = None) -> Any:

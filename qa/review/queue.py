@@ -48,7 +48,7 @@ from qa.models import (
     Shop,
     User,
 )
-from scoring.responsiveness import gap_text, load_sla_rules, rule_for
+from scoring.responsiveness import duration_text, gap_text, load_sla_rules, rule_for
 from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [
@@ -63,13 +63,13 @@ __all__ = [
     "QueueQuery",
     "assign",
     "conversation_reasons",
-    "duration_text",
     "forbidden_phrase",
     "neighbours",
     "page_ids",
     "platform_sla",
     "queue_count",
     "queue_page",
+    "review_state",
 ]
 
 PAGE_SIZE = 50
@@ -95,15 +95,15 @@ class QueueQuery:
     status: str | None = None  # with reviewer_id: STATUS_TODO or STATUS_DONE
 
     def describe_sample(self) -> str:
-        """How the sample was drawn, stored on assignments and shown next to the count, e.g. "随机 10% · 种子 42"."""
+        """How the sample was drawn, stored on assignments and shown next to the count, e.g. "随机 10% · 抽样编号 42"."""
         if self.mode == "random":
-            return f"随机 {self.rate:.0%} · 种子 {self.seed}"
+            return f"随机 {self.rate:.0%} · 抽样编号 {self.seed}"
         if self.mode == "quota":
-            return f"每坐席 {self.quota} 条 · 种子 {self.seed}"
+            return f"每坐席 {self.quota} 条 · 抽样编号 {self.seed}"
         if self.mode == "risk":
-            return f"风险加权 {self.rate:.0%} · 种子 {self.seed}"
+            return f"风险加权 {self.rate:.0%} · 抽样编号 {self.seed}"
         if self.mode == "draw":
-            return f"随机抽取 {self.quota} 条 · 种子 {self.seed}"
+            return f"随机抽取 {self.quota} 条 · 抽样编号 {self.seed}"
         return "按优先级"
 
 
@@ -124,16 +124,6 @@ def forbidden_phrase(hit: str) -> str | None:
     if not sep:
         return hit.strip() or None
     return (value.strip() or None) if kind == "禁用语" else None
-
-
-def duration_text(seconds: float) -> str:
-    """A wait as a reviewer says it: "45 秒", "6 分 40 秒", "2 小时 5 分"."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s} 秒"
-    if s < 3600:
-        return f"{s // 60} 分" + (f" {s % 60} 秒" if s % 60 else "")
-    return f"{s // 3600} 小时" + (f" {s % 3600 // 60} 分" if s % 3600 // 60 else "")
 
 
 def _slow_detail(r: pd.Series) -> str:
@@ -297,7 +287,7 @@ def page_ids(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE_S
 
 
 _PAGE_COLUMNS = ["id", "external_id", "started_at", "platform", "shop", "agent", "team", "category", "csat",
-                 "risk", "priority", "reasons", "reviewed", "assigned"]
+                 "risk", "priority", "reasons", "reviewed", "assigned", "review"]
 
 
 def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE_SIZE) -> pd.DataFrame:
@@ -340,7 +330,14 @@ def _described(conn: Connection, ids: list[int]) -> pd.DataFrame:
     df["reasons"] = [_reasons(row, segments.get(row["id"], [])) for _i, row in df.iterrows()]
     df["agent"] = [_handlers(segments.get(cid, [])) or agent for cid, agent in zip(df["id"], df["agent"])]
     df["assigned"] = [assigned.get(cid, "") for cid in df["id"]]
+    df["review"] = [review_state(r, a) for r, a in zip(df["reviewed"], df["assigned"], strict=True)]
     return df
+
+
+def review_state(reviewed: bool, assigned: str) -> str:
+    """Whether a conversation is reviewed and to whom it is assigned, in one cell: "已复核；王质检·已完成", "未复核"."""
+    said = (["已复核"] if reviewed else []) + ([assigned] if assigned else [])
+    return "；".join(said) or "未复核"
 
 
 def _rule_phrases(conn: Connection, ids: Sequence[int], limit: int = 3

@@ -17,6 +17,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from qa.analytics.segments import Turn, spans
 from qa.errors import NotFoundError
 from qa.models import (
     Agent,
@@ -27,16 +28,19 @@ from qa.models import (
     Platform,
     Shop,
 )
-from qa.review.queue import duration_text, forbidden_phrase, platform_sla
-from scoring.responsiveness import gap_text
+from qa.review.queue import forbidden_phrase, platform_sla
+from scoring.responsiveness import duration_text, gap_text
 from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [
     "ROLE_NAMES",
+    "Handoff",
     "Header",
     "Replay",
     "MessageNote",
     "chat_html",
+    "handoffs",
+    "handoffs_text",
     "header_badges",
     "highlight_html",
     "load_replay",
@@ -127,7 +131,7 @@ def load_replay(conn: Connection, conversation_id: int) -> Replay:
         raise NotFoundError(f"会话 {conversation_id} 不存在（可能已被删除）")
     m, ms = Message, MessageScore
     msgs = conn.execute(
-        select(m.id, m.seq, m.ts, m.role, m.sender, Agent.name.label("agent"), m.text, ms.sentiment_neg,
+        select(m.id, m.seq, m.ts, m.role, m.sender, m.agent_id, Agent.name.label("agent"), m.text, ms.sentiment_neg,
                ms.tone_risk, ms.relevance, ms.wait_s, ms.sla_breach, ms.rule_hits, ms.explanation)
         .outerjoin(ms, ms.message_id == m.id).outerjoin(Agent, Agent.id == m.agent_id)
         .where(m.conversation_id == conversation_id).order_by(m.seq)).mappings().all()
@@ -138,7 +142,7 @@ def load_replay(conn: Connection, conversation_id: int) -> Replay:
     return Replay(header, _messages_frame(msgs, first_sla, reply_sla))
 
 
-_MESSAGE_COLUMNS = ["id", "seq", "ts", "role", "sender", "agent", "text", "sentiment_neg", "tone_risk", "relevance",
+_MESSAGE_COLUMNS = ["id", "seq", "ts", "role", "sender", "agent_id", "agent", "text", "sentiment_neg", "tone_risk", "relevance",
                     "wait_s", "sla_breach", "rule_hits", "explanation", "sla_s", "offset_s"]
 
 
@@ -234,6 +238,9 @@ def _notes_html(notes: Sequence[MessageNote]) -> str:
 
 
 _EMPTY_BRACKETS = re.compile(r"（\s*）")  # "语气风险 0.58（）": scores stored before the scorer stopped writing them
+# The wait sentence the scorer appends last ("首次响应 1119 秒，超过天猫 SLA 180 秒" in scores stored before durations
+# were said in minutes): the wait bar above the bubble already says it, in the one duration format.
+_TIMING = re.compile(r"(?:^|；)(?:首次响应|等待) [^；]*$")
 
 
 def message_html(msg: pd.Series, scale_s: float, notes: Sequence[MessageNote] = ()) -> str:
@@ -252,6 +259,8 @@ def message_html(msg: pd.Series, scale_s: float, notes: Sequence[MessageNote] = 
     side = "margin-left:30%;text-align:right" if agent else "margin-right:30%"
     bubble = "#e3f0ff" if agent else "#f1f1f1"
     said = _EMPTY_BRACKETS.sub("", msg.explanation)
+    if wait:
+        said = _TIMING.sub("", said)
     explanation = f'<div style="font-size:0.72em;color:#888;margin-top:2px">{html.escape(said)}</div>' if said else ""
     return (f'{wait}<div style="{side};margin-top:4px;margin-bottom:8px"><div style="font-size:0.75em">{meta}</div>'
             f'<div style="display:inline-block;text-align:left;background:{bubble};border-radius:10px;'
@@ -344,6 +353,39 @@ def risk_sentence(h: Header, messages: pd.DataFrame, top: int = 2) -> str:
         return f"不满风险 {h.risk:.2f}：没有哪一项超出阈值，分数来自模型对整段对话文字的判断"
     more = f"（另有 {len(causes) - top} 项较轻）" if len(causes) > top else ""
     return "风险主要来自：" + "；".join(causes[:top]) + more
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """One agent's part of a conversation: who, and when their first message of that part was sent."""
+
+    agent: str | None
+    first_ts: datetime | None
+
+
+def handoffs(messages: pd.DataFrame, conversation_agent: str | None = None) -> list[Handoff]:
+    """The agents who took part, in the order they handled the chat: the segments of ``qa.analytics.segments``,
+    so the header names the same agents the scores, the queue and the agents page credit."""
+    turns = [Turn(role, None if pd.isna(aid) else int(aid)) for role, aid in zip(messages["role"], messages["agent_id"],
+                                                                                  strict=True)]
+    names = dict(zip(messages["agent_id"], messages["agent"], strict=True))
+    out = []
+    for span in spans(turns):
+        part = messages.iloc[span.start:span.end]
+        sent = part[part["role"] == "agent"]["ts"].dropna()
+        name = names.get(span.agent_id) if span.agent_id is not None else conversation_agent
+        out.append(Handoff(name, None if sent.empty else sent.iloc[0]))
+    return out
+
+
+def handoffs_text(parts: Sequence[Handoff]) -> str | None:
+    """"坐席 小安 → 阿强（10:16 接手）": every agent in order, with the time each later one took over."""
+    named = [p for p in parts if p.agent]
+    if not named:
+        return None
+    said = [named[0].agent] + [f"{p.agent}（{p.first_ts:%H:%M} 接手）" if p.first_ts is not None else str(p.agent)
+                               for p in named[1:]]
+    return "坐席 " + " → ".join(str(s) for s in said)
 
 
 def header_badges(h: Header) -> list[tuple[str, bool]]:

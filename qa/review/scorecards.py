@@ -10,6 +10,7 @@ team's figures pool its members' conversations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import (
@@ -42,7 +43,7 @@ from qa.models import (
     ScorecardReview,
 )
 from qa.review.annotations import VERDICTS
-from qa.review.queue import duration_text
+from scoring.responsiveness import duration_text
 
 __all__ = ["FAIL", "REVIEW_RATES", "REVIEW_SUMS", "Scorecard", "agents_in_scope", "extreme_conversations", "scorecard"]
 
@@ -62,6 +63,7 @@ class Scorecard:
     team_figures: dict[str, float]
     members: pd.DataFrame  # agent, SUMS, METRICS, REVIEW_SUMS, REVIEW_RATES — one row per active member
     trend: pd.DataFrame  # who (the agent's or the team's name), then dashboard.buckets columns per week
+    partial_weeks: list[tuple[date, date]]  # first and last weeks cut short by the period: not in ``trend``
 
     @property
     def team_label(self) -> str:
@@ -186,7 +188,8 @@ def scorecard(conn: Connection, f: Filters, agent: str) -> Scorecard | None:
         dashboard.trend(c.only("agent", (agent,)), "week").assign(who=agent),
         dashboard.trend(c.only("agent", tuple(members["agent"])), "week").assign(who=team or ALL_AGENTS),
     ], ignore_index=True)
-    return Scorecard(agent, team, _floats(mine.iloc[0]), _floats(team_row), members, trend)
+    return Scorecard(agent, team, _floats(mine.iloc[0]), _floats(team_row), members, trend,
+                     dashboard.partial_weeks(c))
 
 
 def _floats(row: pd.Series) -> dict[str, float]:

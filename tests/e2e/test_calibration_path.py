@@ -45,12 +45,12 @@ def test_manager_sets_up_reviewers_score_blind_manager_reads_alpha(browser, app_
     manager, main = open_as(browser, app_url, "calibration", "陈经理", PASSWORDS["陈经理"])
     main.get_by_role("tab", name="新建校准会").click()
     main.get_by_role("radiogroup", name="选择会话").get_by_role("radio", name="随机抽取 N 条").click()
-    for label, value in (("抽取条数 N", "2"), ("种子", str(SEED_OF_DRAW))):
+    for label, value in (("抽取条数 N", "2"), ("抽样编号", str(SEED_OF_DRAW))):
         box = main.get_by_role("spinbutton", name=label)
         box.fill(value)
         box.press("Enter")
         settle(manager)
-    expect(main.get_by_text(re.compile(rf"随机抽取 2 条 · 种子 {SEED_OF_DRAW} .*抽到 2 条"))).to_be_visible(timeout=SLOW)
+    expect(main.get_by_text(re.compile(rf"随机抽取 2 条 · 抽样编号 {SEED_OF_DRAW} .*抽到 2 条"))).to_be_visible(timeout=SLOW)
     for label in drawn["label"]:
         expect(main.get_by_text(f"· {label}", exact=True)).to_be_visible()
     main.get_by_label("名称").fill("12 月校准")
