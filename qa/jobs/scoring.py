@@ -224,9 +224,7 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
     started = datetime.now()
     scorer = Scorer.load(models_dir)
     version = scorer.version
-    with engine.begin() as conn:
-        ids = pending_ids(conn, version, rescore_all)
-        current_tree(conn, seed=True)  # here, before the workers tag: each would seed its own copy
+    ids = _start(engine, version, rescore_all)
     n_jobs = max(1, min(n_jobs or os.cpu_count() or 1, 8))
     done = messages = 0
     batches = list(_chunks(ids, chunk))
@@ -253,6 +251,15 @@ def score_database(engine: Engine, *, models_dir: Path | None = None, n_jobs: in
     fired = run_alerts(engine).new  # after auto-QA: rules read what this run produced
     return ScoreRunReport(version, len(ids), done, messages, (datetime.now() - started).total_seconds(), checked,
                           alerts=fired, reviews=reviews)
+
+
+@retry_when_busy
+def _start(engine: Engine, version: str, rescore_all: bool) -> list[int]:
+    """The conversations to score; the tag tree seeded here, before the workers tag (each would seed its own)."""
+    with engine.begin() as conn:
+        ids = pending_ids(conn, version, rescore_all)
+        current_tree(conn, seed=True)
+    return ids
 
 
 @retry_when_busy
