@@ -72,18 +72,25 @@ def test_scorecard_review_proposes_saves_and_shows_the_computed_score(program_ap
     assert done["score"].tolist() == [saved.score]
 
 
-def test_a_stale_scorecard_review_is_refused_with_the_newer_one_shown(program_app: Engine) -> None:
-    cid = _cid(program_app, "tm-3")
-    chosen = read(program_app, store.choose_scorecard, cid)
+def _reviewed_by_wang(engine: Engine) -> tuple[int, int, dict[str, Rating]]:
+    """tm-3 with 王质检's review on its scorecard (the 售后 ratings ``AFTERSALE``): its id, the scorecard version's
+    id and the ratings."""
+    cid = _cid(engine, "tm-3")
+    chosen = read(engine, store.choose_scorecard, cid)
     assert chosen is not None
     ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in AFTERSALE.items()}
-    reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    reviews.save_review(engine, cid, chosen.version_id, ratings, "王质检")
+    return cid, chosen.version_id, ratings
+
+
+def test_a_stale_scorecard_review_is_refused_with_the_newer_one_shown(program_app: Engine) -> None:
+    cid, version_id, ratings = _reviewed_by_wang(program_app)
     at = start_app("pages/replay.py")
     _as(at, "王质检")
     at.text_input(key="replay_lookup").input("tm-3").run()
     assert at.segmented_control(key="scr_solution").value == 5.0  # the form opened on version 1
     # meanwhile, in another tab, the same reviewer lowers 给出明确方案 to 1
-    reviews.save_review(program_app, cid, chosen.version_id, {**ratings, "solution": Rating(1.0)}, "王质检",
+    reviews.save_review(program_app, cid, version_id, {**ratings, "solution": Rating(1.0)}, "王质检",
                         comment="方案不清楚", base_version=1)
     at.segmented_control(key="scr_tone").set_value(4.0).run()
     assert at.segmented_control(key="scr_solution").value == 5.0  # what is being typed is not replaced
@@ -432,11 +439,7 @@ def test_a_manager_keeps_every_calibration_tab(program_app: Engine) -> None:
 
 
 def test_a_trainer_reads_reviews_on_disputes_without_answering_them(program_app: Engine) -> None:
-    cid = _cid(program_app, "tm-3")
-    chosen = read(program_app, store.choose_scorecard, cid)
-    assert chosen is not None
-    ratings = {k: Rating(na=True) if v == "na" else Rating(float(v)) for k, v in AFTERSALE.items()}
-    reviews.save_review(program_app, cid, chosen.version_id, ratings, "王质检")
+    _reviewed_by_wang(program_app)
     at = start_app("pages/disputes.py", user="张培训")
     assert not at.exception
     assert not at.tabs  # no 待处理申诉 to resolve
