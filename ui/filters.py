@@ -112,10 +112,12 @@ def review_filter_sidebar() -> Filters:
     with st.sidebar:
         options = sorted(set(cached(dimension_values, "agent")) | set(f.agents))
         agents = tuple(st.multiselect("坐席", options, key="flt_agents", placeholder="全部"))
-        risk: tuple[float, float] = st.slider("预测不满风险", 0.0, 1.0, step=0.05, key="flt_risk")  # type: ignore[assignment]  # a range: its state is a pair
+        # each slider's own default is its "no filter" value: a browser that sends a widget's default (seen when a
+        # redraw races a click) then means "no filter", not 相关度 ≤ 0 (the slider's minimum), which hid everything
+        risk: tuple[float, float] = st.slider("预测不满风险", 0.0, 1.0, value=(0.0, 1.0), step=0.05, key="flt_risk")  # a range: its state is a pair
         lo, hi = risk
-        tone = st.slider("语气风险 ≥", 0.0, 1.0, step=0.05, key="flt_tone")
-        relevance = st.slider("相关度 ≤", 0.0, 1.0, step=0.05, key="flt_relevance")
+        tone = st.slider("语气风险 ≥", 0.0, 1.0, value=0.0, step=0.05, key="flt_tone")
+        relevance = st.slider("相关度 ≤", 0.0, 1.0, value=1.0, step=0.05, key="flt_relevance")
         first = st.number_input("首次响应 ≥（秒）", min_value=0, step=30, key="flt_first_response")
         csat = _CSAT_CHOICES[st.selectbox("CSAT", list(_CSAT_CHOICES), key="flt_csat")]
         reviewed = _REVIEWED_CHOICES[st.selectbox("复核状态", list(_REVIEWED_CHOICES), key="flt_reviewed")]
