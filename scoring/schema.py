@@ -9,12 +9,13 @@ that fills it in ``scoring.pipeline``. Times are naive Asia/Shanghai datetimes o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 __all__ = ["Msg", "Conv", "MessageScore", "ConversationScore", "ScoreField", "score_fields", "score_values",
-           "RISK_HIGH", "TONE_FLAG", "SENTIMENT_HIGH", "RELEVANCE_LOW"]
+           "rule_hits_text", "rule_hits_list", "RISK_HIGH", "TONE_FLAG", "SENTIMENT_HIGH", "RELEVANCE_LOW"]
 
 RISK_HIGH = 0.5
 """Predicted dissatisfaction at or above this is "high risk" (queue reason, daily statistics, model agreement)."""
@@ -116,5 +117,15 @@ def score_values(score: MessageScore | ConversationScore) -> dict[str, Any]:
     """``{field: value}`` of every score field, lists joined into text as they are stored and exported."""
     out = {name: getattr(score, name) for name in _NAMES[type(score)]}
     if isinstance(score, MessageScore):  # the one list-valued field, kept as text
-        out["rule_hits"] = "；".join(score.rule_hits)
+        out["rule_hits"] = rule_hits_text(score.rule_hits)
     return out
+
+
+def rule_hits_text(hits: Sequence[str]) -> str:
+    """A message's rule hits as stored and exported: one text, joined by "；"."""
+    return "；".join(hits)
+
+
+def rule_hits_list(text: str | None) -> list[str]:
+    """The stored text of ``rule_hits_text`` back as its hits."""
+    return [h for h in (text or "").split("；") if h]

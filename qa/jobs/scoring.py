@@ -36,7 +36,7 @@ from qa.program.autoqa import MESSAGE_COLUMNS, Head, auto_qa_rows, basis_of, loa
 from qa.program.store import facts_select
 from qa.program.tag_store import conversation_proposals, current_tree, propose_tags
 from scoring.pipeline import Scorer
-from scoring.schema import Conv, Msg, score_fields, score_values
+from scoring.schema import Conv, Msg, rule_hits_text, score_fields, score_values
 from scoring.schema import ConversationScore as ConvScore
 from scoring.schema import MessageScore as MsgScore
 
@@ -158,7 +158,7 @@ def _write_chunk(conn: Connection, results: Sequence[ConvScore], msg_ids: dict[i
     conv_rows = [{"conversation_id": int(r.key), "model_version": version, "content_hash": hashes[int(r.key)],
                   "scored_at": now, **score_values(r)} for r in results]
     values = attrgetter(*_MSG_FIELDS)
-    msg_rows = [(msg_ids[cid][m.seq], cid, version, *values(m), "；".join(m.rule_hits))
+    msg_rows = [(msg_ids[cid][m.seq], cid, version, *values(m), rule_hits_text(m.rule_hits))
                 for r in results for cid in (int(r.key),) for m in r.messages]
     if conv_rows:
         conn.execute(insert(_cs), conv_rows)

@@ -30,7 +30,7 @@ from qa.models import (
 )
 from qa.review.queue import forbidden_phrase, platform_sla
 from scoring.responsiveness import duration_text, gap_text
-from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
+from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG, rule_hits_list
 
 __all__ = [
     "ROLE_NAMES",
@@ -148,7 +148,7 @@ _MESSAGE_COLUMNS = ["id", "seq", "ts", "role", "sender", "agent_id", "agent", "t
 
 def _messages_frame(rows: Sequence, first_sla: float | None, reply_sla: float | None) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=_MESSAGE_COLUMNS[:-2])
-    df["rule_hits"] = [[h for h in (hits or "").split("；") if h] for hits in df["rule_hits"]]
+    df["rule_hits"] = [rule_hits_list(hits) for hits in df["rule_hits"]]
     df["explanation"] = df["explanation"].fillna("")
     timed = df["wait_s"].notna()
     first = timed & ~timed.cumsum().gt(1)  # the first reply with a known wait is the first response
