@@ -25,7 +25,7 @@ from qa.bulk import bound, insert_rows
 from qa.busy import retry_when_busy
 from qa.models import ConversationScore, Message, ProductReview, TagAssignment, TagTreeRecord
 from qa.program.people import acting_id
-from qa.program.tags import TagTree, default_tree, match_text, tag_category, tree_from_json, tree_to_json
+from qa.program.tags import Match, TagTree, default_tree, match_text, tag_category, tree_from_json, tree_to_json
 
 __all__ = ["Target", "Proposal", "AssignedTag", "SOURCES", "current_tree", "save_tree", "propose_tags", "tags_of",
            "correct_tags", "confirm_tags", "judge_tag", "tag_filter", "rule_proposals", "tag_conversations",
@@ -110,7 +110,12 @@ def rule_proposals(tree: TagTree, texts: Iterable[tuple[int, str]]) -> Iterator[
     """A "rule" proposal for each keyword rule that matches each (id, text), with the keyword and its phrase."""
     for target_id, text in texts:
         for m in match_text(tree, text):
-            yield target_id, m.tag_id, "rule", f"关键词“{m.keyword}”：{m.phrase}"
+            yield target_id, m.tag_id, "rule", _rule_evidence(m)
+
+
+def _rule_evidence(match: Match) -> str:
+    """What a keyword rule's tag says it was found on: the keyword and the phrase around it."""
+    return f"关键词“{match.keyword}”：{match.phrase}"
 
 
 def tags_of(conn: Connection, target: Target, ids: Sequence[int], tree: TagTree | None = None
@@ -227,7 +232,7 @@ def conversation_proposals(tree: TagTree, conversations: pd.DataFrame, messages:
         hits = match_text(tree, joined)
         ends = _line_ends(texts, joined) if hits else []
         for hit in hits:
-            evidence = f"关键词“{hit.keyword}”：{hit.phrase}"
+            evidence = _rule_evidence(hit)
             proposals.append((cid, hit.tag_id, "rule", evidence))
             on_messages.append((ids[bisect_right(ends, hit.start)], hit.tag_id, "rule", evidence))
     return proposals, on_messages
