@@ -52,20 +52,28 @@ def _rolling(units: np.ndarray, lens: np.ndarray, n_max: int, dim: int) -> sp.cs
     return _counts(np.concatenate(rows), np.concatenate(cols), len(lens), dim)
 
 
-def _token_hash(token: str, memo: dict[str, int]) -> int:
-    h = memo.get(token)
-    if h is None:
-        h = memo[token] = zlib.crc32(token.encode("utf-8")) % (_PRIME - 1) + 1  # 0 marks a document boundary
-    return h
+_TOKEN_HASHES: dict[str, int] = {}
+_TOKEN_HASHES_MAX = 1_000_000
+"""Each distinct token's hash, kept for the process: every model and every batch hashes the same words again
+(a scoring run over a million messages sees a few hundred thousand distinct tokens); emptied when it grows past
+``_TOKEN_HASHES_MAX`` so that memory stays bounded."""
 
 
-def token_ngram_matrix(token_lists: Sequence[Sequence[str]], n_max: int, dim: int,
-                       memo: dict[str, int] | None = None) -> sp.csr_matrix:
+def _token_hashes(tokens: list[str]) -> list[int]:
+    memo = _TOKEN_HASHES
+    new = set(tokens).difference(memo)
+    if len(memo) + len(new) > _TOKEN_HASHES_MAX:
+        memo.clear()
+        new = set(tokens)
+    for t in new:
+        memo[t] = zlib.crc32(t.encode("utf-8")) % (_PRIME - 1) + 1  # 0 marks a document boundary
+    return list(map(memo.__getitem__, tokens))
+
+
+def token_ngram_matrix(token_lists: Sequence[Sequence[str]], n_max: int, dim: int) -> sp.csr_matrix:
     """Counts of each token list's word 1..n_max-grams, hashed into ``dim`` columns."""
-    memo = {} if memo is None else memo
     lens = np.fromiter((len(t) for t in token_lists), np.int64, len(token_lists))
-    flat = np.fromiter((_token_hash(t, memo) for tokens in token_lists for t in (*tokens, "\x00")),
-                       np.int64, int(lens.sum()) + len(token_lists))
+    flat = np.array(_token_hashes([t for tokens in token_lists for t in (*tokens, "\x00")]), dtype=np.int64)
     flat[np.cumsum(lens + 1) - 1] = 0
     return _rolling(flat, lens, n_max, dim)
 
@@ -79,21 +87,15 @@ def _counts(rows: np.ndarray, cols: np.ndarray, n_docs: int, dim: int) -> sp.csr
 def ngram_ids(kind: Kind, item: str | Sequence[str], n_max: int, dim: int) -> list[tuple[str, int]]:
     """Each n-gram of one text (``kind`` char) or token list (``kind`` token) with its column, in order."""
     units: Sequence[str] = item
+    codes = list(map(ord, units)) if kind == "char" else _token_hashes(list(units))
     joiner = "" if kind == "char" else " "
     out = []
     for n in range(1, n_max + 1):
         for i in range(len(units) - n + 1):
-            gram = units[i:i + n]
-            if kind == "char":
-                h = 0
-                for ch in gram:
-                    h = (h * _BASE + ord(ch)) % _PRIME if h else ord(ch)
-            else:
-                memo: dict[str, int] = {}
-                h = 0
-                for tok in gram:
-                    h = (h * _BASE + _token_hash(tok, memo)) % _PRIME if h else _token_hash(tok, memo)
-            out.append((joiner.join(gram), (h * _MIX + n) % dim))
+            h = 0
+            for code in codes[i:i + n]:
+                h = (h * _BASE + code) % _PRIME if h else code
+            out.append((joiner.join(units[i:i + n]), (h * _MIX + n) % dim))
     return out
 
 

@@ -80,7 +80,8 @@ class _Program:
     fingerprint: str
 
 
-def _program(conn: Connection) -> _Program:
+def load_program(conn: Connection) -> _Program:
+    """The scorecards and selection rules in force, for ``auto_qa_rows`` and ``basis_of``."""
     rules, cards = selection_rules(conn), active_scorecards(conn)
     state = json.dumps([[asdict(r) for r in rules], sorted(c.version_id for c in cards.values())])
     return _Program(rules, cards, hashlib.sha1(state.encode()).hexdigest()[:12])
@@ -95,7 +96,7 @@ def _basis(fingerprint: str) -> ColumnElement[str]:
 
 def pending_auto_qa(conn: Connection, everything: bool = False) -> list[int]:
     """Ids of conversations whose stored checks are missing or stale (all of them with ``everything``)."""
-    return _pending(conn, _program(conn), everything)
+    return _pending(conn, load_program(conn), everything)
 
 
 def _pending(conn: Connection, program: _Program, everything: bool) -> list[int]:
@@ -184,11 +185,6 @@ class Head:
     rejected_rows: int = 0
 
 
-def load_program(conn: Connection) -> _Program:
-    """The scorecards and selection rules in force, for ``auto_qa_rows`` and ``basis_of``."""
-    return _program(conn)
-
-
 def basis_of(program: _Program, content_hash: str, model_version: str | None) -> str:
     """The basis of a conversation's results (the same text as the SQL of ``pending_auto_qa`` compares)."""
     return f"{content_hash}|{model_version or ''}|{CHECKS_VERSION}|{program.fingerprint}"
@@ -259,7 +255,7 @@ def run_auto_qa(engine: Engine, everything: bool = False, chunk: int = 500,
                 progress: Callable[[int, int], None] | None = None, now: datetime | None = None) -> AutoQaReport:
     """Check each pending conversation and store its results and automatic score (replacing stale ones)."""
     with engine.connect() as conn:
-        program = _program(conn)
+        program = load_program(conn)
         ids = _pending(conn, program, everything)
     done = 0
     for start in range(0, len(ids), chunk):
