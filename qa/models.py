@@ -102,6 +102,19 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class SignInSession(Base):
+    """A browser that stays signed in across reloads and tabs: only the token's SHA-256 is stored, so a copy of
+    the database signs nobody in; signing out or an expiry ends it (``qa.review.sessions``)."""
+
+    __tablename__ = "sign_in_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class ImportBatch(Base):
     """One file imported: what came in, what was merged or skipped, and every rejected row with its reason."""
 

@@ -22,6 +22,7 @@ from qa.audit import record
 from qa.busy import retry_when_busy
 from qa.errors import HuifangError
 from qa.models import AuditEntry, User
+from qa.review.sessions import end_sessions_of
 
 __all__ = [
     "ROLES",
@@ -126,7 +127,8 @@ def create_user(engine: Engine, by: Principal, name: str, role: str, password: s
 
 @retry_when_busy
 def set_password(engine: Engine, by: Principal, name: str, password: str) -> None:
-    """Set an account's password (admins for anyone, everyone for themselves)."""
+    """Set an account's password (admins for anyone, everyone for themselves); every browser signed in to it
+    is signed out."""
     if by.name != name.strip():
         require(by, "manage_users")
     _check_password(password)
@@ -135,6 +137,7 @@ def set_password(engine: Engine, by: Principal, name: str, password: str) -> Non
         if uid is None:
             raise AccountError(f"没有名为“{name}”的账号")
         conn.execute(update(User).where(User.id == uid).values(password_hash=_hasher().hash(password)))
+        end_sessions_of(conn, uid)
         record(conn, by.user_id, "update", "user", uid, None, {"password": "changed"})
 
 

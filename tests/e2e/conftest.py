@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -109,9 +110,17 @@ E2E_USER, E2E_PASSWORD = "演示管理员", "e2e-admin-password"
 
 
 def sign_in(page, user: str = E2E_USER, password: str = E2E_PASSWORD) -> None:  # type: ignore[no-untyped-def]
-    """Fill in the sign-in form (every page load is a new Streamlit session, signed out) and wait for the app."""
+    """Fill in the sign-in form and wait for the app; a browser context already signed in as ``user`` (its session
+    cookie from an earlier page of the same test) just goes on, and one signed in as someone else signs out first."""
     name = page.get_by_label("用户名")
-    name.wait_for(timeout=120_000)  # a cold server's first page imports pandas, altair and the models: slow when loaded
+    signed_in = page.locator('[data-testid="stSidebar"]').get_by_text(re.compile("^已登录："))
+    # a cold server's first page imports pandas, altair and the models: slow when loaded
+    name.or_(signed_in).first.wait_for(timeout=120_000)
+    if name.count() == 0:
+        if signed_in.first.inner_text().startswith(f"已登录：{user}（"):
+            return
+        page.get_by_role("button", name="退出登录").click()
+        name.wait_for()
     name.fill(user)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()

@@ -40,12 +40,18 @@ def test_overview_to_replay_annotate_reload_annotation_still_there(page, app_url
     settle(page)
     main.get_by_text(re.compile(r"^批注 · .*：首响超时，未致歉$")).wait_for()  # under the message in the chat
 
-    page.reload()
+    page.reload()  # a new Streamlit session: the browser's session cookie signs it in, on the same conversation
     settle(page)
-    sign_in(page)  # a reload is a new session: signed out, back on the same conversation after signing in
-    heading.wait_for()
+    heading.wait_for(timeout=120_000)
+    assert page.get_by_label("用户名").count() == 0
     main.get_by_text("首响超时，未致歉").first.wait_for(state="attached")
     no_exception(page)
+
+    page.get_by_role("button", name="退出登录").click()  # signing out ends the session: a reload asks again
+    page.get_by_label("用户名").wait_for()
+    page.reload()
+    page.get_by_label("用户名").wait_for(timeout=120_000)
+    assert heading.count() == 0
 
 
 def _upload(page, app_url, path):  # type: ignore[no-untyped-def]
