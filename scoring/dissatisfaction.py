@@ -81,18 +81,33 @@ def _explainable(term: str) -> bool:
     return any(is_content_token(w, stop) for w in term[2:].split(" "))
 
 
+def _reduce(arrays: Sequence[np.ndarray], empty: float) -> tuple[np.ndarray, ...]:
+    """(first, max, last, mean, min) of each array (``empty`` standing in for an empty one), in a few numpy calls
+    for the whole batch: numpy's per-call overhead on arrays of a handful of scores cost more than the sums."""
+    filled = [a if len(a) else np.array([empty]) for a in arrays]
+    lens = np.fromiter(map(len, filled), np.int64, len(filled))
+    flat = np.concatenate(filled).astype(np.float64)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    ends = starts + lens - 1
+    return (flat[starts], np.maximum.reduceat(flat, starts), flat[ends], np.add.reduceat(flat, starts) / lens,
+            np.minimum.reduceat(flat, starts))
+
+
 def _dense(sigs: Sequence[ConvSignals], text_logit: np.ndarray) -> np.ndarray:
-    rows = []
-    for s, tl in zip(sigs, text_logit):
-        sent = s.sentiment if len(s.sentiment) else np.array([0.5])
-        tone = s.tone if len(s.tone) else np.array([0.0])
-        rel = s.relevance if len(s.relevance) else np.array([0.5])
-        rows.append([
-            tl, sent[0], sent.max(), sent[-1], sent.mean(), sent[-1] - sent[0], tone.max(), tone.mean(),
-            rel.mean(), rel.min(), rel[-1], np.log1p(len(s.customer_tokens)), np.log1p(len(s.agent_tokens)),
-            float(s.last_is_customer), np.log1p(s.customer_chars), float(not s.agent_tokens),
-        ])
-    return np.asarray(rows, dtype=np.float64).reshape(len(sigs), len(DENSE_NAMES))
+    if not sigs:
+        return np.zeros((0, len(DENSE_NAMES)))
+    s_first, s_max, s_last, s_mean, _ = _reduce([s.sentiment for s in sigs], 0.5)
+    _, t_max, _, t_mean, _ = _reduce([s.tone for s in sigs], 0.0)
+    _, _, r_last, r_mean, r_min = _reduce([s.relevance for s in sigs], 0.5)
+    n_customer = np.fromiter((len(s.customer_tokens) for s in sigs), np.float64, len(sigs))
+    n_agent = np.fromiter((len(s.agent_tokens) for s in sigs), np.float64, len(sigs))
+    last_customer = np.fromiter((s.last_is_customer for s in sigs), np.float64, len(sigs))
+    chars = np.fromiter((s.customer_chars for s in sigs), np.float64, len(sigs))
+    return np.column_stack([
+        np.asarray(text_logit, np.float64), s_first, s_max, s_last, s_mean, s_last - s_first, t_max, t_mean,
+        r_mean, r_min, r_last, np.log1p(n_customer), np.log1p(n_agent), last_customer, np.log1p(chars),
+        (n_agent == 0).astype(np.float64),
+    ])
 
 
 @dataclass

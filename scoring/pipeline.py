@@ -237,14 +237,15 @@ class Scorer:
         sents = [m.sentiment_neg for m in msgs if m.sentiment_neg is not None]
         tones = [m.tone_risk for m in msgs if m.tone_risk is not None]
         rels = [m.relevance for m in msgs if m.relevance is not None]
+        rel_mean = float(np.mean(rels)) if rels else None
         replies = len(timing.replies)
         parts = [f"不满风险 {risk:.2f}"]
         if sents:
             parts.append(f"顾客情绪 开始 {sents[0]:.2f} → 最差 {max(sents):.2f} → 结束 {sents[-1]:.2f}")
         if tones:
             parts.append(f"客服语气风险最高 {max(tones):.2f}")
-        if rels:
-            parts.append(f"回复相关度均值 {float(np.mean(rels)):.2f}")
+        if rel_mean is not None:
+            parts.append(f"回复相关度均值 {rel_mean:.2f}")
         if words:
             parts.append("关键词：" + "、".join(words))
         breaches = sum(1 for t in timing.replies.values() if t.breach)
@@ -261,7 +262,7 @@ class Scorer:
             key=conv.key,
             dissatisfaction_risk=round(risk, 4),
             tone_risk=round(max(tones), 4) if tones else None,
-            relevance=round(float(np.mean(rels)), 4) if rels else None,
+            relevance=round(rel_mean, 4) if rel_mean is not None else None,
             first_response_s=timing.first_response_s,
             max_wait_s=timing.max_wait_s,
             replies=replies,
