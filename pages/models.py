@@ -54,11 +54,11 @@ def cards() -> None:
                                            help=mq.TERMS.get(name, ("", None))[1] or None)
         for name, note in card.notes.items():
             st.caption(f"{mq.term(name)}：{note}")
-        if not card.metrics.empty:
-            table = card.metrics.assign(evaluation=card.metrics["evaluation"].map(mq.evaluation_label))
+        for i, table in enumerate(mq.display_tables(card.metrics)):
+            table = table.assign(evaluation=table["evaluation"].map(mq.evaluation_label))
             st.dataframe(table.rename(columns={c: mq.term(c) for c in table.columns} | {"evaluation": "评估"}),
-                         hide_index=True, key=f"md_metrics_{card.name}")
-        elif not card.headline:
+                         hide_index=True, key=f"md_metrics_{card.name}_{i}")
+        if card.metrics.empty and not card.headline:
             st.caption("该模型没有记录机器可读的指标。")
         with st.expander("模型卡片全文（英文，供工程师复核）"):
             st.markdown(card.markdown)

@@ -115,25 +115,26 @@ with tab_card:
     latest = None if sid is None else read(store.load_scorecard, sid)
     if latest is not None:
         history = read(store.scorecard_history, latest.scorecard_id)
-        left, right = st.columns([2, 1])
-        with right:
+        left, right = st.columns([3, 2])
+        with left:
             st.markdown("**版本**")
             st.dataframe(history, hide_index=True, column_order=list(HISTORY_COLUMNS), column_config=HISTORY_COLUMNS,
                          key="sc_history")
+        with right:
+            shown = st.selectbox("查看版本", list(history["version"]), key=f"sc_version_{sid}",
+                                 format_func=lambda v: f"第 {v} 版")
             active = st.toggle("启用（停用后选择规则跳过它）", value=latest.active, key=f"sc_active_{sid}",
                                disabled=actor is None)
             if actor is not None and active != latest.active:
                 store.set_scorecard_active(engine(), latest.scorecard_id, active, actor)
                 flash(f"评分表“{latest.card.name}”已{'启用' if active else '停用'}")
                 st.rerun()
-        with left:
-            shown = st.selectbox("查看版本", list(history["version"]), key=f"sc_version_{sid}",
-                                 format_func=lambda v: f"第 {v} 版")
-            old = read(store.load_scorecard, latest.scorecard_id, shown)
-            if old.card.description:
-                st.caption(plain(old.card.description))
-            st.dataframe(display_frame(old.card), hide_index=True, column_config=FRAME_CONFIG, key="sc_criteria")
-            bonus_caption(criteria_frame(old.card))
+        old = read(store.load_scorecard, latest.scorecard_id, shown)
+        if old.card.description:
+            st.caption(plain(old.card.description))
+        # the whole width: a criteria table beside the version list scrolled sideways at 1440 px
+        st.dataframe(display_frame(old.card), hide_index=True, column_config=FRAME_CONFIG, key="sc_criteria")
+        bonus_caption(criteria_frame(old.card))
     if actor is None:
         st.info("评分表由质检主管或管理员维护；这里可以查看各版本和得分公式。")
         st.stop()

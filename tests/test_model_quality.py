@@ -141,3 +141,20 @@ def test_every_figure_the_shipped_cards_record_has_a_chinese_name() -> None:
     missing = {leaf for card in mq.model_cards() for leaf in [*card.headline, *card.notes, *card.metrics.columns]
                if leaf != "evaluation" and leaf.isascii() and mq.term(leaf) == leaf}
     assert missing == set()
+
+
+def test_a_cards_table_is_cut_into_tables_that_fit_the_page() -> None:
+    """Rows recording the same figures stay together; a row of many figures of its own (the sample lines'
+    scores) becomes one column, so no table is 15 columns wide (the sentiment card's was)."""
+    lines = {f"示例{i}": i / 10 for i in range(mq.WIDE + 3)}
+    _, _, table = mq.metrics_table({
+        "loco_per_domain": {"书籍": {"n": 3850, "roc_auc": 0.83}, "酒店": {"n": 9997, "roc_auc": 0.94}},
+        "labellers": {"jd": {"n": 500, "kappa_bad": 0.8}}, "plain_and_complaint_lines": lines})
+    tables = mq.display_tables(table)
+    assert [list(t.columns) for t in tables] == [["evaluation", "n", "roc_auc"], ["evaluation", "n", "kappa_bad"],
+                                                ["evaluation", "value"]]
+    assert tables[0]["evaluation"].tolist() == ["loco_per_domain.书籍", "loco_per_domain.酒店"]
+    assert mq.evaluation_label(tables[2]["evaluation"].iloc[0]) == "示例语句：示例0"
+    assert tables[2]["value"].tolist() == list(lines.values())
+    # every shipped card's tables fit: none wider than WIDE figures
+    assert all(t.shape[1] <= mq.WIDE + 1 for card in mq.model_cards() for t in mq.display_tables(card.metrics))

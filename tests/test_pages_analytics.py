@@ -144,9 +144,9 @@ def test_models_page_shows_agreement_and_says_when_data_is_short(seeded_app: Eng
     at = start_app("pages/models.py")
     assert not at.exception
     assert at.main.subheader[0].value == "顾客情绪"  # the Chinese summary, not the English card's title
-    table = at.dataframe[0].value
-    assert list(table.columns) == ["评估", "样本数", "ROC-AUC", "auc"]
-    assert table["评估"].tolist() == ["held_out", "聊天语句（留出）"]
+    # rows recording different figures are tables of their own
+    assert [list(at.dataframe[i].value.columns) for i in (0, 1)] == [["评估", "样本数", "auc"], ["评估", "样本数", "ROC-AUC"]]
+    assert [at.dataframe[i].value["评估"].tolist() for i in (0, 1)] == [["held_out"], ["聊天语句（留出）"]]
     assert "相关度：使用随附模型" in at.info[0].value
     assert "指标说明" in [e.label for e in at.expander]
     shown = metrics(at)

@@ -41,6 +41,7 @@ __all__ = [
     "flag_vs_verdict",
     "flatten_metrics",
     "kappa_label",
+    "display_tables",
     "metrics_table",
     "model_cards",
     "reviewer_agreement",
@@ -103,6 +104,32 @@ def metrics_table(metrics: dict) -> tuple[dict[str, float], dict[str, str], pd.D
     return headline, notes, table.rename_axis("evaluation").reset_index()
 
 
+WIDE = 8
+"""A row with more figures than this is shown as a column of its own: a screen shows ~8 columns at 1440 px."""
+
+
+def display_tables(table: pd.DataFrame) -> list[pd.DataFrame]:
+    """``metrics_table``'s table cut into tables that fit the page: rows that record the same figures together,
+    in the order they first appear, and a row with many figures of its own (the sample lines' scores, the
+    training rows per domain) turned into one ``value`` column, its evaluations named ``row.figure``."""
+    if table.empty:
+        return []
+    figures = table.drop(columns="evaluation")
+    filled = figures.notna().to_numpy()
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, row in enumerate(filled):
+        groups.setdefault(tuple(figures.columns[row]), []).append(i)
+    out = []
+    for columns, rows in groups.items():
+        part = table.iloc[rows][["evaluation", *columns]].reset_index(drop=True)
+        if len(part) == 1 and len(columns) > WIDE:
+            name = part["evaluation"].iloc[0]
+            part = pd.DataFrame({"evaluation": [f"{name}.{c}" for c in columns],
+                                 "value": [part[c].iloc[0] for c in columns]})
+        out.append(part)
+    return out
+
+
 def _title(markdown: str, name: str) -> str:
     if name in MODEL_SUMMARIES:
         return MODEL_SUMMARIES[name][0]
@@ -124,6 +151,7 @@ MODEL_SUMMARIES: dict[str, tuple[str, str]] = {
 
 TERMS: dict[str, tuple[str, str]] = {
     "n": ("样本数", "参与评估的条数"),
+    "value": ("数值", "该项记录的数值：条数，或示例语句的得分"),
     "positive_rate": ("阳性比例", "样本中阳性（负面、不合格、真实回复等）所占比例"),
     "roc_auc": ("ROC-AUC", "随机取一正一负，模型把正的排在前面的概率；0.5 为瞎猜，1 为完美"),
     "macro_f1": ("macro-F1", "以 0.5 为界时两类 F1 的平均，兼顾查全与查准"),
@@ -199,7 +227,7 @@ def evaluation_label(path: str) -> str:
         return _EVALUATIONS[path]
     group, _, leaf = path.rpartition(".")
     if group in _EVALUATIONS:
-        return f"{_EVALUATIONS[group]}：{_EVALUATIONS.get(leaf, leaf)}"
+        return f"{_EVALUATIONS[group]}：{_EVALUATIONS.get(leaf, term(leaf))}"
     return path
 
 
