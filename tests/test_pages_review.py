@@ -19,7 +19,7 @@ from qa.analytics.filters import Filters
 from qa.jobs.background import BackgroundScoring
 from qa.jobs.scoring import ScoreRunReport
 from qa.jobs.status import ScorerUnavailable, batch_rejections, past_imports
-from qa.models import ConversationScore, Message
+from qa.models import ConversationScore, Message, SignInSession
 from qa.program.tag_store import current_tree, judge_tag, save_tree, tag_conversations, tags_of
 from qa.program.tags import set_rules
 from qa.review.annotations import MESSAGE_TAGS, list_annotations
@@ -631,6 +631,10 @@ def test_signing_in_with_a_password(seeded_app: Engine) -> None:
     at.text_input(key="sign_in_password").input("correct-horse")
     at.button[0].click().run()
     assert not at.exception and "已登录：王质检（质检员）" in _texts(at.sidebar.caption)
+    # a session for the browser's cookie: a reload stays signed in, 退出登录 ends it (tests/e2e/test_user_paths.py)
+    with seeded_app.connect() as conn:
+        assert conn.execute(select(SignInSession.user_id, SignInSession.ended_at)).all() == [
+            (at.session_state["signed_in_user_id"], None)]
 
 
 def test_a_reviewer_confirms_or_contradicts_the_models_flags_in_the_replay(seeded_app: Engine) -> None:
