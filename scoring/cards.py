@@ -36,14 +36,16 @@ CARD_TEXT = {
         "of the training blocks plus next-turn pairs mined from their contexts and STC-3 training dialogues, and an "
         "STC-only one; a logistic regression (C=10) combines them with the TF-IDF cosine, the character overlap of "
         "reply and context (share of the reply's, of the context's, Jaccard, against the last message), their "
-        "lengths and the number of context messages, on calibration slices never seen by the scorers (the "
-        "bilinear scorers of 2026-12-02 with the combiner refitted on 2026-12-03: scoring.relevance_fit."
-        "fit_combiner on calibration_pairs). Template replies (greetings, 请稍等, 还有其他可以帮您…, very frequent replies) are "
+        "lengths, the number of context messages and two nearest-neighbour features over 512 prototype STC-3 "
+        "training pairs (k-means centres of their context and reply embeddings): how close the reply is to the "
+        "replies that followed similar contexts, and how close the context is to the contexts that preceded "
+        "similar replies; the combiner is fitted on calibration slices never seen by the scorers (`huifang train "
+        "--only relevance`). Template replies (greetings, 请稍等, 还有其他可以帮您…, very frequent replies) are "
         "neither relevant nor irrelevant and get no score.",
         "Fixed held-out sets: JD blocks with (line // 100) % 5 == 0 and STC-3 dialogues whose id hash is 0 mod 5, "
         "never used in training. Each true next reply against a reply from another conversation (random) or from "
         "the nearest other context by TF-IDF (hard). Known weakness: hard negatives (a reply about the same topic) "
-        "are separated far less well than random ones, and STC-3 (0.88) stays below the issue's 0.90.",
+        "are separated far less well than random ones, and STC-3 (0.89) stays below the issue's 0.90.",
     ),
     "tone": (
         "Tone risk of an agent reply (0..1; 0.5 is the flag line): curt, perfunctory, blaming, rude, sarcastic or "

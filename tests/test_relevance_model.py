@@ -10,15 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from scoring.artifacts import DEFAULT_MODELS_DIR, load_artifact
 from scoring.batch import MessageBatch, Signals
 from scoring.datasets import Dialogue
 from scoring.errors import ScoringError
-from scoring.relevance import STATE_KIND, TEMPLATE_REASON, MessageVectorizer, RelevanceModel
+from scoring.relevance import FEATURES, STATE_KIND, TEMPLATE_REASON, MessageVectorizer, RelevanceModel
 from scoring.relevance_fit import (
     PairSet,
     RelevanceParams,
+    calibration_pairs,
     eval_pairs,
     evaluate_relevance,
     fit_pairs,
@@ -125,6 +127,22 @@ def test_state_round_trip_gives_identical_predictions(model: RelevanceModel) -> 
     assert np.array_equal(again.predict(ctx, rep), model.predict(ctx, rep))
 
 
+def test_prototypes_are_unit_pairs_and_a_model_saved_without_them_still_loads(model: RelevanceModel) -> None:
+    assert 0 < len(model.near_contexts) <= len(STC) and model.near_contexts.shape == model.near_replies.shape
+    assert np.allclose(np.linalg.norm(model.near_contexts, axis=1), 1, atol=1e-2)
+    meta, arrays = model.to_state()
+    n = len(FEATURES) - 2
+    old_coef = np.concatenate([model.coef[:n], model.coef[n + 2:2 * n + 2], model.coef[-1:]])
+    old = {k: v for k, v in arrays.items() if not k.startswith("near_")} | {"coef": old_coef}
+    loaded = RelevanceModel.from_state({**meta, "kind": "bilinear-relevance-3"}, old)
+    assert len(loaded.near_contexts) == 0 and loaded.coef.shape == model.coef.shape
+    without = model.coef.copy()
+    without[[n, n + 1, 2 * n + 2, 2 * n + 3]] = 0  # the old weights in place, none on the neighbour features
+    assert np.array_equal(loaded.coef, without)
+    features = loaded.pair_features([[c] for c, _ in PAIRS], [r for _, r in PAIRS])
+    assert (features[:, [n, n + 1]] == 0).all() and np.isfinite(features).all()
+
+
 def test_the_retired_format_is_refused() -> None:
     with pytest.raises(ScoringError):
         RelevanceModel.from_state({"vectorizer": {}, "intercept": 0.0}, {})
@@ -187,3 +205,22 @@ def test_shipped_model_held_out_auc() -> None:
     figures = evaluate_relevance(RelevanceModel.from_state(meta, arrays), SHARED)
     assert figures["jd_random"]["roc_auc"] >= 0.85, figures
     assert figures["stc_random"]["roc_auc"] >= 0.83, figures
+
+
+@pytest.mark.real_data
+def test_shipped_neighbour_features_rank_true_stc_replies_above_random_ones() -> None:
+    """s_near and s_back each on their own, on the STC-3 calibration slice (never trained on): they fail if the
+    prototypes or the two soft nearest-neighbour averages broke."""
+    if not (SHARED / "data").is_dir():
+        pytest.skip(f"the real data is not here ({SHARED / 'data'} is absent)")
+    meta, arrays = load_artifact(DEFAULT_MODELS_DIR, "relevance")
+    if meta.get("kind") != STATE_KIND:
+        pytest.skip("data/models/relevance predates the neighbour features: retrain with `huifang train`")
+    model = RelevanceModel.from_state(meta, arrays)
+    stc = calibration_pairs(SHARED)[-900:]  # the last 300 STC-3 triples: true, random, hard negative
+    true_and_random = [row for i, row in enumerate(stc) if i % 3 < 2]
+    x = model.pair_features([c for c, _, _ in true_and_random], [r for _, r, _ in true_and_random])
+    y = np.array([label for _, _, label in true_and_random])
+    n = FEATURES.index("s_near")
+    for col in (n, n + 1):
+        assert roc_auc_score(y, x[:, col]) >= 0.75, FEATURES[col]
