@@ -10,14 +10,13 @@ __all__ = ["CARD_TEXT", "write_card"]
 CARD_TEXT = {
     "sentiment": (
         "Customer sentiment: P(a customer chat line is negative — upset, complaining)",
-        "L2 logistic regression (C=4) over hashed TF-IDF of character 1–3-grams and word 1–2-grams (2^21 columns "
+        "L2 logistic regression (C=4) over hashed TF-IDF of character 1–3-grams and word 1–2-grams (2^19 columns "
         "each). Trained on ../shared/data: online_shopping_10_cats (10 categories) and waimai_10k reviews "
         "(U+FEFF stripped, duplicates once, conflicting labels dropped), chat_sentiment_auto_30k (automatic, noisy "
         "labels), 500 real JD customer lines of the training blocks that two labellers agreed on "
         "(data/labels/jd_sentiment_train_labels.csv, weighted 10×) and ~6,000 plain questions and greetings from "
         "the JD training blocks as not-negative "
-        "(scoring.sentiment.is_plain_question: short, question-shaped, no complaint cue). Each of the 12 review and "
-        "chat domains weighs the same in total (scoring.sentiment.corpus_weights). Log-odds shifted from the "
+        "(scoring.sentiment.is_plain_question: short, question-shaped, no complaint cue). Log-odds shifted from the "
         "training share of negatives to a 25% prior; a plain question is held at 0.15. Explanations: the words "
         "weighing most towards negative, never stop words or nouns (jieba POS at training time) other than the "
         "300 most negative words.",

@@ -1,19 +1,17 @@
 """Customer sentiment per message: the probability that a customer chat line is negative (upset, complaining).
 
 One logistic regression over hashed TF-IDF n-grams (``scoring.hashing``): character 1–3-grams of the text and
-word 1–2-grams of its tokens, 2^21 columns each (the corpus holds ~1.2 million distinct character n-grams: at 2^19
-nearly every column was shared by several). Characters carry what words miss in short, misspelt chat lines; words
-carry the phrases an explanation can name. Trained on the review corpora (ten shopping categories, food delivery),
-the short human–machine chat utterances, ~500 real JD customer lines labelled twice (weighted tenfold, or a
-hundred thousand review sentences would drown them), and plain questions and greetings taken from real JD chats
-(lines with no complaint cue, as not-negative), so that "在吗" or "这个有货吗" read as the neutral lines they are
-instead of the complaints such words open in reviews; a short question or greeting with no complaint cue is held
-at 0.15 whatever the n-grams say. A small review domain weighs as much in total as an average one
-(``corpus_weights``): what carries over to a domain never seen is what the domains share, not what the largest
-of them happen to say. The reviews are half negative and a service archive is not: the log-odds are shifted from the training share of negatives to a prior of 25% (``SENTIMENT_PARAMS["prior"]``).
-Explanations name the words that pushed a message towards negative, skipping stop words and nouns (jieba's
-part-of-speech tags, at training time) other than the few hundred most negative words (骗子, 垃圾, 差评), so
-"我的手机支架呢？？" is never negative "because of 手机".
+word 1–2-grams of its tokens. Characters carry what words miss in short, misspelt chat lines; words carry the
+phrases an explanation can name. Trained on the review corpora (ten shopping categories, food delivery), the
+short human–machine chat utterances, ~500 real JD customer lines labelled twice (weighted tenfold, or a hundred
+thousand review sentences would drown them), and plain questions and greetings taken from real JD chats (lines
+with no complaint cue, as not-negative), so that "在吗" or "这个有货吗" read as the neutral lines they are instead of
+the complaints such words open in reviews; a short question or greeting with no complaint cue is held at 0.15
+whatever the n-grams say. The reviews are half negative and a service archive is not: the log-odds are shifted
+from the training share of negatives to a prior of 25% (``SENTIMENT_PARAMS["prior"]``). Explanations name the
+words that pushed a message towards negative, skipping stop words and nouns (jieba's part-of-speech tags, at
+training time) other than the few hundred most negative words (骗子, 垃圾, 差评), so "我的手机支架呢？？" is never
+negative "because of 手机".
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ from scoring.text import load_stopwords
 
 __all__ = ["SENTIMENT_PARAMS", "ALWAYS_TRAINED", "SentimentModel", "corpus_weights", "is_plain_question"]
 
-SENTIMENT_PARAMS = {"C": 4.0, "dim": 2**21, "prior": 0.25, "plain_question_cap": 0.15, "strong_words": 300,
+SENTIMENT_PARAMS = {"C": 4.0, "dim": 2**19, "prior": 0.25, "plain_question_cap": 0.15, "strong_words": 300,
                     "labelled_chat_weight": 10.0}
 ALWAYS_TRAINED = ("提问", "京东标注")
 """Corpus domains that are never held out: they only teach the model what customer chat lines look like."""
@@ -53,18 +51,9 @@ def _blocks() -> tuple[HashedTfidf, HashedTfidf]:
 
 
 def corpus_weights(domains: Sequence[str]) -> np.ndarray:
-    """Sample weights of a training corpus: a review domain smaller than the average one (572 water-heater
-    reviews, 2,000 on milk) is lifted to weigh as much as it in total, so that what carries over to an unseen
-    domain is learnt from all of them; a larger one keeps one per row (weighing the 30,000 chat utterances down
-    cost 0.016 AUC on held-out chat). The few hundred labelled real chat lines weigh like thousands of review
-    sentences, or the reviews would drown them out."""
-    domains = np.asarray(domains)
-    names, sizes = np.unique(domains, return_counts=True)
-    balanced = ~np.isin(names, ALWAYS_TRAINED)
-    per_row = np.ones(len(names))
-    per_row[balanced] = np.maximum(1.0, sizes[balanced].mean() / sizes[balanced])
-    weight = per_row[np.searchsorted(names, domains)]
-    return np.where(domains == "京东标注", SENTIMENT_PARAMS["labelled_chat_weight"], weight)
+    """Sample weights of a training corpus: the few hundred labelled real chat lines weigh like thousands of
+    review sentences, or the reviews would drown them out."""
+    return np.where(np.asarray(domains) == "京东标注", SENTIMENT_PARAMS["labelled_chat_weight"], 1.0)
 
 
 def is_plain_question(text: str) -> bool:
