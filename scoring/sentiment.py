@@ -135,7 +135,8 @@ class SentimentModel:
         """Log-odds of negative per text."""
         if not texts:
             return np.zeros(0)
-        return np.asarray(self._weigh(*self.counts(texts, token_lists)) @ self.coef).ravel() + self.intercept
+        counts = self.chars.counts(list(texts)), self.words.counts(token_lists)  # this artifact's widths, not today's
+        return np.asarray(self._weigh(*counts) @ self.coef).ravel() + self.intercept
 
     def predict(self, texts: Sequence[str], token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """P(negative) per text, a plain question or greeting held at the cap."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from scoring.artifacts import DEFAULT_MODELS_DIR, load_artifact
 from scoring.evaluate import evaluate_sentiment
-from scoring.sentiment import SentimentModel, is_plain_question
+from scoring.sentiment import SENTIMENT_PARAMS, SentimentModel, is_plain_question
 from scoring.text import get_tokenizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -62,3 +63,16 @@ def test_aims_on_a_held_out_review_domain_and_held_out_chat() -> None:
     figures, _model = evaluate_sentiment(SHARED, domains=["酒店"])
     assert figures["loco_per_domain"]["酒店"]["roc_auc"] >= 0.92
     assert figures["chat_held_out"]["roc_auc"] >= 0.95
+
+
+def test_a_model_scores_with_its_own_hashing_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An artifact written at another width (a shop's sentiment_local from an older release) still scores: its
+    texts are hashed into its own columns, not the width today's training uses."""
+    texts = ["太慢了", "不行", "骗子", "好的谢谢", "在吗", "很满意"]
+    tokens = get_tokenizer().tokenize_many(texts)
+    monkeypatch.setitem(SENTIMENT_PARAMS, "dim", 2**10)
+    small = SentimentModel.fit(texts, tokens, np.array([1, 1, 1, 0, 0, 0]), explained=False)
+    monkeypatch.setitem(SENTIMENT_PARAMS, "dim", 2**12)
+    again = SentimentModel.from_state(*small.to_state())
+    assert again.chars.dim == 2**10
+    assert np.allclose(again.decision(texts, tokens), small.decision(texts, tokens), atol=0.01)  # IDF kept as float16
