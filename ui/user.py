@@ -3,9 +3,9 @@
 The session holds only the account id (``SIGNED_IN_KEY``); the role is read from the database on every run, so an
 account disabled or changed by an admin takes effect on the next click. A password sign-in also starts a
 ``qa.review.sessions`` session whose token goes into a cookie (a line of script: Streamlit can read cookies but
-not set them), so a reload or a link opened in a new tab comes back signed in until 退出登录 or the expiry. When ``[auth]`` is configured in
-``.streamlit/secrets.toml``, single sign-on (``st.login``, OIDC) is offered too: the provider's e-mail address is
-matched to an account of that name, which an admin creates first.
+not set them), so a reload or a link opened in a new tab comes back signed in until 退出登录 or the expiry.
+When ``[auth]`` is configured in ``.streamlit/secrets.toml``, single sign-on (``st.login``, OIDC) is offered too:
+the provider's e-mail address is matched to an account of that name, which an admin creates first.
 """
 
 from __future__ import annotations
