@@ -3,9 +3,12 @@ all cores (read, score, write, tag, auto-QA), beside model load time, one core i
 at a time.
 
 Synthetic chat text is generated here (a small template generator with a fixed seed) and imported through the
-normal import path; it measures speed only — no accuracy figure is ever computed on it. Usage:
-``python bench/bench_scoring.py [n_messages]``; figures go to stdout and, with ``--write``, into the
-"## Scoring" section of bench/RESULTS.md.
+normal import path; it measures speed only — no accuracy figure is ever computed on it. Its ~80 distinct texts
+repeat far more than a real archive's (canned replies are segmented once per batch), so ``--real-text`` keeps the
+same conversations, roles and times but draws every customer and agent line from the real JD chats of
+../shared (context lines for the customer, replies for the agent; about 60% distinct, and longer): the figure a
+real archive should expect. Usage: ``python bench/bench_scoring.py [n_messages] [--real-text]``; figures go to
+stdout and, with ``--write``, into the "## Scoring" section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from qa.db import get_engine  # noqa: E402
 from qa.ingest.importer import import_path  # noqa: E402
 from qa.jobs.scoring import score_database  # noqa: E402
+from scoring.datasets import default_shared_dir, load_jddc  # noqa: E402
 from scoring.pipeline import Scorer  # noqa: E402
 from scoring.schema import Conv, Msg  # noqa: E402
 
@@ -67,6 +72,17 @@ def make_convs(n_messages: int, seed: int = 7) -> list[Conv]:
     return convs
 
 
+def with_real_text(convs: list[Conv], seed: int = 7) -> list[Conv]:
+    """``convs`` with each customer and agent line replaced by a real JD chat line (roles, times kept)."""
+    pairs = load_jddc(default_shared_dir())
+    replies = [p["reply"] for p in pairs]
+    said = [t for p in pairs for t in p["context"]]
+    rng = random.Random(seed)
+    pick = {"customer": said, "agent": replies}
+    return [replace(c, messages=[replace(m, text=rng.choice(pick[m.role])) if m.role in pick else m
+                                 for m in c.messages]) for c in convs]
+
+
 def _cpu_seconds() -> float:
     """CPU time of this process and its finished children (the scoring workers), user and system."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -100,7 +116,8 @@ def main() -> None:
     load_avg = os.getloadavg()[0]
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     n = int(args[0]) if args else 200_000
-    convs = make_convs(n)
+    real_text = "--real-text" in sys.argv
+    convs = with_real_text(make_convs(n)) if real_text else make_convs(n)
     n_msgs = sum(len(c.messages) for c in convs)
 
     t = time.perf_counter()
@@ -129,7 +146,8 @@ def main() -> None:
     lines = [
         f"- Date: {date.today().isoformat()}; machine: {cores} cores (nproc), CPU: {cpu}; scorer version "
         f"{scorer.version}; load average before the run {load_avg:.1f} (other jobs share the cores)",
-        f"- Synthetic chat: {len(convs):,} conversations, {n_msgs:,} messages (bench/bench_scoring.py generator)",
+        f"- Synthetic chat: {len(convs):,} conversations, {n_msgs:,} messages (bench/bench_scoring.py generator"
+        + (", every line's text a real JD chat line, --real-text)" if real_text else ", template text)"),
         f"- Model load (Scorer.load, all artifacts): {load_s:.2f} s",
         f"- One core, batches of 2,000 conversations: {_rate(n_msgs, one_core)} ({one_core:.1f} s)",
         f"- `huifang score` path (score_database on a SQLite archive, {cores} cores, read + score + write + daily "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +21,9 @@ __all__ = ["ngrams", "char_ngrams", "TokenTfidf"]
 def ngrams(tokens: Sequence[str], n_max: int = 2, prefix: str = "") -> list[str]:
     """Word unigrams and (space-joined) higher n-grams of a token list, optionally prefixed (``c:``/``a:``)."""
     feats = [prefix + t for t in tokens]
-    for n in range(2, n_max + 1):
+    if n_max >= 2:
+        feats.extend([f"{prefix}{a} {b}" for a, b in zip(tokens, tokens[1:])])
+    for n in range(3, n_max + 1):
         feats.extend(prefix + " ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
     return feats
 
@@ -75,15 +78,11 @@ class TokenTfidf:
 
     def transform(self, docs: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Rows of l2-normalised TF-IDF; unknown features are ignored."""
-        index = self._index
-        rows: list[int] = []
-        cols: list[int] = []
-        for r, doc in enumerate(docs):
-            for f in doc:
-                c = index.get(f)
-                if c is not None:
-                    rows.append(r)
-                    cols.append(c)
+        flat = list(chain.from_iterable(docs))
+        cols = np.fromiter(map(self._index.get, flat, repeat(-1, len(flat))), np.int64, len(flat))
+        rows = np.repeat(np.arange(len(docs)), np.fromiter(map(len, docs), np.int64, len(docs)))
+        known = cols >= 0  # one lookup per feature in C (map), not a Python loop: a batch has millions
+        rows, cols = rows[known], cols[known]
         data = np.ones(len(cols), dtype=np.float32)
         x = sp.csr_matrix((data, (rows, cols)), shape=(len(docs), len(self.terms)), dtype=np.float32)
         x.sum_duplicates()

@@ -7,7 +7,6 @@ business (``huifang score``), the one parallel path.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -84,8 +83,9 @@ def conversation_signals(batch: MessageBatch, sig: Signals) -> list[ConvSignals]
     return out
 
 
-def _fmt(x: float | None) -> float | None:
-    return None if x is None or math.isnan(x) else round(float(x), 4)
+def _rounded(column: np.ndarray) -> list[float | None]:
+    """A score column as stored: four decimals, None for NaN (once per batch, not a numpy scalar per message)."""
+    return [None if v != v else round(v, 4) for v in column.tolist()]
 
 
 def models_version(models_dir: Path | None = None) -> str:
@@ -165,9 +165,10 @@ class Scorer:
         batch, sig, timings, z, words, breach_share, unanswered = self._prepare(convs)
         risk = self.dissatisfaction.adjust(z, breach_share, unanswered)
         categories = self._categories(convs, batch)
+        columns = tuple(_rounded(sig.column(f)) for f in ("sentiment_neg", "relevance", "tone_risk"))
         out = []
         for k, conv in enumerate(convs):
-            msgs = self._message_scores(batch, sig, k, timings[k])
+            msgs = self._message_scores(batch, sig.words, columns, k, timings[k])
             out.append(self._conversation_score(conv, msgs, timings[k], float(risk[k]), words[k], categories[k],
                                                 breach_share[k]))
         return out
@@ -192,28 +193,28 @@ class Scorer:
                 out[k] = (cat, "model", kw)
         return out  # type: ignore[return-value]
 
-    def _message_scores(self, batch: MessageBatch, sig: Signals, k: int, timing: Responsiveness) -> list[MessageScore]:
+    def _message_scores(self, batch: MessageBatch, words: dict[str, dict[int, list[str]]],
+                        columns: tuple[list[float | None], ...], k: int, timing: Responsiveness) -> list[MessageScore]:
         msgs = []
         base = batch.starts[k]
-        sentiment, relevance, tone = (sig.column(f) for f in ("sentiment_neg", "relevance", "tone_risk"))
-        words = sig.words
+        sentiment, relevance, tone = columns
         platform = timing.rule.platform
         for seq, i in enumerate(range(base, batch.starts[k + 1])):
             role = batch.roles[i]
             ms = MessageScore(seq=seq)
             if role == "customer":
-                ms.sentiment_neg = _fmt(sentiment[i])
+                ms.sentiment_neg = sentiment[i]
                 if ms.sentiment_neg is not None:
                     ms.explanation = f"负面情绪 {ms.sentiment_neg:.2f}" + (
                         "：" + "、".join(words["sentiment_neg"][i]) if words["sentiment_neg"].get(i) else "")
             elif role == "agent":
                 parts = []
-                ms.tone_risk = _fmt(tone[i])
+                ms.tone_risk = tone[i]
                 if ms.tone_risk is not None:
                     reasons = "；".join(words["tone_risk"].get(i, []))
                     parts.append(f"语气风险 {ms.tone_risk:.2f}" + (f"（{reasons}）" if reasons else ""))
                     ms.rule_hits.extend(f"禁用语:{h.phrase}" for h in forbidden_phrases().find(batch.texts[i]))
-                ms.relevance = _fmt(relevance[i])
+                ms.relevance = relevance[i]
                 shared = words["relevance"].get(i)
                 if ms.relevance is not None:
                     parts.append(f"相关度 {ms.relevance:.2f}" + (f"（与顾客共有词：{'、'.join(shared)}）" if shared else ""))

@@ -8,6 +8,7 @@ installed, jieba itself is used with the same dictionary.
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -33,9 +34,15 @@ _FULLWIDTH = str.maketrans(
 )
 
 
+_FOLDED = re.compile("[" + "".join(re.escape(chr(c)) for c in _FULLWIDTH) + "]")
+"""Any character ``_FULLWIDTH`` changes: most chat lines have none, and ``str.translate`` looks up every character."""
+
+
 def normalize(text: str) -> str:
     """Fold full-width letters/digits to ASCII and lower-case, so ＯＫ, OK and ok are one token."""
-    return text.translate(_FULLWIDTH).lower() if text else ""
+    if not text:
+        return ""
+    return (text.translate(_FULLWIDTH) if _FOLDED.search(text) else text).lower()
 
 
 def _read_userdict(path: Path) -> list[tuple[str, int | None, str | None]]:

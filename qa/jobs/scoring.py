@@ -11,6 +11,7 @@ score without anyone starting it.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -200,6 +201,11 @@ _worker: tuple[Engine, Scorer] | None = None
 def _init_worker(url: str, models_dir: Path | None) -> None:
     global _worker
     _worker = (make_engine(url), Scorer.load(models_dir))
+    # The models live as long as the worker, and scoring allocates millions of short-lived acyclic objects
+    # (scores, strings, token lists): with the default thresholds the cycle collector ran over the models and the
+    # growing memos again and again, ~10% of a worker's time on real text.
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
 def _score_in_worker(batch: list[int]) -> tuple[int, int]:
