@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import ExceptionContext
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
@@ -69,10 +69,13 @@ def report_busy(engine: Engine) -> None:
 def retry_when_busy(write: Callable[P, R]) -> Callable[P, R]:
     """Run ``write`` again while the database is busy, after random pauses of growing length (up to 0.1 s, 0.2 s,
     0.4 s … 5 s: writers that met the same lock do not all come back at once), for at most ``write_wait_seconds()``
-    in all; then raise DatabaseBusyError saying how long it waited."""
+    in all; then raise DatabaseBusyError saying how long it waited. Called on a connection (one step of the
+    caller's transaction, see ``qa.db.transaction``) it runs once: the caller's transaction is what runs again."""
 
     @functools.wraps(write)
     def waiting(*args: P.args, **kwargs: P.kwargs) -> R:
+        if args and isinstance(args[0], Connection):
+            return write(*args, **kwargs)
         wait_s, started = write_wait_seconds(), time.monotonic()
         retrying = Retrying(retry=retry_if_exception_type(DatabaseBusyError), stop=stop_after_delay(wait_s),
                             wait=wait_random_exponential(multiplier=0.1, max=5), reraise=True)

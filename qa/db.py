@@ -15,14 +15,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from qa.busy import report_busy
 
-__all__ = ["DEFAULT_DB_PATH", "database_url", "make_engine", "get_engine", "init_db", "session_scope"]
+__all__ = ["DEFAULT_DB_PATH", "database_url", "make_engine", "get_engine", "init_db", "session_scope", "transaction"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DB_PATH = ROOT / "data" / "huifang.db"
@@ -102,3 +102,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    """A transaction of its own on an engine; on a connection, the caller's: so a write function can also be one
+    step of a larger write that must land whole or not at all (the replay's tag picker saves tags and notes)."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.begin() as conn:
+            yield conn

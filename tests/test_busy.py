@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import ExceptionContext
 
-from qa.busy import WAIT_SETTING, _busy_as_user_error, is_busy, report_busy
+from qa.busy import WAIT_SETTING, _busy_as_user_error, is_busy, report_busy, retry_when_busy
 from qa.cli import main
 from qa.db import _sqlite_pragmas, init_db, make_engine
 from qa.errors import DatabaseBusyError
@@ -167,3 +167,23 @@ def _with_busy_timeout(pragmas: Callable[..., None], ms: int) -> Callable[..., N
 def test_what_counts_as_busy(error: BaseException, busy: bool) -> None:
     assert is_busy(error) is busy
 
+
+
+def test_a_write_inside_the_callers_transaction_is_not_retried_alone(tmp_path, monkeypatch) -> None:
+    """On a connection a write is one step of a larger transaction (``qa.db.transaction``): running that step again
+    inside a transaction the database refused would be wrong, so only the caller's whole write is retried."""
+    monkeypatch.setenv(WAIT_SETTING, "1")
+    calls: list[object] = []
+
+    @retry_when_busy
+    def step(bind: object) -> None:
+        calls.append(bind)
+        raise DatabaseBusyError("忙")
+
+    engine = make_engine(f"sqlite:///{tmp_path}/x.db")
+    with engine.connect() as conn, pytest.raises(DatabaseBusyError, match="^忙$"):
+        step(conn)
+    assert calls == [conn]
+    with pytest.raises(DatabaseBusyError, match="已等待"):
+        step(engine)
+    assert len(calls) > 2  # on an engine it waits and tries again

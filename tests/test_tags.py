@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from qa.access import AccessDenied
-from qa.models import Conversation, ConversationScore, Message, TagAssignment, TagTreeRecord, User
+from qa.errors import NotFoundError
+from qa.models import Annotation, Conversation, ConversationScore, Message, TagAssignment, TagTreeRecord, User
 from qa.program.errors import TagError
 from qa.program.tag_store import (
+    AssignedTag,
     confirm_tags,
     correct_tags,
     current_tree,
@@ -33,6 +35,8 @@ from qa.program.tags import (
     tree_from_json,
     tree_to_json,
 )
+from qa.review.annotations import add_message_note
+from qa.review.message_tags import OwnNote, save_message_tags
 from tests.helpers import conv, import_bytes, jsonl
 
 
@@ -212,3 +216,38 @@ def test_keyword_rules_tag_the_customer_message_they_matched(engine):
     with engine.begin() as conn:
         assert tag_conversations(conn, tree, [1]) == 0  # a message tag taken off is not put back
         assert tags_of(conn, "message", [messages[3]])[messages[3]] == []
+
+
+def test_the_message_tag_picker_saves_all_or_nothing(engine):
+    """Tree tags, note edits and a new note are one transaction: a step refused half-way (here a note deleted
+    meanwhile in another tab) leaves the message's tags and notes as they were."""
+    import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "物流慢，盒子破损了", None))))
+    _users(engine)
+    with engine.begin() as conn:
+        tree = current_tree(conn, seed=True)
+        tag_conversations(conn, tree, [1])
+        message = conn.scalar(select(Message.id))
+        reviewer = conn.scalar(select(User.id).where(User.name == "质检甲"))
+    ids = {path: tag_id for tag_id, path in tree.paths().items()}
+    note = add_message_note(engine, 1, message, reviewer, "首响太慢", ["超时"])
+
+    def state():
+        with engine.connect() as conn:
+            tags = conn.execute(select(TagAssignment.tag_id, TagAssignment.confirmed, TagAssignment.rejected)
+                                .where(TagAssignment.message_id == message).order_by(TagAssignment.tag_id)).all()
+            notes = conn.execute(select(Annotation.id, Annotation.comment, Annotation.tags, Annotation.deleted_at)
+                                 .where(Annotation.message_id == message).order_by(Annotation.id)).all()
+        return [tuple(t) for t in tags], [tuple(n) for n in notes]
+
+    before = state()
+    on_message = [AssignedTag(ids["物流 › 时效"], "rule", False), AssignedTag(ids["物流 › 破损"], "rule", False)]
+    chosen = [f"tree:{ids['物流 › 破损']}", "note:超时"]
+    gone = OwnNote(note + 100, "", ("推诿",))  # deleted in another tab: the plan deletes it, which is refused
+    with pytest.raises(NotFoundError):
+        save_message_tags(engine, 1, message, reviewer, "质检甲", chosen, "再看一下", on_message, [OwnNote(note, "首响太慢", ("超时",)), gone])
+    assert state() == before  # the tree correction before the refused step was rolled back, no new note either
+
+    save_message_tags(engine, 1, message, reviewer, "质检甲", chosen, "再看一下", on_message, [OwnNote(note, "首响太慢", ("超时",))])
+    tags, notes = state()
+    assert tags == [(ids["物流 › 时效"], False, True), (ids["物流 › 破损"], True, False)]
+    assert [(n[1], n[2]) for n in notes] == [("首响太慢", "超时"), ("再看一下", "")]

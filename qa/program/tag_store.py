@@ -23,6 +23,7 @@ from sqlalchemy import Column, Connection, Engine, Table, insert, select, update
 
 from qa.bulk import bound, insert_rows
 from qa.busy import retry_when_busy
+from qa.db import transaction
 from qa.models import ConversationScore, Message, ProductReview, TagAssignment, TagTreeRecord
 from qa.program.people import acting_id
 from qa.program.tags import Match, TagTree, default_tree, match_text, tag_category, tree_from_json, tree_to_json
@@ -134,13 +135,13 @@ def tags_of(conn: Connection, target: Target, ids: Sequence[int], tree: TagTree 
 
 
 @retry_when_busy
-def correct_tags(engine: Engine, target: Target, target_id: int, tag_ids: Iterable[int], actor: str) -> None:
+def correct_tags(engine: Engine | Connection, target: Target, target_id: int, tag_ids: Iterable[int], actor: str) -> None:
     """A reviewer's say on a target's tags: ``tag_ids`` are right (confirmed; added if new), every other tag on it
     is wrong (rejected, kept so the rules do not bring it back)."""
     column = _COLUMN[target]
     chosen = set(tag_ids)
     now = datetime.now().replace(microsecond=0)
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         reviewer = acting_id(conn, actor, "review")
         stored = {row.tag_id: row.id for row in conn.execute(select(_ta.c.id, _ta.c.tag_id).where(column == target_id))}
         mine = {"reviewer_id": reviewer, "updated_at": now}

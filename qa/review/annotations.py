@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from qa.access import require_user
 from qa.audit import record
 from qa.busy import retry_when_busy
+from qa.db import transaction
 from qa.errors import HuifangError, NotFoundError
 from qa.models import Annotation, Conversation, Message, ModelLabel, ReviewAssignment, ReviewRecord, User
 from qa.review.labels import sync_labels
@@ -243,14 +244,14 @@ def _note_view(conn: Connection, annotation_id: int) -> dict:
 
 
 @retry_when_busy
-def add_message_note(engine: Engine, conversation_id: int, message_id: int, reviewer_id: int, comment: str,
+def add_message_note(engine: Engine | Connection, conversation_id: int, message_id: int, reviewer_id: int, comment: str,
                      tags: list[str] | tuple[str, ...] = ()) -> int:
     """Store a comment and/or tags on one message of a conversation; returns the annotation id."""
     comment, tag_text = comment.strip(), _clean_tags(tags)
     if not comment and not tag_text:
         raise AnnotationError("请填写批注内容或选择至少一个标签")
     now = _now()
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         require_user(conn, reviewer_id, "review")
         owner = conn.scalar(select(Message.conversation_id).where(Message.id == message_id))
         if owner != conversation_id:
@@ -275,13 +276,13 @@ def _own(conn: Connection, annotation_id: int, reviewer_id: int) -> Row:
 
 
 @retry_when_busy
-def update_message_note(engine: Engine, annotation_id: int, reviewer_id: int, comment: str,
+def update_message_note(engine: Engine | Connection, annotation_id: int, reviewer_id: int, comment: str,
                         tags: list[str] | tuple[str, ...] = ()) -> None:
     """Edit the reviewer's own note on a message."""
     comment, tag_text = comment.strip(), _clean_tags(tags)
     if not comment and not tag_text:
         raise AnnotationError("批注不能为空；要删除请点“删除”")
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         row = _own(conn, annotation_id, reviewer_id)
         before = _note_view(conn, annotation_id)
         conn.execute(update(Annotation).where(Annotation.id == annotation_id)
@@ -291,11 +292,11 @@ def update_message_note(engine: Engine, annotation_id: int, reviewer_id: int, co
 
 
 @retry_when_busy
-def delete_annotation(engine: Engine, annotation_id: int, reviewer_id: int) -> None:
+def delete_annotation(engine: Engine | Connection, annotation_id: int, reviewer_id: int) -> None:
     """Delete one of the reviewer's own annotations (deleting the verdict reopens their assignment). The row is
     kept, marked deleted, and the audit trail says who deleted what."""
     now = _now()
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         row = _own(conn, annotation_id, reviewer_id)
         before = _note_view(conn, annotation_id)
         if row.message_id is None:  # part of the review: a new version, so an open form cannot bring it back

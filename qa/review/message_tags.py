@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from qa.busy import retry_when_busy
 from qa.program.tag_store import AssignedTag, correct_tags
 from qa.program.tags import SEPARATOR, TagTree
 from qa.review.annotations import MESSAGE_TAGS, add_message_note, delete_annotation, update_message_note
@@ -80,20 +81,23 @@ def plan_notes(own: Sequence[OwnNote], note_tags: Iterable[str], comment: str) -
     return NotePlan(tuple(updates), tuple(deletes), None)
 
 
+@retry_when_busy
 def save_message_tags(engine: Engine, conversation_id: int, message_id: int, reviewer_id: int, actor: str,
                       chosen: Iterable[str], comment: str, on_message: Sequence[AssignedTag],
                       own: Sequence[OwnNote]) -> None:
     """Save the picker: the message's tree tags become the chosen ones (only when they changed, so opening and
     saving a note does not confirm the rules' tags), the reviewer's notes carry the chosen note tags, and
-    ``comment`` becomes a new note. Each store checks the reviewer's role itself."""
+    ``comment`` becomes a new note. Each store checks the reviewer's role itself; all of it is one transaction, so
+    a refused step (a note deleted meanwhile in another tab, a role taken away) leaves nothing half saved."""
     chosen = list(chosen)
     tree_ids = [int(c.removeprefix("tree:")) for c in chosen if c.startswith("tree:")]
-    if set(tree_ids) != {t.tag_id for t in on_message}:
-        correct_tags(engine, "message", message_id, tree_ids, actor)
     plan = plan_notes(own, [c.removeprefix("note:") for c in chosen if c.startswith("note:")], comment)
-    for note_id, text, tags in plan.updates:
-        update_message_note(engine, note_id, reviewer_id, text, tags)
-    for note_id in plan.deletes:
-        delete_annotation(engine, note_id, reviewer_id)
-    if plan.new is not None:
-        add_message_note(engine, conversation_id, message_id, reviewer_id, *plan.new)
+    with engine.begin() as conn:
+        if set(tree_ids) != {t.tag_id for t in on_message}:
+            correct_tags(conn, "message", message_id, tree_ids, actor)
+        for note_id, text, tags in plan.updates:
+            update_message_note(conn, note_id, reviewer_id, text, tags)
+        for note_id in plan.deletes:
+            delete_annotation(conn, note_id, reviewer_id)
+        if plan.new is not None:
+            add_message_note(conn, conversation_id, message_id, reviewer_id, *plan.new)
