@@ -102,10 +102,10 @@ def _load_chunk(conn: Connection, ids: Sequence[int]
     msgs: dict[int, list[Msg]] = {cid: [] for cid in ids}
     msg_ids: dict[int, list[int]] = {cid: [] for cid in ids}
     agents: Agents = {cid: (None, []) for cid in ids}
-    for r in rows:
-        msgs[r.conversation_id].append(Msg(role=r.role, text=r.text, ts=r.ts))
-        msg_ids[r.conversation_id].append(r.id)
-        agents[r.conversation_id][1].append(r.agent_id)
+    for mid, cid, role, text, ts, agent_id in rows:  # unpacked: a Row's attribute lookups cost more than the Msg
+        msgs[cid].append(Msg(role, text, ts))
+        msg_ids[cid].append(mid)
+        agents[cid][1].append(agent_id)
     for c in convs:
         agents[c.id] = (c.agent_id, agents[c.id][1])
     out = [Conv(key=str(c.id), messages=msgs[c.id], platform=c.name, category=c.category, csat=c.csat,
