@@ -158,14 +158,19 @@ def test_conversation_tags_come_from_rules_and_the_category_model_with_their_evi
                      ("售后 › 退款", "rule", "关键词“退货”：我要退货，东西压坏了")]
 
 
-def test_a_reviewer_confirms_removes_and_adds_single_tags(engine):
+def _tagged_message(engine) -> tuple[TagTree, int, dict[str, int]]:
+    """One customer message "物流慢，盒子破损了", tagged by the rules: the tree, the message id, tag ids by path."""
     import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "物流慢，盒子破损了", None))))
     _users(engine)
     with engine.begin() as conn:
         tree = current_tree(conn, seed=True)
         tag_conversations(conn, tree, [1])
         message = conn.scalar(select(Message.id))
-    ids = {path: tag_id for tag_id, path in tree.paths().items()}
+    return tree, message, {path: tag_id for tag_id, path in tree.paths().items()}
+
+
+def test_a_reviewer_confirms_removes_and_adds_single_tags(engine):
+    tree, message, ids = _tagged_message(engine)
     judge_tag(engine, "conversation", 1, ids["物流 › 破损"], True, "质检甲")  # confirm a rule's proposal
     judge_tag(engine, "conversation", 1, ids["物流 › 时效"], False, "质检甲")  # remove one
     judge_tag(engine, "conversation", 1, ids["服务 › 态度"], True, "质检甲")  # add one from the tree
@@ -221,14 +226,9 @@ def test_keyword_rules_tag_the_customer_message_they_matched(engine):
 def test_the_message_tag_picker_saves_all_or_nothing(engine):
     """Tree tags, note edits and a new note are one transaction: a step refused half-way (here a note deleted
     meanwhile in another tab) leaves the message's tags and notes as they were."""
-    import_bytes(engine, "c.jsonl", jsonl(conv("c1", ("customer", "物流慢，盒子破损了", None))))
-    _users(engine)
-    with engine.begin() as conn:
-        tree = current_tree(conn, seed=True)
-        tag_conversations(conn, tree, [1])
-        message = conn.scalar(select(Message.id))
+    _tree, message, ids = _tagged_message(engine)
+    with engine.connect() as conn:
         reviewer = conn.scalar(select(User.id).where(User.name == "质检甲"))
-    ids = {path: tag_id for tag_id, path in tree.paths().items()}
     note = add_message_note(engine, 1, message, reviewer, "首响太慢", ["超时"])
 
     def state():
