@@ -26,7 +26,7 @@ from qa.program.tag_store import (
 )
 from qa.program.tags import TagTree, add_tag, move_tag, remove_tag, rename_tag, set_rules
 from ui.cache import engine, read
-from ui.charts import selected
+from ui.charts import monday_ticks, selected
 from ui.frame import require_frame
 from ui.state import flash, open_queue, open_replay, show_flash
 from ui.text import plain
@@ -140,6 +140,8 @@ if data.reviews.empty:
     st.stop()
 
 s = pr.summary(data.reviews)
+first, last = data.reviews["day"].min(), data.reviews["day"].max()
+st.caption(f"全部已导入的评价：{first:%Y-%m-%d} 至 {last:%Y-%m-%d}（本页不按会话的日期筛选；“变差了什么”比较最近的时段）")
 cols = st.columns(4)
 cols[0].metric("评价", f"{s.reviews:,}")
 cols[1].metric("差评", f"{s.negative:,}", help=f"评分 ≤ {pr.NEGATIVE_RATING} 星 {s.low_rating:,} 条；"
@@ -155,7 +157,8 @@ if trend.empty:
 else:
     pick = alt.selection_point(name="pick", fields=["value"], on="click")
     chart = alt.Chart(trend).mark_line(point=alt.OverlayMarkDef(filled=True, size=60, cursor="pointer")).encode(
-        x=alt.X("week:T", title="周（周一起）", axis=alt.Axis(format="%m-%d")),
+        x=alt.X("week:T", title="周（周一起）", axis=alt.Axis(format="%m-%d", values=monday_ticks(trend["week"]),
+                                                              labelOverlap=True)),
         y=alt.Y("negative:Q", title="差评数"),
         color=alt.Color("value:N", title=BY[by], legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("value:N", title=BY[by]), alt.Tooltip("week:T", title="周", format="%Y-%m-%d"),

@@ -3,12 +3,14 @@ correcting a review's tags, and editing the tag tree."""
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import Engine, select
 
 from qa.models import Conversation, TagAssignment
 from qa.program.tag_store import current_tree, tag_conversations
 from tests.app_fixtures import start_app
 from tests.helpers import conv, import_bytes, jsonl
+from ui.charts import monday_ticks
 
 CSV = """订单号,商品名称,评分,评价内容,追评,评价时间,平台
 9001,保温杯,1,杯子破损了，快递太慢,,2026-11-20 10:00:00,京东
@@ -46,6 +48,7 @@ def test_figures_drill_down_and_replay(seeded_app: Engine) -> None:
     assert [(m.label, m.value) for m in at.metric] == [("评价", "4"), ("差评", "2"), ("差评占比", "50.0%"),
                                                        ("关联到会话", "1")]
     assert any("差评 = 评分 ≤ 2 星" in c.value for c in at.caption)
+    assert any(c.value.startswith("全部已导入的评价：2026-11-20 至 2026-11-23") for c in at.caption)  # the period shown
     at.radio(key="reviews_by").set_value("root").run()
     at.selectbox(key="reviews_pick_root").select("物流").run()
     assert not at.exception
@@ -130,3 +133,9 @@ def test_an_imported_product_name_is_shown_as_text_in_the_drill_down(seeded_app:
     assert not at.exception
     shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
     assert any("evil.example" in t for t in shown) and not [t for t in shown if LIVE.search(t)]
+
+
+def test_week_ticks_fall_on_the_mondays_the_weeks_start() -> None:
+    """Vega's own week ticks fall on Sundays, so every label read a day before its Monday-started bucket."""
+    ticks = monday_ticks(pd.to_datetime(["2026-11-23", "2026-11-16", "2026-11-23"]))
+    assert [(t.to_dict()["month"], t.to_dict()["date"]) for t in ticks] == [(11, 16), (11, 23)]

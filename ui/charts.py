@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import altair as alt
@@ -10,7 +11,7 @@ import pandas as pd
 from qa.analytics.dashboard import METRICS
 from scoring.schema import ConversationScore, MessageScore, score_fields
 
-__all__ = ["axis_format", "trend_chart", "selected", "int_text", "score_label", "highlight_row",
+__all__ = ["axis_format", "monday_ticks", "trend_chart", "selected", "int_text", "score_label", "highlight_row",
            "calibration_trend_chart"]
 
 
@@ -18,6 +19,11 @@ def axis_format(metric: str) -> str:
     """The d3 format of a metric's axis and tooltip (shares as percentages)."""
     kind = METRICS[metric].kind if metric in METRICS else "count"
     return {"pct": ".0%", "score": ".2f", "seconds": ".0f"}.get(kind, ",.0f")
+
+
+def monday_ticks(weeks: Iterable[Any]) -> list[alt.DateTime]:
+    """One axis tick per Monday-started week: Vega's own week ticks fall on Sundays, a day before every bucket."""
+    return [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in sorted(set(pd.to_datetime(list(weeks))))]
 
 
 def trend_chart(df: pd.DataFrame, metric: str, title: str, peaks: pd.DataFrame | None = None,
@@ -36,9 +42,7 @@ def trend_chart(df: pd.DataFrame, metric: str, title: str, peaks: pd.DataFrame |
         order = list(dict.fromkeys(df[series]))
         color = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="top"),
                           scale=alt.Scale(domain=order, range=["#1f77b4"] + ["#a0a7b4"] * (len(order) - 1)))
-    ticks: Any = alt.Undefined
-    if weekly:  # one tick per Monday-started bucket (Vega's own week ticks fall on Sundays)
-        ticks = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in sorted(set(data["x"]))]
+    ticks: Any = monday_ticks(data["x"]) if weekly else alt.Undefined
     base = alt.Chart(data).encode(
         x=alt.X("x:T", title=None, axis=alt.Axis(format="%m-%d", values=ticks, labelOverlap=True)),
         y=alt.Y(f"{metric}:Q", title=None, axis=alt.Axis(format=fmt),
