@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
+import pandas as pd
 import streamlit as st
 
 from qa.access import allowed
@@ -30,17 +31,25 @@ TABS = ("我的校准任务", "校准会与结果", "新建校准会")
 CHOOSE = ("从筛选结果中挑选", "随机抽取 N 条")
 LEVELS = {"nominal": "名义（是/否）", "ordinal": "顺序（1–5）", "interval": "区间（分值、加减分、总分）"}
 ITEM_COLUMNS = {"label": "评分项", "level": "α 的测量尺度",
-                "alpha": st.column_config.NumberColumn("Krippendorff's α", format="%.2f"),
-                "within_share": st.column_config.NumberColumn("±10 分以内", format="percent"),
+                "alpha": st.column_config.TextColumn("Krippendorff's α"),
+                "within_share": st.column_config.NumberColumn("±10 分以内", format="%.0f%%"),
                 "comparisons": "比较次数"}
 REVIEWER_COLUMNS = {"reviewer": "质检员", "reviews": "评分数",
                     "mean_deviation": st.column_config.NumberColumn("平均偏差", format="%+.1f"),
                     "mean_abs_deviation": st.column_config.NumberColumn("平均绝对偏差", format="%.1f"),
-                    "within_share": st.column_config.NumberColumn("±10 分以内", format="percent")}
+                    "within_share": st.column_config.NumberColumn("±10 分以内", format="%.0f%%")}
 
 
 def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
     return "—" if value is None else pattern.format(value)
+
+
+def _alpha_text(alpha: float | None, comparisons: int) -> str:
+    """α as read in the table: undefined when nothing could be compared, or when every rating was the same value
+    (no disagreement to correct for chance), which is said rather than shown as an empty cell."""
+    if alpha is not None and not pd.isna(alpha):
+        return f"{alpha:.2f}"
+    return "—（没有可比的评分）" if not comparisons else "—（都打了同一个分，无法计算）"
 
 
 def my_tasks(actor: str) -> None:
@@ -92,10 +101,13 @@ def session_view(actor: str | None, manager: bool) -> None:
                       help="机会校正后的一致性：1 为完全一致，0 为与随机相当；0.8 以上可放心，0.667 以下需再校准")
     overall[1].metric("总分在 ±10 分以内", _fmt(results.overall_within, "{:.0%}"))
     overall[2].metric("比较对象", "基准质检员" if results.reference == "benchmark" else "其他人的平均")
-    items = results.items.assign(level=results.items["level"].map(LEVELS))
+    items = results.items.assign(
+        level=results.items["level"].map(LEVELS), within_share=results.items["within_share"] * 100,
+        alpha=[_alpha_text(a, n) for a, n in zip(results.items["alpha"], results.items["comparisons"])])
     st.dataframe(items, hide_index=True, column_order=list(ITEM_COLUMNS), column_config=ITEM_COLUMNS, key="cal_items")
     st.markdown("**每位质检员的偏差**（总分：本人 − 比较对象，正数表示打分偏高）")
-    st.dataframe(results.reviewers, hide_index=True, column_config=REVIEWER_COLUMNS, key="cal_reviewers")
+    st.dataframe(results.reviewers.assign(within_share=results.reviewers["within_share"] * 100), hide_index=True,
+                 column_config=REVIEWER_COLUMNS, key="cal_reviewers")
     with st.expander("全部评分（已公开）"):
         everyone = read(calibration.visible_reviews, sid, actor or "")
         st.dataframe(everyone, hide_index=True, key="cal_all",

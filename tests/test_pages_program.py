@@ -268,6 +268,11 @@ def test_reviewers_score_blind_in_the_replay_and_see_alpha_once_closed(program_a
     assert metrics["总分 Krippendorff's α"] == f"{results.overall_alpha:.2f}" and results.overall_alpha < 1
     assert metrics["总分在 ±10 分以内"] == f"{results.overall_within:.0%}"
     assert metrics["比较对象"] == "其他人的平均"
+    items = next(d.value for d in at.dataframe if "alpha" in d.value.columns).set_index("item")
+    # both gave the same rating on the other items: α is undefined there, and the table says why
+    assert items["alpha"].str.startswith("—（").sum() == results.items["alpha"].isna().sum() > 0
+    assert "—（都打了同一个分，无法计算）" in set(items["alpha"])
+    assert items.loc[results.items["item"].iloc[0], "alpha"] == f"{results.overall_alpha:.2f}"
     deviations = next(d.value for d in at.dataframe if "mean_deviation" in d.value.columns).set_index("reviewer")
     assert deviations.loc["李质检", "mean_deviation"] < 0 < deviations.loc["王质检", "mean_deviation"]
     assert "**历次校准的一致性**" in _texts(at.markdown)
