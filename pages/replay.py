@@ -81,9 +81,6 @@ principal = current_principal()
 user = current_user()
 show_flash()
 
-look = st.columns([2, 1])
-look[0].text_input("会话号或 ID", key="replay_lookup", placeholder="输入会话号（或队列里的 ID），回车打开", on_change=_open,
-                   args=("replay_lookup",), label_visibility="collapsed")
 asked = st.query_params.get("c")
 if asked and asked != st.session_state.get("_replay_url"):  # a shared link ?c=<会话号>
     st.session_state["_replay_url"] = asked
@@ -92,6 +89,11 @@ if asked and asked != st.session_state.get("_replay_url"):  # a shared link ?c=<
     except HuifangError as e:
         st.error(plain(e))
 cid = st.session_state.get(REPLAY_KEY)
+if cid is None:  # with a conversation open the chat itself comes first, above the fold
+    st.title("会话回放")
+look = st.columns([2, 1])
+look[0].text_input("会话号", key="replay_lookup", placeholder="输入会话号，回车打开", on_change=_open,
+                   args=("replay_lookup",), label_visibility="collapsed")
 if cid is None:
     st.info("从“质检队列”点选一条会话，或在上面输入会话号。")
     st.stop()

@@ -189,8 +189,11 @@ def _chat(at: AppTest) -> list[str]:
 
 
 def test_replay_header_and_chat(seeded_app: Engine) -> None:
-    at = _replay(start_app(), "tm-3")
+    at = start_app("pages/replay.py")
+    assert [t.value for t in at.title] == ["会话回放"] and "从“质检队列”点选一条会话，或在上面输入会话号。" in _texts(at.info)
+    at = _replay(at, "tm-3")
     assert not at.exception
+    assert not at.title  # the chat comes first, above the fold
     assert "天猫 · 某某官方旗舰店 · 坐席 阿杰 · 售后 · 退货 · 2026-11-11 10:00 – 10:08 · 4 条消息" in _texts(at.caption)
     assert (":red-badge[CSAT 1] :red-badge[不满风险 0.80] :red-badge[语气风险 0.70] :red-badge[首次响应 6 分 40 秒] "
             ":red-badge[SLA 内回复 1/2]") in _texts(at.markdown)
