@@ -24,6 +24,8 @@ PAGES = {
     "models": st.Page("pages/models.py", title="模型", icon=":material/model_training:"),
     "alerts": st.Page("pages/alerts.py", title="预警", icon=":material/notifications:"),
 }
+RENAMED = {"agent": {"queue": st.Page("pages/queue.py", title="我的会话", icon=":material/checklist:")}}
+"""Pages a role knows by another name: an agent's queue is their own conversations (same page and address)."""
 # What each role is shown; what each may write is decided again in qa/ (qa.access), whatever a page shows.
 # Agents open only their own conversations (the queue is filtered to them) and their reviews to confirm or dispute;
 # executives see aggregates only.
@@ -53,7 +55,8 @@ if signed_in is None:
     st.navigation(form, position="hidden").run()
     st.stop()
 offered = ROLE_PAGES.get(signed_in.role, {"看板": ["overview"]})
-pg = st.navigation({section: [PAGES[name] for name in names] for section, names in offered.items()})
+shown = PAGES | RENAMED.get(signed_in.role, {})
+pg = st.navigation({section: [shown[name] for name in names] for section, names in offered.items()})
 sign_in()  # the sidebar's account line and sign-out button
 
 follow_deep_link({f"pages/{name}.py" for names in offered.values() for name in names})

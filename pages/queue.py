@@ -55,7 +55,8 @@ COLUMNS = {
 user = current_user()
 principal = current_principal()
 filters = scope_filters(principal, review_filter_sidebar())  # an agent's queue holds only their conversations
-st.title("质检队列")
+own = allowed(principal, "answer_review")  # an agent: their own conversations, with no sampling or assigning to do
+st.title("我的会话" if own else "质检队列")
 show_flash()
 
 # Widgets forget their state on other pages: coming back from replay, show the queue that was left.
@@ -72,16 +73,20 @@ for key, value in controls.items():
     if arrived or key not in st.session_state:  # a hidden widget's stale value must not come back either
         st.session_state[key] = value
 
-top = st.columns([2, 2, 2, 1])
-view = top[0].segmented_control("视图", VIEWS, key="queue_view") or VIEWS[0]
-mode = top[1].selectbox("抽样方式", list(SAMPLE_MODES), format_func=SAMPLE_MODES.get, key="queue_mode")
 rate = quota = None
-if mode in ("random", "risk"):
-    rate = top[2].slider("抽样比例 %", 1, 100, key="queue_rate")
-elif mode in ("quota", "draw"):
-    quota = top[2].number_input("每个坐席 k 条" if mode == "quota" else "抽取 N 条", 1, 500, key="queue_quota")
-seed = top[3].number_input("抽样编号", 0, 999_999, key="queue_seed", disabled=mode == "ranked",
-                           help="随机抽样用的编号：同一编号、同一筛选 = 同一批会话，可复现；换一个编号换一批")
+if own:
+    view, mode, seed = VIEWS[0], "ranked", st.session_state["queue_seed"]
+    st.caption("你负责（或参与）的会话，按质检优先级排列；点开可回放，评审结果和申诉在“申诉”页。")
+else:
+    top = st.columns([2, 2, 2, 1])
+    view = top[0].segmented_control("视图", VIEWS, key="queue_view") or VIEWS[0]
+    mode = top[1].selectbox("抽样方式", list(SAMPLE_MODES), format_func=SAMPLE_MODES.get, key="queue_mode")
+    if mode in ("random", "risk"):
+        rate = top[2].slider("抽样比例 %", 1, 100, key="queue_rate")
+    elif mode in ("quota", "draw"):
+        quota = top[2].number_input("每个坐席 k 条" if mode == "quota" else "抽取 N 条", 1, 500, key="queue_quota")
+    seed = top[3].number_input("抽样编号", 0, 999_999, key="queue_seed", disabled=mode == "ranked",
+                               help="随机抽样用的编号：同一编号、同一筛选 = 同一批会话，可复现；换一个编号换一批")
 
 reviewer_id = status = None
 if view == "我的队列":

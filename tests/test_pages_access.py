@@ -17,6 +17,10 @@ def test_an_agent_sees_only_their_own_conversations(seeded_app: Engine) -> None:
     assert not at.exception
     assert set(at.dataframe[0].value["agent"]) == {"小美"}  # tm-1, tm-2 only; 阿杰's tm-3/tm-4 are not listed
     assert not [e for e in at.expander if e.label == "分配给质检员"]
+    assert [t.value for t in at.title] == ["我的会话"]  # no sampling or assigning: an agent does not review
+    keys = {w.key for w in [*at.selectbox, *at.number_input, *at.slider, *at.get("segmented_control")]}
+    assert not keys & {"queue_view", "queue_mode", "queue_rate", "queue_quota", "queue_seed"}
+    assert [t.value for t in start_app("pages/queue.py", user="王质检").title] == ["质检队列"]
     at.switch_page("pages/replay.py")
     at.run()
     at.text_input(key="replay_lookup").input("tm-3").run()
