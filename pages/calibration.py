@@ -188,6 +188,8 @@ if not manager:
                                     else "；评分由质检员进行，这里可以查看各场校准会的结果。"))
 shown = [t for t in TABS if (t != TABS[0] or scoring) and (t != TABS[2] or manager)]
 asked = st.session_state.get(TAB_KEY)
+if asked not in shown and TABS[0] in shown and read(calibration.my_calibration_work, actor).empty:
+    asked = TABS[1]  # nothing to score: open on the sessions and their results
 # keyed, so the tab chosen on arriving from the queue (its default) stays chosen on later reruns
 tabs = dict(zip(shown, st.tabs(shown, default=asked if asked in shown else None, key="cal_tabs")))
 with tabs[TABS[1]]:

@@ -170,7 +170,9 @@ show_flash()
 if not allowed(principal, "manage_program"):  # agents and reviewers: their reviews only; resolving is a manager's
     my_reviews(actor)
     st.stop()
-tab_mine, tab_open, tab_rates = st.tabs(["我的评审", "待处理申诉", "申诉率"])
+pending = len(read(disputes.open_disputes))
+labels = ["评审记录", f"待处理申诉（{pending}）" if pending else "待处理申诉", "申诉率"]
+tab_mine, tab_open, tab_rates = st.tabs(labels, default=labels[1] if pending else None)  # the work first
 with tab_mine:
     my_reviews(actor)
 with tab_open:

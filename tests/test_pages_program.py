@@ -305,6 +305,7 @@ def test_a_dispute_raised_and_resolved_changes_the_final_score_shown(program_app
     assert next(d.value for d in at.dataframe if "state" in d.value)["state"].tolist() == [disputes.OPEN]
 
     _as(at, MANAGER)
+    assert [t.label for t in at.tabs] == ["评审记录", "待处理申诉（1）", "申诉率"]  # the waiting one counted, and first
     assert at.segmented_control(key="dpr_solution").value == 2.0  # the review as it was, to change
     at.segmented_control(key="dpr_solution").set_value(5.0).run()
     at.text_input(key="dp_comment").input("复核后认可：方案明确")
