@@ -122,7 +122,7 @@ else:
     m[1].metric("未评分", f"{status.unscored:,}")
     m[2].metric("评分已过期", f"{status.stale:,}", help="会话内容变了，或模型更新后还没重新评分")
     m[3].metric("已是最新", f"{status.total - status.pending:,}")
-    st.caption(f"当前模型版本 {version}")
+    st.caption(f"当前模型版本 {version}（模型文件的指纹：任何模型重新训练后都会变，已有的评分随之过期；各模型的训练日期见“模型”页）")
     # a fragment on a timer only while a run goes on: an idle page is not redrawn every second
     st.fragment(scoring_progress, run_every=1.0 if background_scoring().progress().running else None)()
     if st.button(f"重新评分（{status.pending:,} 条）", key="score_now", disabled=status.pending == 0,

@@ -142,7 +142,7 @@ with tab_agreement:
     auto_qa_agreement()
     st.divider()
     st.markdown("**复核员对模型预警的判断**：回放页的“确认/误报”、语气与相关类标签、态度礼貌评分（全部会话，不受筛选影响）。"
-                "`huifang train --from-db` 用这些标注重新训练语气与情绪模型，更好才启用（见“模型卡片”顶部）。")
+                "管理员重新训练（`huifang train --from-db`）时用这些标注改进语气与情绪模型，在留出数据上更好才启用（见“模型卡片”顶部）。")
     summary = cached_with_reviews(label_summary)
     if summary.empty:
         st.caption("还没有复核标注。")

@@ -85,7 +85,7 @@ def model_flags(cid: int, uid: int, msgs: pd.DataFrame) -> None:
     """The models' flags on this conversation's messages, each for the reviewer to confirm or call a false alarm."""
     flags = raised_flags(msgs)
     with st.expander(f"模型预警复核（{len(flags)}）", key="replay_flags_open", on_change="rerun"):
-        st.caption("模型在这些消息上预警。点“确认”或“误报”：这些判断会在 `huifang train --from-db` 时用来改进模型"
+        st.caption("模型在这些消息上预警。点“确认”或“误报”：管理员重新训练模型（`huifang train --from-db`）时会用这些判断"
                    "（只有在留出数据上更好才会启用）。给消息打“语气生硬”“答非所问”“优秀话术”等标签也会被采用。")
         if not flags:
             st.caption("这条会话没有模型预警。")
