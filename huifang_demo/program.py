@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from qa.models import Agent, Conversation, ScorecardReview
-from qa.program import autoqa, calibration, disputes, reviews, store
+from qa.program import alerts, autoqa, calibration, disputes, reviews, store
+from qa.program.alerts import AlertRule
 from qa.program.scorecard import Criterion, Rating, Scorecard
 from qa.program.tag_store import judge_tag, tags_of
 from qa.review.users import ensure_demo_users, get_or_create_user
@@ -83,6 +84,22 @@ def seed_program(engine: Engine, per_reviewer: int = 40, seed: int = 7, now: dat
     echo(f"演示标签确认 {_judge_tags(engine, reviewed, rng)} 个")
     _calibration(engine, sample[-6:], rng, now)
     _disputes(engine, made, rng, now)
+    echo(f"演示预警规则 {len(DEMO_ALERTS)} 条，触发 {_alerts(engine)} 次")
+
+
+DEMO_ALERTS = (
+    AlertRule("分类高风险会话占比超 10%", "threshold", "risk_high_share", "category", threshold=0.10),
+    AlertRule("店铺差评率环比升到 1.5 倍", "change", "csat_low_share", "shop", threshold=1.5),
+    AlertRule("坐席致命项未通过", "fatal"),
+)
+"""One rule of each kind, so the 预警 page (an executive's "what is getting worse") opens with rules and firings."""
+
+
+def _alerts(engine: Engine) -> int:
+    """The demo's alert rules, evaluated once on the archive: how many firings they stored."""
+    for rule in DEMO_ALERTS:
+        alerts.add_rule(engine, rule, MANAGER)
+    return alerts.run_alerts(engine).new
 
 
 def _judge_tags(engine: Engine, reviewed: list[tuple[int, str]], rng: random.Random) -> int:

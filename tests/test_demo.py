@@ -258,7 +258,8 @@ def test_loading_the_demo_says_what_it_is_doing_at_each_step(engine, tmp_path: P
     scored = next(line for line in lines if line.startswith("已评分 300 个会话"))
     assert "自动质检 300 个" in scored  # auto-QA ran with the demo scorecards, installed before scoring
     # then the QA program's reviews, reviewers' tag confirmations, calibration session and disputes
-    assert lines[-2].startswith("演示评审 ") and lines[-1].startswith("演示标签确认 ")
+    assert lines[-3].startswith("演示评审 ") and lines[-2].startswith("演示标签确认 ")
+    assert lines[-1].startswith("演示预警规则 3 条，触发 ")  # so the 预警 page opens with rules (and firings)
     assert not any(line.startswith("自动质检 0 ") for line in lines)  # no second, empty auto-QA line
     with engine.connect() as conn:
         assert calibration.list_sessions(conn)["closed_at"].notna().all()
