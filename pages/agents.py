@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from qa.access import allowed
+from qa.access import allowed, scope_filters
 from qa.analytics import dashboard as dash
 from qa.analytics.filters import Filters
 from qa.program.scorecard import BONUS_NOTE
@@ -117,18 +117,21 @@ def case_list(df: pd.DataFrame, key: str) -> None:
             open_replay(int(row.conversation_id))
 
 
-f = filter_sidebar()
-st.title("坐席")
+principal = current_principal()
+own = allowed(principal, "answer_review")  # an agent: their own card against the team's totals, no colleague's row
+f = scope_filters(principal, filter_sidebar())
+st.title("我的表现" if own else "坐席")
 agents = cached(sc.agents_in_scope, f)
 if agents.empty:
-    st.info("所选范围内没有坐席的会话。请调整左侧筛选，或先在「数据」页导入聊天记录。")
+    st.info("所选范围内没有你接待的会话，请调整左侧筛选。" if own else
+            "所选范围内没有坐席的会话。请调整左侧筛选，或先在「数据」页导入聊天记录。")
     st.stop()
-agent = pick_agent(agents)
+agent = str(agents["agent"].iloc[0]) if own else pick_agent(agents)
 card = cached_with_reviews(sc.scorecard, f, agent)
 st.caption(f"{plain(f.with_(teams=()).describe())} · 对比：{plain(card.team_label)}（组内全部坐席的会话合计）"
            " · 转接会话按各坐席负责的部分计入：回复、等待与超时算发出回复的坐席，评价算最后回复的坐席")
 card_metrics(card)
-if allowed(current_principal(), "view_conversations") and st.button("查看该坐席的全部会话", key="ag_queue"):
+if allowed(principal, "view_conversations") and st.button("查看该坐席的全部会话", key="ag_queue"):
     open_queue(dash.drill_filters(f.with_(teams=()), "agent", agent))
 
 st.subheader("每周趋势")
@@ -144,6 +147,8 @@ with right:
     st.markdown("**风险最高（需辅导）**")
     case_list(worst, "ag_worst")
 
+if own:  # colleagues' figures are theirs: an agent compares with the team's totals above
+    st.stop()
 st.subheader(f"{plain(card.team_label)} 组内对比")
 team = card.members
 columns = [c for c in TEAM_COLUMNS if c != "rubric_mean" or team["rubric_mean"].notna().any()]

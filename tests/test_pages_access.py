@@ -8,6 +8,7 @@ from qa.models import User
 from qa.review.annotations import Review, my_review, save_review
 from qa.review.coaching import add_item, create_list, list_items
 from qa.review.replay import resolve_conversation
+from qa.review.users import get_or_create_user
 from tests.app_fixtures import start_app
 from tests.helpers import read
 
@@ -56,6 +57,19 @@ def test_an_executive_sees_aggregates_but_opens_no_conversation(seeded_app: Engi
     labels = {b.label for b in at.button}
     assert "回放" not in labels and "查看该坐席的全部会话" not in labels  # …with no button that could not open them
     assert "回放" in {b.label for b in start_app("pages/agents.py", user="陈经理").button}
+
+def test_an_agent_sees_their_own_figures_against_the_team_and_no_colleague(seeded_app: Engine) -> None:
+    get_or_create_user(seeded_app, "阿杰", "agent")  # 售后, with 小李
+    at = start_app("pages/agents.py", user="阿杰")
+    assert not at.exception and [t.value for t in at.title] == ["我的表现"]
+    assert "ag_agent" not in {s.key for s in at.selectbox}  # no picking another agent
+    assert any("对比：售后（组内全部坐席的会话合计）" in c.value for c in at.caption)  # the team's totals
+    shown = " ".join([*(m.value for m in at.markdown), *(c.value for c in at.caption),
+                      *(str(d.value.to_dict()) for d in at.dataframe)])
+    assert "tm-3" in shown and "tm-4" in shown  # their own best and worst conversations
+    assert "小李" not in shown and "jd-" not in shown  # no colleague's row or conversation
+    assert "组内对比" not in [s.value for s in at.subheader]
+
 
 def test_a_stale_review_form_is_refused_with_the_newer_review_shown(seeded_app: Engine) -> None:
     at = start_app("pages/replay.py", user="王质检")
