@@ -229,7 +229,7 @@ def test_shipped_model_held_out_auc() -> None:
         pytest.skip("data/models/relevance is still the retired LSA artifact: retrain with `huifang train`")
     figures = evaluate_relevance(RelevanceModel.from_state(meta, arrays), SHARED)
     assert figures["jd_random"]["roc_auc"] >= 0.85, figures
-    assert figures["stc_random"]["roc_auc"] >= 0.83, figures
+    assert figures["stc_random"]["roc_auc"] >= 0.90, figures  # 0.892 without the products (0.903 with)
 
 
 @pytest.mark.real_data
