@@ -11,9 +11,10 @@ Training
     training pairs repeated four times; the STC-3 model from the STC-3 training pairs only (a helpdesk turn after
     the previous helpdesk turn and the customer turns since). Both: in-batch softmax, sparse Adam. The
     neighbour features' 512 prototypes are k-means centres of the STC-3 training pairs' (context ``U``, reply
-    ``V``) embeddings under the trained general model. The combiner
-    (a logistic regression) is fitted on the two calibration slices, each true pair with one random negative (a
-    reply of another block or dialogue) and one hard negative (the reply of a similar context elsewhere).
+    ``V``) embeddings under the trained general model. The combiner (a logistic regression over the single
+    features and their products, ``scoring.relevance.FEATURES``) is fitted on the two calibration slices, each
+    true pair with one random negative (a reply of another block or dialogue) and one hard negative (the reply
+    of a similar context elsewhere).
 Evaluation
     ROC-AUC on the test sets: every true pair plus one random or one hard negative per pair.
 """
