@@ -1,4 +1,5 @@
-"""数据: upload files through the same import code as the CLI, see past imports and rejections, score now."""
+"""数据: upload files through the same import code as the CLI, see past imports and rejections, score now, remove a
+conversation that should never have been imported."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
 from qa.ingest.rejections import KEPT_REJECTIONS
+from qa.ingest.removal import delete_conversations
 from qa.ingest.runs import INTERRUPTED, interrupted_text
 from qa.jobs.status import (
     RUN_STATES,
@@ -142,6 +144,26 @@ else:
     for b in batches[batches["rejected"] > 0].head(10).itertuples():
         with st.expander(f"批次 {b.id} · {plain(b.file_name)}：拒绝 {b.rejected:,} 行"):
             st.dataframe(read(batch_rejections, b.id), hide_index=True, column_config=REJECTION_COLUMNS)
+
+if allowed(current_principal(), "delete"):
+    with st.expander("删除会话"):
+        st.caption("删除不该导入的会话（例如时间明显错误的会话），连同它的消息、评分、评审和批注；无法撤销，记入审计记录。")
+        with st.form("delete_conversation_form", clear_on_submit=True):
+            doomed = st.text_input("要删除的会话", placeholder="来源键“平台|会话ID”、会话ID 或数据库 ID",
+                                   key="delete_conversation")
+            sure = st.checkbox("确认删除，无法撤销", key="delete_conversation_sure")
+            delete_now = st.form_submit_button("删除会话")
+        if delete_now and not (doomed.strip() and sure):
+            st.warning("请填写要删除的会话，并勾选确认。")
+        elif delete_now:
+            try:
+                removal = delete_conversations(engine(), [doomed], by=current_principal())
+            except HuifangError as e:  # an unknown or ambiguous name removes nothing and says so
+                st.error(plain(e))
+            else:
+                data_version_now.clear()
+                flash(removal.summary())
+                st.rerun()
 
 if allowed(current_principal(), "audit"):
     st.subheader("审计记录")
