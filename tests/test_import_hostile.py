@@ -98,6 +98,16 @@ def test_a_table_time_out_of_range_is_rejected_by_field(engine: Engine, cell: st
     assert counts(engine)["messages"] == 1
 
 
+@pytest.mark.parametrize("year", ["1990", "1999"])  # read as times by the chat layouts, and were stored
+def test_a_chat_log_time_out_of_range_is_rejected_like_in_every_other_format(engine: Engine, year: str) -> None:
+    log = (f"/*****以下为一通会话*****/\njd_user01 {year}-10-07 10:00:00\n在吗\n"
+           "jd_user01 2026-10-07 10:01:00\n还在吗\n").encode()
+    report = import_bytes(engine, "a.log", log)
+    assert [(r.row, r.reason) for r in report.rejections] == [
+        (2, f"时间“{year}-10-07 10:00:00”不在 2000–2100 年之间；该条消息（第 2–3 行）未导入")]
+    assert counts(engine)["messages"] == 1
+
+
 @pytest.mark.parametrize("csat", ["inf", "-Infinity", "nan(1)"])
 def test_a_table_csat_that_is_no_finite_number_is_rejected(engine: Engine, csat: str) -> None:
     data = ("会话ID,发送方,内容,满意度\na,顾客,在吗,5\n" + f"b,顾客,在吗,{csat}\n").encode()
