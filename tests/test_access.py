@@ -23,6 +23,7 @@ from qa.access import (
 from qa.analytics.filters import Filters
 from qa.cli import main
 from qa.ingest.importer import import_stream
+from qa.ingest.removal import delete_conversations
 from qa.jobs.background import BackgroundScoring
 from qa.models import User
 from qa.review.annotations import Review, add_message_note, save_review
@@ -100,10 +101,12 @@ def test_each_role_writes_only_what_it_may(seeded: Engine, name: str) -> None:
             '{"conversation_id": "n-1", "messages": [{"role": "customer", "text": "在吗"}]}'.encode()), by=who),
         "assign": lambda: assign(seeded, QueueQuery(), who.user_id, 1, by=who),
         "score": lambda: BackgroundScoring(lambda *a, **k: None).start(seeded, by=who),  # type: ignore[arg-type,return-value]
+        "delete": lambda: delete_conversations(seeded, ["tm-2"], by=who),
     }
     may = {"review": {"admin", "qa_manager", "reviewer"}, "note": {"admin", "qa_manager", "reviewer"},
            "feedback": {"admin", "qa_manager", "reviewer"}, "coach": {"admin", "qa_manager", "trainer"},
-           "import": {"admin"}, "assign": {"admin", "qa_manager", "reviewer"}, "score": {"admin", "qa_manager"}}
+           "import": {"admin"}, "assign": {"admin", "qa_manager", "reviewer"}, "score": {"admin", "qa_manager"},
+           "delete": {"admin"}}
     done = set()
     for what, write in writes.items():
         try:
