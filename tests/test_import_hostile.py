@@ -55,6 +55,18 @@ def test_a_row_of_another_width_is_rejected_by_row_not_stored_empty(engine: Engi
     assert report.counts.conversations_added == 2 and counts(engine)["messages"] == 2
 
 
+@pytest.mark.parametrize(("name", "data"), [
+    ("m.csv", CSV_HEADER + "u1,2026-11-11 10:01:00\nu2,2026-11-11 10:01:00,顾客,在吗\n"),
+    ("t.csv", "工单号,创建时间,关闭时间,状态,满意度,订单号\nt1,2026-11-11 10:00:00\nt2,2026-11-11 10:00:00,,已完结,5,o2\n"),
+])
+def test_a_short_row_in_a_small_table_is_rejected_not_read_as_a_chat_log(engine: Engine, name: str, data: str) -> None:
+    # "u1,2026-11-11 10:01:00" looks like a chat header; in a file of three lines it outvoted the table
+    report = import_bytes(engine, name, data.encode())
+    assert report.format.startswith("csv_")
+    assert [(r.row, r.reason[:6]) for r in report.rejections] == [(2, "该行只有 2")]
+    assert counts(engine)["conversations"] + counts(engine)["tickets"] == 1
+
+
 def _line(**fields: object) -> str:
     return json.dumps({"conversation_id": "x", "messages": [{"role": "customer", "text": "在吗"}], **fields})
 
