@@ -167,7 +167,7 @@ if allowed(current_principal(), "delete"):
 
 if allowed(current_principal(), "audit"):
     st.subheader("审计记录")
-    st.caption("谁在何时新建、修改或删除了评审、批注、培训清单、账号，以及每次导入；只能查看，不能修改或删除。")
+    st.caption("谁在何时新建、修改或删除了评审、批注、培训清单、账号，删除了会话、预警规则，以及每次导入；只能查看，不能修改或删除。")
     st.dataframe(audit_table(read(audit_trail, current_principal())), hide_index=True, column_config={
         "时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
         "内容": st.column_config.TextColumn(width="large")})
