@@ -64,7 +64,7 @@ def scoring_progress() -> None:
         data_version_now.clear()
         st.rerun()  # the counters above were drawn before the run ended
     if now.error:
-        st.error(f"评分中断：{now.error}。已评分的部分已保存，可点“重新评分”继续。")
+        st.error(f"评分中断：{plain(now.error)}。已评分的部分已保存，可点“重新评分”继续。")
     elif now.report:
         r = now.report
         st.success(f"上次评分：已评分 {r.scored:,} 条会话、{r.messages:,} 条消息，用时 {r.seconds:.1f} 秒")
@@ -84,7 +84,7 @@ if submitted and files:
     reports, errors = [], []
     for upload in files:
         try:
-            with st.spinner(f"正在导入 {upload.name}…"):
+            with st.spinner(f"正在导入 {plain(upload.name)}…"):  # a file name is typed by whoever named the file
                 bar = st.empty()
                 reports += import_stream(engine(), upload.name, upload, by=current_principal(), on_chunk=lambda d, n: (
                     bar.progress(d / n, text=f"已存入 {d}/{n} 批完整的会话（导入期间质检员照常保存）")))
