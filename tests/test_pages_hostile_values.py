@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import Engine, select
 
-from qa.program import calibration, store
 from qa.models import User
+from qa.program import calibration, store
 from qa.program.alerts import AlertRule, add_rule
 from qa.program.scorecard import Criterion, Scorecard, Section
 from qa.program.selection import SelectionRule
