@@ -3,13 +3,15 @@ file and the files after it are imported, and nothing a rejected file held reach
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from qa.access import SYSTEM
 from qa.cli import main
@@ -18,7 +20,7 @@ from qa.ingest import importer
 from qa.ingest.importer import import_stream
 from qa.ingest.records import Rejection
 from qa.ingest.rejections import RejectionLog
-from qa.models import ImportBatch
+from qa.models import ImportBatch, ProductReview
 from tests.helpers import conv, counts, import_bytes, jsonl, write
 
 CSV_HEADER = "会话ID,发送时间,发送方,内容\n"
@@ -307,6 +309,38 @@ def test_the_cli_says_how_many_rejections_it_did_not_list(tmp_path: Path, capsys
     out = capsys.readouterr().out
     assert out.count("  拒绝：many.jsonl 第") == 20
     assert "  ……另有 5 条被拒绝未列出（前 1,000 条见“数据”页或 --show-rejections）" in out
+
+
+TICKETS = "工单号,创建时间,关闭时间,状态,满意度,订单号\n" + "".join(
+    f"{t},2026-11-11 10:00:00,,已完结,5,o{n}\n" for n, t in enumerate(["a", "boom", "c"]))
+PRODUCT_REVIEWS = "订单号,商品名称,评分,评价内容,评价时间\n" + "".join(
+    f"o{n},卫衣,{n},线头多,2026-11-12 10:00:00\n" for n in range(1, 4))
+
+
+@pytest.mark.parametrize(("name", "data", "target", "is_boom", "what"), [
+    ("m.csv", CSV_HEADER + "".join(f"{c},2026-11-11 10:00:00,顾客,在吗\n" for c in ["a", "boom", "c"]),
+     "qa.ingest.formats.table._assemble", lambda conv_id, *_: conv_id == "boom", "会话 boom（1 行）"),
+    ("t.csv", TICKETS, "qa.ingest.formats.table._ticket", lambda get, *_: get["ticket_id"] == "boom", ""),
+    ("r.csv", PRODUCT_REVIEWS, "qa.ingest.formats.reviews.parse_rating", lambda rating: rating == "2", ""),
+], ids=["messages", "tickets", "product-reviews"])
+def test_a_table_row_that_raises_is_its_rejection_and_the_other_rows_are_imported(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, name: str, data: str, target: str,
+        is_boom: Callable[..., bool], what: str) -> None:
+    module, attr = target.rsplit(".", 1)
+    original = getattr(importlib.import_module(module), attr)
+
+    def fragile(*args: object) -> object:
+        if is_boom(*args):
+            raise OverflowError("date value out of range")
+        return original(*args)
+
+    monkeypatch.setattr(target, fragile)
+    report = import_bytes(engine, name, data.encode())
+    assert [(r.row, r.reason) for r in report.rejections] == [
+        (3, f"{what}无法读取（OverflowError: date value out of range）；已跳过")]
+    with engine.connect() as conn:
+        reviews = conn.scalar(select(func.count()).select_from(ProductReview))
+    assert counts(engine)["conversations"] + counts(engine)["tickets"] + reviews == 2
 
 
 def test_a_chat_log_line_that_raises_is_its_rejection(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
