@@ -79,7 +79,8 @@ def card_metrics(card: sc.Scorecard) -> None:
         label, kind, worse_up, about = ((metric.label, None, metric.worse_when_higher, "") if metric
                                         else REVIEW_METRICS[key])
         change = dash.format_change(key, card.versus_team(key), kind)
-        team = f"{card.team_label}：{dash.format_value(key, card.team_figures.get(key), kind)}"
+        # the team's name is imported, and help reads Markdown
+        team = f"{plain(card.team_label)}：{dash.format_value(key, card.team_figures.get(key), kind)}"
         cell.metric(label, dash.format_value(key, mine.get(key), kind),
                     f"{change}（对比组）" if change else None,
                     delta_color="off" if worse_up is None else "inverse" if worse_up else "normal",

@@ -144,7 +144,7 @@ d3.download_button("Excel", partial(read, export_excel, list_id), file_name=f"{c
                    icon=":material/table_view:")
 
 with st.expander("删除清单"):
-    sure = st.checkbox(f"确认删除“{chosen}”及其 {len(items)} 个条目（会话本身不受影响）", key="coach_delete_sure")
+    sure = st.checkbox(f"确认删除“{plain(chosen)}”及其 {len(items)} 个条目（会话本身不受影响）", key="coach_delete_sure")
     if st.button("删除清单", key="coach_delete", disabled=not sure):
         try:
             delete_list(engine(), list_id, user_id=user[0] if user else None)

@@ -1,4 +1,5 @@
-"""数据: upload files through the same import code as the CLI, see past imports and rejections, score now."""
+"""数据: upload files through the same import code as the CLI, see past imports and rejections, score now, remove a
+conversation that should never have been imported."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from qa.errors import HuifangError
 from qa.ingest.formats import upload_extensions
 from qa.ingest.importer import ZIP_MAX_RATIO, ZIP_MEMBER_MAX_BYTES, import_stream
 from qa.ingest.rejections import KEPT_REJECTIONS
+from qa.ingest.removal import delete_conversations
 from qa.ingest.runs import INTERRUPTED, interrupted_text
 from qa.jobs.status import (
     RUN_STATES,
@@ -62,7 +64,7 @@ def scoring_progress() -> None:
         data_version_now.clear()
         st.rerun()  # the counters above were drawn before the run ended
     if now.error:
-        st.error(f"评分中断：{now.error}。已评分的部分已保存，可点“重新评分”继续。")
+        st.error(f"评分中断：{plain(now.error)}。已评分的部分已保存，可点“重新评分”继续。")
     elif now.report:
         r = now.report
         st.success(f"上次评分：已评分 {r.scored:,} 条会话、{r.messages:,} 条消息，用时 {r.seconds:.1f} 秒")
@@ -82,7 +84,7 @@ if submitted and files:
     reports, errors = [], []
     for upload in files:
         try:
-            with st.spinner(f"正在导入 {upload.name}…"):
+            with st.spinner(f"正在导入 {plain(upload.name)}…"):  # a file name is typed by whoever named the file
                 bar = st.empty()
                 reports += import_stream(engine(), upload.name, upload, by=current_principal(), on_chunk=lambda d, n: (
                     bar.progress(d / n, text=f"已存入 {d}/{n} 批完整的会话（导入期间质检员照常保存）")))
@@ -143,9 +145,29 @@ else:
         with st.expander(f"批次 {b.id} · {plain(b.file_name)}：拒绝 {b.rejected:,} 行"):
             st.dataframe(read(batch_rejections, b.id), hide_index=True, column_config=REJECTION_COLUMNS)
 
+if allowed(current_principal(), "delete"):
+    with st.expander("删除会话"):
+        st.caption("删除不该导入的会话（例如时间明显错误的会话），连同它的消息、评分、评审和批注；无法撤销，记入审计记录。")
+        with st.form("delete_conversation_form", clear_on_submit=True):
+            doomed = st.text_input("要删除的会话", placeholder="来源键“平台|会话ID”、会话ID 或数据库 ID",
+                                   key="delete_conversation")
+            sure = st.checkbox("确认删除，无法撤销", key="delete_conversation_sure")
+            delete_now = st.form_submit_button("删除会话")
+        if delete_now and not (doomed.strip() and sure):
+            st.warning("请填写要删除的会话，并勾选确认。")
+        elif delete_now:
+            try:
+                removal = delete_conversations(engine(), [doomed], by=current_principal())
+            except HuifangError as e:  # an unknown or ambiguous name removes nothing and says so
+                st.error(plain(e))
+            else:
+                data_version_now.clear()
+                flash(removal.summary())
+                st.rerun()
+
 if allowed(current_principal(), "audit"):
     st.subheader("审计记录")
-    st.caption("谁在何时新建、修改或删除了评审、批注、培训清单、账号，以及每次导入；只能查看，不能修改或删除。")
+    st.caption("谁在何时新建、修改或删除了评审、批注、培训清单、账号，删除了会话、预警规则，以及每次导入；只能查看，不能修改或删除。")
     st.dataframe(audit_table(read(audit_trail, current_principal())), hide_index=True, column_config={
         "时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
         "内容": st.column_config.TextColumn(width="large")})

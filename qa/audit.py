@@ -59,7 +59,8 @@ def audit_trail(conn: Connection, by: Principal | None, *, entity: str | None = 
 
 
 ENTITIES = {"user": "账号", "account": "账号", "coaching_list": "培训清单", "coaching_item": "培训案例", "review": "复核", "note": "批注",
-            "scorecard_review": "评分表复核", "import_batch": "导入批次"}
+            "scorecard_review": "评分表复核", "import_batch": "导入批次", "conversation": "会话",
+            "alert_rule": "预警规则"}
 # What the views written by record() call their fields, as an admin reads them; a field not named here is shown
 # under its own name rather than dropped.
 _FIELDS = {
@@ -71,7 +72,9 @@ _FIELDS = {
     "list_id": "清单编号", "conversation_id": "会话编号", "message_id": "消息编号", "reviewer_id": "复核人编号",
     "rubric_item": "评分项", "score": "得分", "verdict": "结论", "tags": "标签", "comment": "评语",
     "fatal_failed": "致命项不合格", "version": "版本", "version_id": "评分表版本", "ratings": "各项评分",
-    "dispute": "申诉编号", "items": "案例",
+    "dispute": "申诉编号", "items": "案例", "source_key": "来源键", "started_at": "开始时间",
+    "metric": "指标", "dimension": "维度", "value": "维度取值", "threshold": "阈值", "window_days": "天数", "min_volume": "最少会话数",
+    "webhook_url": "推送地址", "enabled": "启用",
 }
 _VALUES = {"changed": "已修改", "good": "好例", "bad": "坏例", **ROLES}
 

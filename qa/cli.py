@@ -208,9 +208,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
+    from qa.access import SYSTEM
     from qa.ingest.removal import delete_conversations
 
-    print(delete_conversations(get_engine(args.db), args.conversation).summary())
+    print(delete_conversations(get_engine(args.db), args.conversation, by=SYSTEM).summary())
     return 0
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from qa.access import (
+    ROLES,
     SYSTEM,
     AccessDenied,
     Principal,
@@ -22,6 +23,7 @@ from qa.access import (
 from qa.analytics.filters import Filters
 from qa.cli import main
 from qa.ingest.importer import import_stream
+from qa.ingest.removal import delete_conversations
 from qa.jobs.background import BackgroundScoring
 from qa.models import User
 from qa.review.annotations import Review, add_message_note, save_review
@@ -30,14 +32,17 @@ from qa.review.labels import record_feedback
 from qa.review.queue import QueueQuery, assign, queue_page
 from qa.review.replay import load_replay, resolve_conversation
 from qa.review.users import (
+    DEMO_USERS,
     SIGN_IN_LIMIT,
     AccountError,
     authenticate,
     create_user,
     ensure_admin,
+    ensure_demo_users,
     get_or_create_user,
     set_password,
 )
+from tests.conftest import ROOT
 from tests.helpers import read
 from tests.seed import seed_small
 
@@ -46,9 +51,9 @@ ROLE_OF = {"王质检": "reviewer", "张培训": "trainer", "陈经理": "qa_man
 
 
 @pytest.fixture
-def seeded(sqlite_engine: Engine) -> Engine:
-    seed_small(sqlite_engine)
-    return sqlite_engine
+def seeded(engine: Engine) -> Engine:
+    seed_small(engine)
+    return engine
 
 
 def _who(engine: Engine, name: str) -> Principal:
@@ -96,10 +101,12 @@ def test_each_role_writes_only_what_it_may(seeded: Engine, name: str) -> None:
             '{"conversation_id": "n-1", "messages": [{"role": "customer", "text": "在吗"}]}'.encode()), by=who),
         "assign": lambda: assign(seeded, QueueQuery(), who.user_id, 1, by=who),
         "score": lambda: BackgroundScoring(lambda *a, **k: None).start(seeded, by=who),  # type: ignore[arg-type,return-value]
+        "delete": lambda: delete_conversations(seeded, ["tm-2"], by=who),
     }
     may = {"review": {"admin", "qa_manager", "reviewer"}, "note": {"admin", "qa_manager", "reviewer"},
            "feedback": {"admin", "qa_manager", "reviewer"}, "coach": {"admin", "qa_manager", "trainer"},
-           "import": {"admin"}, "assign": {"admin", "qa_manager", "reviewer"}, "score": {"admin", "qa_manager"}}
+           "import": {"admin"}, "assign": {"admin", "qa_manager", "reviewer"}, "score": {"admin", "qa_manager"},
+           "delete": {"admin"}}
     done = set()
     for what, write in writes.items():
         try:
@@ -150,57 +157,74 @@ def test_a_disabled_account_is_no_one(seeded: Engine) -> None:
         save_review(seeded, read(seeded, resolve_conversation, "tm-1"), uid, Review(verdict="合格"), base_version=0)
 
 
-def test_passwords_are_salted_hashes_and_sign_in_checks_them(sqlite_engine: Engine) -> None:
-    uid = create_user(sqlite_engine, SYSTEM, "赵主管", "qa_manager", "long-enough-1")
-    create_user(sqlite_engine, SYSTEM, "钱主管", "qa_manager", "long-enough-1")
-    with sqlite_engine.connect() as conn:
+def test_passwords_are_salted_hashes_and_sign_in_checks_them(engine: Engine) -> None:
+    uid = create_user(engine, SYSTEM, "赵主管", "qa_manager", "long-enough-1")
+    create_user(engine, SYSTEM, "钱主管", "qa_manager", "long-enough-1")
+    with engine.connect() as conn:
         hashes = list(conn.scalars(select(User.password_hash).order_by(User.id)))
         assert all(h.startswith("$argon2id$") and "long-enough-1" not in h for h in hashes)
         assert hashes[0] != hashes[1]  # salted: the same password hashes differently
-    assert authenticate(sqlite_engine, "赵主管", "long-enough-1") == Principal(uid, "赵主管", "qa_manager", None)
+    assert authenticate(engine, "赵主管", "long-enough-1") == Principal(uid, "赵主管", "qa_manager", None)
     for name, password in (("赵主管", "wrong-password"), ("没有这人", "long-enough-1")):
         with pytest.raises(AccountError, match="^用户名或密码不正确$"):
-            authenticate(sqlite_engine, name, password)
+            authenticate(engine, name, password)
     with pytest.raises(AccountError, match="密码至少 8 个字符"):
-        set_password(sqlite_engine, SYSTEM, "赵主管", "short")
+        set_password(engine, SYSTEM, "赵主管", "short")
     with pytest.raises(AccountError, match="坐席账号须指定对应的坐席名"):
-        create_user(sqlite_engine, SYSTEM, "某坐席", "agent", "long-enough-1")
+        create_user(engine, SYSTEM, "某坐席", "agent", "long-enough-1")
     with pytest.raises(AccessDenied, match="没有权限管理账号"):
-        create_user(sqlite_engine, Principal(uid, "赵主管", "qa_manager"), "孙", "admin", "long-enough-1")
-    set_password(sqlite_engine, Principal(uid, "赵主管", "qa_manager"), "赵主管", "another-pass")  # one's own
-    assert authenticate(sqlite_engine, "赵主管", "another-pass").user_id == uid
+        create_user(engine, Principal(uid, "赵主管", "qa_manager"), "孙", "admin", "long-enough-1")
+    set_password(engine, Principal(uid, "赵主管", "qa_manager"), "赵主管", "another-pass")  # one's own
+    assert authenticate(engine, "赵主管", "another-pass").user_id == uid
 
 
-def test_repeated_failures_pause_sign_in_for_that_name(sqlite_engine: Engine,
+def test_repeated_failures_pause_sign_in_for_that_name(engine: Engine,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from qa.audit import audit_trail
     from qa.review import users
 
-    uid = create_user(sqlite_engine, SYSTEM, "赵主管", "qa_manager", "long-enough-1")
-    create_user(sqlite_engine, SYSTEM, "钱主管", "qa_manager", "long-enough-1")
+    uid = create_user(engine, SYSTEM, "赵主管", "qa_manager", "long-enough-1")
+    create_user(engine, SYSTEM, "钱主管", "qa_manager", "long-enough-1")
     for _ in range(SIGN_IN_LIMIT - 1):  # a success starts the count again
         with pytest.raises(AccountError, match="^用户名或密码不正确$"):
-            authenticate(sqlite_engine, "赵主管", "wrong-password")
-    assert authenticate(sqlite_engine, "赵主管", "long-enough-1").user_id == uid
+            authenticate(engine, "赵主管", "wrong-password")
+    assert authenticate(engine, "赵主管", "long-enough-1").user_id == uid
     for _ in range(SIGN_IN_LIMIT):
         with pytest.raises(AccountError, match="^用户名或密码不正确$"):
-            authenticate(sqlite_engine, " 赵主管", "wrong-password")
+            authenticate(engine, " 赵主管", "wrong-password")
     with pytest.raises(AccountError, match="“赵主管”最近 15 分钟内登录失败 5 次，已暂停登录：请 15 分钟后再试"):
-        authenticate(sqlite_engine, "赵主管", "long-enough-1")  # even the right password, while paused
-    assert authenticate(sqlite_engine, "钱主管", "long-enough-1").name == "钱主管"  # other names are not paused
-    trail = read(sqlite_engine, audit_trail, SYSTEM, entity="account", entity_id="赵主管")
+        authenticate(engine, "赵主管", "long-enough-1")  # even the right password, while paused
+    assert authenticate(engine, "钱主管", "long-enough-1").name == "钱主管"  # other names are not paused
+    trail = read(engine, audit_trail, SYSTEM, entity="account", entity_id="赵主管")
     assert list(trail["action"]).count("sign_in_failed") == 2 * SIGN_IN_LIMIT - 1
     assert list(trail["action"]).count("sign_in") == 1 and set(trail["user_name"]) == {"赵主管"}
     monkeypatch.setattr(users, "SIGN_IN_WINDOW", timedelta(0))  # the window has passed
-    assert authenticate(sqlite_engine, "赵主管", "long-enough-1").user_id == uid
+    assert authenticate(engine, "赵主管", "long-enough-1").user_id == uid
 
 
-def test_first_start_creates_one_admin(sqlite_engine: Engine) -> None:
-    get_or_create_user(sqlite_engine, "王质检")  # accounts without passwords do not count
-    password = ensure_admin(sqlite_engine)
+def test_first_start_creates_one_admin(engine: Engine) -> None:
+    get_or_create_user(engine, "王质检")  # accounts without passwords do not count
+    password = ensure_admin(engine)
     assert password is not None and len(password) >= 12
-    assert authenticate(sqlite_engine, "admin", password).role == "admin"
-    assert ensure_admin(sqlite_engine) is None
+    assert authenticate(engine, "admin", password).role == "admin"
+    assert ensure_admin(engine) is None
+
+
+def test_the_demo_has_one_account_per_role_signing_in_with_the_password_the_readme_gives(engine: Engine) -> None:
+    ensure_demo_users(engine)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert {role for _, role, _, _ in DEMO_USERS} == set(ROLES)
+    for name, role, agent, password in DEMO_USERS:
+        assert f"`{password}`" in readme and name in readme, name
+        who = authenticate(engine, name, password)
+        assert (who.role, who.agent_name) == (role, agent)
+
+
+def test_the_demo_script_serves_this_machine_only_unless_told_otherwise() -> None:
+    script = (ROOT / "scripts" / "demo.sh").read_text(encoding="utf-8")
+    start = [line for line in script.splitlines() if "streamlit run" in line]
+    # Streamlit takes the last --server.address given, so the user's own ("$@") still wins
+    assert start == ['exec python -m streamlit run app.py --server.address 127.0.0.1 "$@"']
 
 
 def test_cli_adds_users_and_changes_passwords(sqlite_engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:

@@ -184,3 +184,17 @@ def test_only_managers_set_rules(db: Engine) -> None:
     rule_id = alerts.add_rule(db, rule, "陈经理")
     with pytest.raises(AccessDenied):
         alerts.delete_rule(db, rule_id, "刘总")
+
+
+def test_a_deleted_rule_is_in_the_audit_trail_without_its_webhook(db: Engine) -> None:
+    from qa.access import SYSTEM
+    from qa.audit import audit_table, audit_trail
+
+    rule = AlertRule("退货不满", "threshold", "risk_high_share", "category", "退货", 0.3,
+                     webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret")
+    rule_id = alerts.add_rule(db, rule, "陈经理")
+    alerts.delete_rule(db, rule_id, "陈经理")
+    trail = read(db, audit_trail, SYSTEM, entity="alert_rule")
+    assert trail[["user_name", "action", "entity_id"]].values.tolist() == [["陈经理", "delete", str(rule_id)]]
+    assert json.loads(trail["before"].iloc[0])["name"] == "退货不满" and "secret" not in trail["before"].iloc[0]
+    assert audit_table(trail)[["对象", "内容"]].values.tolist()[0][0] == "预警规则"

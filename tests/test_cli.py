@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from qa.cli import main
 from qa.db import get_engine
-from qa.models import Annotation, Conversation
+from qa.models import Annotation, Conversation, ConversationScore
 from qa.review.users import get_or_create_user
 from tests.helpers import conv, jsonl, write
 
@@ -57,12 +57,20 @@ def test_exported_cells_never_run_as_formulas(tmp_path, text):
     uid = get_or_create_user(engine, "王质检")
     with engine.begin() as conn:
         t = datetime(2026, 11, 20, 10, 0)
-        conn.execute(insert(Annotation).values(conversation_id=conn.scalar(select(Conversation.id)), reviewer_id=uid,
-                                               comment=text, created_at=t, updated_at=t))
+        cid = conn.scalar(select(Conversation.id))
+        conn.execute(insert(Annotation).values(conversation_id=cid, reviewer_id=uid, comment=text, created_at=t,
+                                               updated_at=t))
+        conn.execute(insert(ConversationScore).values(
+            conversation_id=cid, model_version="t", content_hash="h", scored_at=t, dissatisfaction_risk=0.5,
+            tone_risk=0.1, relevance=0.8, replies=0, replies_in_sla=0, unanswered_at_end=1, category=text,
+            category_source="model", rule_hits=0, explanation=text))
     out = tmp_path / "ann.csv"
     assert main(["--db", db, "export", "annotations", "--out", str(out)]) == 0
     (row,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))
     assert row["comment"] == "'" + text and row["conversation_id"] == "'" + text.strip()
+    assert main(["--db", db, "export", "scores", "--out", str(out)]) == 0
+    (row,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))
+    assert row["conversation_id"] == "'" + text.strip() and row["category"] == "'" + text
 
 
 def test_score_file_writes_conversation_and_message_rows(tmp_path, capsys):

@@ -149,13 +149,13 @@ def _mutated(draw: st.DrawFn, data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("code", sorted(SEEDS))
-def test_a_mutated_file_is_imported_or_refused_clearly(sqlite_engine: Engine, code: str) -> None:
+def test_a_mutated_file_is_imported_or_refused_clearly(engine: Engine, code: str) -> None:
     name, seed = SEEDS[code]
 
     @FUZZ
     @given(_mutated(seed))
     def run(data: bytes) -> None:
-        _check(sqlite_engine, name, data)
+        _check(engine, name, data)
 
     run()
 
@@ -167,7 +167,7 @@ CELLS = st.one_of(
 
 
 @pytest.mark.parametrize("headers", [MESSAGES[0], TICKETS[0], SESSIONS[0]], ids=["messages", "tickets", "sessions"])
-def test_a_workbook_of_hostile_cells_is_imported_or_refused_clearly(sqlite_engine: Engine,
+def test_a_workbook_of_hostile_cells_is_imported_or_refused_clearly(engine: Engine,
                                                                    headers: list[str]) -> None:
     @FUZZ
     @given(st.lists(st.lists(CELLS, min_size=1, max_size=len(headers) + 1), min_size=1, max_size=6))
@@ -178,16 +178,16 @@ def test_a_workbook_of_hostile_cells_is_imported_or_refused_clearly(sqlite_engin
             data = _xlsx([headers, *rows])  # type: ignore[list-item]
         except (IllegalCharacterError, ValueError):  # what openpyxl will not write is no test of the reader
             return
-        _check(sqlite_engine, "h.xlsx", data)
+        _check(engine, "h.xlsx", data)
 
     run()
 
 
 @pytest.mark.parametrize("suffix", sorted({ext for f in FORMATS for ext in f.extensions} | {".zip"}))
-def test_random_bytes_are_imported_or_refused_clearly(sqlite_engine: Engine, suffix: str) -> None:
+def test_random_bytes_are_imported_or_refused_clearly(engine: Engine, suffix: str) -> None:
     @FUZZ
     @given(st.binary(max_size=2000))
     def run(data: bytes) -> None:
-        _check(sqlite_engine, f"r{suffix}", data)
+        _check(engine, f"r{suffix}", data)
 
     run()

@@ -3,13 +3,15 @@ file and the files after it are imported, and nothing a rejected file held reach
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from qa.access import SYSTEM
 from qa.cli import main
@@ -18,7 +20,7 @@ from qa.ingest import importer
 from qa.ingest.importer import import_stream
 from qa.ingest.records import Rejection
 from qa.ingest.rejections import RejectionLog
-from qa.models import ImportBatch
+from qa.models import ImportBatch, ProductReview
 from tests.helpers import conv, counts, import_bytes, jsonl, write
 
 CSV_HEADER = "会话ID,发送时间,发送方,内容\n"
@@ -53,6 +55,18 @@ def test_a_row_of_another_width_is_rejected_by_row_not_stored_empty(engine: Engi
     report = import_bytes(engine, "r.csv", data)
     assert [(r.row, r.reason[:len(reason)]) for r in report.rejections] == [(3, reason)]
     assert report.counts.conversations_added == 2 and counts(engine)["messages"] == 2
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("m.csv", CSV_HEADER + "u1,2026-11-11 10:01:00\nu2,2026-11-11 10:01:00,顾客,在吗\n"),
+    ("t.csv", "工单号,创建时间,关闭时间,状态,满意度,订单号\nt1,2026-11-11 10:00:00\nt2,2026-11-11 10:00:00,,已完结,5,o2\n"),
+])
+def test_a_short_row_in_a_small_table_is_rejected_not_read_as_a_chat_log(engine: Engine, name: str, data: str) -> None:
+    # "u1,2026-11-11 10:01:00" looks like a chat header; in a file of three lines it outvoted the table
+    report = import_bytes(engine, name, data.encode())
+    assert report.format.startswith("csv_")
+    assert [(r.row, r.reason[:6]) for r in report.rejections] == [(2, "该行只有 2")]
+    assert counts(engine)["conversations"] + counts(engine)["tickets"] == 1
 
 
 def _line(**fields: object) -> str:
@@ -95,6 +109,16 @@ def test_a_table_time_out_of_range_is_rejected_by_field(engine: Engine, cell: st
     data = (CSV_HEADER + "a,2026-11-11 10:00:00,顾客,在吗\n" + f"a,{cell},顾客,还在吗\n").encode()
     report = import_bytes(engine, "t.csv", data)
     assert [(r.row, r.field, r.reason) for r in report.rejections] == [(3, column, reason)]
+    assert counts(engine)["messages"] == 1
+
+
+@pytest.mark.parametrize("year", ["1990", "1999"])  # read as times by the chat layouts, and were stored
+def test_a_chat_log_time_out_of_range_is_rejected_like_in_every_other_format(engine: Engine, year: str) -> None:
+    log = (f"/*****以下为一通会话*****/\njd_user01 {year}-10-07 10:00:00\n在吗\n"
+           "jd_user01 2026-10-07 10:01:00\n还在吗\n").encode()
+    report = import_bytes(engine, "a.log", log)
+    assert [(r.row, r.reason) for r in report.rejections] == [
+        (2, f"时间“{year}-10-07 10:00:00”不在 2000–2100 年之间；该条消息（第 2–3 行）未导入")]
     assert counts(engine)["messages"] == 1
 
 
@@ -285,6 +309,38 @@ def test_the_cli_says_how_many_rejections_it_did_not_list(tmp_path: Path, capsys
     out = capsys.readouterr().out
     assert out.count("  拒绝：many.jsonl 第") == 20
     assert "  ……另有 5 条被拒绝未列出（前 1,000 条见“数据”页或 --show-rejections）" in out
+
+
+TICKETS = "工单号,创建时间,关闭时间,状态,满意度,订单号\n" + "".join(
+    f"{t},2026-11-11 10:00:00,,已完结,5,o{n}\n" for n, t in enumerate(["a", "boom", "c"]))
+PRODUCT_REVIEWS = "订单号,商品名称,评分,评价内容,评价时间\n" + "".join(
+    f"o{n},卫衣,{n},线头多,2026-11-12 10:00:00\n" for n in range(1, 4))
+
+
+@pytest.mark.parametrize(("name", "data", "target", "is_boom", "what"), [
+    ("m.csv", CSV_HEADER + "".join(f"{c},2026-11-11 10:00:00,顾客,在吗\n" for c in ["a", "boom", "c"]),
+     "qa.ingest.formats.table._assemble", lambda conv_id, *_: conv_id == "boom", "会话 boom（1 行）"),
+    ("t.csv", TICKETS, "qa.ingest.formats.table._ticket", lambda get, *_: get["ticket_id"] == "boom", ""),
+    ("r.csv", PRODUCT_REVIEWS, "qa.ingest.formats.reviews.parse_rating", lambda rating: rating == "2", ""),
+], ids=["messages", "tickets", "product-reviews"])
+def test_a_table_row_that_raises_is_its_rejection_and_the_other_rows_are_imported(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, name: str, data: str, target: str,
+        is_boom: Callable[..., bool], what: str) -> None:
+    module, attr = target.rsplit(".", 1)
+    original = getattr(importlib.import_module(module), attr)
+
+    def fragile(*args: object) -> object:
+        if is_boom(*args):
+            raise OverflowError("date value out of range")
+        return original(*args)
+
+    monkeypatch.setattr(target, fragile)
+    report = import_bytes(engine, name, data.encode())
+    assert [(r.row, r.reason) for r in report.rejections] == [
+        (3, f"{what}无法读取（OverflowError: date value out of range）；已跳过")]
+    with engine.connect() as conn:
+        reviews = conn.scalar(select(func.count()).select_from(ProductReview))
+    assert counts(engine)["conversations"] + counts(engine)["tickets"] + reviews == 2
 
 
 def test_a_chat_log_line_that_raises_is_its_rejection(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -76,15 +76,14 @@ def test_a_conversation_split_over_batches_is_never_split_over_chunks(small_chun
     assert sum(map(len, stored)) == 1002 and stored[0].count("far") == 2  # its two parts, both in the first chunk
 
 
-def test_a_reviewer_saves_while_a_large_import_is_between_chunks(sqlite_engine: Engine, tmp_path: Path,
-                                                                 small_chunks: None,
+def test_a_reviewer_saves_while_a_large_import_is_between_chunks(engine: Engine, tmp_path: Path, small_chunks: None,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    seed_small(sqlite_engine)
+    seed_small(engine)
     monkeypatch.setenv("HUIFANG_WRITE_WAIT", "0")  # a save that met the import's lock would fail, not wait it out
-    with sqlite_engine.connect() as conn:
+    with engine.connect() as conn:
         cid = conn.scalar(select(Conversation.id).order_by(Conversation.id).limit(1))
         seeded = conn.scalar(select(func.count()).select_from(Conversation))
-    wang = get_or_create_user(sqlite_engine, "王质检")
+    wang = get_or_create_user(engine, "王质检")
     paused, go = threading.Event(), threading.Event()
     seen: list[tuple[int, int]] = []
 
@@ -96,21 +95,21 @@ def test_a_reviewer_saves_while_a_large_import_is_between_chunks(sqlite_engine: 
 
     path = write(tmp_path, "big.jsonl", _archive(3000, far_at=10))
     result: list[object] = []
-    importer = threading.Thread(target=lambda: result.append(import_path(sqlite_engine, path, between_chunks)))
+    importer = threading.Thread(target=lambda: result.append(import_path(engine, path, between_chunks)))
     importer.start()
     try:
         assert paused.wait(120)
-        with sqlite_engine.connect() as conn:  # the import is half-way: its record says so
+        with engine.connect() as conn:  # the import is half-way: its record says so
             assert conn.scalar(select(ImportBatch.status).order_by(ImportBatch.id.desc()).limit(1)) == "running"
             assert seeded < conn.scalar(select(func.count()).select_from(Conversation)) < seeded + 3001
-        version = save_review(sqlite_engine, cid, wang, Review({"态度礼貌": 4}, "合格"), base_version=0)
+        version = save_review(engine, cid, wang, Review({"态度礼貌": 4}, "合格"), base_version=0)
     finally:
         go.set()
         importer.join(120)
-    assert version == 1 and read(sqlite_engine, my_review, cid, wang).verdict == "合格"
+    assert version == 1 and read(engine, my_review, cid, wang).verdict == "合格"
     (report,) = result[0]  # type: ignore[misc]
     assert report.counts.conversations_added == 3001 and seen[-1][0] == seen[-1][1] > 1
-    with sqlite_engine.connect() as conn:
+    with engine.connect() as conn:
         assert conn.execute(select(ImportBatch.status).where(ImportBatch.id == report.batch_id)).scalar_one() == \
             "complete"
 

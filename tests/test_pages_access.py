@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
 from sqlalchemy import Engine, select
 
 from qa.models import User
@@ -9,7 +13,7 @@ from qa.review.annotations import Review, my_review, save_review
 from qa.review.coaching import add_item, create_list, list_items
 from qa.review.replay import resolve_conversation
 from qa.review.users import get_or_create_user
-from tests.app_fixtures import start_app
+from tests.app_fixtures import point_app_to, start_app
 from tests.helpers import read
 
 
@@ -97,3 +101,18 @@ def test_a_reviewer_reads_coaching_lists_but_cannot_edit_them(seeded_app: Engine
     assert not at.exception
     assert "王质检（质检员）没有权限编辑培训清单：仅限管理员、质检主管、培训师" in [e.value for e in at.error]
     assert len(read(seeded_app, list_items, lid)) == 1
+
+
+def test_the_first_start_creates_an_admin_and_prints_how_to_sign_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    point_app_to(monkeypatch, f"sqlite:///{tmp_path / 'new.db'}")
+    at = start_app(user=None)
+    assert not at.exception
+    printed = re.search(r"已创建管理员账号 admin，密码 (\S+?)（只显示这一次）", capsys.readouterr().out)
+    assert printed is not None
+    at.text_input(key="sign_in_name").input("admin")
+    at.text_input(key="sign_in_password").input(printed[1])
+    at.button[0].click().run()
+    assert not at.exception and "已登录：admin（管理员）" in [c.value for c in at.sidebar.caption]
+    point_app_to(monkeypatch, f"sqlite:///{tmp_path / 'new.db'}")  # a restart: the admin exists, nothing printed
+    assert not start_app(user=None).exception and "管理员账号" not in capsys.readouterr().out

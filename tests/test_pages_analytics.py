@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from streamlit.testing.v1 import AppTest
 
 from qa.analytics import dashboard, model_quality
 from qa.analytics.filters import Filters
+from qa.analytics.stats import rebuild_daily_stats
 from qa.jobs.scoring import score_database
-from qa.models import Conversation
+from qa.models import Conversation, Message
 from tests.app_fixtures import ADMIN, add_reviews, point_app_to, sign_in_as, start_app
 from tests.helpers import import_bytes, jsonl
 
@@ -79,6 +80,27 @@ def test_overview_on_an_empty_archive(tmp_path: Path, monkeypatch: pytest.Monkey
     at = start_app()
     assert not at.exception
     assert at.info[0].value.startswith("所选范围内没有会话")
+
+
+def test_a_stored_year_9999_conversation_leaves_the_overview_working_and_an_admin_deletes_it(
+        seeded_app: Engine) -> None:
+    # stored as an import before times were checked could store it (issue #12, case 5)
+    cid = conversation_id(seeded_app, "tm-3")
+    with seeded_app.begin() as conn:
+        conn.execute(update(Conversation).where(Conversation.id == cid).values(started_at=datetime(9999, 12, 31, 23)))
+        conn.execute(update(Message).where(Message.conversation_id == cid).values(ts=datetime(9999, 12, 31, 23)))
+        rebuild_daily_stats(conn)
+    at = start_app()
+    assert not at.exception
+    assert at.session_state["filters"] == Filters(start=date(2026, 11, 10), end=date(2026, 11, 13))
+    at.switch_page("pages/data.py")
+    at.run()
+    at.text_input(key="delete_conversation").input("tm-3")
+    at.checkbox(key="delete_conversation_sure").check()
+    [b for b in at.button if b.label == "删除会话"][0].click().run()
+    assert not at.exception
+    assert any(s.value.startswith("已删除 1 个会话：") and "tm-3" in s.value for s in at.success)
+    assert conversation_id(seeded_app, "tm-3") is None
 
 
 def test_agent_scorecard_against_the_team(seeded_app: Engine) -> None:

@@ -534,8 +534,9 @@ def test_data_page_imports_and_reports_rejections(seeded_app: Engine, monkeypatc
     at = start_app("pages/data.py")
     assert [(m.label, m.value) for m in at.metric] == [("会话总数", "8"), ("未评分", "0"), ("评分已过期", "0"),
                                                       ("已是最新", "8")]
-    at.file_uploader(key="import_files").set_value([("new.jsonl", NEW, "application/json"),
-                                                    ("bad.csv", "名字,年龄\n张三,3\n".encode(), "text/csv")])
+    # the unreadable file first: the files after it in the same upload are still imported (issue #12 case 4)
+    at.file_uploader(key="import_files").set_value([("bad.csv", "名字,年龄\n张三,3\n".encode(), "text/csv"),
+                                                    ("new.jsonl", NEW, "application/json")])
     at.button(key="FormSubmitter:import_form-导入").click().run()
     assert not at.exception
     assert any(t.startswith("bad.csv: 无法识别的表格") for t in _texts(at.error))

@@ -17,7 +17,7 @@ from qa.program.calibration_stats import OVERALL, ReviewScores, alpha, calibrati
 from qa.program.errors import CalibrationError
 from qa.program.scorecard import Criterion, Rating, Scorecard, Section
 from qa.review.users import users_who_may
-from tests.helpers import agent_review_scores, read
+from tests.helpers import agent_review_scores, conv, import_bytes, jsonl, read
 from tests.seed import seed_small
 
 CARD = Scorecard("售后", (Section("a", "处理", (
@@ -217,6 +217,14 @@ def test_conversations_are_offered_by_the_queues_filters_with_what_a_manager_rec
     assert read(db, calibration_picks.draw, Filters(platforms=("无此平台",)), 3, 1).empty
     assert calibration_picks.draw_query(after_sales, 500, 3).quota == calibration_picks.DRAW_LIMIT
     assert calibration_picks.candidate_label("x-1", None, None, "") == "x-1 · 无坐席 · 无时间 · 无入队原因"
+
+
+def test_a_conversation_without_a_named_agent_or_a_score_is_offered_with_a_label(db: Engine) -> None:
+    # the queue frame holds NaN for both: the calibration page crashed on it
+    import_bytes(db, "x.jsonl", jsonl(conv("x-1", ("customer", "在吗", "2026-11-12 10:00:00"),
+                                           ("agent", "在的", "2026-11-12 10:00:30"), platform="京东")))
+    offered = read(db, calibration_picks.candidates, Filters()).set_index("external_id")
+    assert offered.loc["x-1", "label"] == "x-1 · 无坐席 · 11-12 · 无入队原因"
 
 
 def test_only_accounts_that_may_review_are_offered_as_participants(db: Engine) -> None:

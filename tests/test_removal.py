@@ -3,19 +3,22 @@ transaction; the others and the daily statistics are as if it had never been imp
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
+from qa.access import SYSTEM, AccessDenied, principal_of
+from qa.analytics.filters import day_range
 from qa.analytics.stats import rebuild_daily_stats
+from qa.audit import audit_trail
 from qa.cli import main
 from qa.db import make_engine
 from qa.errors import NotFoundError
 from qa.ingest.removal import delete_conversations
 from qa.models import Annotation, Conversation, ConversationScore, DailyStat, Message, MessageScore
-from qa.review.users import get_or_create_user
+from qa.review.users import create_user, get_or_create_user
 from tests.helpers import conv, counts, import_bytes, jsonl
 
 T = "2026-11-11T10:00:00+08:00"
@@ -46,7 +49,7 @@ def _stored_year_9999(engine: Engine) -> dict[str, int]:
 
 def test_a_conversation_goes_with_its_messages_scores_and_reviews(engine: Engine) -> None:
     ids = _stored_year_9999(engine)
-    removal = delete_conversations(engine, ["京东|bad"])
+    removal = delete_conversations(engine, ["京东|bad"], by=SYSTEM)
     assert removal.conversations == ["京东|bad"]
     assert removal.rows["messages"] == 2 and removal.rows["annotations"] == 1 and removal.rows["message_scores"] == 1
     assert counts(engine) == {"conversations": 1, "messages": 1, "tickets": 0, "annotations": 0}
@@ -58,7 +61,7 @@ def test_a_conversation_goes_with_its_messages_scores_and_reviews(engine: Engine
 @pytest.mark.parametrize("name", ["bad", "id"])
 def test_a_conversation_is_named_by_its_id_in_the_file_or_in_the_database(engine: Engine, name: str) -> None:
     ids = _stored_year_9999(engine)
-    delete_conversations(engine, [ids["bad"] if name == "id" else "bad"])
+    delete_conversations(engine, [ids["bad"] if name == "id" else "bad"], by=SYSTEM)
     with engine.connect() as conn:
         assert conn.scalars(select(Conversation.external_id)).all() == ["good"]
 
@@ -67,10 +70,32 @@ def test_an_unknown_or_ambiguous_name_removes_nothing(engine: Engine) -> None:
     _stored_year_9999(engine)
     import_bytes(engine, "b.jsonl", jsonl(conv("good", ("customer", "在吗", T), platform="抖音")))
     with pytest.raises(NotFoundError, match="找不到会话“nope”"):
-        delete_conversations(engine, ["bad", "nope"])
+        delete_conversations(engine, ["bad", "nope"], by=SYSTEM)
     with pytest.raises(NotFoundError, match="会话ID“good”对应多个会话"):
-        delete_conversations(engine, ["good"])
+        delete_conversations(engine, ["good"], by=SYSTEM)
     assert counts(engine)["conversations"] == 3
+
+
+def test_a_stored_year_9999_conversation_leaves_the_date_range_on_the_real_days(engine: Engine) -> None:
+    _stored_year_9999(engine)
+    with engine.connect() as conn:
+        assert day_range(conn) == (date(2026, 11, 11), date(2026, 11, 11))
+
+
+def test_only_an_admin_deletes_and_each_deletion_is_in_the_audit_trail(engine: Engine) -> None:
+    ids = _stored_year_9999(engine)
+    reviewer = create_user(engine, SYSTEM, "质检员乙", "reviewer", "password-1")
+    with engine.connect() as conn:
+        who = principal_of(conn, reviewer)
+    for by in (None, who):
+        with pytest.raises(AccessDenied, match="没有权限删除数据|请先登录"):
+            delete_conversations(engine, ["bad"], by=by)
+    assert counts(engine)["conversations"] == 2
+    delete_conversations(engine, ["bad"], by=SYSTEM)
+    with engine.connect() as conn:
+        trail = audit_trail(conn, SYSTEM, entity="conversation")
+    assert trail[["action", "entity_id"]].values.tolist() == [["delete", str(ids["bad"])]]
+    assert '"source_key": "京东|bad"' in trail.loc[0, "before"] and "9999-12-31" in trail.loc[0, "before"]
 
 
 def test_the_cli_deletes_a_conversation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -136,7 +136,7 @@ def _criterion_help(c: Criterion) -> str:
         facts.append("可选不适用")
     if c.auto_check:
         facts.append(f"自动检查：{CHECK_LABELS.get(c.auto_check, c.auto_check)}")
-    return " · ".join(facts) + (f"\n\n{c.description}" if c.description else "")
+    return " · ".join(facts) + (f"\n\n{plain(c.description)}" if c.description else "")  # typed by a manager
 
 
 def _lifts(c: Criterion) -> bool:
@@ -146,7 +146,7 @@ def _lifts(c: Criterion) -> bool:
 
 def _control(prefix: str, c: Criterion, disabled: bool) -> float | str | None:
     key = _key(prefix, c)
-    label = f"{c.label}{'（致命）' if c.fatal != 'none' else ''}{'（加分项）' if _lifts(c) else ''}"
+    label = plain(f"{c.label}{'（致命）' if c.fatal != 'none' else ''}{'（加分项）' if _lifts(c) else ''}")
     options = _options(c)
     if options is not None:
         shown: list[float | str] = [*options, NA] if c.allow_na else list(options)
@@ -156,7 +156,7 @@ def _control(prefix: str, c: Criterion, disabled: bool) -> float | str | None:
                                     format_func=lambda v: "不适用" if v == NA else rating_text(c, Rating(float(v))))
     lo, hi = c.bounds
     if c.allow_na:
-        na = st.checkbox(f"{c.label}：不适用", key=f"{key}_na", value=st.session_state.get(key) == NA,
+        na = st.checkbox(f"{plain(c.label)}：不适用", key=f"{key}_na", value=st.session_state.get(key) == NA,
                          disabled=disabled)
         if na:
             st.session_state[key] = NA

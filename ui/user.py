@@ -112,6 +112,8 @@ def sign_in() -> Principal:
                 st.rerun()
         return principal
     st.title("登录回放")
+    engine()  # on an installation's first start this makes the admin account and prints its password to the log,
+    # which the caption below points to: before anyone has to try a sign-in to get it
     with st.form("sign_in_form"):
         name = st.text_input("用户名", key="sign_in_name")
         password = st.text_input("密码", type="password", key="sign_in_password")

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from qa.ingest.normalize import YEARS
 from qa.models import (
     Agent,
     AgentDailyStat,
@@ -183,6 +184,13 @@ def dimension_values(conn: Connection, column: str) -> list[str]:
 
 
 def day_range(conn: Connection) -> tuple[date, date] | None:
-    """First and last day with conversations (the bounds of date pickers), or None for an empty archive."""
-    lo, hi = conn.execute(select(func.min(DailyStat.day), func.max(DailyStat.day))).one()
+    """First and last day with conversations (the bounds of date pickers), or None for an empty archive.
+
+    Days outside the years an import accepts (``YEARS``) are left out: a year-9999 conversation stored before
+    imports checked times would otherwise move every user's default range there and overflow the charts' date
+    arithmetic (issue #12); it stays removable with ``huifang delete``.
+    """
+    first, last = date(YEARS[0], 1, 1), date(YEARS[1], 12, 31)
+    lo, hi = conn.execute(select(func.min(DailyStat.day), func.max(DailyStat.day))
+                          .where(DailyStat.day.between(first, last))).one()
     return None if lo is None else (lo, hi)

@@ -27,6 +27,7 @@ __all__ = [
     "clean_cells",
     "parse_time",
     "TimeOutOfRange",
+    "out_of_range",
     "YEARS",
     "parse_stamp",
     "parse_stamps",
@@ -139,12 +140,12 @@ def parse_time(value: object) -> datetime | None:
                 return None
             dt = _parse_time_text(s)
     if not YEARS[0] - 1 <= dt.year <= YEARS[1] + 1:  # checked before converting: 9999-12-31Z + 8 h overflows
-        raise _out_of_range(value)
+        raise out_of_range(value)
     if dt.tzinfo is not None:
         dt = (dt.replace(tzinfo=None) if dt.utcoffset() == _CST_OFFSET
               else dt.astimezone(SHANGHAI).replace(tzinfo=None))
     if not YEARS[0] <= dt.year <= YEARS[1]:
-        raise _out_of_range(value)
+        raise out_of_range(value)
     return dt.replace(microsecond=0) if dt.microsecond else dt
 
 
@@ -158,7 +159,7 @@ class TimeOutOfRange(ValueError):
     the time could not be read."""
 
 
-def _out_of_range(value: object) -> TimeOutOfRange:
+def out_of_range(value: object) -> TimeOutOfRange:
     return TimeOutOfRange(f"时间“{str(value)[:40]}”不在 {YEARS[0]}–{YEARS[1]} 年之间")
 
 

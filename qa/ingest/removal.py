@@ -3,7 +3,8 @@ year-9999 conversation moved every user's default date range and broke the overv
 
 A conversation is removed with every row that depends on it — messages, scores, annotations, reviews, coaching
 items, calibration entries — found from the tables' foreign keys rather than listed here, so a table added later
-is covered too; all in one transaction, then the daily statistics are rebuilt without it.
+is covered too; all in one transaction, then the daily statistics are rebuilt without it. Only an admin may remove
+(checked here, so the data page's form cannot be the only guard), and each removal is in the audit trail.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import cast
 
 from sqlalchemy import Connection, Engine, Select, Table, delete, or_, select, update
 
+from qa.access import Principal, require
 from qa.analytics.stats import rebuild_daily_stats
+from qa.audit import record
 from qa.errors import NotFoundError
 from qa.models import Base, Conversation
 
@@ -41,16 +44,23 @@ class Removal:
             f"（连同 {others}）" if others else "")
 
 
-def delete_conversations(engine: Engine, ids_or_keys: Iterable[int | str]) -> Removal:
+def delete_conversations(engine: Engine, ids_or_keys: Iterable[int | str], *, by: Principal | None) -> Removal:
     """Remove the conversations named by database id, source key (``平台|会话ID``) or conversation id as the
     file gave it, with everything that depends on them, in one transaction.
 
-    Raises NotFoundError, removing nothing, when a name matches no conversation, or when a conversation id as the
-    file gave it matches conversations on more than one platform (name it by source key then).
+    Raises AccessDenied unless ``by`` may delete; NotFoundError, removing nothing, when a name matches no
+    conversation, or when a conversation id as the file gave it matches conversations on more than one platform
+    (name it by source key then).
     """
+    require(by, "delete")
+    assert by is not None
     names = list(dict.fromkeys(ids_or_keys))
     with engine.begin() as conn:
         found = _resolve(conn, names)
+        c = Conversation
+        for row in conn.execute(select(c.id, c.source_key, c.started_at).where(c.id.in_([i for i, _ in found]))):
+            record(conn, by.user_id, "delete", "conversation", row.id,
+                   {"source_key": row.source_key, "started_at": row.started_at})
         rows: dict[str, int] = {}
         ids = select(Conversation.id).where(Conversation.id.in_([i for i, _ in found]))
         _delete(conn, cast(Table, Conversation.__table__), ids, rows)

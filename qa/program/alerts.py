@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from qa.analytics.dashboard import DIMENSIONS, METRICS, MIN_VOLUME, compare, cube, format_value, kpis
 from qa.analytics.filters import Filters, day_range
+from qa.audit import record
 from qa.busy import retry_when_busy
 from qa.models import Agent, AlertEvent, AlertRuleRecord, Conversation, ScorecardReview
 from qa.program.errors import ProgramError
@@ -257,9 +258,14 @@ def set_enabled(engine: Engine, rule_id: int, enabled: bool, actor: str) -> None
 
 @retry_when_busy
 def delete_rule(engine: Engine, rule_id: int, actor: str) -> None:
-    """Remove a rule and its firings (a rule's history means nothing once the rule is gone)."""
+    """Remove a rule and its firings (a rule's history means nothing once the rule is gone); the audit trail
+    keeps who removed it and what it said (without its webhook address, which holds the robot's key)."""
     with engine.begin() as conn:
-        acting_id(conn, actor, "manage_program")
+        by = acting_id(conn, actor, "manage_program")
+        row = conn.execute(select(AlertRuleRecord).where(AlertRuleRecord.id == rule_id)).first()
+        if row is None:
+            return
+        record(conn, by, "delete", "alert_rule", rule_id, {**asdict(_rule(row)), "webhook_url": None})
         conn.execute(delete(AlertEvent).where(AlertEvent.rule_id == rule_id))
         conn.execute(delete(AlertRuleRecord).where(AlertRuleRecord.id == rule_id))
 

@@ -17,10 +17,12 @@ DRAW_LIMIT = 50
 _COLUMNS = ["id", "external_id", "label"]
 
 
-def candidate_label(external_id: str, agent: str | None, started_at: object, reasons: str | None) -> str:
-    """One conversation as a picker shows it: "tm-3 · 阿杰 · 11-11 · 慢：首次响应 6 分 40 秒…"."""
+def candidate_label(external_id: str, agent: object, started_at: object, reasons: object) -> str:
+    """One conversation as a picker shows it: "tm-3 · 阿杰 · 11-11 · 慢：首次响应 6 分 40 秒…". Agent and reasons
+    come from a queue frame, where a conversation without a named agent or not yet scored has NaN, not None."""
     day = f"{pd.Timestamp(started_at):%m-%d}" if started_at is not None and not pd.isna(started_at) else "无时间"
-    return " · ".join([external_id, agent or "无坐席", day, reasons or "无入队原因"])
+    return " · ".join([external_id, agent if isinstance(agent, str) and agent else "无坐席", day,
+                       reasons if isinstance(reasons, str) and reasons else "无入队原因"])
 
 
 def _labelled(page: pd.DataFrame) -> pd.DataFrame:

@@ -181,12 +181,15 @@ def _web_hits(sample: list[str]) -> int:
 
 
 def _is_structured(sample: list[str]) -> bool:
-    """JSON lines or a delimited table: other importers read those, a chat log never looks like them."""
+    """JSON lines or a delimited table: other importers read those, a chat log never looks like them. A table's
+    ragged rows are the table reader's to report, but in a file of a few lines one of them is a large share: there
+    half the lines as wide as the header will do (a short "id,time" row otherwise read as a chat header)."""
     if sum(line[0] in "{[" for line in sample) * 2 >= len(sample):
         return True
+    share = (1, 2) if len(sample) < 6 else (4, 5)
     for sep in (",", "\t", ";"):
         width = sample[0].count(sep)
-        if width >= 2 and sum(line.count(sep) == width for line in sample) * 5 >= len(sample) * 4:
+        if width >= 2 and sum(line.count(sep) == width for line in sample) * share[1] >= len(sample) * share[0]:
             return True
     return False
 

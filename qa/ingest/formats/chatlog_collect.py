@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from qa.ingest.normalize import clean_text
+from qa.ingest.normalize import YEARS, clean_text, out_of_range
 from qa.ingest.records import Rejection
 
 __all__ = ["RELATIVE_DAYS", "RawMessage", "Block", "Collector", "numbered_lines"]
@@ -111,7 +111,11 @@ class Collector:
 
     def start(self, line: int, sender: str | None, ts: datetime | None, *, body: str = "",
               role: str | None = None, day_offset: int | None = None) -> None:
-        """Open a new message (closing the previous one) with an optional first body line."""
+        """Open a new message (closing the previous one) with an optional first body line. A time outside the
+        years every format accepts is reported as they report it (the layouts' own patterns read 1990 on)."""
+        if ts is not None and day_offset is None and not YEARS[0] <= ts.year <= YEARS[1]:
+            self.start_invalid(line, str(out_of_range(ts)))
+            return
         self.close_message()
         msg = RawMessage(line, sender, ts, [body] if body else [], line, role, day_offset)
         if ts is not None and day_offset is None and (self.latest_date is None or ts.date() > self.latest_date):

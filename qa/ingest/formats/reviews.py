@@ -15,6 +15,7 @@ from qa.ingest.formats.base import EXCEL_EXTENSIONS, Format, Sample
 from qa.ingest.formats.table import map_columns, table_kind
 from qa.ingest.normalize import clean_text, parse_csat, parse_time
 from qa.ingest.records import Rejection, ReviewRecord
+from qa.ingest.rejections import unexpected
 
 __all__ = ["FORMATS", "REVIEW_COLUMNS", "parse_rating", "parse_review_rows", "review_columns"]
 
@@ -79,45 +80,50 @@ def parse_rating(value: str) -> int | None:
 def parse_review_rows(headers: list[str], rows: Iterable[tuple[int, Sequence[str]]], cols: dict[str, str], file: str
                       ) -> Iterator[ReviewRecord | Rejection]:
     """One ReviewRecord per valid row; a row with no time, an unreadable time or rating, or neither text nor
-    rating, is reported with its row number and why."""
+    rating, is reported with its row number and why, and so is a row that raises what no check foresaw."""
     index = {key: headers.index(header) for key, header in cols.items()}
-
-    def cell(cells: Sequence[str], key: str) -> str:
-        return clean_text(cells[index[key]]) if key in index and index[key] < len(cells) else ""
-
     for row, cells in rows:
         if not any(clean_text(c) for c in cells):
             continue
-        text = cell(cells, "text")
-        if text in _NO_TEXT:
-            text = ""
         try:
-            rating = parse_rating(cell(cells, "rating"))
-        except ValueError as e:
-            yield Rejection(file, row, cols.get("rating"), f"{e}；该行未导入")
-            continue
-        if not text and rating is None:
-            yield Rejection(file, row, cols.get("text"), "评价内容和评分都为空；该行未导入")
-            continue
-        stamp = cell(cells, "reviewed_at")
-        try:
-            reviewed_at = parse_time(stamp) if stamp else None
-        except ValueError:
-            yield Rejection(file, row, cols.get("reviewed_at"),
-                            f"无法识别的评价时间“{stamp[:40]}”（应为 2026-10-07 10:00:00 这类格式）；该行未导入")
-            continue
-        if reviewed_at is None:
-            yield Rejection(file, row, cols.get("reviewed_at", "评价时间"), "评价时间为空；该行未导入")
-            continue
+            review = _review(row, _cells(index, cells), cols, file)
+        except Exception as e:  # one row, not the file (issue #12)
+            review = unexpected(file, row, e)
+        yield review
 
-        def short(key: str, limit: int) -> str | None:
-            return cell(cells, key)[:limit] or None
 
-        yield ReviewRecord(
-            text=text, reviewed_at=reviewed_at, rating=rating, order_id=short("order_id", 100),
-            product=short("product", 300), sku=short("sku", 200), follow_up=cell(cells, "follow_up"),
-            shop_reply=cell(cells, "shop_reply"), platform=short("platform", 50), shop=short("shop", 200),
-            source_row=row)
+def _cells(index: dict[str, int], cells: Sequence[str]) -> Callable[[str], str]:
+    """A row's cleaned cell by field ("" for a field the file or the row lacks)."""
+    return lambda key: clean_text(cells[index[key]]) if key in index and index[key] < len(cells) else ""
+
+
+def _review(row: int, cell: Callable[[str], str], cols: dict[str, str], file: str) -> ReviewRecord | Rejection:
+    """One review row (``cell`` gives its cleaned cell by field) as a record, or the rejection of the row."""
+    text = cell("text")
+    if text in _NO_TEXT:
+        text = ""
+    try:
+        rating = parse_rating(cell("rating"))
+    except ValueError as e:
+        return Rejection(file, row, cols.get("rating"), f"{e}；该行未导入")
+    if not text and rating is None:
+        return Rejection(file, row, cols.get("text"), "评价内容和评分都为空；该行未导入")
+    stamp = cell("reviewed_at")
+    try:
+        reviewed_at = parse_time(stamp) if stamp else None
+    except ValueError:
+        return Rejection(file, row, cols.get("reviewed_at"),
+                         f"无法识别的评价时间“{stamp[:40]}”（应为 2026-10-07 10:00:00 这类格式）；该行未导入")
+    if reviewed_at is None:
+        return Rejection(file, row, cols.get("reviewed_at", "评价时间"), "评价时间为空；该行未导入")
+
+    def short(key: str, limit: int) -> str | None:
+        return cell(key)[:limit] or None
+
+    return ReviewRecord(
+        text=text, reviewed_at=reviewed_at, rating=rating, order_id=short("order_id", 100),
+        product=short("product", 300), sku=short("sku", 200), follow_up=cell("follow_up"),
+        shop_reply=cell("shop_reply"), platform=short("platform", 50), shop=short("shop", 200), source_row=row)
 
 
 def _is_review_export(excel: bool) -> Callable[[Sample], bool]:
