@@ -203,7 +203,7 @@ def _init_worker(url: str, models_dir: Path | None) -> None:
     _worker = (make_engine(url), Scorer.load(models_dir))
     # The models live as long as the worker, and scoring allocates millions of short-lived acyclic objects
     # (scores, strings, token lists): with the default thresholds the cycle collector ran over the models and the
-    # growing memos again and again, ~10% of a worker's time on real text.
+    # growing memos again and again: a sixth of the path's CPU time on a million messages (bench/RESULTS.md).
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
 
