@@ -24,10 +24,10 @@ PAGES = {
     "models": st.Page("pages/models.py", title="模型", icon=":material/model_training:"),
     "alerts": st.Page("pages/alerts.py", title="预警", icon=":material/notifications:"),
 }
+# Pages a role knows by another name (same pages and addresses): an agent's queue is their own conversations, the
+# agent page their own figures. (A comment, not a docstring: Streamlit's magic would draw a bare string here.)
 RENAMED = {"agent": {"queue": st.Page("pages/queue.py", title="我的会话", icon=":material/checklist:"),
                      "agents": st.Page("pages/agents.py", title="我的表现", icon=":material/support_agent:")}}
-"""Pages a role knows by another name: an agent's queue is their own conversations, the agent page their own
-figures (same pages and addresses)."""
 # What each role is shown; what each may write is decided again in qa/ (qa.access), whatever a page shows.
 # Agents open only their own conversations (the queue is filtered to them) and their reviews to confirm or dispute;
 # executives see aggregates only.
