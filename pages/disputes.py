@@ -58,14 +58,17 @@ def review_detail(review_id: int) -> None:
 
 
 def my_reviews(actor: str | None) -> None:
-    """An agent's (or a team's) reviews, and 确认 / 申诉 on the one picked."""
+    """An agent's reviews (or a team's, or those the signed-in reviewer wrote), and 确认 / 申诉 on the one picked."""
     everything = read(disputes.reviews_for)
     if everything.empty:
         st.info("还没有评分表评审。")
         return
     own = principal.agent_name if principal is not None and principal.role == "agent" else None
-    by = "坐席" if own is not None else st.radio("查看", ["坐席", "技能组"], horizontal=True, key="dp_by")
-    if by == "坐席":
+    wrote = ["我写的评审"] if actor is not None and allowed(principal, "review") else []  # a reviewer's own first
+    by = "坐席" if own is not None else st.radio("查看", [*wrote, "坐席", "技能组"], horizontal=True, key="dp_by")
+    if by == "我写的评审":
+        mine = read(disputes.reviews_for, reviewer=actor)
+    elif by == "坐席":
         agents = [own] if own is not None else sorted(everything["agent"].dropna().unique())  # an agent: their own
         if not agents:
             st.info("评审的会话都没有坐席。")
@@ -81,7 +84,7 @@ def my_reviews(actor: str | None) -> None:
         who = st.selectbox("技能组", teams, key="dp_team")
         mine = read(disputes.reviews_for, team=who)
     if mine.empty:
-        st.info("没有评审。")
+        st.info("你还没有写过评分表评审。" if by == "我写的评审" else "没有评审。")
         return
     mine = mine.assign(state=mine.apply(_state, axis=1))
     st.dataframe(mine, hide_index=True, column_order=list(REVIEW_COLUMNS), column_config=REVIEW_COLUMNS,

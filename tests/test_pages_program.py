@@ -314,12 +314,17 @@ def test_a_dispute_raised_and_resolved_changes_the_final_score_shown(program_app
     assert f"申诉已处理：{disputes.CHANGED}" in _texts(at.success)
     after = read(program_app, reviews.load_review, rid).score
     assert after is not None and before is not None and after > before
+    assert "你还没有写过评分表评审。" in _texts(at.info)  # a manager who reviews sees their own reviews first
+    at.radio(key="dp_by").set_value("坐席").run()
     shown = next(d.value for d in at.dataframe if "state" in d.value)
     assert shown["state"].tolist() == [disputes.CHANGED] and shown["score"].tolist() == [after]
     assert "没有待处理的申诉。" in _texts(at.info)
     assert any(f" 已改分 · {MANAGER}：" in c and c.endswith("：复核后认可：方案明确") for c in _texts(at.caption))
     rates = next(d.value for d in at.dataframe if "dispute_rate" in d.value).set_index("reviewer")
     assert rates.loc["王质检", "disputed"] == 1 and rates.loc["王质检", "changed"] == 1
+    at = start_app("pages/disputes.py", user="王质检")  # the reviewer lands on the reviews he wrote, and their fate
+    wrote = next(d.value for d in at.dataframe if "state" in d.value)
+    assert at.radio(key="dp_by").value == "我写的评审" and wrote["state"].tolist() == [disputes.CHANGED]
 
 
 # --- 模型 and 坐席 -----------------------------------------------------------------------------------------------

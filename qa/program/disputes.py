@@ -210,14 +210,16 @@ _REVIEW_COLUMNS = ["review_id", "conversation_id", "external_id", "agent", "team
 
 
 def reviews_for(conn: Connection, agent: str | None = None, team: str | None = None, now: datetime | None = None,
-                window: timedelta = DISPUTE_WINDOW) -> pd.DataFrame:
-    """An agent's (or a team's) reviews, newest first, with the final score, their state and whether they can
-    still be disputed (``dispute_deadline``, ``can_dispute``)."""
+                window: timedelta = DISPUTE_WINDOW, reviewer: str | None = None) -> pd.DataFrame:
+    """An agent's (or a team's, or those a reviewer wrote) reviews, newest first, with the final score, their state
+    and whether they can still be disputed (``dispute_deadline``, ``can_dispute``)."""
     query = _review_rows().order_by(ScorecardReview.updated_at.desc(), ScorecardReview.id.desc())
     if agent is not None:
         query = query.where(Agent.name == agent)
     if team is not None:
         query = query.where(Agent.team == team)
+    if reviewer is not None:
+        query = query.where(User.name == reviewer)
     df = pd.DataFrame(conn.execute(query).mappings().all(), columns=_REVIEW_COLUMNS)
     now = now or _now()
     df["dispute_deadline"] = df["updated_at"] + window
