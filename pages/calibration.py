@@ -52,9 +52,9 @@ def _alpha_text(alpha: float | None, comparisons: int) -> str:
     return "—（没有可比的评分）" if not comparisons else "—（都打了同一个分，无法计算）"
 
 
-def my_tasks(actor: str) -> None:
-    """The conversations of open sessions ``actor`` takes part in, each a link to score it blind in the replay."""
-    work = read(calibration.my_calibration_work, actor)
+def my_tasks(work: pd.DataFrame) -> None:
+    """The conversations of open sessions the signed-in reviewer takes part in (``my_calibration_work``), each a
+    link to score it blind in the replay."""
     if work.empty:
         st.info("你目前没有进行中的校准任务。")
         return
@@ -188,7 +188,8 @@ if not manager:
                                     else "；评分由质检员进行，这里可以查看各场校准会的结果。"))
 shown = [t for t in TABS if (t != TABS[0] or scoring) and (t != TABS[2] or manager)]
 asked = st.session_state.get(TAB_KEY)
-if asked not in shown and TABS[0] in shown and read(calibration.my_calibration_work, actor).empty:
+work = read(calibration.my_calibration_work, actor) if scoring else pd.DataFrame()
+if asked not in shown and scoring and work.empty:
     asked = TABS[1]  # nothing to score: open on the sessions and their results
 # keyed, so the tab chosen on arriving from the queue (its default) stays chosen on later reruns
 tabs = dict(zip(shown, st.tabs(shown, default=asked if asked in shown else None, key="cal_tabs")))
@@ -205,4 +206,4 @@ if manager:
 if scoring:
     assert actor is not None
     with tabs[TABS[0]]:
-        my_tasks(actor)
+        my_tasks(work)

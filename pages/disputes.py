@@ -130,9 +130,9 @@ def _resolve(dispute_id: int, actor: str, ratings: dict | None) -> None:
         st.rerun()
 
 
-def open_list(actor: str | None) -> None:
-    """Disputes waiting for a QA manager, and the form to uphold or change the one picked."""
-    waiting = read(disputes.open_disputes)
+def open_list(actor: str | None, waiting: pd.DataFrame) -> None:
+    """Disputes waiting for a QA manager (``disputes.open_disputes``), and the form to uphold or change the one
+    picked."""
     if waiting.empty:
         st.info("没有待处理的申诉。")
         return
@@ -173,12 +173,12 @@ show_flash()
 if not allowed(principal, "manage_program"):  # agents and reviewers: their reviews only; resolving is a manager's
     my_reviews(actor)
     st.stop()
-pending = len(read(disputes.open_disputes))
-labels = ["评审记录", f"待处理申诉（{pending}）" if pending else "待处理申诉", "申诉率"]
-tab_mine, tab_open, tab_rates = st.tabs(labels, default=labels[1] if pending else None)  # the work first
+waiting = read(disputes.open_disputes)
+labels = ["评审记录", f"待处理申诉（{len(waiting)}）" if len(waiting) else "待处理申诉", "申诉率"]
+tab_mine, tab_open, tab_rates = st.tabs(labels, default=labels[1] if len(waiting) else None)  # the work first
 with tab_mine:
     my_reviews(actor)
 with tab_open:
-    open_list(actor)
+    open_list(actor, waiting)
 with tab_rates:
     dispute_rate_table("dp_rates")
