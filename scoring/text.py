@@ -38,6 +38,10 @@ _FOLDED = re.compile("[" + "".join(re.escape(chr(c)) for c in _FULLWIDTH) + "]")
 """Any character ``_FULLWIDTH`` changes: most chat lines have none, and ``str.translate`` looks up every character."""
 
 
+_SPACE = re.compile(r"\s")
+"""Any character ``str.isspace`` accepts (the same set, for str patterns)."""
+
+
 def normalize(text: str) -> str:
     """Fold full-width letters/digits to ASCII and lower-case, so ＯＫ, OK and ok are one token."""
     if not text:
@@ -79,8 +83,10 @@ class Tokenizer:
         self.backend, self._cut = _make_backend(backend, entries)
 
     def tokenize(self, text: str) -> list[str]:
-        """Tokens of one message, whitespace dropped."""
-        return [t for t in self._cut(normalize(text)) if not t.isspace()]
+        """Tokens of one message, whitespace dropped (most chat lines have none to drop: no filtering pass)."""
+        text = normalize(text)
+        tokens = self._cut(text)
+        return [t for t in tokens if not t.isspace()] if _SPACE.search(text) else tokens
 
     def tokenize_many(self, texts: Iterable[str], memo: dict[str, list[str]] | None = None) -> list[list[str]]:
         """Tokens of many messages; identical texts (canned replies) are segmented once.

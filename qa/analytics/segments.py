@@ -26,9 +26,12 @@ from dataclasses import dataclass
 __all__ = ["Span", "Turn", "segment_rows", "spans"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Turn:
-    """One message as attribution reads it: who sent it and its stored scores (None where not applicable)."""
+    """One message as attribution reads it: who sent it and its stored scores (None where not applicable).
+
+    Not frozen: one is made per scored message, and a frozen dataclass's ``__init__`` costs four times a plain
+    one's; nothing changes a turn once made."""
 
     role: str
     agent_id: int | None = None

@@ -37,9 +37,12 @@ CHECK_LABELS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Line:
-    """One message as the checks see it: text plus the scores stored for it (None where not scored)."""
+    """One message as the checks see it: text plus the scores stored for it (None where not scored).
+
+    Not frozen, like ``CheckResult``: a scoring run makes one per message (and ten results per conversation), and
+    a frozen dataclass's ``__init__`` costs four times a plain one's; nothing changes them once made."""
 
     id: int | None
     role: str
@@ -63,7 +66,7 @@ class Evidence:
     score: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CheckResult:
     """``passed`` None means not applicable; ``count`` is how many times the failing thing happened."""
 
