@@ -186,15 +186,21 @@ def test_only_managers_set_rules(db: Engine) -> None:
         alerts.delete_rule(db, rule_id, "刘总")
 
 
-def test_a_deleted_rule_is_in_the_audit_trail_without_its_webhook(db: Engine) -> None:
+def test_a_rule_s_life_is_in_the_audit_trail_without_its_webhook(db: Engine) -> None:
     from qa.access import SYSTEM
     from qa.audit import audit_table, audit_trail
 
     rule = AlertRule("退货不满", "threshold", "risk_high_share", "category", "退货", 0.3,
                      webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret")
     rule_id = alerts.add_rule(db, rule, "陈经理")
+    alerts.set_enabled(db, rule_id, False, "陈经理")
+    alerts.set_enabled(db, rule_id, False, "陈经理")  # no change: nothing to record
+    alerts.set_enabled(db, rule_id, True, "陈经理")
     alerts.delete_rule(db, rule_id, "陈经理")
     trail = read(db, audit_trail, SYSTEM, entity="alert_rule")
-    assert trail[["user_name", "action", "entity_id"]].values.tolist() == [["陈经理", "delete", str(rule_id)]]
+    assert trail[["user_name", "action", "entity_id"]].values.tolist() == [
+        ["陈经理", action, str(rule_id)] for action in ("delete", "update", "update", "create")]
     assert json.loads(trail["before"].iloc[0])["name"] == "退货不满" and "secret" not in trail["before"].iloc[0]
+    assert json.loads(trail["after"].iloc[-1])["threshold"] == 0.3 and "secret" not in trail["after"].iloc[-1]
+    assert [json.loads(a)["enabled"] for a in trail["after"].iloc[1:3]] == [True, False]
     assert audit_table(trail)[["对象", "内容"]].values.tolist()[0][0] == "预警规则"

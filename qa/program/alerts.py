@@ -244,16 +244,28 @@ def add_rule(engine: Engine, rule: AlertRule, actor: str) -> int:
         if conn.scalar(select(AlertRuleRecord.id).where(AlertRuleRecord.name == rule.name.strip())) is not None:
             raise ProgramError(f"已有名为“{rule.name.strip()}”的预警规则：请换一个名称")
         values = {**asdict(rule), "name": rule.name.strip(), "value": rule.value or None}
-        return conn.execute(insert(AlertRuleRecord).values(
+        rule_id = conn.execute(insert(AlertRuleRecord).values(
             **values, created_by=creator, created_at=datetime.now(),
         ).returning(AlertRuleRecord.id)).scalar_one()
+        record(conn, creator, "create", "alert_rule", rule_id, after=_audited(values))
+        return rule_id
+
+
+def _audited(values: dict[str, Any]) -> dict[str, Any]:
+    """A rule as the audit trail keeps it: without its webhook address, which holds the robot's key."""
+    return {**values, "webhook_url": None}
 
 
 @retry_when_busy
 def set_enabled(engine: Engine, rule_id: int, enabled: bool, actor: str) -> None:
+    """Pause or resume a rule; the audit trail keeps who did it."""
     with engine.begin() as conn:
-        acting_id(conn, actor, "manage_program")
+        by = acting_id(conn, actor, "manage_program")
+        was = conn.scalar(select(AlertRuleRecord.enabled).where(AlertRuleRecord.id == rule_id))
+        if was is None or bool(was) == enabled:
+            return
         conn.execute(update(AlertRuleRecord).where(AlertRuleRecord.id == rule_id).values(enabled=enabled))
+        record(conn, by, "update", "alert_rule", rule_id, {"enabled": bool(was)}, {"enabled": enabled})
 
 
 @retry_when_busy
@@ -265,7 +277,7 @@ def delete_rule(engine: Engine, rule_id: int, actor: str) -> None:
         row = conn.execute(select(AlertRuleRecord).where(AlertRuleRecord.id == rule_id)).first()
         if row is None:
             return
-        record(conn, by, "delete", "alert_rule", rule_id, {**asdict(_rule(row)), "webhook_url": None})
+        record(conn, by, "delete", "alert_rule", rule_id, _audited(asdict(_rule(row))))
         conn.execute(delete(AlertEvent).where(AlertEvent.rule_id == rule_id))
         conn.execute(delete(AlertRuleRecord).where(AlertRuleRecord.id == rule_id))
 
