@@ -50,3 +50,14 @@ def test_content_tokens(token: str, content: bool) -> None:
 
 def test_normalize_folds_full_width_letters_but_keeps_chinese_punctuation() -> None:
     assert normalize("ＯＫ！Ａ１") == "ok！a1"
+
+
+@pytest.mark.parametrize("backend", ["rjieba", "jieba"])
+def test_whitespace_of_any_kind_never_becomes_a_token(backend: str) -> None:
+    if backend == "rjieba":
+        pytest.importorskip("rjieba")
+    tok = Tokenizer(backend=backend)
+    for text in ["快递 三天\t还没到\n我要退货", "\u3000亲\u00a0在吗\u2003", "发票什么时候能开？"]:
+        tokens = tok.tokenize(text)
+        assert tokens and not any(t.isspace() or not t for t in tokens)
+        assert "".join(tokens) == "".join(normalize(text).split())
