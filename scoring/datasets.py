@@ -37,6 +37,7 @@ __all__ = [
     "sentiment_corpus",
     "labelled_chat_lines",
     "labelled_training_lines",
+    "labelled_chat_utterances",
 ]
 
 LABELS_DIR = Path(__file__).resolve().parents[1] / "data" / "labels"
@@ -264,4 +265,25 @@ def labelled_chat_lines(shared_dir: Path, labels_dir: Path = LABELS_DIR) -> pd.D
     jd = load_jddc(shared_dir)
     labels["text"] = [jd[line]["context"][turn].strip() for line, turn in zip(labels["line"], labels["turn"])]
     labels.attrs["kappa"] = round(float(cohen_kappa_score(labels["negative_a"], labels["negative_b"])), 4)
+    return labels
+
+
+def labelled_chat_utterances(shared_dir: Path, labels_dir: Path = LABELS_DIR) -> pd.DataFrame | None:
+    """Held-out chat utterances labelled by people (``data/labels/chat_utterance_labels.csv``, keyed by the md5 of
+    the text): ``text``, ``sentiment`` (negative/neutral/positive, adjudicated) and ``negative`` (0/1);
+    ``attrs["kappa"]`` is the two labellings' κ on negative-or-not. None when the labels are absent."""
+    import hashlib
+
+    from sklearn.metrics import cohen_kappa_score
+
+    path = labels_dir / "chat_utterance_labels.csv"
+    if not path.exists():
+        return None
+    labels = pd.read_csv(path)
+    texts = {hashlib.md5(t.encode()).hexdigest(): t for t in load_chat_sentiment(shared_dir)["text"]}
+    labels = labels[labels["key"].isin(texts)].reset_index(drop=True)
+    labels["text"] = labels["key"].map(texts)
+    labels["negative"] = (labels["sentiment"] == "negative").astype(int)
+    labels.attrs["kappa"] = round(float(cohen_kappa_score(labels["sentiment_a"] == "negative",
+                                                          labels["sentiment_b"] == "negative")), 4)
     return labels

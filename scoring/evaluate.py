@@ -34,6 +34,8 @@ from scoring.datasets import (
     LABELS_DIR,
     dialogue_to_conv,
     labelled_chat_lines,
+    labelled_chat_utterances,
+    load_chat_sentiment,
     load_stc3,
     sentiment_corpus,
     tone_examples,
@@ -92,10 +94,13 @@ def evaluate_sentiment(
 
     weight = corpus_weights(domain)
 
-    def held_out(test: np.ndarray) -> dict:
-        model = SentimentModel.fit([], [], y[~test], counts=(chars[~test], words[~test]), explained=False,
-                                   sample_weight=weight[~test])
+    def refit_without(test: np.ndarray) -> SentimentModel:
+        return SentimentModel.fit([], [], y[~test], counts=(chars[~test], words[~test]), explained=False,
+                                  sample_weight=weight[~test])
+
+    def held_out(test: np.ndarray, refitted: SentimentModel | None = None) -> dict:
         idx = np.flatnonzero(test)
+        model = refitted or refit_without(test)
         return binary_report(y[test], model.predict([texts[k] for k in idx], [tokens[k] for k in idx]))
 
     per_domain = {}
@@ -112,10 +117,16 @@ def evaluate_sentiment(
         "loco_review_domains_mean_auc": round(float(np.mean(reviews)), 4) if reviews else None,
         "loco_review_domains_min_auc": round(float(np.min(reviews)), 4) if reviews else None,
         "loco_per_domain": per_domain,
-        "chat_held_out": held_out(chat_test) if chat_test.any() else None,
         "plain_and_complaint_lines": {t: round(float(p), 3) for t, p in zip(probe, scores)},
         "training_rows": {name: int((domain == name).sum()) for name in sorted(set(domain))},
     }
+    if chat_test.any():
+        without_chat = refit_without(chat_test)
+        figures["chat_held_out"] = held_out(chat_test, without_chat)
+        people = _people_on_chat(shared_dir, labels_dir, without_chat, {texts[k] for k in np.flatnonzero(chat_test)},
+                                 tokenizer, memo)
+        if people is not None:
+            figures["chat_people_labelled"] = people
     jd = labelled_chat_lines(shared_dir, labels_dir)
     if jd is not None:
         p = model.predict(jd["text"].tolist(), tokenizer.tokenize_many(jd["text"].tolist(), memo))
@@ -125,6 +136,30 @@ def evaluate_sentiment(
                                                  "labelled_negative_share": round(float(y_jd.mean()), 4),
                                                  "kappa": jd.attrs["kappa"]}
     return figures, model
+
+
+def _people_on_chat(shared_dir: Path, labels_dir: Path, model: SentimentModel, held_out_texts: set[str],
+                    tokenizer: Tokenizer, memo: dict | None) -> dict | None:
+    """The chat-held-out model against people's labels of held-out utterances: negative against the rest, and
+    against positive only (neutral lines left out), beside the corpus's automatic labels of the same lines."""
+    people = labelled_chat_utterances(shared_dir, labels_dir)
+    if people is None:
+        return None
+    people = people[people["text"].isin(held_out_texts)].reset_index(drop=True)  # never in the refit's training
+    polar = (people["sentiment"] != "neutral").to_numpy()
+    if people["negative"].nunique() < 2 or people["negative"][polar].nunique() < 2:  # a subsample's few lines
+        return None
+    texts = people["text"].tolist()
+    p = model.predict(texts, tokenizer.tokenize_many(texts, memo))
+    auto = 1 - load_chat_sentiment(shared_dir).drop_duplicates("text").set_index("text").loc[texts, "label"].to_numpy()
+    return {
+        "negative_vs_rest": binary_report(people["negative"].to_numpy(), p),
+        "negative_vs_positive": binary_report(people["negative"].to_numpy()[polar], p[polar]),
+        "shares": {k: round(float((people["sentiment"] == k).mean()), 4) for k in ("negative", "neutral", "positive")},
+        "flagged_share": round(float((p >= 0.5).mean()), 4),
+        "automatic_labels_agree": round(float((auto == people["negative"].to_numpy()).mean()), 4),
+        "kappa": people.attrs["kappa"],
+    }
 
 
 def evaluate_dissatisfaction(
@@ -282,6 +317,10 @@ def format_report(result: dict) -> str:
         chat = s.get("chat_held_out") or {}
         lines.append(f"情绪 sentiment: 留一评论领域 AUC 均值 {s['loco_review_domains_mean_auc']:.4f}"
                      f"（最低 {s['loco_review_domains_min_auc']:.4f}），聊天留出 AUC {chat.get('roc_auc', float('nan')):.4f}")
+        people = s.get("chat_people_labelled")
+        if people:
+            lines.append(f"  聊天语句人工标注：负面对其余 AUC {people['negative_vs_rest']['roc_auc']:.4f}，"
+                         f"负面对正面 AUC {people['negative_vs_positive']['roc_auc']:.4f}，两位标注者 κ {people['kappa']:.2f}")
     r = result.get("relevance")
     if r:
         lines.append("相关度 relevance: " + "，".join(f"{k} AUC {v['roc_auc']:.4f}" for k, v in r.items()

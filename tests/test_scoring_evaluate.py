@@ -132,3 +132,32 @@ def test_train_only_refuses_an_unknown_model_before_training(tmp_path: Path) -> 
     with pytest.raises(ScoringError, match="未知模型：bogus"):
         train_all(tmp_path, tmp_path, only=["tone", "bogus"], log=lambda _: None)
     assert not list(tmp_path.iterdir())
+
+
+def test_people_labelled_chat_utterances_come_from_the_held_out_split_and_are_measured_there(
+        shared: Path, tmp_path: Path) -> None:
+    """The shipped labels are all of the chat hash bucket the evaluation refits without; a labelled line outside
+    the texts held out is left out of the figure, and neutral lines only out of negative-vs-positive."""
+    import hashlib
+
+    import pandas as pd
+
+    from scoring.datasets import LABELS_DIR, load_chat_sentiment
+    from scoring.evaluate import _people_on_chat
+
+    shipped = LABELS_DIR / "chat_utterance_labels.csv"
+    if shipped.exists():
+        keys = pd.read_csv(shipped)["key"]
+        assert len(keys) == keys.nunique() and all(int(k, 16) % 5 == 0 for k in keys)
+    texts = [t for t in load_chat_sentiment(shared)["text"] if int(hashlib.md5(t.encode()).hexdigest(), 16) % 5 == 0]
+    picked = texts[:7]
+    sentiments = ["negative", "negative", "positive", "positive", "neutral", "negative", "positive"]
+    pd.DataFrame({"key": [hashlib.md5(t.encode()).hexdigest() for t in picked], "sentiment_a": sentiments,
+                  "sentiment_b": [*sentiments[:-1], "negative"], "sentiment": sentiments}).to_csv(
+        tmp_path / "chat_utterance_labels.csv", index=False)
+    model = SentimentModel.from_state(*load_artifact(DEFAULT_MODELS_DIR, "sentiment"))
+    r = _people_on_chat(shared, tmp_path, model, set(picked[:6]), get_tokenizer(), None)
+    assert r is not None and r["negative_vs_rest"]["n"] == 6 and r["negative_vs_positive"]["n"] == 5
+    assert r["shares"] == {"negative": 0.5, "neutral": round(1 / 6, 4), "positive": round(2 / 6, 4)}
+    assert -1 <= r["kappa"] < 1 and 0 <= r["automatic_labels_agree"] <= 1
+    assert _people_on_chat(shared, tmp_path, model, set(picked[2:4]), get_tokenizer(), None) is None  # one class
