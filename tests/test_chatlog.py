@@ -299,3 +299,18 @@ def test_tables_and_json_lines_are_not_chat_logs(name: str) -> None:
 def test_lines_are_numbered_as_an_editor_shows_them() -> None:
     assert list(numbered_lines("a\r\nb\rc\n\n d\x00 \nNone")) == [(1, "a"), (2, "b"), (3, "c"), (4, ""), (5, "d"),
                                                                   (6, "None")]
+
+
+@pytest.mark.parametrize("text, stamp", [
+    ("jd_user07 2126-10-07 10:00:00\n这条消息的年份不对\njd_user07 2026-10-07 10:01:00\n那我重新问一下\n"
+     "某店自营客服02 2026-10-07 10:01:30\n好的\n", "2126-10-07 10:00:00"),
+    ("tb_buyer01(1899-11-11 10:00:00):在吗\nadidas官方旗舰店:小美(2026-11-11 10:00:30):在的亲\n"
+     "tb_buyer01(2026-11-11 10:01:00):好的\n", "1899-11-11 10:00:00"),
+])
+def test_a_time_in_an_impossible_year_says_so_and_the_rest_is_kept(text: str, stamp: str) -> None:
+    convs, rejections = parse_chatlog(text, "years.txt")
+    year = int(stamp[:4])
+    assert [(r.row, r.field) for r in rejections] == [(1, "时间")]
+    assert f"时间“{stamp}”的年份 {year} 不在 1990–2100 年之间" in rejections[0].reason
+    assert "第 1" in rejections[0].reason
+    assert sum(len(c.messages) for c in convs) == 2

@@ -249,10 +249,18 @@ def _stamp(m: re.Match[str], day: date | None = None) -> tuple[datetime | None, 
     return datetime.combine(day, clock), None
 
 
+def _invalid_time(m: re.Match[str], stamp: str) -> str:
+    """Why a matched time was refused: a real date outside the years a chat can have, or no date at all."""
+    year = m.groupdict().get("y")
+    if year is not None and not _YEARS[0] <= int(year) <= _YEARS[1]:
+        return f"时间“{stamp}”的年份 {int(year)} 不在 {_YEARS[0]}–{_YEARS[1]} 年之间（导出的时间可能有误）"
+    return f"时间“{stamp}”不是有效的日期时间"
+
+
 def _start(c: Collector, line: int, sender: str, m: re.Match[str], body: str = "") -> None:
     ts, offset = _stamp(m)
     if ts is None:
-        c.start_invalid(line, f"时间“{m['stamp']}”不是有效的日期时间")
+        c.start_invalid(line, _invalid_time(m, m["stamp"]))
     else:
         c.start(line, sender, ts, body=body, day_offset=offset)
 
@@ -405,7 +413,7 @@ def _start_web(c: Collector, no: int, m: re.Match[str], sender: str, day: date |
     elif m["y"] is None and day is None:
         c.start_invalid(no, f"时刻“{m.group(0)}”前面没有有效的日期行，无法确定日期")
     else:
-        c.start_invalid(no, f"时间“{m.group(0)}”不是有效的日期时间")
+        c.start_invalid(no, _invalid_time(m, m.group(0)))
     return ts is not None
 
 
