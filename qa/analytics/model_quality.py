@@ -169,6 +169,10 @@ TERMS: dict[str, tuple[str, str]] = {
     "adjudicated": ("裁定数", "两位标注者不一致、由第三方裁定的条数"),
     "flagged_share": ("预警比例", "模型判为负面（≥0.5）的比例"),
     "labelled_negative_share": ("人工负面比例", "人工标注为负面的比例"),
+    "automatic_labels_agree": ("自动标签一致率", "语料自带的自动标签与人工标注一致的比例"),
+    "negative": ("负面", "人工标注为负面的比例"),
+    "neutral": ("中性", "人工标注为中性的比例"),
+    "positive": ("正面", "人工标注为正面的比例"),
     "fold_auc_mean": ("各折 AUC 均值", "交叉验证各折 ROC-AUC 的平均"),
     "loco_review_domains_mean_auc": ("留一领域 AUC 均值", "每次留出一个评论领域，其余训练，留出领域上的 AUC 平均"),
     "loco_review_domains_min_auc": ("留一领域 AUC 最低", "表现最差的评论领域"),
@@ -205,7 +209,8 @@ TERMS: dict[str, tuple[str, str]] = {
 
 _EVALUATIONS = {
     "loco_per_domain": "留出领域", "chat_held_out": "聊天语句（留出）",
-    "jd_labelled_customer_lines": "京东顾客消息（人工标注，留出）", "real_out_of_fold": "真实回复（交叉验证）",
+    "jd_labelled_customer_lines": "京东顾客消息（人工标注，留出）", "chat_people_labelled": "聊天语句（人工标注，留出）",
+    "negative_vs_rest": "负面对其余", "negative_vs_positive": "负面对正面（不含中性）", "shares": "人工标注占比", "real_out_of_fold": "真实回复（交叉验证）",
     "real_out_of_fold.by_source": "真实回复·来源", "probe": "探针集（留出语境）", "probe.caught_by_kind": "探针集·各类检出率",
     "labellers": "标注者一致性", "jd_random": "京东留出·随机负例", "jd_random_nontemplate": "京东留出·随机负例（不含模板）",
     "jd_hard": "京东留出·同类话题负例", "jd_hard_nontemplate": "京东留出·同类话题负例（不含模板）",
