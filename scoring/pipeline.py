@@ -198,29 +198,35 @@ class Scorer:
         msgs = []
         base = batch.starts[k]
         sentiment, relevance, tone = columns
-        platform = timing.rule.platform
+        sentiment_words, tone_words, relevance_words = words["sentiment_neg"], words["tone_risk"], words["relevance"]
+        roles, texts = batch.roles, batch.texts
+        find = forbidden_phrases().find
+        replies, platform = timing.replies, timing.rule.platform
         for seq, i in enumerate(range(base, batch.starts[k + 1])):
-            role = batch.roles[i]
-            ms = MessageScore(seq=seq)
+            role = roles[i]
             if role == "customer":
-                ms.sentiment_neg = sentiment[i]
-                if ms.sentiment_neg is not None:
-                    ms.explanation = f"负面情绪 {ms.sentiment_neg:.2f}" + (
-                        "：" + "、".join(words["sentiment_neg"][i]) if words["sentiment_neg"].get(i) else "")
+                value = sentiment[i]
+                ms = MessageScore(seq, value)
+                if value is not None:
+                    said = sentiment_words.get(i)
+                    ms.explanation = f"负面情绪 {value:.2f}：{'、'.join(said)}" if said else f"负面情绪 {value:.2f}"
             elif role == "agent":
                 parts = []
-                ms.tone_risk = tone[i]
+                ms = MessageScore(seq, None, tone[i], relevance[i])
                 if ms.tone_risk is not None:
-                    reasons = "；".join(words["tone_risk"].get(i, []))
-                    parts.append(f"语气风险 {ms.tone_risk:.2f}" + (f"（{reasons}）" if reasons else ""))
-                    ms.rule_hits.extend(f"禁用语:{h.phrase}" for h in forbidden_phrases().find(batch.texts[i]))
-                ms.relevance = relevance[i]
-                shared = words["relevance"].get(i)
+                    reasons = tone_words.get(i)
+                    parts.append(f"语气风险 {ms.tone_risk:.2f}（{'；'.join(reasons)}）" if reasons
+                                 else f"语气风险 {ms.tone_risk:.2f}")
+                    hits = find(texts[i])
+                    if hits:
+                        ms.rule_hits.extend(f"禁用语:{h.phrase}" for h in hits)
+                shared = relevance_words.get(i)
                 if ms.relevance is not None:
-                    parts.append(f"相关度 {ms.relevance:.2f}" + (f"（与顾客共有词：{'、'.join(shared)}）" if shared else ""))
+                    parts.append(f"相关度 {ms.relevance:.2f}（与顾客共有词：{'、'.join(shared)}）" if shared
+                                 else f"相关度 {ms.relevance:.2f}")
                 elif shared:  # a template reply: neither relevant nor irrelevant
                     parts.append("、".join(shared) + "，不计相关度")
-                t = timing.replies.get(seq)
+                t = replies.get(seq)
                 if t is not None:
                     ms.wait_s = t.wait_s
                     ms.sla_breach = t.breach
@@ -228,6 +234,8 @@ class Scorer:
                     if t.breach:
                         ms.rule_hits.append("超时:SLA")
                 ms.explanation = "；".join(parts)
+            else:
+                ms = MessageScore(seq)
             msgs.append(ms)
         return msgs
 
