@@ -96,7 +96,8 @@ if view == "我的队列":
     reviewer_id = user[0]
     status = STATUSES[st.radio("状态", list(STATUSES), horizontal=True, key="queue_status")]
 
-query = QueueQuery(filters, mode, (rate or 10) / 100, int(quota or 5), int(seed), reviewer_id, status)
+query = QueueQuery(filters, mode, (rate or 10) / 100, int(quota or 5), int(seed), reviewer_id, status,
+                   for_agent=principal.agent_name if own and principal is not None else None)
 total = cached_with_reviews(queue_count, query)
 pages = max(1, math.ceil(total / PAGE_SIZE))
 

@@ -123,7 +123,8 @@ facts = [h.platform, h.shop, handoffs_text(handoffs(msgs, h.agent)), h.team, h.c
          f"{h.message_count} 条消息"]
 st.caption(" · ".join(plain(f) for f in facts if f))
 st.markdown(" ".join(f":{'red' if bad else 'gray'}-badge[{label}]" for label, bad in header_badges(h)))
-reasons = cached_with_reviews(conversation_reasons, cid)
+reasons = cached_with_reviews(conversation_reasons, cid,
+                              principal.agent_name if principal is not None and allowed(principal, "answer_review") else None)
 said = risk_sentence(h, msgs)
 if reasons:
     st.caption(f"入队原因：{plain(reasons)}")

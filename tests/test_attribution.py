@@ -119,6 +119,25 @@ def test_queue_reasons_name_the_agent_who_owns_them(scored: Engine) -> None:
     assert list(page.loc[page["external_id"] == "JD-A", "agent"]) == ["阿强"]
 
 
+def test_an_agent_s_own_list_names_only_their_part_of_a_shared_chat(scored: Engine) -> None:
+    """Each agent's own list says what they own, unnamed, and only that a colleague's part has reasons too,
+    never spelling those out (an agent reads their own figures, not a colleague's): 小安 was slow, curt and
+    off-topic, 阿强's reply scored off-topic as well."""
+    from qa.review.queue import OTHERS_OWN, conversation_reasons
+
+    with scored.connect() as conn:
+        xiaoan = queue_page(conn, QueueQuery(filters=Filters(agents=("小安",)), for_agent="小安"), 1)
+        aqiang = queue_page(conn, QueueQuery(filters=Filters(agents=("阿强",)), for_agent="阿强"), 1)
+        cid = int(xiaoan["id"].iloc[0])
+        replayed = conversation_reasons(conn, cid, "阿强")
+    assert xiaoan["reasons"].tolist() == [
+        f"慢：首次响应 14 分，超过 SLA 30 秒；语气：风险 0.57；答非所问：相关度 0.27；{OTHERS_OWN}"]
+    theirs = dict(zip(aqiang["external_id"], aqiang["reasons"]))
+    assert theirs["JD-T"] == f"答非所问：相关度 0.09；{OTHERS_OWN}"
+    assert theirs["JD-A"].startswith("慢：首次响应 5 分，超过 SLA 30 秒")  # their own chat: said as before
+    assert replayed == theirs["JD-T"]
+
+
 def test_agents_picks_rank_by_their_own_part(scored: Engine) -> None:
     with scored.connect() as conn:
         _best, worst = sc.extreme_conversations(conn, Filters(), "阿强")

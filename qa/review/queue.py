@@ -93,6 +93,7 @@ class QueueQuery:
     seed: int = 1
     reviewer_id: int | None = None  # "my queue": only what is assigned to this reviewer
     status: str | None = None  # with reviewer_id: STATUS_TODO or STATUS_DONE
+    for_agent: str | None = None  # an agent's own list: a transferred chat's reasons name only what they own
 
     def describe_sample(self) -> str:
         """How the sample was drawn, stored on assignments and shown next to the count, e.g. "随机 10% · 抽样编号 42"."""
@@ -181,17 +182,35 @@ def _handlers(segments: list[pd.Series]) -> str | None:
     return "→".join(names) if len(names) > 1 else None
 
 
-def _reasons(row: pd.Series, segments: list[pd.Series]) -> str:
-    """The reasons of one queue row; in a chat handled by several agents each reason an agent owns names them."""
+OTHERS_OWN = "另有原因在其他坐席负责的部分"
+"""What an agent's own list says in place of a colleague's reasons in a chat they shared."""
+
+
+def _reasons(row: pd.Series, segments: list[pd.Series], for_agent: str | None = None) -> str:
+    """The reasons of one queue row; in a chat handled by several agents each reason an agent owns names them.
+
+    With ``for_agent`` (an agent reading their own list) a transferred chat's owned reasons are that agent's
+    only, and a colleague's are not spelled out: they are the colleague's to read, not this agent's."""
     out: list[str] = []
     transferred = len({seg.agent for seg in segments}) > 1
+    others = False
     for r in REASONS:
         if not row[f"is_{r.key}"]:
             continue
         test = _SEGMENT_TESTS.get(r.key)
-        owned = [_named(r.detail(seg), seg.agent) for seg in segments if test(seg)] if transferred and test else []
-        out.extend(dict.fromkeys(owned) or [r.detail(row)])
-    return "；".join(out)
+        if not (transferred and test):
+            out.append(r.detail(row))
+            continue
+        owners = [seg for seg in segments if test(seg)]
+        if not owners:  # no one segment crosses the line the whole chat does
+            out.append(r.detail(row))
+        elif for_agent is None:
+            out.extend(dict.fromkeys(_named(r.detail(seg), seg.agent) for seg in owners))
+        else:
+            mine = [seg for seg in owners if seg.agent == for_agent]
+            others = others or len(mine) < len(owners)
+            out.extend(dict.fromkeys(r.detail(seg) for seg in mine))
+    return "；".join(out + ([OTHERS_OWN] if others else []))
 
 
 def platform_sla(platform: str | None) -> tuple[float | None, float | None]:
@@ -295,17 +314,18 @@ def queue_page(conn: Connection, q: QueueQuery, page: int, page_size: int = PAGE
     ranked = _page_ids(conn, q, page, page_size)
     if not ranked:
         return pd.DataFrame(columns=_PAGE_COLUMNS)
-    df = _described(conn, [cid for cid, _p in ranked])
+    df = _described(conn, [cid for cid, _p in ranked], q.for_agent)
     df["priority"] = [round(p, 2) for _cid, p in ranked]
     return df[_PAGE_COLUMNS]
 
 
-def conversation_reasons(conn: Connection, conversation_id: int) -> str:
-    """Why the queue ranks this conversation up, in the queue's own words ("" when no reason applies)."""
-    return str(_described(conn, [conversation_id])["reasons"].iloc[0])
+def conversation_reasons(conn: Connection, conversation_id: int, for_agent: str | None = None) -> str:
+    """Why the queue ranks this conversation up, in the queue's own words ("" when no reason applies); with
+    ``for_agent``, as that agent's own list says it."""
+    return str(_described(conn, [conversation_id], for_agent)["reasons"].iloc[0])
 
 
-def _described(conn: Connection, ids: list[int]) -> pd.DataFrame:
+def _described(conn: Connection, ids: list[int], for_agent: str | None = None) -> pd.DataFrame:
     """Dimensions, scores, reasons and assignments of existing conversations ``ids``, in that order."""
     first_sla, later_sla = _sla_columns(conn)
     rows = conn.execute(
@@ -327,7 +347,7 @@ def _described(conn: Connection, ids: list[int]) -> pd.DataFrame:
     df["reviewed"] = df["reviewed"].astype(bool)
     df["phrases"] = [phrases.get(cid, []) for cid in df["id"]]
     segments = _segments(conn, df, agent_phrases)
-    df["reasons"] = [_reasons(row, segments.get(row["id"], [])) for _i, row in df.iterrows()]
+    df["reasons"] = [_reasons(row, segments.get(row["id"], []), for_agent) for _i, row in df.iterrows()]
     df["agent"] = [_handlers(segments.get(cid, [])) or agent for cid, agent in zip(df["id"], df["agent"])]
     df["assigned"] = [assigned.get(cid, "") for cid in df["id"]]
     df["review"] = [review_state(r, a) for r, a in zip(df["reviewed"], df["assigned"], strict=True)]
