@@ -209,8 +209,8 @@ TERMS: dict[str, tuple[str, str]] = {
 
 _EVALUATIONS = {
     "loco_per_domain": "留出领域", "chat_held_out": "聊天语句（留出）",
-    "jd_labelled_customer_lines": "京东顾客消息（人工标注，留出）", "chat_people_labelled": "聊天语句（人工标注，留出）",
-    "negative_vs_rest": "负面对其余", "negative_vs_positive": "负面对正面（不含中性）", "shares": "人工标注占比", "real_out_of_fold": "真实回复（交叉验证）",
+    "jd_labelled_customer_lines": "京东顾客消息（人工标注，留出）", "chat_people_labelled": "聊天语句（人工标注）",
+    "negative_vs_rest": "负面对其余", "negative_vs_positive": "负面对正面", "shares": "人工标注占比", "real_out_of_fold": "真实回复（交叉验证）",
     "real_out_of_fold.by_source": "真实回复·来源", "probe": "探针集（留出语境）", "probe.caught_by_kind": "探针集·各类检出率",
     "labellers": "标注者一致性", "jd_random": "京东留出·随机负例", "jd_random_nontemplate": "京东留出·随机负例（不含模板）",
     "jd_hard": "京东留出·同类话题负例", "jd_hard_nontemplate": "京东留出·同类话题负例（不含模板）",
