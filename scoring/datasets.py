@@ -7,6 +7,7 @@ Nothing from the shared files is copied into the repository; training and evalua
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ __all__ = [
     "labelled_chat_lines",
     "labelled_training_lines",
     "labelled_chat_utterances",
+    "chat_text_key",
 ]
 
 LABELS_DIR = Path(__file__).resolve().parents[1] / "data" / "labels"
@@ -268,21 +270,28 @@ def labelled_chat_lines(shared_dir: Path, labels_dir: Path = LABELS_DIR) -> pd.D
     return labels
 
 
-def labelled_chat_utterances(shared_dir: Path, labels_dir: Path = LABELS_DIR) -> pd.DataFrame | None:
-    """Held-out chat utterances labelled by people (``data/labels/chat_utterance_labels.csv``, keyed by the md5 of
-    the text): ``text``, ``sentiment`` (negative/neutral/positive, adjudicated) and ``negative`` (0/1);
-    ``attrs["kappa"]`` is the two labellings' κ on negative-or-not. None when the labels are absent."""
-    import hashlib
+def chat_text_key(text: str) -> str:
+    """The key a labelled chat utterance is stored under: the md5 of its cleaned text (its evaluation split is the
+    same digest modulo 5, ``scoring.relevance_fit.md5_bucket``), so the repository never holds the text."""
+    return hashlib.md5(text.encode()).hexdigest()
 
+
+def labelled_chat_utterances(shared_dir: Path, labels_dir: Path = LABELS_DIR) -> pd.DataFrame | None:
+    """Held-out chat utterances labelled by people (``data/labels/chat_utterance_labels.csv``, keyed by
+    ``chat_text_key``): ``text``, ``sentiment`` (negative/neutral/positive, adjudicated), ``negative`` (0/1) and the
+    corpus's own ``automatic_negative``; ``attrs["kappa"]`` is the two labellings' κ on negative-or-not. None when
+    the labels are absent."""
     from sklearn.metrics import cohen_kappa_score
 
     path = labels_dir / "chat_utterance_labels.csv"
     if not path.exists():
         return None
     labels = pd.read_csv(path)
-    texts = {hashlib.md5(t.encode()).hexdigest(): t for t in load_chat_sentiment(shared_dir)["text"]}
-    labels = labels[labels["key"].isin(texts)].reset_index(drop=True)
-    labels["text"] = labels["key"].map(texts)
+    chat = load_chat_sentiment(shared_dir)
+    chat.index = chat["text"].map(chat_text_key)
+    labels = labels[labels["key"].isin(chat.index)].reset_index(drop=True)
+    labels["text"] = chat.loc[labels["key"], "text"].to_numpy()
+    labels["automatic_negative"] = 1 - chat.loc[labels["key"], "label"].to_numpy()
     labels["negative"] = (labels["sentiment"] == "negative").astype(int)
     labels.attrs["kappa"] = round(float(cohen_kappa_score(labels["sentiment_a"] == "negative",
                                                           labels["sentiment_b"] == "negative")), 4)

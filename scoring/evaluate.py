@@ -35,7 +35,6 @@ from scoring.datasets import (
     dialogue_to_conv,
     labelled_chat_lines,
     labelled_chat_utterances,
-    load_chat_sentiment,
     load_stc3,
     sentiment_corpus,
     tone_examples,
@@ -151,13 +150,12 @@ def _people_on_chat(shared_dir: Path, labels_dir: Path, model: SentimentModel, h
         return None
     texts = people["text"].tolist()
     p = model.predict(texts, tokenizer.tokenize_many(texts, memo))
-    auto = 1 - load_chat_sentiment(shared_dir).drop_duplicates("text").set_index("text").loc[texts, "label"].to_numpy()
     return {
         "negative_vs_rest": binary_report(people["negative"].to_numpy(), p),
         "negative_vs_positive": binary_report(people["negative"].to_numpy()[polar], p[polar]),
         "shares": {k: round(float((people["sentiment"] == k).mean()), 4) for k in ("negative", "neutral", "positive")},
         "flagged_share": round(float((p >= 0.5).mean()), 4),
-        "automatic_labels_agree": round(float((auto == people["negative"].to_numpy()).mean()), 4),
+        "automatic_labels_agree": round(float((people["automatic_negative"] == people["negative"]).mean()), 4),
         "kappa": people.attrs["kappa"],
     }
 

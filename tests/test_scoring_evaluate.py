@@ -138,21 +138,20 @@ def test_people_labelled_chat_utterances_come_from_the_held_out_split_and_are_me
         shared: Path, tmp_path: Path) -> None:
     """The shipped labels are all of the chat hash bucket the evaluation refits without; a labelled line outside
     the texts held out is left out of the figure, and neutral lines only out of negative-vs-positive."""
-    import hashlib
-
     import pandas as pd
 
-    from scoring.datasets import LABELS_DIR, load_chat_sentiment
+    from scoring.datasets import LABELS_DIR, chat_text_key, load_chat_sentiment
     from scoring.evaluate import _people_on_chat
+    from scoring.relevance_fit import md5_bucket
 
     shipped = LABELS_DIR / "chat_utterance_labels.csv"
     if shipped.exists():
         keys = pd.read_csv(shipped)["key"]
         assert len(keys) == keys.nunique() and all(int(k, 16) % 5 == 0 for k in keys)
-    texts = [t for t in load_chat_sentiment(shared)["text"] if int(hashlib.md5(t.encode()).hexdigest(), 16) % 5 == 0]
+    texts = [t for t in load_chat_sentiment(shared)["text"] if md5_bucket(t, 5) == 0]
     picked = texts[:7]
     sentiments = ["negative", "negative", "positive", "positive", "neutral", "negative", "positive"]
-    pd.DataFrame({"key": [hashlib.md5(t.encode()).hexdigest() for t in picked], "sentiment_a": sentiments,
+    pd.DataFrame({"key": [chat_text_key(t) for t in picked], "sentiment_a": sentiments,
                   "sentiment_b": [*sentiments[:-1], "negative"], "sentiment": sentiments}).to_csv(
         tmp_path / "chat_utterance_labels.csv", index=False)
     model = SentimentModel.from_state(*load_artifact(DEFAULT_MODELS_DIR, "sentiment"))

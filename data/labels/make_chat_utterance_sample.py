@@ -15,45 +15,34 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import sys
 from pathlib import Path
 
-import pandas as pd
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-__all__ = ["SEED", "N_ITEMS", "text_key", "draw_sample"]
+from scoring.datasets import chat_text_key, default_shared_dir, load_chat_sentiment  # noqa: E402
+from scoring.relevance_fit import md5_bucket  # noqa: E402
+
+__all__ = ["SEED", "N_ITEMS", "draw_sample"]
 
 SEED = 20261204
 N_ITEMS = 400
 
 
-def text_key(text: str) -> str:
-    """The key an utterance is stored under: the md5 of its cleaned text (its split is this modulo 5)."""
-    return hashlib.md5(text.encode()).hexdigest()
-
-
 def draw_sample(texts: list[str], n: int = N_ITEMS, seed: int = SEED) -> list[str]:
-    """``n`` distinct held-out utterances of ``texts`` (the cleaned corpus, in its order)."""
-    pool = sorted({t for t in texts if int(text_key(t), 16) % 5 == 0})
+    """``n`` distinct held-out utterances of ``texts`` (the cleaned corpus): those ``huifang evaluate``'s chat
+    figure refits without (``md5_bucket`` 0 of 5)."""
+    pool = sorted({t for t in texts if md5_bucket(t, 5) == 0})
     return random.Random(seed).sample(pool, n)
-
-
-def _corpus() -> list[str]:
-    root = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(root))
-    from scoring.datasets import default_shared_dir, load_chat_sentiment
-
-    frame: pd.DataFrame = load_chat_sentiment(default_shared_dir())
-    return frame["text"].tolist()
 
 
 def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=Path, default=None)
     args = parser.parse_args(argv)
-    sample = draw_sample(_corpus())
+    sample = draw_sample(load_chat_sentiment(default_shared_dir())["text"].tolist())
     if args.items:
         with args.items.open("w", encoding="utf-8") as out:
             for k, text in enumerate(sample):
@@ -61,7 +50,7 @@ def _main(argv: list[str] | None = None) -> int:
         return 0
     print("key")
     for text in sample:
-        print(text_key(text))
+        print(chat_text_key(text))
     return 0
 
 
