@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from scoring.schema import Conv
-from scoring.text import Tokenizer, is_placeholder
+from scoring.text import Tokenizer, is_placeholder, unspaced
 
 __all__ = ["SCORED_ROLES", "MessageBatch", "Signals", "MessageModel", "reply_contexts"]
 
@@ -55,7 +55,8 @@ class MessageBatch:
     @classmethod
     def build(cls, convs: Sequence[Conv], tokenizer: Tokenizer, memo: dict[str, list[str]] | None = None
               ) -> MessageBatch:
-        """Flatten and tokenise; bot/system messages and placeholders get no tokens."""
+        """Flatten and tokenise (a word-segmented conversation joined again: ``scoring.text.unspaced``);
+        bot/system messages and placeholders get no tokens."""
         starts: list[int] = []
         roles: list[str] = []
         texts: list[str] = []
@@ -67,7 +68,7 @@ class MessageBatch:
             for i, ctx in reply_contexts(conv_roles).items():
                 contexts[base + i] = [base + j for j in ctx]
             roles.extend(conv_roles)
-            texts.extend(m.text or "" for m in conv.messages)
+            texts.extend(unspaced([m.text or "" for m in conv.messages]))
         starts.append(len(roles))
         to_tokenize = [t if r in SCORED_ROLES and t and not is_placeholder(t) else "" for r, t in zip(roles, texts)]
         return cls(starts, roles, texts, tokenizer.tokenize_many(to_tokenize, memo), contexts)

@@ -23,6 +23,7 @@ __all__ = [
     "load_stopwords",
     "is_content_token",
     "normalize",
+    "unspaced",
 ]
 
 LEXICON_DIR = Path(__file__).resolve().parents[1] / "data" / "lexicon"
@@ -40,6 +41,38 @@ _FOLDED = re.compile("[" + "".join(re.escape(chr(c)) for c in _FULLWIDTH) + "]")
 
 _SPACE = re.compile(r"\s")
 """Any character ``str.isspace`` accepts (the same set, for str patterns)."""
+
+
+# Chinese characters and CJK or full-width punctuation: a space between two of them is a word boundary marker
+# when text comes word-segmented ("我 的 东西 没有 收到"), never part of the words.
+_HAN = "\u3001-\u303f\u4e00-\u9fff\uff01-\uff5e"
+_HAN_PAIR = re.compile(f"[{_HAN}](\\s*)(?=[{_HAN}])")
+_WORD_GAP = re.compile(r"(?<![A-Za-z0-9])\s+|\s+(?![A-Za-z0-9])")  # any space not between two Latin letters or digits
+SEGMENTED_SHARE = 0.4
+"""Share of the boundaries between Chinese characters that must carry a space for text to count as segmented:
+word-segmented Chinese has one at about 60% of them, people who type a space as a pause
+("亲 我们尽快查看一下吧") at a few per cent (under 10% in nine of ten such STC-3 and JD lines)."""
+
+
+def unspaced(texts: Sequence[str]) -> list[str]:
+    """The messages of one conversation with their spaces removed (other than those between Latin words or
+    numbers) when it came word-segmented (research corpora and some exports put a space between every two words), else as they are.
+
+    The models learned from unsegmented chat and read segmented text far worse (on JD pairs relevance ranked true
+    replies at 0.83 instead of 0.92; sentiment flagged 18% of labelled lines instead of 12%). The whole
+    conversation is judged, so that one "嗯 好的 谢谢" in an ordinary chat changes nothing and short lines of a
+    segmented one ("好 的") are still joined."""
+    spaces = sum(t.count(" ") + t.count("\u3000") for t in texts)
+    if spaces < 3 or spaces < 0.2 * (sum(map(len, texts)) - spaces):  # cheap: most conversations stop here
+        return list(texts)
+    gaps = spaced = 0
+    for t in texts:
+        found = _HAN_PAIR.findall(t)
+        gaps += len(found)
+        spaced += sum(1 for g in found if g)
+    if spaced < 3 or spaced < SEGMENTED_SHARE * gaps:
+        return list(texts)
+    return [_WORD_GAP.sub("", t) for t in texts]
 
 
 def normalize(text: str) -> str:

@@ -10,6 +10,7 @@ from scoring.text import (
     is_content_token,
     load_stopwords,
     normalize,
+    unspaced,
 )
 
 SENTENCES = [
@@ -61,3 +62,18 @@ def test_whitespace_of_any_kind_never_becomes_a_token(backend: str) -> None:
         tokens = tok.tokenize(text)
         assert tokens and not any(t.isspace() or not t for t in tokens)
         assert "".join(tokens) == "".join(normalize(text).split())
+
+
+def test_a_word_segmented_conversation_is_joined_again() -> None:
+    segmented = ["我 的 快递 怎么 还 没 到 ？", "好 的", "亲 , 已经 帮 您 催 了 iPhone 15 pro 的 单 [ 数字x ]"]
+    assert unspaced(segmented) == ["我的快递怎么还没到？", "好的", "亲,已经帮您催了iPhone 15 pro的单[数字x]"]
+
+
+@pytest.mark.parametrize("conversation", [
+    ["亲 我们尽快查看一下吧", "卸载过好多次了 一样的 关键是两个游戏都这样"],  # spaces typed as pauses (STC-3)
+    ["我的快递怎么还没到", "嗯 好的 谢谢", "已经为您催促快递了，请耐心等待"],  # one spaced line in an ordinary chat
+    ["买的 iPhone 15 pro max 什么时候到"],  # spaces around Latin words
+    ["", "   ", "好 的"],  # too few spaces to tell
+])
+def test_ordinary_text_keeps_its_spaces(conversation: list[str]) -> None:
+    assert unspaced(conversation) == conversation

@@ -26,6 +26,7 @@ from scoring.batch import reply_contexts
 from scoring.pipeline import Scorer
 from scoring.relevance_fit import PairSet, pair_set
 from scoring.reviewed import ReviewerLabels, learn_relevance, learn_sentiment, learn_tone
+from scoring.text import unspaced
 
 __all__ = ["category_examples", "csat_stage_inputs", "archive_reply_pairs", "reviewer_labels", "learn_from_reviewers",
            "train_from_archive"]
@@ -70,7 +71,8 @@ def csat_stage_inputs(engine: Engine, scorer: Scorer, chunk: int = 2000
 
 def archive_reply_pairs(engine: Engine, limit: int = 20_000, chunk: int = 2000) -> PairSet:
     """Every agent reply of the archive's latest ``limit`` conversations with what it answers: the customer
-    messages since the previous agent message, and that message (as the shipped model reads them)."""
+    messages since the previous agent message, and that message (as the shipped model reads them, a word-segmented
+    conversation joined again)."""
     c = Conversation.__table__
     contexts: list[list[str]] = []
     replies: list[str] = []
@@ -80,7 +82,7 @@ def archive_reply_pairs(engine: Engine, limit: int = 20_000, chunk: int = 2000) 
         for i in range(0, len(ids), chunk):
             convs, _msg_ids, _hashes = load_chunk(conn, ids[i:i + chunk])
             for conv in convs:
-                texts = [m.text for m in conv.messages]
+                texts = unspaced([m.text or "" for m in conv.messages])  # as scoring reads them
                 roles = [m.role for m in conv.messages]
                 for j, said in reply_contexts(roles).items():
                     before = [k for k in range(said[0]) if roles[k] == "agent" and texts[k]][-1:]
