@@ -155,6 +155,7 @@ def test_robot_hosts_get_text_only() -> None:
     (AlertRule("x", "sometimes"), "预警类型"),
     (AlertRule("x", "threshold", "happiness"), "指标"),
     (AlertRule("x", "change", "risk_mean", threshold=1.0), "大于 1"),
+    (AlertRule("x", "threshold", "risk_high_share", threshold=30), "30% 填 0.3"),  # a percentage typed as such
     (AlertRule("x", "threshold", "risk_mean", None, "退货", 0.3), "维度"),
     (AlertRule("x", "threshold", "risk_mean", "planet", None, 0.3), "维度"),
     (AlertRule("x", "threshold", "risk_mean", threshold=0.3, window_days=0), "窗口"),

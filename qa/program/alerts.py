@@ -84,6 +84,9 @@ class AlertRule:
                 raise ProgramError("环比变差的倍数须大于 1（例如 2 表示翻倍）")
             if self.kind == "threshold" and self.threshold < 0:
                 raise ProgramError("阈值不能为负数")
+            if self.kind == "threshold" and METRICS[self.metric].kind == "pct" and self.threshold > 1:
+                raise ProgramError(f"“{METRICS[self.metric].label}”是比例，预警线填 0–1 之间的小数："
+                                   f"30% 填 0.3（现在填的是 {self.threshold:g}，永远不会触发）")
         if self.dimension is not None and self.dimension not in DIMENSIONS:
             raise ProgramError(f"维度“{self.dimension}”未知：应为 {'、'.join(DIMENSIONS)} 之一")
         if self.value and self.dimension is None:
