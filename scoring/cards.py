@@ -49,7 +49,10 @@ CARD_TEXT = {
         "neither relevant nor irrelevant and get no score.",
         "Fixed held-out sets: JD blocks with (line // 100) % 5 == 0 and STC-3 dialogues whose id hash is 0 mod 5, "
         "never used in training. Each true next reply against a reply from another conversation (random) or from "
-        "the nearest other context by TF-IDF (hard). Known weakness: hard negatives (a reply about the same topic) "
+        "the nearest other context by TF-IDF (hard). jd_at_flag_line and stc_at_flag_line: at the 答非所问 flag "
+        "line (relevance below RELEVANCE_LOW, 0.1, set where about 2.4% of the calibration slices' real replies "
+        "fall), the share of non-template true replies flagged and of replies from another conversation caught. "
+        "Known weakness: hard negatives (a reply about the same topic) "
         "are separated far less well than random ones (JD 0.73, STC-3 0.70), and JD (0.86) has a thin margin over "
         "the issue's 0.85.",
     ),

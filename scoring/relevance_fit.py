@@ -44,6 +44,7 @@ from scoring.relevance import (
     template_key,
     unit_rows,
 )
+from scoring.schema import RELEVANCE_LOW
 from scoring.text import get_tokenizer, normalize
 
 __all__ = ["RelevanceParams", "PairSet", "jd_pair_set", "stc_pair_set", "md5_bucket", "random_negatives",
@@ -379,8 +380,19 @@ def evaluate_relevance(model: RelevanceModel, shared_dir: Path) -> dict:
             if name == "jd":
                 real = ~template[ri]
                 out[f"{kind}_nontemplate"] = _auc(y[real], p[real])
+            if not hard:
+                out[f"{name}_at_flag_line"] = _at_flag_line(model, ps, ri, y, p)
     out["template_share_jd_test"] = round(float(template.mean()), 4)
     return out
+
+
+def _at_flag_line(model: RelevanceModel, ps: PairSet, ri: np.ndarray, y: np.ndarray, p: np.ndarray) -> dict:
+    """How the 答非所问 flag (``RELEVANCE_LOW``) behaves on non-template replies: the share of true replies it
+    flags (false alarms a reviewer would see) and of replies from another conversation it catches."""
+    real = np.array([not model.is_template(r) for r in ps.replies[ri]], dtype=bool)
+    low = p < RELEVANCE_LOW
+    return {"threshold": RELEVANCE_LOW, "true_replies_flagged": round(float(low[real & (y == 1)].mean()), 4),
+            "swapped_replies_caught": round(float(low[real & (y == 0)].mean()), 4)}
 
 
 ADAPT_MIN_PAIRS = 2000

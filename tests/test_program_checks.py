@@ -39,7 +39,7 @@ BAD = [
     c(1, "我的快递怎么还没到", sentiment_neg=0.6),
     a(2, "在系统里查一下", wait_s=400, sla_s=180, sla_breach=True, tone_risk=0.2, relevance=0.6),
     c(3, "都五天了！", sentiment_neg=0.8),
-    a(4, "不知道，你自己去查，找快递公司", wait_s=200, sla_s=180, sla_breach=True, tone_risk=0.72, relevance=0.2),
+    a(4, "不知道，你自己去查，找快递公司", wait_s=200, sla_s=180, sla_breach=True, tone_risk=0.72, relevance=0.06),
     a(5, "抱歉让您久等了，已帮您催件", wait_s=None, tone_risk=0.1, relevance=0.9),
     Line(6, "bot", "亲，客服小蜜为您服务"),
     c(7, "太差了，我要投诉", sentiment_neg=0.93),

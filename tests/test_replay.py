@@ -185,7 +185,7 @@ def test_the_risk_said_in_words_with_its_two_worst_causes() -> None:
     msgs = _frame(("customer", "在吗", N, N, N, 0.3, N),
                   ("agent", "说", 840.0, 30.0, 0.58, N, 0.5),
                   ("customer", "你这什么态度，我要投诉你们！！", N, N, N, 0.82, N),
-                  ("agent", "好的亲", 100.0, 60.0, 0.1, N, 0.1))
+                  ("agent", "好的亲", 100.0, 60.0, 0.1, N, 0.03))
     assert risk_causes(_header(), msgs) == [
         "首次响应 14 分（超出 SLA 30 秒）", "坐席答非所问（“好的亲”）", "顾客情绪很负面（“你这什么态度，我要投诉你…”）",
         "回复等待最长 1 分 40 秒（超出 SLA 1 分）", "坐席回复语气生硬（“说”）"]

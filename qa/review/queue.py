@@ -49,7 +49,7 @@ from qa.models import (
     User,
 )
 from scoring.responsiveness import duration_text, gap_text, load_sla_rules, rule_for
-from scoring.schema import RELEVANCE_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
+from scoring.schema import RELEVANCE_MEAN_LOW, RISK_HIGH, SENTIMENT_HIGH, TONE_FLAG
 
 __all__ = [
     "CSAT_LOW",
@@ -152,7 +152,7 @@ REASONS: tuple[_Reason, ...] = (
     _Reason("emotion", "客户情绪", 0.3,
             lambda _f, _l: _s.sentiment_worst >= SENTIMENT_HIGH, lambda r: f"客户情绪：最负面 {r.sentiment_worst:.2f}"),
     _Reason("offtopic", "答非所问", 0.3,
-            lambda _f, _l: _s.relevance < RELEVANCE_LOW, lambda r: f"答非所问：相关度 {r.relevance:.2f}"),
+            lambda _f, _l: _s.relevance < RELEVANCE_MEAN_LOW, lambda r: f"答非所问：相关度 {r.relevance:.2f}"),
     _Reason("csat", "差评", 0.6, lambda _f, _l: _c.csat <= CSAT_LOW, lambda r: f"差评：CSAT {r.csat:.0f}"),
     _Reason("risk", "预测不满", 0.0,
             lambda _f, _l: _s.dissatisfaction_risk >= RISK_HIGH, lambda r: f"预测不满 {r.risk:.2f}"),
@@ -165,7 +165,7 @@ _SEGMENT_TESTS: dict[str, Callable[[pd.Series], bool]] = {
     "slow": lambda r: bool((pd.notna(r.first_response_s) and pd.notna(r.first_sla) and r.first_response_s > r.first_sla)
                            or (pd.notna(r.max_wait_s) and pd.notna(r.reply_sla) and r.max_wait_s > r.reply_sla)),
     "tone": lambda r: bool(r.phrases) or bool(pd.notna(r.tone_risk) and r.tone_risk >= TONE_FLAG),
-    "offtopic": lambda r: bool(pd.notna(r.relevance) and r.relevance < RELEVANCE_LOW),
+    "offtopic": lambda r: bool(pd.notna(r.relevance) and r.relevance < RELEVANCE_MEAN_LOW),
     "csat": lambda r: bool(pd.notna(r.csat) and r.csat <= CSAT_LOW),
 }
 
