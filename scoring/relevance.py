@@ -45,8 +45,9 @@ Features of a (context, reply) pair, then a logistic regression (the combiner)
     products took STC-3 from 0.892 to 0.903 and JD from 0.863 to 0.862, for about 1.3 CPU-seconds more per
     million messages.
 Templates
-    Greetings, "请稍等", "请问还有其他…帮到您", thanks and very frequent replies answer nothing in particular and
-    are neither relevant nor irrelevant: ``apply`` leaves them NaN (shown as n/a) with the reason "模板回复".
+    Greetings and offers of help ("请问有什么可以帮您"), "请稍等" and "我帮您查一下", "请问还有其他…帮到您", thanks and
+    very frequent replies answer nothing in particular and are neither relevant nor irrelevant (before the
+    offers and holding lines were listed, a shop's own greetings were scored, low, and flagged 答非所问): ``apply`` leaves them NaN (shown as n/a) with the reason "模板回复".
 
 Training and held-out evaluation are in ``scoring.relevance_fit``.
 """
@@ -92,7 +93,9 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = np.uint64(64 - 18)
 _KEEP_FULLWIDTH = np.array([ord(c) for c in "！？，；：（）"], dtype=np.uint32)
 _TEMPLATE_STRIP = re.compile(r"#e-s\[数字x\]|\[数字x\]|[\s,，。.!！?？~～、:：;；()（）/\\^_∩o]+")
-_TEMPLATE_PHRASES = re.compile(r"还有其他.{0,6}帮到您|请稍等|稍等|您好|你好|不客气|客气了|客气啦|再见|感谢您|谢谢|祝您|很高兴|"
+_TEMPLATE_PHRASES = re.compile(r"(请问)?有什么(可以|能|需要)?(帮|为)?(到|助)?(您|你)?|还有其他.{0,6}帮.?您|还有(别的|其他)|"
+                               r"需要帮助|帮您(查|核实|确认|看)一下|帮您(查询|核实)|理解和支持|您的理解|购物愉快|应该的|"
+                               r"我是|客服|请问|请稍等|稍等|您好|你好|不客气|客气了|客气啦|再见|感谢您|谢谢|祝您|很高兴|"
                                r"荣幸|为您服务|请问还有|马上为您|为您查询|正在为您|耐心等待|见谅|抱歉|在的|亲爱的|亲亲|亲|"
                                r"小妹|妹子|生活愉快|工作顺利|愉快|哦|呢|哈|呀|啦|吧|哒|的|一下|好的|嗯嗯|嗯|恩")
 _TEMPLATE_REST = 4  # characters left after the courtesy and waiting phrases: a reply with fewer says nothing

@@ -105,9 +105,13 @@ def test_message_vectors_are_unit_rows_and_empty_messages_zero() -> None:
 def test_template_rule() -> None:
     m = RelevanceModel.from_state(*_tiny_state())
     for reply in ("您好", "请稍等", "亲，请稍等哦，马上为您查询", "请问还有其他还可以帮到您的吗?", "好的",
-                  "嗯嗯#E-s[数字x]", "亲，在的呢"):
+                  "嗯嗯#E-s[数字x]", "亲，在的呢",
+                  # greetings, holding lines and closings a shop writes in its own words
+                  "亲，您好，请问有什么需要帮助的呢？", "亲，在的呢，请问有什么可以帮您？", "稍等，我帮您查一下",
+                  "您好，我是客服七七，很高兴为您服务~", "感谢您的理解和支持，祝您生活愉快~", "不客气，还有其他可以帮您的吗？"):
         assert m.is_template(reply), reply
-    for reply in ("您在订单详情里点申请退货，填写退货原因就可以了", "人为损坏的屏幕不在保修范围内，可以付费维修"):
+    for reply in ("您在订单详情里点申请退货，填写退货原因就可以了", "人为损坏的屏幕不在保修范围内，可以付费维修",
+                  "我帮您查一下物流，显示明天到", "请问是哪个订单呢", "这个不支持跨区", "您好，问题我已经看到了，我来帮您处理"):
         assert not m.is_template(reply), reply
 
 
