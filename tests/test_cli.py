@@ -76,7 +76,7 @@ def test_exported_cells_never_run_as_formulas(tmp_path, text):
 def test_score_file_writes_conversation_and_message_rows(tmp_path, capsys):
     data = jsonl(
         conv("c1", ("customer", "我的快递怎么还没到", "2026-11-11 10:00:00"),
-             ("agent", "亲，帮您查一下物流哦", "2026-11-11 10:04:00"), platform="天猫"),
+             ("agent", "亲，物流显示明天送到哦", "2026-11-11 10:04:00"), platform="天猫"),
         conv("c2", ("customer", "开发票", None), ("agent", "好的亲，请提供抬头", None)),
     ) + b"{broken\n"
     src = write(tmp_path, "in.jsonl", data)
